@@ -1,0 +1,136 @@
+"""Encode and decode wire messages with the size, version, time and topic checks.
+
+Readers call :func:`decode_site_message` with the topic and raw bytes an MQTT client
+handed them; every failure is a :class:`~protocol.errors.ProtocolError` whose ``reason``
+the aggregator counts and whose message names the field and why.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import (
+    InvalidMessage,
+    MalformedPayload,
+    PayloadTooLarge,
+    SiteMismatch,
+    UnsupportedVersion,
+)
+from .messages import (
+    PROTOCOL_MAJOR,
+    Ack,
+    Birth,
+    Command,
+    Death,
+    Events,
+    Heartbeat,
+    Message,
+    SiteMessage,
+)
+from .topics import Kind, SiteTopic, parse_site_topic
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MODEL_FOR_KIND",
+    "decode",
+    "decode_site_message",
+    "encode",
+]
+
+# Mosquitto's default message_size_limit is far larger; 256 KiB keeps one message
+# within a single TCP window on a 4G uplink and bounds the aggregator's per-message work.
+DEFAULT_MAX_BYTES = 256 * 1024
+
+MODEL_FOR_KIND: dict[Kind, type[SiteMessage]] = {
+    Kind.BIRTH: Birth,
+    Kind.DEATH: Death,
+    Kind.EVENTS: Events,
+    Kind.HEARTBEAT: Heartbeat,
+    Kind.ACK: Ack,
+    Kind.CMD: Command,
+}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def encode(message: Message, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Serialise ``message`` to compact JSON, refusing anything over ``max_bytes``."""
+    data = message.model_dump_json(exclude_none=True).encode()
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(
+            f"{type(message).__name__} is {len(data)} bytes, over the limit of {max_bytes}"
+        )
+    return data
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for item in err.errors()[:5]:
+        loc = ".".join(str(p) for p in item["loc"]) or "(message)"
+        parts.append(f"{loc}: {item['msg']}")
+    more = err.error_count() - len(parts)
+    if more > 0:
+        parts.append(f"... and {more} more")
+    return "; ".join(parts)
+
+
+def _check_version(obj: dict[str, Any]) -> None:
+    version = obj.get("v")
+    if version is None:
+        raise InvalidMessage("v: field required (protocol version MAJOR.MINOR)")
+    if not isinstance(version, str) or "." not in version:
+        raise InvalidMessage(f"v: {version!r} is not a MAJOR.MINOR version string")
+    major = version.split(".", 1)[0]
+    if not major.isdigit() or int(major) != PROTOCOL_MAJOR:
+        raise UnsupportedVersion(
+            f"v: protocol version {version!r} is not supported; this reader speaks {PROTOCOL_MAJOR}.x"
+        )
+
+
+def decode(
+    model: type[M],
+    payload: bytes | bytearray | memoryview | str,
+    *,
+    now: datetime | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> M:
+    """Parse ``payload`` as ``model``, with every wire check applied.
+
+    ``now`` is the reader's clock (UTC) for the "not more than a day ahead" rule; it
+    defaults to the current time.
+    """
+    if isinstance(payload, str):
+        payload = payload.encode()
+    if len(payload) > max_bytes:
+        raise PayloadTooLarge(f"payload is {len(payload)} bytes, over the limit of {max_bytes}")
+    try:
+        obj = json.loads(bytes(payload))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise MalformedPayload(f"payload is not valid JSON: {err}") from err
+    if not isinstance(obj, dict):
+        raise MalformedPayload(f"payload is JSON {type(obj).__name__}, expected an object")
+    _check_version(obj)
+    context = {"now": now or datetime.now(UTC)}
+    try:
+        return model.model_validate(obj, context=context)
+    except ValidationError as err:
+        raise InvalidMessage(f"{model.__name__}: {_describe(err)}") from err
+
+
+def decode_site_message(
+    topic: str,
+    payload: bytes | bytearray | memoryview | str,
+    *,
+    now: datetime | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> tuple[SiteTopic, SiteMessage]:
+    """Parse a message received on a site topic and check it names the topic's site."""
+    parsed = parse_site_topic(topic)
+    message = decode(MODEL_FOR_KIND[parsed.kind], payload, now=now, max_bytes=max_bytes)
+    if message.site != parsed.site:
+        raise SiteMismatch(f"site: payload names {message.site!r} but the topic is {parsed.site!r}'s")
+    return parsed, message

@@ -1,0 +1,322 @@
+"""Wire messages of camwatch protocol v1 (pydantic v2 models).
+
+Rules every model follows:
+
+* ``v`` carries the protocol version "MAJOR.MINOR". Within major 1 fields are only
+  added; readers ignore fields they do not know (``extra="ignore"``) because a fleet of
+  thousands of agents is never upgraded at once. Another major version is refused by
+  :func:`protocol.codec.decode` before these models see the payload.
+* Times are timezone-aware UTC datetimes, never before 2000-01-01; the codec also
+  refuses times more than a day ahead of the reader's clock.
+* No secret ever travels: stream URIs have their user-info removed on construction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "MAX_EVENT_ID",
+    "PROTOCOL_MAJOR",
+    "PROTOCOL_VERSION",
+    "Ack",
+    "Alert",
+    "AlertAction",
+    "Birth",
+    "BirthCamera",
+    "CameraId",
+    "CameraInventory",
+    "CameraState",
+    "Command",
+    "CommandKind",
+    "Death",
+    "Event",
+    "Events",
+    "Heartbeat",
+    "HostState",
+    "Message",
+    "Reason",
+    "SiteId",
+    "SiteInfo",
+    "SiteMessage",
+    "Timestamp",
+    "redact_uri",
+]
+
+PROTOCOL_MAJOR = 1
+PROTOCOL_VERSION = "1.0"
+# Event ids are positive signed 64-bit integers so SQLite stores them natively.
+MAX_EVENT_ID = 2**63 - 1
+_EPOCH_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+# A clock may run ahead a little; a day ahead is a broken clock, not drift.
+MAX_FUTURE = timedelta(days=1)
+
+
+def _check_time(value: datetime, info: ValidationInfo) -> datetime:
+    value = value.astimezone(UTC)
+    if value < _EPOCH_FLOOR:
+        raise ValueError("time is before 2000-01-01: the sender's clock is not set")
+    now = (info.context or {}).get("now") if info.context else None
+    if now is not None and value > now + MAX_FUTURE:
+        raise ValueError(f"time {value.isoformat()} is more than a day ahead of {now.isoformat()}")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_check_time)]
+SiteId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Site id, also its MQTT username")]
+CameraId = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9_.:-]{1,128}$",
+        description="Stable camera key: serial (or MAC) plus video-source token",
+    ),
+]
+Seq = Annotated[int, Field(ge=0, le=255, description="Per-message sequence number, wraps 255 -> 0")]
+BdSeq = Annotated[int, Field(ge=0, le=255, description="Birth/death sequence, +1 per connection, wraps")]
+EventId = Annotated[int, Field(ge=1, le=MAX_EVENT_ID, description="Monotonic per-site event id")]
+DetailValue = str | int | float | bool | None
+
+
+def redact_uri(uri: str) -> str:
+    """Return ``uri`` without any user name or password in it."""
+    parts = urlsplit(uri)
+    if parts.username is None and parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class CameraState(StrEnum):
+    """Availability state of one camera (DESIGN.md, camera states)."""
+
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    UNKNOWN = "unknown"
+    MAINTENANCE = "maintenance"
+
+
+class Reason(StrEnum):
+    """Why a camera is not up."""
+
+    NONE = "none"
+    UNREACHABLE = "unreachable"
+    AUTH_FAILED = "auth_failed"
+    ONVIF_FAILED = "onvif_failed"
+    STREAM_FAILED = "stream_failed"
+    NO_VIDEO = "no_video"
+    FROZEN = "frozen"
+    BLURRED = "blurred"
+    OBSTRUCTED = "obstructed"
+    SCENE_CHANGED = "scene_changed"
+    LOW_FPS = "low_fps"
+    CLOCK_SKEW = "clock_skew"
+    SITE_OFFLINE = "site_offline"
+    MISSING = "missing"
+    PLANNED = "planned"
+
+
+class CommandKind(StrEnum):
+    """What the centre can ask an agent to do."""
+
+    REBIRTH = "rebirth"
+    CHECK_NOW = "check_now"
+    SNAPSHOT = "snapshot"
+
+
+class AlertAction(StrEnum):
+    """What happened to a fault."""
+
+    OPENED = "opened"
+    ACKNOWLEDGED = "acknowledged"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Message(_Model):
+    """Base of every top-level wire message."""
+
+    v: str = Field(
+        default=PROTOCOL_VERSION,
+        pattern=r"^[0-9]{1,3}\.[0-9]{1,3}$",
+        description="Protocol version MAJOR.MINOR",
+    )
+
+
+class SiteMessage(Message):
+    """A message about one site, published on that site's topics."""
+
+    site: SiteId
+    ts: Timestamp = Field(description="When the sender built the message (UTC)")
+
+
+class SiteInfo(_Model):
+    """What the agent's config says about its site."""
+
+    name: str = Field(default="", max_length=200)
+    agency: str = Field(default="", max_length=200, description="Owning agency")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class CameraInventory(_Model):
+    """What a camera is, as read over ONVIF. Every field is optional: devices vary."""
+
+    maker: str = Field(default="", max_length=100)
+    model: str = Field(default="", max_length=100)
+    firmware: str = Field(default="", max_length=100)
+    serial: str = Field(default="", max_length=100)
+    hardware_id: str = Field(default="", max_length=100)
+    mac: str = Field(default="", max_length=17, pattern=r"^([0-9a-f]{2}(:[0-9a-f]{2}){5})?$")
+    address: str = Field(default="", max_length=64, description="IP address or host name")
+    onvif_port: int | None = Field(default=None, ge=1, le=65535)
+    video_source: str = Field(default="", max_length=64, description="ONVIF video-source token")
+    stream_uri: str = Field(default="", max_length=512, description="RTSP URI, never with credentials")
+    snapshot_uri: str = Field(default="", max_length=512)
+    width: int | None = Field(default=None, ge=1, le=16384)
+    height: int | None = Field(default=None, ge=1, le=16384)
+    fps: float | None = Field(default=None, ge=0, le=1000)
+    codec: str = Field(default="", max_length=32)
+    clock_offset_s: float | None = Field(default=None, description="Camera clock minus agent clock")
+    default_password: bool | None = Field(
+        default=None, description="A known default password works (the password itself never travels)"
+    )
+
+    @field_validator("stream_uri", "snapshot_uri")
+    @classmethod
+    def _no_credentials(cls, value: str) -> str:
+        return redact_uri(value) if value else value
+
+
+class BirthCamera(_Model):
+    """One camera in a birth snapshot."""
+
+    camera_id: CameraId
+    name: str = Field(default="", max_length=200)
+    inventory: CameraInventory = Field(default_factory=CameraInventory)
+    state: CameraState
+    reason: Reason = Reason.NONE
+    since: Timestamp = Field(description="Edge time the current state began")
+
+
+class Birth(SiteMessage):
+    """Full site snapshot, published on every (re)connect before anything else."""
+
+    bd_seq: BdSeq
+    seq: Seq = 0
+    agent_version: str = Field(default="", max_length=40)
+    site_info: SiteInfo = Field(default_factory=SiteInfo)
+    last_event_id: int = Field(default=0, ge=0, le=MAX_EVENT_ID, description="Highest event id issued")
+    part: int = Field(default=1, ge=1, le=10000, description="Part number of a split birth")
+    parts: int = Field(default=1, ge=1, le=10000, description="How many parts this birth has")
+    cameras: list[BirthCamera] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _part_within_parts(self) -> Birth:
+        if self.part > self.parts:
+            raise ValueError(f"part {self.part} is beyond parts {self.parts}")
+        return self
+
+
+class Death(SiteMessage):
+    """The MQTT will: the broker publishes it when the agent's connection is lost."""
+
+    bd_seq: BdSeq
+
+
+class Event(_Model):
+    """One camera state change."""
+
+    id: EventId
+    camera_id: CameraId
+    at: Timestamp = Field(description="Edge time of the first check that showed the new state")
+    state: CameraState
+    reason: Reason = Reason.NONE
+    details: dict[str, DetailValue] = Field(default_factory=dict, max_length=32)
+    historical: bool = Field(default=False, description="Replayed after an outage: never alert as live")
+
+
+class Events(SiteMessage):
+    """A batch of camera state changes, in event-id order."""
+
+    seq: Seq
+    events: list[Event] = Field(min_length=1, max_length=10000)
+
+
+class Heartbeat(SiteMessage):
+    """Periodic proof of life with compact per-camera states and agent health."""
+
+    seq: Seq
+    interval_s: int = Field(default=60, ge=1, le=86400, description="Next heartbeat due within this")
+    uptime_s: float = Field(default=0, ge=0)
+    outbox_depth: int = Field(default=0, ge=0)
+    compacted: int = Field(default=0, ge=0, description="Events merged into intervals since last heartbeat")
+    clock_offset_s: float | None = Field(default=None, description="Agent clock error, when known")
+    free_disk_bytes: int | None = Field(default=None, ge=0)
+    cameras: dict[CameraId, CameraState] = Field(default_factory=dict)
+
+
+class Ack(SiteMessage):
+    """Centre to agent: every event up to ``event_id`` is committed and may be deleted."""
+
+    event_id: int = Field(ge=0, le=MAX_EVENT_ID)
+
+
+class Command(SiteMessage):
+    """Centre to agent: do something now."""
+
+    cmd_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    command: CommandKind
+    camera_id: CameraId | None = None
+
+
+class HostState(Message):
+    """Retained aggregator state; its will publishes ``online=false``."""
+
+    online: bool
+    ts: Timestamp
+    host: str = Field(default="", max_length=100)
+
+
+class Alert(Message):
+    """A fault notification for technician apps."""
+
+    ts: Timestamp
+    fault_id: int = Field(ge=1)
+    action: AlertAction
+    fault_kind: Literal["camera", "site", "district", "province", "flapping"]
+    province: str = Field(pattern=r"^[1-9][0-9]$")
+    district: str | None = Field(default=None, pattern=r"^[1-9][0-9]{3}$")
+    site: SiteId | None = None
+    camera_id: CameraId | None = None
+    state: CameraState
+    reason: Reason
+    since: Timestamp
+    text_en: str = Field(default="", max_length=2000)
+    text_th: str = Field(default="", max_length=2000)
+    url: str = Field(default="", max_length=500)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    extra: dict[str, Any] = Field(default_factory=dict)
