@@ -7,6 +7,7 @@ test's own directory so a restart keeps queued QoS 1 messages like production do
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -74,6 +75,9 @@ class Broker:
     def write_config(self) -> Path:
         """Write this broker's config file and return its path."""
         lines = [
+            # Run as the test's own user: started as root, Mosquitto would otherwise switch
+            # to 'mosquitto' and could not read the test's files or write its persistence.
+            f"user {getpass.getuser()}",
             "per_listener_settings false",
             f"allow_anonymous {'true' if self.allow_anonymous else 'false'}",
             f"persistence {'true' if self.persistence else 'false'}",
