@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from .errors import (
     InvalidMessage,
@@ -54,7 +54,7 @@ MODEL_FOR_KIND: dict[Kind, type[SiteMessage]] = {
     Kind.CMD: Command,
 }
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Message)
 
 
 def encode(message: Message, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
@@ -107,18 +107,25 @@ def decode(
         payload = payload.encode()
     if len(payload) > max_bytes:
         raise PayloadTooLarge(f"payload is {len(payload)} bytes, over the limit of {max_bytes}")
-    try:
-        obj = json.loads(bytes(payload))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise MalformedPayload(f"payload is not valid JSON: {err}") from err
-    if not isinstance(obj, dict):
-        raise MalformedPayload(f"payload is JSON {type(obj).__name__}, expected an object")
-    _check_version(obj)
     context = {"now": now or datetime.now(UTC)}
+    data = bytes(payload)
     try:
-        return model.model_validate(obj, context=context)
-    except ValidationError as err:
-        raise InvalidMessage(f"{model.__name__}: {_describe(err)}") from err
+        # Fast path: pydantic parses and validates the JSON in one pass (about twice
+        # as fast as json.loads + model_validate, see bench/protocol_bench.py).
+        message = model.model_validate_json(data, context=context)
+    except ValidationError as fast_err:
+        # Slow path, only for bad payloads: find the most precise reason to report.
+        try:
+            obj = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise MalformedPayload(f"payload is not valid JSON: {err}") from err
+        if not isinstance(obj, dict):
+            raise MalformedPayload(f"payload is JSON {type(obj).__name__}, expected an object") from None
+        _check_version(obj)
+        raise InvalidMessage(f"{model.__name__}: {_describe(fast_err)}") from fast_err
+    # 'v' has a default for senders building messages, but must be on the wire.
+    _check_version({"v": message.v} if "v" in message.model_fields_set else {})
+    return message
 
 
 def decode_site_message(
