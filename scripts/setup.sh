@@ -51,17 +51,19 @@ py=/usr/bin/python3
 if [ ! -x .venv/bin/python ]; then
     "$py" -m venv --system-site-packages .venv
 fi
+# pip's notes about this machine's optional local indexes are noise, not errors.
+pip_install() { .venv/bin/python -m pip install -q "$@" 2> >(grep -v "^WARNING: Location 'file:" >&2); }
 stamp=".venv/.camwatch-$mode"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install -q --upgrade pip
+    pip_install --upgrade pip
     if [ "$mode" = "test" ]; then
-        .venv/bin/python -m pip install -q -e '.[agent,aggregator,dev]'
+        pip_install -e '.[agent,aggregator,dev]'
     else
-        .venv/bin/python -m pip install -q -e '.[agent,aggregator]'
+        pip_install -e '.[agent,aggregator]'
     fi
     # ipycam is the third-party ONVIF device simulator; its own dependency on
     # the full opencv-python would clash with opencv-python-headless.
-    .venv/bin/python -m pip install -q --no-deps 'ipycam==1.3.0'
+    pip_install --no-deps 'ipycam==1.3.0'
     touch "$stamp"
 fi
 .venv/bin/python -c 'import gi; gi.require_version("GstRtspServer", "1.0")' || {

@@ -5,6 +5,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 bash scripts/setup.sh test
-.venv/bin/python -m ruff check protocol agent aggregator tests bench deploy
+.venv/bin/python -m ruff check .
 .venv/bin/python -m mypy protocol agent aggregator
 exec .venv/bin/python -m pytest "$@"
