@@ -1,0 +1,1 @@
+"""camwatch edge agent: discovery, ONVIF, checks, state machine, outbox, publisher, CLI."""
