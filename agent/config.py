@@ -275,12 +275,15 @@ class PictureThresholds(_Config):
     black_max_mean: float = Field(default=16.0, ge=0, le=255, description="Mean grey at or below = no video")
     black_max_std: float = Field(default=6.0, ge=0, le=128, description="...and grey spread at or below")
     frozen_max_block_diff: float = Field(
-        default=2.5, ge=0, le=255, description="Largest block mean difference still counted as codec noise"
+        default=3.0, ge=0, le=255, description="Largest block mean difference still counted as codec noise"
     )
-    blur_min_sharpness: float = Field(default=0.02, ge=0, le=10, description="Normalised Laplacian variance below = blurred")
+    blur_min_sharpness: float = Field(default=0.05, ge=0, le=10, description="Normalised Laplacian variance below = blurred")
     covered_max_std: float = Field(default=8.0, ge=0, le=128, description="Grey spread below = covered")
-    covered_max_edge_density: float = Field(default=0.01, ge=0, le=1, description="Edge pixel fraction below = covered")
-    scene_min_similarity: float = Field(default=0.5, ge=-1, le=1, description="Edge correlation with reference below = moved")
+    covered_max_edge_density: float = Field(default=0.01, ge=0, le=1, description="...with an edge pixel fraction below")
+    covered_min_uniform_fraction: float = Field(
+        default=0.75, ge=0, le=1, description="Share of the picture in one flat patch at or above = covered"
+    )
+    scene_min_similarity: float = Field(default=0.7, ge=-1, le=1, description="Edge correlation with reference below = moved")
     min_fps: float = Field(default=2.0, ge=0, le=240, description="Measured frame rate below = low_fps")
 
 
