@@ -1,0 +1,400 @@
+"""MQTT side of the agent: will, birth, backlog replay, live events, heartbeat, acks, commands.
+
+Session rules (after Sparkplug B, see protocol/sequence.py):
+
+* Every connection gets a new ``bd_seq`` (kept in the outbox database so it survives
+  restarts); the will registered with the broker is a :class:`protocol.Death` carrying it.
+* Nothing is published until the centre's retained :class:`protocol.HostState` says it is
+  online. Then: birth (split into parts when large), the outbox backlog replayed in event-id
+  order flagged ``historical``, then live events in batches, and a heartbeat every interval.
+  When the centre goes offline the agent keeps checking and buffering in the outbox; when it
+  comes back, or sends a rebirth command, the agent births again and replays.
+* Events leave the outbox only when the centre's :class:`protocol.Ack` covers their id.
+
+Threads: paho's network thread runs the callbacks, each guarded so an exception never
+kills it; one worker thread of ours does all publishing, so ``seq`` is strictly ordered.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from protocol import (
+    Ack,
+    Birth,
+    BirthCamera,
+    Command,
+    CommandKind,
+    Death,
+    Events,
+    Heartbeat,
+    HostState,
+    Kind,
+    ProtocolError,
+    SiteInfo,
+    agent_subscriptions,
+    decode,
+    decode_site_message,
+    encode,
+    next_seq,
+    site_topic,
+    split_birth,
+)
+from protocol.topics import HOST_STATE_TOPIC
+
+from .outbox import Outbox
+
+__all__ = ["Publisher", "PublisherSettings"]
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Messages awaiting PUBACK before the worker waits: enough to fill a 4G link's
+# round trip, small enough that a disconnect strands little in paho's memory.
+_MAX_IN_FLIGHT = 16
+# The worker wakes at least this often to check heartbeats and session changes.
+_WORKER_TICK_S = 0.5
+# How long the worker waits for one PUBACK before it looks at the session again.
+_PUBACK_WAIT_S = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class PublisherSettings:
+    """What the publisher needs from the agent config (broker and site sections)."""
+
+    site: str
+    province: str
+    district: str
+    host: str
+    port: int = 8883
+    username: str | None = None
+    password: str | None = None
+    tls: bool = True
+    ca_file: str | None = None
+    client_id: str | None = None
+    keepalive_s: int = 60
+    heartbeat_interval_s: float = 60.0
+    batch_size: int = 500
+    max_payload_bytes: int = 256 * 1024
+    reconnect_min_s: int = 1
+    reconnect_max_s: int = 120
+    # Random wait before the first connect and the first reconnect after a drop, so
+    # 15,000 sites do not hit a restarted broker in the same second.
+    jitter_s: float = 10.0
+    agent_version: str = ""
+
+
+def _guarded(func: Callable[P, R]) -> Callable[P, R | None]:
+    """Log and swallow any exception: paho's network thread must never die in a callback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
+        try:
+            return func(*args, **kwargs)
+        except Exception:
+            logger.exception("publisher: %s failed", func.__name__)
+            return None
+
+    return wrapper
+
+
+class Publisher:
+    """Publishes one site's outbox to the centre over MQTT.
+
+    >>> pub = Publisher(settings, outbox, snapshot=runner.current_snapshot)
+    >>> pub.start()     # returns at once; connects in the background
+    >>> pub.stop()      # clean disconnect (the broker does not publish the will)
+    """
+
+    def __init__(
+        self,
+        settings: PublisherSettings,
+        outbox: Outbox,
+        snapshot: Callable[[], list[BirthCamera]],
+        site_info: SiteInfo | None = None,
+    ) -> None:
+        self.settings = settings
+        self.outbox = outbox
+        self._snapshot = snapshot
+        self._site_info = site_info or SiteInfo()
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        # Session state, guarded by _lock; written by callbacks, read by the worker.
+        self._connected = False
+        self._centre_online = False
+        self._need_birth = False
+        self._session = 0  # bumped on every connect/disconnect so the worker restarts cleanly
+        self._bd_seq = outbox.next_bd_seq()
+        # Worker-only state.
+        self._seq = 0
+        self._sent_upto = 0
+        self._backlog_upto = 0
+        self._next_heartbeat = 0.0
+        self._in_flight: deque[mqtt.MQTTMessageInfo] = deque()
+        self.births = 0  # how many births went out (status and tests)
+        self.acked_upto = 0
+        self._client = self._make_client()
+        self._worker = threading.Thread(target=self._run, name=f"publisher-{settings.site}", daemon=True)
+
+    def topic(self, kind: Kind) -> str:
+        """This site's topic for ``kind``."""
+        s = self.settings
+        return site_topic(s.province, s.district, s.site, kind)
+
+    # -- client set-up --------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id or s.site,
+            clean_session=True,  # the outbox, not the broker session, keeps undelivered events
+            protocol=mqtt.MQTTv311,
+        )
+        if s.username is not None:
+            client.username_pw_set(s.username, s.password)
+        if s.tls:
+            client.tls_set(ca_certs=s.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
+        client.max_inflight_messages_set(_MAX_IN_FLIGHT)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        self._set_will(client)
+        return client
+
+    def _set_will(self, client: mqtt.Client) -> None:
+        death = Death(site=self.settings.site, ts=datetime.now(UTC), bd_seq=self._bd_seq)
+        client.will_set(self.topic(Kind.DEATH), encode(death), qos=1, retain=False)
+
+    def start(self) -> None:
+        """Connect in the background (after a random jitter) and start publishing."""
+        s = self.settings
+        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s)
+        self._worker.start()
+        delay = random.uniform(0, s.jitter_s) if s.jitter_s > 0 else 0.0
+        logger.info("%s: connecting to %s:%d in %.1f s", s.site, s.host, s.port, delay)
+        threading.Thread(target=self._delayed_loop_start, args=(delay,), daemon=True).start()
+
+    def _delayed_loop_start(self, delay: float) -> None:
+        if not self._stop.wait(delay):
+            self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect cleanly and stop the threads."""
+        self._stop.set()
+        self._wake.set()
+        if self._worker.is_alive():
+            self._worker.join(10)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    @property
+    def bd_seq(self) -> int:
+        """The current connection's birth/death sequence."""
+        return self._bd_seq
+
+    # -- paho callbacks (network thread) ---------------------------------------------------
+
+    @_guarded
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            logger.warning("%s: broker refused the connection: %s", self.settings.site, reason)
+            return
+        s = self.settings
+        client.subscribe([(t, 1) for t in agent_subscriptions(s.province, s.district, s.site)])
+        with self._lock:
+            self._connected = True
+            self._need_birth = True
+            self._session += 1
+        logger.info("%s: connected (bd_seq %d)", s.site, self._bd_seq)
+        self._wake.set()
+
+    @_guarded
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        with self._lock:
+            was_connected = self._connected
+            self._connected = False
+            self._centre_online = False
+            self._session += 1
+        if not was_connected:
+            return
+        # The next connection is a new session: new bd_seq in the will, durably first.
+        self._bd_seq = self.outbox.next_bd_seq()
+        self._set_will(client)
+        logger.warning("%s: disconnected (%s); next bd_seq %d", self.settings.site, reason, self._bd_seq)
+        if self.settings.jitter_s > 0 and not self._stop.is_set():
+            # Spread the first reconnect; paho's exponential back-off takes over after it.
+            self._stop.wait(random.uniform(0, self.settings.jitter_s))
+
+    @_guarded
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        try:
+            if message.topic == HOST_STATE_TOPIC:
+                self._on_host_state(decode(HostState, message.payload))
+                return
+            _, decoded = decode_site_message(message.topic, message.payload)
+        except ProtocolError as err:
+            logger.warning("%s: ignored a bad message on %s: %s", self.settings.site, message.topic, err)
+            return
+        if isinstance(decoded, Ack):
+            deleted = self.outbox.ack(decoded.event_id)
+            self.acked_upto = max(self.acked_upto, decoded.event_id)
+            logger.debug("%s: ack up to %d deleted %d events", self.settings.site, decoded.event_id, deleted)
+        elif isinstance(decoded, Command) and decoded.command == CommandKind.REBIRTH:
+            logger.info("%s: centre asked for a rebirth (%s)", self.settings.site, decoded.cmd_id)
+            with self._lock:
+                self._need_birth = True
+            self._wake.set()
+
+    def _on_host_state(self, state: HostState) -> None:
+        with self._lock:
+            was_online = self._centre_online
+            self._centre_online = state.online
+            if state.online and not was_online:
+                self._need_birth = True
+        if state.online != was_online:
+            logger.info("%s: centre is %s", self.settings.site, "online" if state.online else "offline")
+        self._wake.set()
+
+    # -- worker thread ------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Wake the worker: new events are in the outbox (pass as the outbox's on_record)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(_WORKER_TICK_S)
+            self._wake.clear()
+            try:
+                self._step()
+            except Exception:  # the worker must survive anything; the next tick retries
+                logger.exception("%s: publisher step failed", self.settings.site)
+                self._stop.wait(1.0)
+
+    def _live(self, session: int) -> bool:
+        with self._lock:
+            return (
+                self._connected
+                and self._centre_online
+                and self._session == session
+                and not self._stop.is_set()
+            )
+
+    def _step(self) -> None:
+        with self._lock:
+            if not (self._connected and self._centre_online):
+                self._in_flight.clear()
+                return
+            session = self._session
+            birth_due = self._need_birth
+            self._need_birth = False
+        if birth_due:
+            self._in_flight.clear()
+            if not self._birth(session):
+                with self._lock:
+                    self._need_birth = True
+                return
+        while self._live(session):
+            batch = self.outbox.pending(self._sent_upto, self.settings.batch_size)
+            if not batch:
+                break
+            self._seq = next_seq(self._seq)
+            message = Events(
+                site=self.settings.site,
+                ts=datetime.now(UTC),
+                seq=self._seq,
+                events=[e.to_wire(historical=e.id <= self._backlog_upto) for e in batch],
+            )
+            if not self._publish(Kind.EVENTS, encode(message, max_bytes=2**31), session):
+                return
+            self._sent_upto = batch[-1].id
+        if self._live(session) and time.monotonic() >= self._next_heartbeat:
+            self._heartbeat(session)
+
+    def _birth(self, session: int) -> bool:
+        s = self.settings
+        self._backlog_upto = self.outbox.last_event_id()
+        birth = Birth(
+            site=s.site,
+            ts=datetime.now(UTC),
+            bd_seq=self._bd_seq,
+            agent_version=s.agent_version,
+            site_info=self._site_info,
+            last_event_id=self._backlog_upto,
+            cameras=self._snapshot(),
+        )
+        parts = split_birth(birth, max_bytes=s.max_payload_bytes)
+        for part in parts:
+            if not self._publish(Kind.BIRTH, encode(part, max_bytes=s.max_payload_bytes), session):
+                return False
+        self._seq = parts[-1].seq
+        self._sent_upto = 0  # replay the whole backlog after every birth
+        self._next_heartbeat = time.monotonic() + s.heartbeat_interval_s
+        self.births += 1
+        logger.info(
+            "%s: birth bd_seq %d sent in %d part(s), replaying %d queued events",
+            s.site, self._bd_seq, len(parts), self.outbox.depth(),
+        )
+        return True
+
+    def _heartbeat(self, session: int) -> None:
+        s = self.settings
+        self._seq = next_seq(self._seq)
+        compacted = self.outbox.take_compacted()
+        beat = Heartbeat(
+            site=s.site,
+            ts=datetime.now(UTC),
+            seq=self._seq,
+            interval_s=max(1, int(s.heartbeat_interval_s)),
+            uptime_s=time.monotonic() - self._started,
+            outbox_depth=self.outbox.depth(),
+            compacted=compacted,
+            cameras={c.camera_id: c.state for c in self._snapshot()},
+        )
+        self._next_heartbeat = time.monotonic() + s.heartbeat_interval_s
+        if not self._publish(Kind.HEARTBEAT, encode(beat, max_bytes=2**31), session) and compacted:
+            logger.warning("%s: heartbeat with %d compacted events not sent", s.site, compacted)
+
+    def _publish(self, kind: Kind, payload: bytes, session: int) -> bool:
+        """Hand one QoS 1 message to paho, keeping at most _MAX_IN_FLIGHT unacknowledged."""
+        while len(self._in_flight) >= _MAX_IN_FLIGHT:
+            oldest = self._in_flight[0]
+            if oldest.is_published():
+                self._in_flight.popleft()
+                continue
+            if not self._live(session):
+                return False
+            try:
+                oldest.wait_for_publish(_PUBACK_WAIT_S)
+            except (RuntimeError, ValueError):  # the connection went away under it
+                return False
+        info = self._client.publish(self.topic(kind), payload, qos=1)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            logger.debug("%s: publish on %s not queued: %s", self.settings.site, kind, info.rc)
+            return False
+        self._in_flight.append(info)
+        return True
