@@ -1,0 +1,1 @@
+"""camwatch aggregator: ingest, store, availability, faults, API and feed."""

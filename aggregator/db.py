@@ -1,0 +1,260 @@
+"""Open the aggregator's SQLite database: WAL, foreign keys, ordered named migrations.
+
+One writer (the :class:`~aggregator.state.StateStore`) owns the database; readers (API,
+reports) open their own connections with :func:`open_db` too (SQLite WAL lets them read
+while the writer commits). Every schema change is a named function in :data:`MIGRATIONS`,
+applied once each, in order, and recorded in the ``schema_migrations`` table.
+
+Other helpers own their migration functions in their own modules and are listed in the
+marked slots below, one line each: ``("<area>_v1", migrate_<area>)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+__all__ = ["MIGRATIONS", "SQLITE_BUSY_TIMEOUT_S", "migrate_core", "open_db", "applied_migrations"]
+
+logger = logging.getLogger(__name__)
+
+# A reader may wait this long for the writer's checkpoint; the writer commits a batch in
+# well under a second, so 10 s only expires when something is badly stuck.
+SQLITE_BUSY_TIMEOUT_S = 10.0
+
+Migration = Callable[[Database], None]
+
+
+def migrate_core(db: Database) -> None:
+    """Create the core tables: geography, registry, current state, transitions, daily totals."""
+    db.executescript(_CORE_SCHEMA)
+
+
+def _lazy(module: str, name: str) -> Migration:
+    """Import another helper's migration only when it runs, so db.py never imports cycles."""
+
+    def run(db: Database) -> None:
+        import importlib
+
+        fn: Migration = getattr(importlib.import_module(module), name)
+        fn(db)
+
+    run.__name__ = name
+    return run
+
+
+# Ordered, named migrations. Never reorder or rename an applied one; append new ones.
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("core_v1", migrate_core),
+    # --- transport slot: ("quarantine_v1", _lazy("aggregator.quarantine", "migrate_quarantine")),
+    # --- faults slot:    ("faults_v1", _lazy("aggregator.fault_store", "migrate_faults")),
+    # --- audit slot:     ("audit_v1", _lazy("aggregator.audit_store", "migrate_audit")),
+]
+
+
+class _Migrations(Migrations):
+    """sqlite-utils migrations recorded in ``schema_migrations`` (the name the team agreed)."""
+
+    migrations_table = "schema_migrations"
+
+
+def _migration_set() -> _Migrations:
+    migrations = _Migrations("camwatch")
+    for name, fn in MIGRATIONS:
+        migrations(name=name)(fn)
+    return migrations
+
+
+def open_db(path: str | Path, *, migrate: bool = True) -> Database:
+    """Open (creating if needed) the database at ``path`` and apply pending migrations.
+
+    ``path`` may be ``":memory:"`` for unit tests. The connection may be used from another
+    thread than the one that opened it (the writer thread), but only by one at a time.
+    """
+    conn = sqlite3.connect(
+        str(path), timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False
+    )
+    db = Database(conn)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    # NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the
+    # last commits), and several times faster than FULL for the batched writer.
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA temp_store=MEMORY")
+    db.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
+    if migrate:
+        pending = _migration_set().pending(db)
+        if pending:
+            logger.info("%s: applying migrations %s", path, [m.name for m in pending])
+        _migration_set().apply(db)
+    return db
+
+
+def applied_migrations(db: Database) -> list[str]:
+    """Names of the migrations applied to ``db``, in order."""
+    return [m.name for m in _migration_set().applied(db)]
+
+
+_CORE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS provinces (
+    code TEXT PRIMARY KEY,
+    name_th TEXT NOT NULL,
+    name_en TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS districts (
+    code TEXT PRIMARY KEY,
+    province TEXT NOT NULL REFERENCES provinces(code),
+    name_th TEXT NOT NULL,
+    name_en TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS districts_province ON districts(province);
+
+-- One row per enrolled or reporting site. Times are integer milliseconds since the epoch (UTC).
+CREATE TABLE IF NOT EXISTS sites (
+    id INTEGER PRIMARY KEY,
+    site_id TEXT NOT NULL UNIQUE,
+    province TEXT NOT NULL REFERENCES provinces(code),
+    district TEXT NOT NULL REFERENCES districts(code),
+    name TEXT NOT NULL DEFAULT '',
+    lat REAL,
+    lon REAL,
+    agency TEXT NOT NULL DEFAULT '',
+    agent_version TEXT NOT NULL DEFAULT '',
+    bd_seq INTEGER,
+    last_event_id INTEGER NOT NULL DEFAULT 0,
+    first_seen_ms INTEGER,
+    last_seen_ms INTEGER,
+    heartbeat_interval_s INTEGER NOT NULL DEFAULT 60,
+    online INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS sites_province ON sites(province, district);
+CREATE INDEX IF NOT EXISTS sites_district ON sites(district);
+CREATE INDEX IF NOT EXISTS sites_agency ON sites(agency);
+
+-- Cameras are never deleted: one absent from its site's birth gets missing=1.
+-- state is 0 up, 1 degraded, 2 down, 3 unknown, 4 maintenance (aggregator.state.STATES).
+CREATE TABLE IF NOT EXISTS cameras (
+    id INTEGER PRIMARY KEY,
+    site INTEGER NOT NULL REFERENCES sites(id),
+    camera_id TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    maker TEXT NOT NULL DEFAULT '',
+    model TEXT NOT NULL DEFAULT '',
+    firmware TEXT NOT NULL DEFAULT '',
+    serial TEXT NOT NULL DEFAULT '',
+    hardware_id TEXT NOT NULL DEFAULT '',
+    mac TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    onvif_port INTEGER,
+    video_source TEXT NOT NULL DEFAULT '',
+    stream_uri TEXT NOT NULL DEFAULT '',
+    snapshot_uri TEXT NOT NULL DEFAULT '',
+    width INTEGER,
+    height INTEGER,
+    fps REAL,
+    codec TEXT NOT NULL DEFAULT '',
+    default_password INTEGER,
+    clock_offset_s REAL,
+    lat REAL,
+    lon REAL,
+    agency TEXT NOT NULL DEFAULT '',
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    missing INTEGER NOT NULL DEFAULT 0,
+    state INTEGER NOT NULL,
+    reason TEXT NOT NULL DEFAULT 'none',
+    since_ms INTEGER NOT NULL,
+    tail_ms INTEGER NOT NULL,
+    UNIQUE (site, camera_id)
+);
+CREATE INDEX IF NOT EXISTS cameras_camera_id ON cameras(camera_id);
+CREATE INDEX IF NOT EXISTS cameras_state ON cameras(state, reason);
+CREATE INDEX IF NOT EXISTS cameras_maker ON cameras(maker, firmware);
+
+-- Every state change of every camera, at its edge time. old_state -1: the camera did not
+-- exist before. Kept consistent on backfill (the next row's old_state is rewritten).
+CREATE TABLE IF NOT EXISTS transitions (
+    id INTEGER PRIMARY KEY,
+    camera INTEGER NOT NULL,
+    site INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    old_state INTEGER NOT NULL,
+    new_state INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    event_id INTEGER,
+    historical INTEGER NOT NULL DEFAULT 0,
+    received_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transitions_camera ON transitions(camera, at_ms);
+-- Covering index for the partial-day rollups: the range scan never touches the table.
+CREATE INDEX IF NOT EXISTS transitions_at ON transitions(at_ms, site, old_state, new_state);
+
+-- Closed-interval milliseconds per camera per Asia/Bangkok day (the open interval of the
+-- current state is added at query time from the camera's since).
+CREATE TABLE IF NOT EXISTS camera_day (
+    camera INTEGER NOT NULL,
+    day INTEGER NOT NULL,
+    up_ms INTEGER NOT NULL DEFAULT 0,
+    degraded_ms INTEGER NOT NULL DEFAULT 0,
+    down_ms INTEGER NOT NULL DEFAULT 0,
+    unknown_ms INTEGER NOT NULL DEFAULT 0,
+    maint_ms INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (camera, day)
+) WITHOUT ROWID;
+
+-- Complete per-site totals for every day before the checkpoint (store_meta.checkpoint_ms),
+-- plus the number of cameras in each state at the day's start (for partial-day maths).
+CREATE TABLE IF NOT EXISTS site_day (
+    site INTEGER NOT NULL,
+    day INTEGER NOT NULL,
+    up_ms INTEGER NOT NULL DEFAULT 0,
+    degraded_ms INTEGER NOT NULL DEFAULT 0,
+    down_ms INTEGER NOT NULL DEFAULT 0,
+    unknown_ms INTEGER NOT NULL DEFAULT 0,
+    maint_ms INTEGER NOT NULL DEFAULT 0,
+    up_n INTEGER NOT NULL DEFAULT 0,
+    degraded_n INTEGER NOT NULL DEFAULT 0,
+    down_n INTEGER NOT NULL DEFAULT 0,
+    unknown_n INTEGER NOT NULL DEFAULT 0,
+    maint_n INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (site, day)
+) WITHOUT ROWID;
+
+-- The same per province, so national rollups sum 77 rows a day instead of 15,600.
+CREATE TABLE IF NOT EXISTS province_day (
+    province TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    up_ms INTEGER NOT NULL DEFAULT 0,
+    degraded_ms INTEGER NOT NULL DEFAULT 0,
+    down_ms INTEGER NOT NULL DEFAULT 0,
+    unknown_ms INTEGER NOT NULL DEFAULT 0,
+    maint_ms INTEGER NOT NULL DEFAULT 0,
+    up_n INTEGER NOT NULL DEFAULT 0,
+    degraded_n INTEGER NOT NULL DEFAULT 0,
+    down_n INTEGER NOT NULL DEFAULT 0,
+    unknown_n INTEGER NOT NULL DEFAULT 0,
+    maint_n INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (province, day)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS store_meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    provinces TEXT NOT NULL DEFAULT '',
+    created_ms INTEGER NOT NULL,
+    revoked_ms INTEGER
+);
+"""

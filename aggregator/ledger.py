@@ -1,0 +1,132 @@
+"""Per-day time accounting of one write batch: camera, site and province daily totals.
+
+The :class:`~aggregator.state.StateStore` describes every change of a camera's timeline
+as intervals added or removed (``sign`` +1/-1) and day-start head counts moved; the
+ledger sums those deltas in memory and writes them with three ``executemany`` upserts at
+the end of the batch, so a batch of 50,000 events costs a few thousand row writes.
+
+Conventions (see state.py): a *closed* interval (the camera has a later transition) is
+counted in full in every table; the *open* interval of the current state is counted in
+site/province tables only up to the checkpoint (the last Bangkok midnight rolled) and
+never in camera_day (the reader adds it from the camera's ``since``).
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from .days import day_of, day_start
+
+__all__ = ["Ledger", "N_STATES"]
+
+N_STATES = 5
+_MS_COLS = ("up_ms", "degraded_ms", "down_ms", "unknown_ms", "maint_ms")
+_N_COLS = ("up_n", "degraded_n", "down_n", "unknown_n", "maint_n")
+
+
+def _upsert_sql(table: str, key: str, cols: tuple[str, ...]) -> str:
+    names = ", ".join(cols)
+    marks = ", ".join("?" * (len(cols) + 2))
+    sets = ", ".join(f"{c} = {c} + excluded.{c}" for c in cols)
+    return (
+        f"INSERT INTO {table}({key}, day, {names}) VALUES ({marks}) "
+        f"ON CONFLICT({key}, day) DO UPDATE SET {sets}"
+    )
+
+
+_CAMERA_SQL = _upsert_sql("camera_day", "camera", _MS_COLS)
+_SITE_SQL = _upsert_sql("site_day", "site", _MS_COLS + _N_COLS)
+_PROVINCE_SQL = _upsert_sql("province_day", "province", _MS_COLS + _N_COLS)
+
+
+class Ledger:
+    """Daily-total deltas of one batch; ``checkpoint`` is the last rolled Bangkok midnight."""
+
+    __slots__ = ("camera", "checkpoint", "province", "site")
+
+    def __init__(self, checkpoint: int) -> None:
+        self.checkpoint = checkpoint
+        self.camera: dict[tuple[object, int], list[int]] = {}
+        self.site: dict[tuple[object, int], list[int]] = {}
+        self.province: dict[tuple[object, int], list[int]] = {}
+
+    @staticmethod
+    def _add(
+        table: dict[tuple[object, int], list[int]], key: object, a: int, b: int, col: int, amount: int, width: int
+    ) -> None:
+        day = day_of(a)
+        while a < b:
+            boundary = day_start(day + 1)
+            stop = b if b < boundary else boundary
+            row = table.get((key, day))
+            if row is None:
+                row = table[(key, day)] = [0] * width
+            row[col] += amount * (stop - a)
+            a = stop
+            day += 1
+
+    def interval(
+        self, camera: int, site: int, province: str, a: int, b: int | None, state: int, sign: int
+    ) -> None:
+        """Add (sign +1) or remove (-1) time in ``state`` over ``[a, b)``; ``b`` None = open."""
+        if state < 0:
+            return
+        if b is not None and b > a:
+            self._add(self.camera, camera, a, b, state, sign, N_STATES)
+        end = self.checkpoint if b is None else b
+        if end > a:
+            self._add(self.site, site, a, end, state, sign, 2 * N_STATES)
+            self._add(self.province, province, a, end, state, sign, 2 * N_STATES)
+
+    def midnights(
+        self, site: int, province: str, a: int, b: int | None, old: int, new: int
+    ) -> None:
+        """Move one camera from ``old`` to ``new`` in the start counts of every day whose
+        midnight lies in ``[a, b)`` and not after the checkpoint."""
+        day = day_of(a)
+        if day_start(day) < a:
+            day += 1
+        while True:
+            start = day_start(day)
+            if start > self.checkpoint or (b is not None and start >= b):
+                return
+            self.count(site, province, day, old, -1)
+            self.count(site, province, day, new, +1)
+            day += 1
+
+    def count(self, site: int, province: str, day: int, state: int, amount: int) -> None:
+        """Add ``amount`` cameras in ``state`` at the start of ``day``."""
+        if state < 0 or amount == 0:
+            return
+        pairs: tuple[tuple[dict[tuple[object, int], list[int]], object], ...] = (
+            (self.site, site), (self.province, province),
+        )  # fmt: skip
+        for table, key in pairs:
+            row = table.get((key, day))
+            if row is None:
+                row = table[(key, day)] = [0] * (2 * N_STATES)
+            row[N_STATES + state] += amount
+
+    def add_site_ms(self, site: int, province: str, day: int, state: int, ms: int) -> None:
+        """Add ``ms`` in ``state`` to one site-day (the midnight roll of open intervals)."""
+        pairs: tuple[tuple[dict[tuple[object, int], list[int]], object], ...] = (
+            (self.site, site), (self.province, province),
+        )  # fmt: skip
+        for table, key in pairs:
+            row = table.get((key, day))
+            if row is None:
+                row = table[(key, day)] = [0] * (2 * N_STATES)
+            row[state] += ms
+
+    def flush(self, db: Database) -> int:
+        """Write every delta (one executemany per table); return the rows written."""
+        conn = db.conn
+        conn.executemany(_CAMERA_SQL, [(k[0], k[1], *v) for k, v in self.camera.items() if any(v)])
+        conn.executemany(_SITE_SQL, [(k[0], k[1], *v) for k, v in self.site.items() if any(v)])
+        conn.executemany(_PROVINCE_SQL, [(k[0], k[1], *v) for k, v in self.province.items() if any(v)])
+        written = len(self.camera) + len(self.site) + len(self.province)
+        self.camera.clear()
+        self.site.clear()
+        self.province.clear()
+        return written
+

@@ -1,0 +1,610 @@
+"""StateStore: the one writer of camera state, transitions and daily totals.
+
+Current state lives in compact numpy columns indexed by the camera's row id (1M cameras
+take ~25 MiB plus their id strings), persisted in ``cameras``; every change is appended
+to ``transitions`` at its edge time; per-day totals are maintained incrementally by
+:class:`~aggregator.ledger.Ledger`. :meth:`StateStore.apply` takes a batch of validated
+inbound messages and commits them in ONE transaction.
+
+Exactness: a change at time ``t`` is an insertion into the camera's timeline. When ``t``
+is after the current state's start (the usual case) the open interval is split in memory;
+when it is earlier (a backfilled outage, an out-of-order replay) the neighbouring
+transitions are read and only the interval between them is recomputed, so past days'
+totals stay exact. Events are de-duplicated by (site, event id): ids above the site's
+high-water mark are new; lower ids are looked up in ``transitions``. A re-delivered event
+that changed nothing is re-applied as the no-op it is.
+
+If a batch fails the transaction rolls back and the in-memory state is reloaded from the
+database, so memory never holds what the database does not.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlite_utils import Database
+
+from protocol import (
+    Birth,
+    CameraInventory,
+    CameraState,
+    Death,
+    Events,
+    Heartbeat,
+    Reason,
+    SiteMessage,
+    SiteTopic,
+)
+from protocol.sequence import death_matches
+
+from . import registry
+from .days import DAY_MS, day_of, day_start, from_ms, to_ms
+from .geography import Geography, UnknownArea
+from .ledger import N_STATES, Ledger
+
+__all__ = [
+    "NO_STATE",
+    "STATES",
+    "STATE_CODE",
+    "ApplyResult",
+    "Inbound",
+    "StateStore",
+    "Transition",
+]
+
+logger = logging.getLogger(__name__)
+
+STATES: tuple[CameraState, ...] = (
+    CameraState.UP, CameraState.DEGRADED, CameraState.DOWN, CameraState.UNKNOWN, CameraState.MAINTENANCE,
+)  # fmt: skip
+STATE_CODE: dict[CameraState, int] = {s: i for i, s in enumerate(STATES)}
+REASONS: tuple[Reason, ...] = tuple(Reason)
+REASON_CODE: dict[Reason, int] = {r: i for i, r in enumerate(REASONS)}
+_REASON_BY_VALUE: dict[str, int] = {r.value: i for i, r in enumerate(REASONS)}
+NO_STATE = -1  # the camera did not exist yet
+_NEVER = -(2**62)
+_UNKNOWN = STATE_CODE[CameraState.UNKNOWN]
+_OFFLINE = REASON_CODE[Reason.SITE_OFFLINE]
+_MISSING = REASON_CODE[Reason.MISSING]
+_NONE_REASON = REASON_CODE[Reason.NONE]
+_DEFAULT_HEARTBEAT_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One validated message handed to the store (a Birth is whole, already assembled)."""
+
+    topic: SiteTopic
+    message: SiteMessage
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A state change of one camera, or of a whole site when ``camera_id`` is None."""
+
+    site: str
+    province: str
+    district: str
+    camera_id: str | None
+    old_state: CameraState | None
+    new_state: CameraState
+    reason: Reason
+    at: datetime
+    historical: bool
+
+
+@dataclass
+class ApplyResult:
+    """What one committed batch did."""
+
+    committed_event_ids: dict[str, int] = field(default_factory=dict)
+    transitions: list[Transition] = field(default_factory=list)
+    duplicates: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (site, why): not applied
+
+
+class _Site:
+    __slots__ = (
+        "agency", "agent_version", "bd_seq", "cameras", "district", "id", "interval_s", "last_event_id",
+        "last_seen_ms", "lat", "lon", "name", "online", "province", "site_id",
+    )  # fmt: skip
+
+    def __init__(self, row: registry.SiteRow) -> None:
+        self.id = row.id
+        self.site_id = row.site_id
+        self.province = row.province
+        self.district = row.district
+        self.name = row.name
+        self.lat = row.lat
+        self.lon = row.lon
+        self.agency = row.agency
+        self.agent_version = row.agent_version
+        self.bd_seq = row.bd_seq
+        self.last_event_id = row.last_event_id
+        self.last_seen_ms = row.last_seen_ms or 0
+        self.interval_s = row.heartbeat_interval_s
+        self.online = row.online
+        self.cameras: dict[str, int] = {}
+
+    def row(self) -> tuple[object, ...]:
+        return (
+            self.name, self.lat, self.lon, self.agency, self.agent_version, self.bd_seq,
+            self.last_event_id, self.last_seen_ms, self.interval_s, int(self.online), self.id,
+        )  # fmt: skip
+
+
+class _Columns:
+    """Current state of every camera, indexed by camera row id (0 unused)."""
+
+    def __init__(self, capacity: int) -> None:
+        capacity = max(capacity, 1024)
+        self.state = np.full(capacity, NO_STATE, dtype=np.int8)
+        self.reason = np.zeros(capacity, dtype=np.int8)
+        self.since = np.full(capacity, _NEVER, dtype=np.int64)
+        self.tail = np.full(capacity, _NEVER, dtype=np.int64)
+        self.site = np.zeros(capacity, dtype=np.int32)
+        self.inv_hash = np.zeros(capacity, dtype=np.int64)
+        self.missing = np.zeros(capacity, dtype=np.bool_)
+        self.ids: list[str] = [""]
+        self.n = 1  # next row id
+
+    def grow(self) -> None:
+        size = len(self.state) * 2
+        for name, fill in (("state", NO_STATE), ("reason", 0), ("since", _NEVER), ("tail", _NEVER), ("site", 0),
+                           ("inv_hash", 0), ("missing", False)):  # fmt: skip
+            old = getattr(self, name)
+            new = np.full(size, fill, dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+
+class StateStore:
+    """The one writer: ``apply`` batches of inbound messages, ``expire_silent_sites``.
+
+    Example::
+
+        store = StateStore(open_db("camwatch.db"), Geography.from_geothai())
+        result = store.apply([Inbound(topic, birth, received_at)])
+    """
+
+    def __init__(
+        self, db: Database, geography: Geography, *, heartbeat_grace: float = 2.5, start: datetime | None = None
+    ) -> None:
+        self.db = db
+        self.geography = geography
+        self.heartbeat_grace = heartbeat_grace
+        self.lock = threading.Lock()  # one apply at a time even if two threads try
+        row = db.execute("SELECT value FROM store_meta WHERE key = 'checkpoint_ms'").fetchone()
+        if row is None:
+            checkpoint = day_start(day_of(to_ms(start or datetime.now(UTC))))
+            with db.atomic():
+                db.execute("INSERT INTO store_meta(key, value) VALUES ('checkpoint_ms', ?)", [checkpoint])
+        self._load()
+
+    # ----- loading -------------------------------------------------------------------
+    def _load(self) -> None:
+        db = self.db
+        self.checkpoint = int(db.execute("SELECT value FROM store_meta WHERE key='checkpoint_ms'").fetchone()[0])
+        self.sites: dict[int, _Site] = {}
+        self.site_by_name: dict[str, _Site] = {}
+        for srow in registry.iter_sites(db):
+            site = _Site(srow)
+            self.sites[site.id] = site
+            self.site_by_name[site.site_id] = site
+        count = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM cameras").fetchone()[0])
+        cols = _Columns(count + 2)
+        cols.ids = [""] * (count + 1)
+        cols.n = count + 1
+        cur = db.execute(
+            "SELECT id, site, camera_id, state, reason, since_ms, missing, tail_ms, "
+            + ", ".join(registry.INVENTORY_COLUMNS) + " FROM cameras ORDER BY id"
+        )
+        for r in cur:
+            cam = r[0]
+            cols.state[cam] = r[3]
+            cols.reason[cam] = _REASON_BY_VALUE.get(r[4], 0)
+            cols.since[cam] = r[5]
+            cols.site[cam] = r[1]
+            cols.missing[cam] = bool(r[6])
+            cols.tail[cam] = r[7]
+            cols.inv_hash[cam] = hash(tuple(r[8:]))
+            cols.ids[cam] = r[2]
+            self.sites[r[1]].cameras[r[2]] = cam
+        self.cols = cols
+        self._new_cameras: dict[int, int] = {}  # camera -> first_seen_ms
+        self._dirty: set[int] = set()
+        self._dirty_sites: set[int] = set()
+        self._inventory: dict[int, tuple[object, ...]] = {}
+        self._missing_rows: list[tuple[int, int, int]] = []
+        self._pending: list[tuple[object, ...]] = []
+        self._ledger = Ledger(self.checkpoint)
+        self._checkpoint_dirty = False
+
+    # ----- public ----------------------------------------------------------------------
+    def apply(self, items: Sequence[Inbound]) -> ApplyResult:
+        """Apply ``items`` in order and commit them in one transaction."""
+        result = ApplyResult()
+        if not items:
+            return result
+        with self.lock:
+            try:
+                with self.db.atomic():
+                    self._roll(max(to_ms(i.received_at) for i in items))
+                    for item in items:
+                        self._apply_one(item, result)
+                    self._flush()
+            except BaseException:
+                logger.exception("apply: batch of %d rolled back; reloading state", len(items))
+                self._load()
+                raise
+        return result
+
+    def expire_silent_sites(self, now: datetime) -> list[Transition]:
+        """Make every camera of each site silent past its heartbeat deadline ``unknown``."""
+        now_ms = to_ms(now)
+        result = ApplyResult()
+        with self.lock:
+            try:
+                with self.db.atomic():
+                    self._roll(now_ms)
+                    for site in list(self.sites.values()):
+                        deadline = site.last_seen_ms + int(self.heartbeat_grace * site.interval_s * 1000)
+                        if site.online and deadline < now_ms:
+                            logger.warning("%s: silent since %s; cameras now unknown", site.site_id, from_ms(site.last_seen_ms))
+                            self._site_offline(site, site.last_seen_ms + site.interval_s * 1000, result)
+                    self._flush()
+            except BaseException:
+                self._load()
+                raise
+        return result.transitions
+
+    def roll(self, now: datetime) -> None:
+        """Close every Bangkok day that ended before ``now`` into the daily totals."""
+        with self.lock, self.db.atomic():
+            self._roll(to_ms(now))
+            self._flush()
+
+    def state_counts(self) -> dict[str, dict[CameraState, int]]:
+        """Cameras per state per province right now (for metrics and the feed snapshot)."""
+        cols = self.cols
+        n = cols.n
+        prov_of_site = np.zeros(max(self.sites, default=0) + 1, dtype=np.int16)
+        codes = sorted({s.province for s in self.sites.values()})
+        index = {c: i for i, c in enumerate(codes)}
+        for s in self.sites.values():
+            prov_of_site[s.id] = index[s.province]
+        st = cols.state[1:n]
+        ok = (st >= 0) & ~cols.missing[1:n]
+        keys = prov_of_site[cols.site[1:n][ok]].astype(np.int64) * N_STATES + st[ok]
+        counts = np.bincount(keys, minlength=len(codes) * N_STATES)
+        return {
+            code: {STATES[k]: int(counts[i * N_STATES + k]) for k in range(N_STATES)}
+            for code, i in index.items()
+        }
+
+    def current(self, site_id: str, camera_id: str) -> tuple[CameraState, Reason, datetime] | None:
+        """The current (state, reason, since) of one camera, or None if unknown."""
+        site = self.site_by_name.get(site_id)
+        cam = site.cameras.get(camera_id) if site else None
+        if cam is None or self.cols.state[cam] < 0:
+            return None
+        c = self.cols
+        return STATES[c.state[cam]], REASONS[c.reason[cam]], from_ms(int(c.since[cam]))
+
+    # ----- per message -----------------------------------------------------------------
+    def _apply_one(self, item: Inbound, result: ApplyResult) -> None:
+        msg = item.message
+        recv = to_ms(item.received_at)
+        site = self._site_for(item.topic, recv, result)
+        if site is None:
+            return
+        if isinstance(msg, Birth):
+            self._birth(site, msg, recv, result)
+        elif isinstance(msg, Events):
+            self._events(site, msg, recv, result)
+        elif isinstance(msg, Death):
+            if death_matches(site.bd_seq, msg.bd_seq) and site.online:
+                site.last_seen_ms = recv
+                # The will's own ts was written when the agent connected; the broker
+                # publishes it when the connection dies, which is when we receive it.
+                self._site_offline(site, recv, result)
+            else:
+                logger.info("%s: stale death bd_seq=%s ignored (session %s)", site.site_id, msg.bd_seq, site.bd_seq)
+        elif isinstance(msg, Heartbeat):
+            self._heartbeat(site, msg, recv, result)
+        else:
+            result.rejected.append((site.site_id, f"{type(msg).__name__} is not a message the store applies"))
+
+    def _site_for(self, topic: SiteTopic, recv: int, result: ApplyResult) -> _Site | None:
+        site = self.site_by_name.get(topic.site)
+        if site is None:
+            row = registry.get_site(self.db, topic.site)
+            if row is None:
+                try:
+                    self.geography.district(topic.district, topic.province)
+                except UnknownArea as err:
+                    result.rejected.append((topic.site, str(err)))
+                    return None
+                registry.insert_site(self.db, topic.site, topic.province, topic.district, now_ms=recv)
+                row = registry.get_site(self.db, topic.site)
+                assert row is not None
+            site = _Site(row)
+            self.sites[site.id] = site
+            self.site_by_name[site.site_id] = site
+        if (site.province, site.district) != (topic.province, topic.district):
+            result.rejected.append(
+                (site.site_id, f"topic names {topic.province}/{topic.district}, site is in {site.province}/{site.district}")
+            )
+            return None
+        return site
+
+    def _birth(self, site: _Site, birth: Birth, recv: int, result: ApplyResult) -> None:
+        info = birth.site_info
+        site.name, site.agency, site.lat, site.lon = info.name, info.agency, info.lat, info.lon
+        site.agent_version = birth.agent_version
+        site.bd_seq = birth.bd_seq
+        site.last_seen_ms = recv
+        if birth.last_event_id < site.last_event_id:
+            logger.warning("%s: agent event ids went back from %d to %d (outbox reset)",
+                           site.site_id, site.last_event_id, birth.last_event_id)
+            site.last_event_id = birth.last_event_id
+        if not site.online:
+            site.online = True
+            result.transitions.append(self._site_transition(site, CameraState.UNKNOWN, CameraState.UP, Reason.NONE, recv))
+        self._dirty_sites.add(site.id)
+        cols = self.cols
+        seen: set[int] = set()
+        for bc in birth.cameras:
+            cam = site.cameras.get(bc.camera_id)
+            values = registry.inventory_values(bc.name, bc.inventory)
+            digest = hash(values)
+            if cam is None:
+                cam = self._new_camera(site, bc.camera_id, recv)
+                self._inventory[cam] = values
+            elif cols.inv_hash[cam] != digest:
+                self._inventory[cam] = values
+            cols.inv_hash[cam] = digest
+            if cols.missing[cam]:
+                cols.missing[cam] = False
+                self._missing_rows.append((0, recv, cam))
+            seen.add(cam)
+            at = max(to_ms(bc.since), int(cols.tail[cam]))
+            self._change(cam, site, at, STATE_CODE[bc.state], REASON_CODE[bc.reason], None, False, recv, result)
+        for cam in site.cameras.values():
+            if cam not in seen and not cols.missing[cam]:
+                cols.missing[cam] = True
+                self._missing_rows.append((1, recv, cam))
+                self._change(cam, site, max(recv, int(cols.tail[cam])), _UNKNOWN, _MISSING, None, False, recv, result)
+
+    def _events(self, site: _Site, msg: Events, recv: int, result: ApplyResult) -> None:
+        cols = self.cols
+        site.last_seen_ms = recv
+        self._dirty_sites.add(site.id)
+        for ev in msg.events:
+            at = to_ms(ev.at)
+            cam = site.cameras.get(ev.camera_id)
+            if ev.id <= site.last_event_id and cam is not None:
+                self._flush_pending()
+                hit = self.db.execute(
+                    "SELECT 1 FROM transitions WHERE camera = ? AND at_ms = ? AND event_id = ?", [cam, at, ev.id]
+                ).fetchone()
+                if hit:
+                    result.duplicates += 1
+                    continue
+            if cam is None:
+                cam = self._new_camera(site, ev.camera_id, recv)
+                self._inventory[cam] = registry.inventory_values("", _EMPTY_INVENTORY)
+            if cols.missing[cam]:
+                cols.missing[cam] = False
+                self._missing_rows.append((0, recv, cam))
+            self._change(cam, site, at, STATE_CODE[ev.state], REASON_CODE[ev.reason], ev.id, ev.historical, recv, result)
+            if ev.id > site.last_event_id:
+                site.last_event_id = ev.id
+        result.committed_event_ids[site.site_id] = site.last_event_id
+
+    def _heartbeat(self, site: _Site, msg: Heartbeat, recv: int, result: ApplyResult) -> None:
+        site.last_seen_ms = recv
+        site.interval_s = msg.interval_s
+        self._dirty_sites.add(site.id)
+        if site.online or site.bd_seq is None:
+            return
+        # A silent site speaks again without a new session: its cameras are known again.
+        site.online = True
+        result.transitions.append(self._site_transition(site, CameraState.UNKNOWN, CameraState.UP, Reason.NONE, recv))
+        cols = self.cols
+        for camera_id, state in msg.cameras.items():
+            cam = site.cameras.get(camera_id)
+            if cam is not None and cols.reason[cam] == _OFFLINE:
+                self._change(cam, site, max(recv, int(cols.tail[cam])), STATE_CODE[state], _NONE_REASON,
+                             None, False, recv, result)  # fmt: skip
+
+    def _site_offline(self, site: _Site, at: int, result: ApplyResult) -> None:
+        site.online = False
+        self._dirty_sites.add(site.id)
+        result.transitions.append(self._site_transition(site, CameraState.UP, CameraState.UNKNOWN, Reason.SITE_OFFLINE, at))
+        cols = self.cols
+        for cam in site.cameras.values():
+            if not cols.missing[cam] and cols.state[cam] >= 0:
+                self._change(cam, site, max(at, int(cols.tail[cam])), _UNKNOWN, _OFFLINE, None, False, at, result)
+
+    def _site_transition(self, site: _Site, old: CameraState, new: CameraState, reason: Reason, at: int) -> Transition:
+        return Transition(site.site_id, site.province, site.district, None, old, new, reason, from_ms(at), False)
+
+    def _new_camera(self, site: _Site, camera_id: str, recv: int) -> int:
+        cols = self.cols
+        cam = cols.n
+        if cam >= len(cols.state):
+            cols.grow()
+        cols.n += 1
+        cols.ids.append(camera_id)
+        cols.site[cam] = site.id
+        site.cameras[camera_id] = cam
+        self._new_cameras[cam] = recv
+        return cam
+
+    # ----- the timeline ----------------------------------------------------------------
+    def _change(
+        self, cam: int, site: _Site, t: int, state: int, reason: int, event_id: int | None,
+        historical: bool, recv: int, result: ApplyResult,
+    ) -> None:  # fmt: skip
+        """Insert ``state`` at ``t`` into the camera's timeline and account for it exactly.
+
+        An event that repeats the state in force at ``t`` is still stored (with an id): it
+        bounds the interval of any change backfilled before it later. ``tail`` is the time of
+        the camera's last stored row, where its open interval starts; ``since`` is when the
+        current state began (what operators see).
+        """
+        cols = self.cols
+        ledger = self._ledger
+        prov = site.province
+        tail = int(cols.tail[cam])
+        old = int(cols.state[cam])
+        same = old == state and cols.reason[cam] == reason
+        if t >= tail:
+            if same and event_id is None:
+                return
+            ledger.interval(cam, site.id, prov, tail, None, old, -1)
+            ledger.interval(cam, site.id, prov, tail, t, old, +1)
+            ledger.interval(cam, site.id, prov, t, None, state, +1)
+            if t <= self.checkpoint and old != state:
+                ledger.midnights(site.id, prov, t, None, old, state)
+            cols.tail[cam] = t
+            if not same:
+                cols.state[cam] = state
+                cols.reason[cam] = reason
+                cols.since[cam] = t
+            if cam not in self._new_cameras:
+                self._dirty.add(cam)
+            self._pending.append((cam, site.id, t, old, state, REASONS[reason].value, event_id, int(historical), recv))
+        else:
+            self._flush_pending()
+            db = self.db
+            prev = db.execute(
+                "SELECT at_ms, new_state, reason FROM transitions WHERE camera = ? AND at_ms <= ? "
+                "ORDER BY at_ms DESC, id DESC LIMIT 1", [cam, t]).fetchone()  # fmt: skip
+            nxt = db.execute(
+                "SELECT id, at_ms FROM transitions WHERE camera = ? AND at_ms > ? ORDER BY at_ms, id LIMIT 1",
+                [cam, t],
+            ).fetchone()
+            if nxt is None:  # cannot happen: the tail row is later than t
+                logger.error("%s/%s: timeline has no row after %d; applying at %d",
+                             site.site_id, cols.ids[cam], t, tail)  # fmt: skip
+                self._change(cam, site, tail, state, reason, event_id, historical, recv, result)
+                return
+            old = int(prev[1]) if prev else NO_STATE
+            same = prev is not None and old == state and _REASON_BY_VALUE.get(prev[2]) == reason
+            if same and event_id is None:
+                return
+            next_id, next_at = int(nxt[0]), int(nxt[1])
+            if not same:
+                if prev:
+                    ledger.interval(cam, site.id, prov, int(prev[0]), next_at, old, -1)
+                    ledger.interval(cam, site.id, prov, int(prev[0]), t, old, +1)
+                ledger.interval(cam, site.id, prov, t, next_at, state, +1)
+                ledger.midnights(site.id, prov, t, next_at, old, state)
+                if t >= int(cols.since[cam]) and state != int(cols.state[cam]):
+                    # the current state's run is broken at t: it now begins at the next row
+                    cols.since[cam] = next_at
+                    if cam not in self._new_cameras:
+                        self._dirty.add(cam)
+            db.execute(_INSERT_TRANSITION, [cam, site.id, t, old, state, REASONS[reason].value, event_id, int(historical), recv])
+            db.execute("UPDATE transitions SET old_state = ? WHERE id = ?", [state, next_id])
+        if same:
+            return
+        result.transitions.append(
+            Transition(
+                site.site_id, site.province, site.district, cols.ids[cam], STATES[old] if old >= 0 else None,
+                STATES[state], REASONS[reason], from_ms(t), historical or t < tail,
+            )
+        )  # fmt: skip
+
+    # ----- midnight roll -----------------------------------------------------------------
+    def _roll(self, now_ms: int) -> None:
+        """Move the checkpoint to the last Bangkok midnight at or before ``now_ms``."""
+        while day_start(day_of(self.checkpoint) + 1) <= now_ms:
+            self._flush_pending()
+            c0 = self.checkpoint
+            c1 = c0 + DAY_MS
+            cols = self.cols
+            n = cols.n
+            st = cols.state[:n].astype(np.int64)
+            si = cols.tail[:n]
+            site_ids = cols.site[:n].astype(np.int64)
+            nkeys = (max(self.sites, default=0) + 1) * N_STATES
+            live = (st >= 0) & (si < c1)
+            dur = c1 - np.maximum(si[live], c0)
+            keys = site_ids[live] * N_STATES + st[live]
+            ms = np.bincount(keys, weights=dur.astype(np.float64), minlength=nkeys)
+            counts = np.bincount(keys, minlength=nkeys)
+            late = np.nonzero((st >= 0) & (si >= c1))[0]
+            for cam in late.tolist():  # changed after midnight already: state at midnight from the log
+                row = self.db.execute(
+                    "SELECT new_state FROM transitions WHERE camera = ? AND at_ms <= ? ORDER BY at_ms DESC, id DESC LIMIT 1",
+                    [cam, c1]).fetchone()  # fmt: skip
+                if row is not None:
+                    counts[int(site_ids[cam]) * N_STATES + int(row[0])] += 1
+            d0, d1 = day_of(c0), day_of(c1)
+            for key in np.nonzero(ms)[0].tolist():
+                site = self.sites[key // N_STATES]
+                self._ledger.add_site_ms(site.id, site.province, d0, key % N_STATES, int(ms[key]))
+            for key in np.nonzero(counts)[0].tolist():
+                site = self.sites[key // N_STATES]
+                self._ledger.count(site.id, site.province, d1, key % N_STATES, int(counts[key]))
+            self.checkpoint = c1
+            self._ledger.checkpoint = c1
+            self._checkpoint_dirty = True
+
+    # ----- writing -----------------------------------------------------------------------
+    def _flush_pending(self) -> None:
+        if self._pending:
+            self.db.conn.executemany(_INSERT_TRANSITION, self._pending)
+            self._pending.clear()
+
+    def _flush(self) -> None:
+        db = self.db
+        cols = self.cols
+        self._flush_pending()
+        if self._new_cameras:
+            rows = []
+            for cam, first in self._new_cameras.items():
+                site = self.sites[int(cols.site[cam])]
+                known = cols.state[cam] >= 0
+                rows.append((cam, site.id, cols.ids[cam], site.agency, first, first,
+                             int(cols.state[cam]) if known else _UNKNOWN, REASONS[cols.reason[cam]].value,
+                             int(cols.since[cam]) if known else first, int(cols.tail[cam]) if known else first,
+                             *self._inventory.pop(cam)))  # fmt: skip
+            registry.insert_cameras(db, rows)
+            self._new_cameras.clear()
+        if self._dirty:
+            db.conn.executemany(
+                "UPDATE cameras SET state = ?, reason = ?, since_ms = ?, tail_ms = ? WHERE id = ?",
+                [(int(cols.state[c]), REASONS[cols.reason[c]].value, int(cols.since[c]), int(cols.tail[c]), c)
+                 for c in self._dirty],  # fmt: skip
+            )
+            self._dirty.clear()
+        if self._inventory:
+            registry.update_inventory(db, [(*v, c) for c, v in self._inventory.items()])
+            self._inventory.clear()
+        if self._missing_rows:
+            registry.set_missing(db, self._missing_rows)
+            self._missing_rows.clear()
+        if self._dirty_sites:
+            registry.update_site(db, [self.sites[s].row() for s in self._dirty_sites])
+            self._dirty_sites.clear()
+        self._ledger.flush(db)
+        if self._checkpoint_dirty:
+            db.execute("UPDATE store_meta SET value = ? WHERE key = 'checkpoint_ms'", [self.checkpoint])
+            self._checkpoint_dirty = False
+
+
+_INSERT_TRANSITION = (
+    "INSERT INTO transitions(camera, site, at_ms, old_state, new_state, reason, event_id, historical, received_ms) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_EMPTY_INVENTORY = CameraInventory()

@@ -1,0 +1,239 @@
+"""StateStore: exact daily totals under forward, out-of-order and backfilled events (issue 5)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aggregator.days import DAY_MS, day_of, day_start, to_ms
+from aggregator.db import open_db
+from aggregator.geography import load_geography
+from aggregator.state import STATE_CODE, STATES, Inbound, StateStore
+from protocol import (
+    Birth,
+    BirthCamera,
+    CameraInventory,
+    CameraState,
+    Death,
+    Event,
+    Events,
+    Heartbeat,
+    Kind,
+    Reason,
+    SiteTopic,
+)
+
+T0 = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)  # 03:00 Bangkok on 31 October
+
+
+def topic(site: str, kind: Kind, province: str = "10", district: str = "1001") -> SiteTopic:
+    return SiteTopic(province, district, site, kind)
+
+
+@pytest.fixture
+def store() -> StateStore:
+    db = open_db(":memory:")
+    geo = load_geography(db)
+    return StateStore(db, geo, start=T0)
+
+
+def birth(site: str, cams: dict[str, CameraState], at: datetime, *, bd_seq: int = 0, last_event_id: int = 0) -> Inbound:
+    msg = Birth(
+        site=site, ts=at, bd_seq=bd_seq, last_event_id=last_event_id,
+        cameras=[BirthCamera(camera_id=c, state=s, since=at, inventory=CameraInventory(maker="Hikvision"))
+                 for c, s in cams.items()],
+    )  # fmt: skip
+    return Inbound(topic(site, Kind.BIRTH), msg, at)
+
+
+def events(site: str, evs: list[tuple[int, str, datetime, CameraState]], received: datetime, *, historical: bool = False) -> Inbound:
+    msg = Events(
+        site=site, ts=received, seq=1,
+        events=[Event(id=i, camera_id=c, at=a, state=s,
+                      reason=Reason.NONE if s == CameraState.UP else Reason.UNREACHABLE, historical=historical)
+                for i, c, a, s in evs],
+    )  # fmt: skip
+    return Inbound(topic(site, Kind.EVENTS), msg, received)
+
+
+def brute(timeline: list[tuple[int, int]], a: int, b: int) -> list[int]:
+    """Milliseconds per state over [a, b) of a timeline of (at_ms, state), by brute force."""
+    out = [0] * 5
+    points = sorted(timeline, key=lambda p: p[0])  # stable: insertion order breaks ties
+    for i, (t, s) in enumerate(points):
+        end = points[i + 1][0] if i + 1 < len(points) else b
+        lo, hi = max(t, a), min(end, b)
+        if hi > lo:
+            out[s] += hi - lo
+    return out
+
+
+def test_birth_registers_cameras_and_state(store: StateStore) -> None:
+    result = store.apply([birth("s1", {"c1": CameraState.UP, "c2": CameraState.DOWN}, T0)])
+    assert [(t.camera_id, t.new_state) for t in result.transitions if t.camera_id] == [
+        ("c1", CameraState.UP), ("c2", CameraState.DOWN)]  # fmt: skip
+    assert store.current("s1", "c2") is not None
+    assert store.current("s1", "c2")[0] == CameraState.DOWN  # type: ignore[index]
+    row = store.db.execute("SELECT maker, state, missing FROM cameras WHERE camera_id='c1'").fetchone()
+    assert row == ("Hikvision", 0, 0)
+
+
+def test_camera_absent_from_birth_is_missing_not_deleted(store: StateStore) -> None:
+    store.apply([birth("s1", {"c1": CameraState.UP, "c2": CameraState.UP}, T0)])
+    later = T0 + timedelta(hours=1)
+    result = store.apply([birth("s1", {"c1": CameraState.UP}, later, bd_seq=1)])
+    row = store.db.execute("SELECT missing, state, reason FROM cameras WHERE camera_id='c2'").fetchone()
+    assert row == (1, STATE_CODE[CameraState.UNKNOWN], "missing")
+    assert [(t.camera_id, t.reason) for t in result.transitions] == [("c2", Reason.MISSING)]
+    store.apply([birth("s1", {"c1": CameraState.UP, "c2": CameraState.UP}, later + timedelta(hours=1), bd_seq=2)])
+    assert store.db.execute("SELECT missing, state FROM cameras WHERE camera_id='c2'").fetchone() == (0, 0)
+
+
+def test_duplicate_events_are_counted_not_applied(store: StateStore) -> None:
+    store.apply([birth("s1", {"c1": CameraState.UP}, T0)])
+    e = [(1, "c1", T0 + timedelta(minutes=5), CameraState.DOWN), (2, "c1", T0 + timedelta(minutes=9), CameraState.UP)]
+    first = store.apply([events("s1", e, T0 + timedelta(minutes=10))])
+    assert first.committed_event_ids == {"s1": 2} and first.duplicates == 0
+    again = store.apply([events("s1", e, T0 + timedelta(minutes=11)), events("s1", e[:1], T0 + timedelta(minutes=11))])
+    assert again.duplicates == 3 and again.transitions == []
+    assert store.db.execute("SELECT COUNT(*) FROM transitions").fetchone()[0] == 3
+
+
+def test_lower_event_id_after_higher_is_applied(store: StateStore) -> None:
+    """After a seq gap and rebirth the agent replays ids lower than committed ones: not duplicates."""
+    store.apply([birth("s1", {"c1": CameraState.UP, "c2": CameraState.UP}, T0)])
+    store.apply([events("s1", [(5, "c2", T0 + timedelta(minutes=6), CameraState.DOWN)], T0 + timedelta(minutes=7))])
+    late = store.apply([events("s1", [(4, "c1", T0 + timedelta(minutes=5), CameraState.DOWN)], T0 + timedelta(minutes=8))])
+    assert late.duplicates == 0 and [t.camera_id for t in late.transitions] == ["c1"]
+    assert late.committed_event_ids == {"s1": 5}
+
+
+def test_death_makes_site_unknown_and_birth_brings_it_back(store: StateStore) -> None:
+    store.apply([birth("s1", {"c1": CameraState.UP, "c2": CameraState.DOWN}, T0, bd_seq=3)])
+    stale = store.apply([Inbound(topic("s1", Kind.DEATH), Death(site="s1", ts=T0, bd_seq=2), T0 + timedelta(minutes=1))])
+    assert stale.transitions == []
+    dead_at = T0 + timedelta(minutes=2)
+    died = store.apply([Inbound(topic("s1", Kind.DEATH), Death(site="s1", ts=T0, bd_seq=3), dead_at)])
+    assert [(t.camera_id, t.new_state, t.reason, t.at) for t in died.transitions] == [
+        (None, CameraState.UNKNOWN, Reason.SITE_OFFLINE, dead_at),
+        ("c1", CameraState.UNKNOWN, Reason.SITE_OFFLINE, dead_at),
+        ("c2", CameraState.UNKNOWN, Reason.SITE_OFFLINE, dead_at),
+    ]
+    back = store.apply([birth("s1", {"c1": CameraState.UP, "c2": CameraState.UP}, T0 + timedelta(minutes=3), bd_seq=4)])
+    assert back.transitions[0].camera_id is None and back.transitions[0].new_state == CameraState.UP
+
+
+def test_silent_site_expires_to_unknown(store: StateStore) -> None:
+    store.apply([birth("s1", {"c1": CameraState.UP}, T0)])
+    hb = Heartbeat(site="s1", ts=T0, seq=1, interval_s=60, cameras={"c1": CameraState.UP})
+    store.apply([Inbound(topic("s1", Kind.HEARTBEAT), hb, T0 + timedelta(seconds=30))])
+    assert store.expire_silent_sites(T0 + timedelta(seconds=120)) == []
+    gone = store.expire_silent_sites(T0 + timedelta(seconds=300))
+    assert [(t.camera_id, t.new_state, t.at) for t in gone] == [
+        (None, CameraState.UNKNOWN, T0 + timedelta(seconds=90)),
+        ("c1", CameraState.UNKNOWN, T0 + timedelta(seconds=90)),
+    ]
+    back = store.apply([Inbound(topic("s1", Kind.HEARTBEAT), hb, T0 + timedelta(seconds=400))])
+    assert [(t.camera_id, t.new_state) for t in back.transitions] == [(None, CameraState.UP), ("c1", CameraState.UP)]
+
+
+def test_unknown_district_is_rejected(store: StateStore) -> None:
+    item = birth("s9", {"c1": CameraState.UP}, T0)
+    bad = Inbound(SiteTopic("10", "1099", "s9", Kind.BIRTH), item.message, T0)
+    result = store.apply([bad])
+    assert result.rejected and "1099" in result.rejected[0][1]
+    assert store.db.execute("SELECT COUNT(*) FROM sites").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_daily_totals_exact_with_backfill_and_midnights(seed: int) -> None:
+    """Random forward and out-of-order events over 4 days; every total equals brute force."""
+    rng = random.Random(seed)
+    db = open_db(":memory:")
+    store = StateStore(db, load_geography(db), start=T0)
+    cams = ["a", "b", "c"]
+    store.apply([birth("s1", dict.fromkeys(cams, CameraState.UP), T0)])
+    timelines = {c: [(to_ms(T0), 0)] for c in cams}
+    now = T0
+    next_id = 1
+    for _ in range(40):
+        now += timedelta(minutes=rng.randint(20, 300))
+        batch = []
+        for _ in range(rng.randint(1, 4)):
+            cam = rng.choice(cams)
+            # mostly recent, sometimes hours or a day in the past (backfill)
+            back = rng.choice([0, 0, 0, rng.randint(1, 600), rng.randint(600, 1800)])
+            at = max(T0 + timedelta(seconds=1), now - timedelta(minutes=back, seconds=rng.randint(0, 59)))
+            state = rng.choice([CameraState.UP, CameraState.DOWN, CameraState.DEGRADED, CameraState.MAINTENANCE])
+            batch.append((next_id, cam, at, state))
+            next_id += 1
+        for _i, cam, at, state in batch:
+            timelines[cam].append((to_ms(at), STATE_CODE[state]))
+        store.apply([events("s1", batch, now, historical=True)])
+    horizon = to_ms(now)
+    site_rowid = store.site_by_name["s1"].id
+    checkpoint = store.checkpoint
+    assert checkpoint == day_start(day_of(horizon))
+    first_day = day_of(to_ms(T0))
+    for day in range(first_day, day_of(horizon) + 1):
+        a, b = day_start(day), day_start(day + 1)
+        expected_site = [0] * 5
+        for cam in cams:
+            exact = brute(timelines[cam], a, min(b, horizon))
+            row = db.execute(
+                "SELECT up_ms, degraded_ms, down_ms, unknown_ms, maint_ms FROM camera_day c JOIN cameras k "
+                "ON k.id = c.camera WHERE k.camera_id = ? AND day = ?", [cam, day]).fetchone() or (0,) * 5  # fmt: skip
+            state, _, _ = store.current("s1", cam)  # type: ignore[misc]
+            tail = int(store.cols.tail[store.site_by_name["s1"].cameras[cam]])  # the open interval's start
+            open_part = [0] * 5
+            lo, hi = max(a, tail), min(b, horizon)
+            if hi > lo:
+                open_part[STATE_CODE[state]] = hi - lo
+            assert [x + y for x, y in zip(row, open_part, strict=True)] == exact, (cam, day)
+            expected_site = [x + y for x, y in zip(expected_site, brute(timelines[cam], a, min(b, checkpoint)), strict=True)]
+        site = db.execute(
+            "SELECT up_ms, degraded_ms, down_ms, unknown_ms, maint_ms, up_n, degraded_n, down_n, unknown_n, maint_n "
+            "FROM site_day WHERE site = ? AND day = ?", [site_rowid, day]).fetchone() or (0,) * 10  # fmt: skip
+        if b <= checkpoint:
+            assert list(site[:5]) == expected_site, day
+        province = db.execute("SELECT up_ms, up_n FROM province_day WHERE province='10' AND day=?", [day]).fetchone()
+        assert province is None or (province[0], province[1]) == (site[0], site[5])
+        if a <= checkpoint:
+            counts = [0] * 5
+            for cam in cams:
+                at_midnight = [s for t, s in sorted(timelines[cam], key=lambda p: p[0]) if t <= a]
+                if at_midnight:
+                    counts[at_midnight[-1]] += 1
+            assert list(site[5:]) == counts, day
+    assert sum(1 for _ in STATES) == 5
+
+
+def test_state_survives_reload(store: StateStore) -> None:
+    store.apply([birth("s1", {"c1": CameraState.UP, "c2": CameraState.DOWN}, T0)])
+    store.apply([events("s1", [(1, "c1", T0 + timedelta(minutes=1), CameraState.DEGRADED)], T0 + timedelta(minutes=2))])
+    again = StateStore(store.db, store.geography)
+    assert again.current("s1", "c1")[0] == CameraState.DEGRADED  # type: ignore[index]
+    assert again.site_by_name["s1"].last_event_id == 1
+    assert again.state_counts()["10"][CameraState.DOWN] == 1
+
+
+def test_failed_batch_rolls_back_memory(store: StateStore) -> None:
+    store.apply([birth("s1", {"c1": CameraState.UP}, T0)])
+
+    class Boom(Exception):
+        pass
+
+    original = store._flush
+
+    def broken() -> None:
+        raise Boom
+
+    store._flush = broken  # type: ignore[method-assign]
+    with pytest.raises(Boom):
+        store.apply([events("s1", [(1, "c1", T0 + timedelta(minutes=1), CameraState.DOWN)], T0 + timedelta(minutes=2))])
+    store._flush = original  # type: ignore[method-assign]
+    assert store.current("s1", "c1")[0] == CameraState.UP  # type: ignore[index]
+    assert store.db.execute("SELECT COUNT(*) FROM transitions").fetchone()[0] == 1
+    assert DAY_MS == 86_400_000
