@@ -1,55 +1,20 @@
-"""A real RTSP server for agent tests: GStreamer's gst-rtsp-server in a subprocess.
+"""Pytest fixtures for the real RTSP server rig (see tests/rig/rtsp_server.py for the mounts).
 
-The server runs under the venv's Python (which sees the system ``gi`` module) in its own
-process, so a test can kill it like a camera that loses power. Every mount serves H.264
-(x264, zerolatency, 320x240, 10 fps, ~200 kbit/s) as a real camera would:
-
-======================  ==========================================================
-mount                   picture
-======================  ==========================================================
-``/moving``             static detailed scene (SMPTE bars) with a bouncing ball
-``/black``              black (no video)
-``/frozen``             one frame of ``/moving`` repeated forever, still re-encoded
-``/covered``            near-uniform dark grey with a little sensor-like noise
-``/blurred``            ``/moving`` through a strong gaussian blur
-``/moved``              ``/moving`` with the scene panned by half a frame
-``/stops``              ``/moving`` for :data:`STOPS_AFTER_FRAMES` frames, then end of stream
-``/secure/<any above>`` the same, but only with RTSP basic auth (``user``/``password``)
-======================  ==========================================================
-
-``/moving-0`` .. ``/moving-{copies-1}`` are extra copies of ``/moving`` for benchmarks.
-
-Use from a test::
-
-    from tests.rig.rtsp import RtspServer
-    pytest_plugins = ["tests.rig.rtsp"]       # fixtures ``rtsp_server`` and ``silent_port``
-
-    def test_x(rtsp_server: RtspServer) -> None:
-        uri = rtsp_server.uri("moving")                  # rtsp://127.0.0.1:<port>/moving
-        uri = rtsp_server.uri("secure/moving", auth=True)  # with user:password@
-        rtsp_server.kill()                               # SIGKILL: the camera lost power
-        rtsp_server.start()                              # back on the same port
-
-Run ``python -m tests.rig.rtsp --port 8554`` to serve by hand (``ffplay rtsp://...``).
+``rtsp_server``: a started gst-rtsp-server on a free loopback port serving every mount
+(moving, black, frozen, covered, blurred, moved, stops, and ``secure/<mount>`` behind
+basic auth); the test may ``kill()`` and ``start()`` it; it is killed after the test.
+``silent_port``: a loopback TCP port that accepts connections and never answers.
+Load them with ``pytest_plugins = ["tests.rig.rtsp"]``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from .ports import free_port, wait_for_port
+from .rtsp_server import MOUNTS, PASSWORD, STOPS_AFTER_FRAMES, USER, RtspServer, SilentServer
 
 __all__ = [
     "MOUNTS",
@@ -61,157 +26,6 @@ __all__ = [
     "rtsp_server",
     "silent_port",
 ]
-
-USER = "viewer"
-PASSWORD = "s3cret-rtsp"
-WIDTH, HEIGHT, FPS = 320, 240, 10
-# /stops sends this many frames, then ends: the "stream stops mid-way" fault.
-STOPS_AFTER_FRAMES = 3
-# How long the fixture waits for the server to accept connections (GStreamer plugin
-# loading takes ~1 s on a cold cache on this 2-core machine).
-START_TIMEOUT_S = 20.0
-
-_RAW = f"video/x-raw,width={WIDTH},height={HEIGHT},framerate={FPS}/1"
-# key-int-max=5: a new client of a shared mount decodes within 0.5 s (next IDR frame).
-_ENCODE = (
-    "videoconvert ! video/x-raw,format=I420 ! "
-    "x264enc tune=zerolatency speed-preset=ultrafast bitrate=200 key-int-max=5 ! "
-    "rtph264pay name=pay0 pt=96 config-interval=1"
-)
-
-
-def _scene(background: str, buffers: int = -1) -> str:
-    """Static background with a moving ball on top (a street with one car)."""
-    n = f" num-buffers={buffers}" if buffers > 0 else ""
-    return (
-        f"compositor name=mix background=black ! {_RAW} ! {{post}} "
-        f"videotestsrc is-live=true{n} {background} ! {_RAW} ! mix. "
-        f"videotestsrc is-live=true{n} pattern=ball background-color=0x00000000 "
-        f"! video/x-raw,format=AYUV,width={WIDTH},height={HEIGHT},framerate={FPS}/1 ! mix."
-    )
-
-
-_SMPTE = "pattern=smpte"
-# Panned: render a wider SMPTE frame and keep its right-hand part.
-_PANNED = (
-    f"pattern=smpte ! video/x-raw,width={WIDTH + WIDTH // 2},height={HEIGHT},framerate={FPS}/1 "
-    f"! videocrop left={WIDTH // 2}"
-)
-
-MOUNTS: dict[str, str] = {
-    "moving": _scene(_SMPTE).format(post=_ENCODE),
-    "black": f"videotestsrc is-live=true pattern=black ! {_RAW} ! {_ENCODE}",
-    # A frozen encoder: one decoded frame repeated, still re-encoded with fresh IDR frames.
-    "frozen": _scene(_SMPTE, buffers=1).format(
-        post=f"imagefreeze is-live=true ! {_RAW} ! {_ENCODE}"
-    ),
-    "covered": (
-        f"compositor name=mix background=black sink_1::alpha=0.06 ! {_RAW} ! {_ENCODE} "
-        f"videotestsrc is-live=true pattern=solid-color foreground-color=0xff303030 ! {_RAW} ! mix. "
-        f"videotestsrc is-live=true pattern=snow ! {_RAW} ! mix."
-    ),
-    "blurred": _scene(_SMPTE).format(post=f"videoconvert ! gaussianblur sigma=12 ! {_ENCODE}"),
-    "moved": _scene(_PANNED).format(post=_ENCODE),
-    "stops": _scene(_SMPTE, buffers=STOPS_AFTER_FRAMES).format(post=_ENCODE),
-}
-# Mounts whose pipeline must be per client: /stops must end for every new viewer.
-_UNSHARED = {"stops", "frozen"}
-
-
-@dataclass
-class RtspServer:
-    """One gst-rtsp-server process owned by a test; kill and restart it at will."""
-
-    workdir: Path
-    port: int = 0
-    copies: int = 0
-    host: str = "127.0.0.1"
-    process: subprocess.Popen[bytes] | None = None
-    _log: list[Path] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if not self.port:
-            self.port = free_port()
-
-    def uri(self, mount: str, *, auth: bool = False, password: str = PASSWORD) -> str:
-        """RTSP URI of ``mount``; with ``auth`` the user-info carries the rig's user."""
-        cred = f"{USER}:{password}@" if auth else ""
-        return f"rtsp://{cred}{self.host}:{self.port}/{mount.lstrip('/')}"
-
-    def start(self, timeout: float = START_TIMEOUT_S) -> RtspServer:
-        """Start the server and wait until it accepts connections."""
-        if self.process is not None and self.process.poll() is None:
-            return self
-        log = self.workdir / f"rtsp-{len(self._log)}.log"
-        self._log.append(log)
-        repo = Path(__file__).resolve().parents[2]
-        with log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.rig.rtsp", "--port", str(self.port),
-                 "--copies", str(self.copies), "--host", self.host],
-                cwd=repo, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        try:
-            wait_for_port(self.port, self.host, timeout)
-        except TimeoutError:
-            self.kill()
-            raise RuntimeError(f"RTSP server did not start: {log.read_text(errors='replace')}") from None
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL the server (a camera losing power) and reap it."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self.process = None
-
-    @property
-    def running(self) -> bool:
-        """Whether the server process is alive."""
-        return self.process is not None and self.process.poll() is None
-
-
-class SilentServer:
-    """A TCP port that accepts connections and never says a word (a hung camera)."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
-        self._sock.listen(64)
-        self._sock.settimeout(0.2)
-        self.host = host
-        self.port: int = self._sock.getsockname()[1]
-        self._held: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._held.append(conn)  # keep it open, read nothing, answer nothing
-
-    @property
-    def accepted(self) -> int:
-        """How many connections were accepted so far."""
-        return len(self._held)
-
-    def close(self) -> None:
-        """Stop accepting and close every held connection."""
-        self._stop.set()
-        self._thread.join(timeout=2)
-        for conn in self._held:
-            conn.close()
-        self._sock.close()
 
 
 @pytest.fixture
@@ -233,66 +47,3 @@ def silent_port() -> Iterator[SilentServer]:
         yield server
     finally:
         server.close()
-
-
-def _serve(host: str, port: int, copies: int) -> None:  # pragma: no cover - subprocess
-    import gi
-
-    gi.require_version("Gst", "1.0")
-    gi.require_version("GstRtspServer", "1.0")
-    from gi.repository import GLib, Gst, GstRtspServer
-
-    Gst.init(None)
-    server = GstRtspServer.RTSPServer()
-    server.set_address(host)
-    server.set_service(str(port))
-
-    auth = GstRtspServer.RTSPAuth()
-    anonymous = GstRtspServer.RTSPToken()
-    anonymous.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "anonymous")
-    auth.set_default_token(anonymous)
-    user = GstRtspServer.RTSPToken()
-    user.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "user")
-    auth.add_basic(GstRtspServer.RTSPAuth.make_basic(USER, PASSWORD), user)
-    server.set_auth(auth)
-
-    def permit(factory: GstRtspServer.RTSPMediaFactory, secure: bool) -> None:
-        # Anonymous callers of a secure mount may *see* it but not construct it: that makes
-        # the server answer 401 with a WWW-Authenticate challenge, as cameras do (denying
-        # access outright answers 404).
-        for role, construct in (("user", True), ("anonymous", not secure)):
-            factory.add_role_from_structure(Gst.Structure.from_string(
-                f"{role}, media.factory.access=(boolean)true, "
-                f"media.factory.construct=(boolean){str(construct).lower()}")[0])
-
-    mounts = server.get_mount_points()
-    entries = dict(MOUNTS)
-    for i in range(copies):
-        entries[f"moving-{i}"] = MOUNTS["moving"]
-    for name, launch in entries.items():
-        for secure in (False, True):
-            factory = GstRtspServer.RTSPMediaFactory()
-            factory.set_launch(f"( {launch} )")
-            factory.set_shared(name not in _UNSHARED)
-            permit(factory, secure)
-            mounts.add_factory(f"/secure/{name}" if secure else f"/{name}", factory)
-    if server.attach(None) == 0:
-        raise SystemExit(f"cannot listen on {host}:{port}")
-    print(json.dumps({"ready": port}), flush=True)
-    loop = GLib.MainLoop()
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
-    loop.run()
-
-
-def main() -> None:  # pragma: no cover - subprocess
-    """Serve the test mounts until SIGTERM."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8554)
-    parser.add_argument("--copies", type=int, default=0, help="extra /moving-N mounts")
-    args = parser.parse_args()
-    _serve(args.host, args.port, args.copies)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
