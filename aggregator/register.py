@@ -1,0 +1,262 @@
+"""Import a provincial camera register (CSV or XLSX) into the declared-cameras table.
+
+The whole file is read in one transaction: valid rows are inserted or updated by their
+natural key (:func:`aggregator.register_rows.natural_key`), invalid and duplicate rows are
+rejected with their line number and reasons, and a whole-file problem
+(:class:`aggregator.tablefile.TableFileError`) rolls everything back, so a register is never
+half imported without the report saying so.
+
+Usage::
+
+    report = import_register(db, Path("chiang-mai.xlsx"))
+    print(report.inserted, report.updated, report.rejected)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from aggregator.audit_store import (
+    DECLARED_COLUMNS,
+    existing_hashes,
+    upsert_declared,
+    utcnow_text,
+)
+from aggregator.register_rows import (
+    HEADER_ALIASES,
+    REQUIRED_FIELDS,
+    RegisterRow,
+    natural_key,
+    parse_row,
+)
+from aggregator.tablefile import TableFileError, TableLimits, open_table
+
+__all__ = [
+    "ImportReport",
+    "Rejection",
+    "file_sha256",
+    "import_register",
+]
+
+logger = logging.getLogger(__name__)
+
+# Rows written per statement batch: big enough to amortise SQLite calls, small enough that
+# the lookup of existing hashes stays one short query per batch.
+_BATCH = 2000
+# Rejections kept in the import log and in API answers; the count is always exact.
+MAX_REPORTED_REJECTIONS = 1000
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One refused row: its line in the file and every reason."""
+
+    line: int
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the rejection as plain data for JSON."""
+        return {"line": self.line, "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What one import did. ``rejected`` is exact; ``rejections`` holds the first ones."""
+
+    import_id: int
+    source: str
+    format: str
+    encoding: str
+    header_line: int
+    columns: dict[str, str]
+    ignored_columns: tuple[str, ...]
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    absent: int
+    rejections: tuple[Rejection, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the report as plain data for JSON."""
+        return {
+            "import_id": self.import_id, "source": self.source, "format": self.format,
+            "encoding": self.encoding, "header_line": self.header_line, "columns": self.columns,
+            "ignored_columns": list(self.ignored_columns), "rows": self.rows,
+            "inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
+            "rejected": self.rejected, "absent": self.absent,
+            "rejections": [r.as_dict() for r in self.rejections],
+        }
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _row_hash(row: RegisterRow) -> str:
+    return hashlib.blake2b(row.model_dump_json().encode(), digest_size=12).hexdigest()
+
+
+@dataclass
+class _Counts:
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    provinces: set[str] = field(default_factory=set)
+
+    def reject(self, line: int, reasons: list[str]) -> None:
+        self.rejected += 1
+        if len(self.rejections) < MAX_REPORTED_REJECTIONS:
+            self.rejections.append(Rejection(line, tuple(reasons)))
+
+
+class _Duplicates:
+    """Remember which line first declared each key and serial, to refuse repeats."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, int] = {}
+        self._serials: dict[str, int] = {}
+
+    def check(self, line: int, key: str, row: RegisterRow) -> list[str]:
+        reasons: list[str] = []
+        first = self._keys.setdefault(key, line)
+        if first != line:
+            reasons.append(f"duplicate of line {first} (same key {key})")
+        if row.serial:
+            serial_key = f"{row.province}|{row.serial}"
+            first_serial = self._serials.setdefault(serial_key, line)
+            if first_serial != line and first == line:
+                reasons.append(f"serial {row.serial} is already declared on line {first_serial}")
+        return reasons
+
+
+def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | None = None,
+                    limits: TableLimits | None = None, source: str | None = None,
+                    by: str = "", prune: bool = False) -> ImportReport:
+    """Import one register file; raise TableFileError (nothing imported) for whole-file errors.
+
+    ``prune`` deletes declared cameras of the file's provinces that the file no longer lists;
+    without it they are only counted as ``absent``.
+    """
+    name = source or path.name
+    table = open_table(path, HEADER_ALIASES, REQUIRED_FIELDS, mapping=mapping, limits=limits)
+    sha = file_sha256(path)
+    counts = _Counts()
+    now = utcnow_text()
+    conn = db.conn
+    # A savepoint, not BEGIN: it works whether or not the caller's connection is already
+    # inside a transaction, and rolls back exactly this import.
+    try:
+        conn.execute("SAVEPOINT audit_import")
+        import_id = _start_import(db, name, sha, table.format, table.encoding, by)
+        for batch in _batches(table.rows, counts, _Duplicates()):
+            _write_batch(db, batch, import_id, now, counts)
+        absent = _absent(db, counts.provinces, import_id, prune)
+        _finish_import(db, import_id, counts)
+        conn.execute("RELEASE audit_import")
+    except BaseException:
+        conn.execute("ROLLBACK TO audit_import")
+        conn.execute("RELEASE audit_import")
+        raise
+    finally:
+        table.close()
+    logger.info("%s: register imported: %d rows, %d new, %d updated, %d unchanged, %d rejected",
+                name, counts.rows, counts.inserted, counts.updated, counts.unchanged, counts.rejected)
+    return ImportReport(
+        import_id=import_id, source=name, format=table.format, encoding=table.encoding,
+        header_line=table.header_line, columns=table.columns,
+        ignored_columns=tuple(table.ignored), rows=counts.rows, inserted=counts.inserted,
+        updated=counts.updated, unchanged=counts.unchanged, rejected=counts.rejected,
+        absent=absent, rejections=tuple(counts.rejections),
+    )
+
+
+def _batches(rows: Iterator[tuple[int, dict[str, Any]]], counts: _Counts,
+             duplicates: _Duplicates) -> Iterator[list[tuple[int, str, RegisterRow]]]:
+    batch: list[tuple[int, str, RegisterRow]] = []
+    for line, raw in rows:
+        counts.rows += 1
+        row, reasons = parse_row(raw)
+        if row is None:
+            counts.reject(line, reasons)
+            continue
+        key = natural_key(row)
+        reasons = duplicates.check(line, key, row)
+        if reasons:
+            counts.reject(line, reasons)
+            continue
+        batch.append((line, key, row))
+        if len(batch) >= _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write_batch(db: Database, batch: list[tuple[int, str, RegisterRow]], import_id: int,
+                 now: str, counts: _Counts) -> None:
+    old = existing_hashes(db, [key for _, key, _ in batch])
+    values = []
+    for line, key, row in batch:
+        digest = _row_hash(row)
+        if key not in old:
+            counts.inserted += 1
+        elif old[key] != digest:
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+        counts.provinces.add(row.province)
+        data = row.model_dump(mode="json")
+        values.append((key, *(data[c] for c in DECLARED_COLUMNS), digest, line, import_id, now, now))
+    upsert_declared(db, values)
+
+
+def _absent(db: Database, provinces: set[str], import_id: int, prune: bool) -> int:
+    if not provinces:
+        return 0
+    marks = ",".join("?" * len(provinces))
+    where = f"province IN ({marks}) AND import_id != ?"
+    params = [*sorted(provinces), import_id]
+    absent = int(db.conn.execute(f"SELECT count(*) FROM audit_declared WHERE {where}", params)
+                 .fetchone()[0])
+    if prune and absent:
+        db.conn.execute(f"DELETE FROM audit_declared WHERE {where}", params)
+    return absent
+
+
+def _start_import(db: Database, source: str, sha: str, fmt: str, encoding: str, by: str) -> int:
+    cursor = db.conn.execute(
+        "INSERT INTO audit_imports (kind, at, source, sha256, format, encoding, rows, inserted, "
+        "updated, unchanged, rejected, rejections, by_user) "
+        "VALUES ('register', ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, '[]', ?)",
+        (utcnow_text(), source, sha, fmt, encoding, by),
+    )
+    if cursor.lastrowid is None:
+        raise TableFileError("the import log did not return an id")
+    return cursor.lastrowid
+
+
+def _finish_import(db: Database, import_id: int, counts: _Counts) -> None:
+    db.conn.execute(
+        "UPDATE audit_imports SET rows=?, inserted=?, updated=?, unchanged=?, rejected=?, "
+        "rejections=? WHERE id=?",
+        (counts.rows, counts.inserted, counts.updated, counts.unchanged, counts.rejected,
+         json.dumps([r.as_dict() for r in counts.rejections], ensure_ascii=False), import_id),
+    )
