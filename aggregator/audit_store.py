@@ -133,7 +133,10 @@ CREATE INDEX IF NOT EXISTS audit_risk_points_province ON audit_risk_points (prov
 
 def migrate_audit(db: Database) -> None:
     """Create the audit tables (idempotent; listed in aggregator/db.py as audit_v1)."""
-    db.conn.executescript(_SCHEMA)
+    # Statement by statement: executescript() would COMMIT the migration's transaction.
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.conn.execute(statement)
 
 
 def utcnow_text() -> str:

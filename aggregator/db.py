@@ -53,7 +53,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("core_v1", migrate_core),
     # --- transport slot: ("quarantine_v1", _lazy("aggregator.quarantine", "migrate_quarantine")),
     # --- faults slot:    ("faults_v1", _lazy("aggregator.fault_store", "migrate_faults")),
-    # --- audit slot:     ("audit_v1", _lazy("aggregator.audit_store", "migrate_audit")),
+    ("audit_v1", _lazy("aggregator.audit_store", "migrate_audit")),
 ]
 
 
