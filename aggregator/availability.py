@@ -1,0 +1,213 @@
+"""Availability maths: pure functions from rows to figures (no database, no clock).
+
+Over a window a camera, site or area has milliseconds in each state. Two figures follow:
+
+* *available* = (up + degraded) / known, the picture exists even if it is poor;
+* *usable* = up / known, the picture serves its purpose;
+
+where known = up + degraded + down. Unknown time (nobody could see) and maintenance time
+(planned) are reported beside them and never counted as down. Days are Asia/Bangkok days
+(:mod:`aggregator.days`); instants on the wire and in rows are UTC milliseconds.
+
+A rollup over a window is the sum of whole days from the daily totals plus exact partial
+segments from the transitions (:func:`plan_window`, :func:`segment_totals`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from .days import BANGKOK, date_to_day, day_of, day_start, to_ms
+
+__all__ = [
+    "Totals",
+    "Window",
+    "WindowKind",
+    "advance_counts",
+    "integrate_timeline",
+    "month_window",
+    "plan_window",
+    "resolve_window",
+    "segment_totals",
+]
+
+_N = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Milliseconds in each state over some window, for one camera or summed over many."""
+
+    up_ms: int = 0
+    degraded_ms: int = 0
+    down_ms: int = 0
+    unknown_ms: int = 0
+    maint_ms: int = 0
+
+    @classmethod
+    def of(cls, values: Sequence[int | float]) -> Totals:
+        """Build from five numbers in state order (up, degraded, down, unknown, maintenance)."""
+        return cls(*(int(v) for v in values[:_N]))
+
+    def as_list(self) -> list[int]:
+        """The five totals in state order."""
+        return [self.up_ms, self.degraded_ms, self.down_ms, self.unknown_ms, self.maint_ms]
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals.of([a + b for a, b in zip(self.as_list(), other.as_list(), strict=True)])
+
+    @property
+    def known_ms(self) -> int:
+        """Time some check saw the camera (up, degraded or down)."""
+        return self.up_ms + self.degraded_ms + self.down_ms
+
+    @property
+    def available(self) -> float | None:
+        """(up + degraded) / known, or None when nothing was known."""
+        return (self.up_ms + self.degraded_ms) / self.known_ms if self.known_ms else None
+
+    @property
+    def usable(self) -> float | None:
+        """up / known, or None when nothing was known."""
+        return self.up_ms / self.known_ms if self.known_ms else None
+
+
+class WindowKind(StrEnum):
+    """Windows an operator can ask for."""
+
+    LAST_HOUR = "last_hour"
+    LAST_24H = "last_24h"
+    LAST_7D = "last_7d"
+    LAST_30D = "last_30d"
+    TODAY = "today"
+    MONTH = "month"
+    CUSTOM = "custom"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open interval ``[start_ms, end_ms)`` of UTC milliseconds."""
+
+    start_ms: int
+    end_ms: int
+
+    def __post_init__(self) -> None:
+        if self.end_ms <= self.start_ms:
+            raise ValueError("window end must be after its start")
+
+
+_LAST = {
+    WindowKind.LAST_HOUR: timedelta(hours=1),
+    WindowKind.LAST_24H: timedelta(hours=24),
+    WindowKind.LAST_7D: timedelta(days=7),
+    WindowKind.LAST_30D: timedelta(days=30),
+}
+
+
+def month_window(month: str) -> Window:
+    """The Bangkok calendar month ``YYYY-MM`` as a window."""
+    try:
+        year, mon = (int(p) for p in month.split("-"))
+        first = date(year, mon, 1)
+    except ValueError as err:
+        raise ValueError(f"month {month!r}: expected YYYY-MM") from err
+    following = date(year + (mon == 12), mon % 12 + 1, 1)
+    return Window(day_start(date_to_day(first)), day_start(date_to_day(following)))
+
+
+def resolve_window(
+    kind: WindowKind, now: datetime, *, start: datetime | None = None, end: datetime | None = None,
+    month: str | None = None,
+) -> Window:  # fmt: skip
+    """The window ``kind`` means at ``now``; a window reaching past ``now`` is cut at ``now``."""
+    now_ms = to_ms(now)
+    if kind in _LAST:
+        return Window(to_ms(now - _LAST[kind]), now_ms)
+    if kind is WindowKind.TODAY:
+        return Window(day_start(day_of(now_ms)), now_ms)
+    if kind is WindowKind.MONTH:
+        if month is None:
+            month = now.astimezone(BANGKOK).strftime("%Y-%m")
+        w = month_window(month)
+    else:
+        if start is None or end is None:
+            raise ValueError("a custom window needs start and end")
+        w = Window(to_ms(start), to_ms(end))
+    if w.start_ms >= now_ms:
+        raise ValueError("window starts in the future")
+    return Window(w.start_ms, min(w.end_ms, now_ms))
+
+
+def integrate_timeline(points: Sequence[tuple[int, int]], window: Window) -> Totals:
+    """Exact totals of one camera: ``points`` are its ``(at_ms, state)`` rows sorted by time
+    (ties in stored order), including the last one at or before the window's start.
+    A state below zero means the camera did not exist yet."""
+    out = [0] * _N
+    for i, (at, state) in enumerate(points):
+        nxt = points[i + 1][0] if i + 1 < len(points) else window.end_ms
+        lo, hi = max(at, window.start_ms), min(nxt, window.end_ms)
+        if hi > lo and state >= 0:
+            out[state] += hi - lo
+    return Totals.of(out)
+
+
+def advance_counts(counts: Sequence[int], changes: Iterable[tuple[int, int, int]]) -> list[int]:
+    """Cameras per state after ``changes``: rows ``(old_state, new_state, how_many)``."""
+    out = list(counts)
+    for old, new, n in changes:
+        if old >= 0:
+            out[old] -= n
+        if new >= 0:
+            out[new] += n
+    return out
+
+
+def segment_totals(
+    counts: Sequence[int], start_ms: int, end_ms: int, changes: Iterable[tuple[int, int, int, int]]
+) -> Totals:
+    """Exact totals over ``[start_ms, end_ms)`` for a group of cameras.
+
+    ``counts`` are the cameras per state at ``start_ms``; ``changes`` are the transitions
+    inside the segment aggregated as ``(old_state, new_state, how_many, sum_of_at_ms)``.
+    A camera in state s from t to the segment end contributes ``end - t``, so each row adds
+    ``how_many * end - sum_of_at`` to its new state and removes it from its old one.
+    """
+    out = [c * (end_ms - start_ms) for c in counts]
+    for old, new, n, sum_at in changes:
+        tail = n * end_ms - sum_at
+        if old >= 0:
+            out[old] -= tail
+        if new >= 0:
+            out[new] += tail
+    return Totals.of(out)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPlan:
+    """Whole days read from daily totals, and partial segments computed from transitions."""
+
+    first_day: int | None
+    last_day: int | None
+    segments: tuple[tuple[int, int, int], ...]  # (day, start_ms, end_ms)
+
+
+def plan_window(window: Window, checkpoint_ms: int) -> WindowPlan:
+    """Split ``window`` into whole Bangkok days before ``checkpoint_ms`` (complete in the daily
+    totals) and the rest, cut at day boundaries."""
+    whole: list[int] = []
+    segments: list[tuple[int, int, int]] = []
+    t = window.start_ms
+    while t < window.end_ms:
+        day = day_of(t)
+        day_end = day_start(day + 1)
+        stop = min(day_end, window.end_ms)
+        if t == day_start(day) and stop == day_end and day_end <= checkpoint_ms:
+            whole.append(day)
+        else:
+            segments.append((day, t, stop))
+        t = stop
+    return WindowPlan(whole[0] if whole else None, whole[-1] if whole else None, tuple(segments))
+
