@@ -245,19 +245,21 @@ def _classify(d: Declared, s: Discovered, rule: Rule, dist: float | None,
     confidence = _CONFIDENCE.get(rule) or _position_confidence(dist or 0.0, options)
     notes: list[str] = []
     ds, ss = normalize_serial(d.serial), normalize_serial(s.serial)
-    if ds and ss and ds != ss:
-        klass = Class.REPLACED
-        notes.append(f"declared serial {ds}, seen {ss}")
-    elif (d.site and d.site != s.site) or (dist is not None and dist > options.moved_m):
+    if (d.site and d.site != s.site) or (dist is not None and dist > options.moved_m):
         klass = Class.MOVED
         notes.append(f"declared site {d.site}, seen at {s.site}" if d.site and d.site != s.site
                      else f"seen {dist:.0f} m from the declared position")
+    elif ds and ss and ds != ss:
+        # Same place (not moved), another serial: the declared unit was swapped out.
+        klass = Class.REPLACED
     elif s.state == _USABLE:
         klass = Class.VERIFIED
     elif s.state in _BROKEN_STATES:
         klass = Class.BROKEN
     else:
         klass = Class.UNCONFIRMED
+    if ds and ss and ds != ss:
+        notes.append(f"declared serial {ds}, seen {ss}")
     if d.status == "broken" and s.state == _USABLE:
         notes.append("register says broken, camera works")
     elif d.status == "working" and s.state in _BROKEN_STATES:
