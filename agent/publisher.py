@@ -149,7 +149,8 @@ class Publisher:
         self._next_heartbeat = 0.0
         self._in_flight: deque[mqtt.MQTTMessageInfo] = deque()
         self.births = 0  # how many births went out (status and tests)
-        self.acked_upto = 0
+        self.acked_upto = 0  # highest event id the centre acknowledged
+        self.confirmed_upto = 0  # highest event id whose message the broker acknowledged
         self._client = self._make_client()
         self._worker = threading.Thread(target=self._run, name=f"publisher-{settings.site}", daemon=True)
 
@@ -291,6 +292,8 @@ class Publisher:
             self._wake.clear()
             try:
                 self._step()
+                if all(info.is_published() for info in self._in_flight):
+                    self.confirmed_upto = self._sent_upto
             except Exception:  # the worker must survive anything; the next tick retries
                 logger.exception("%s: publisher step failed", self.settings.site)
                 self._stop.wait(1.0)

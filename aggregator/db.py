@@ -51,7 +51,7 @@ def _lazy(module: str, name: str) -> Migration:
 # Ordered, named migrations. Never reorder or rename an applied one; append new ones.
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("core_v1", migrate_core),
-    # --- transport slot: ("quarantine_v1", _lazy("aggregator.quarantine", "migrate_quarantine")),
+    ("quarantine_v1", _lazy("aggregator.quarantine", "migrate_quarantine")),
     # --- faults slot:    ("faults_v1", _lazy("aggregator.fault_store", "migrate_faults")),
     ("audit_v1", _lazy("aggregator.audit_store", "migrate_audit")),
 ]

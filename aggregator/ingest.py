@@ -1,0 +1,433 @@
+"""MQTT ingest: persistent session, validation, quarantine, session rules, one batching writer.
+
+Why each rule (DESIGN.md, transport):
+
+* Persistent session (MQTT v5, clean start off, session expiry): while the aggregator is
+  down or restarting, the broker keeps queueing the sites' QoS 1 messages for it.
+* Manual acks: a message is acknowledged to the broker only after the database commit
+  that stored it, so a crash between receive and commit makes the broker deliver it again.
+  The store de-duplicates by (site, event id), so a crash between commit and ack costs a
+  duplicate, never a loss.
+* One writer thread: the paho network thread only queues deliveries; the writer decodes,
+  validates, quarantines, applies a batch in one transaction, acks to the broker, then
+  publishes one :class:`protocol.Ack` per site, then tells the listeners.
+* Retained :class:`protocol.HostState`: ``online`` on every connect, ``offline`` as the will
+  and on a clean stop, so agents buffer instead of publishing into the void.
+
+Sessions, seq gaps and rebirths are in :mod:`aggregator.sessions`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any, Protocol
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from sqlite_utils import Database
+
+from aggregator import registry
+from aggregator.quarantine import Quarantine, migrate_quarantine
+from aggregator.sessions import Decision, Routed, SiteSessions
+from aggregator.state import Inbound
+from protocol import (
+    DEFAULT_MAX_BYTES,
+    Ack,
+    Birth,
+    BirthAssembler,
+    Command,
+    CommandKind,
+    Events,
+    Heartbeat,
+    HostState,
+    Kind,
+    ProtocolError,
+    SiteMessage,
+    SiteTopic,
+    decode_site_message,
+    encode,
+    site_filter,
+    site_topic,
+)
+from protocol.topics import HOST_STATE_TOPIC
+
+__all__ = ["Inbound", "Ingest", "IngestSettings", "migrate_quarantine"]
+
+logger = logging.getLogger(__name__)
+
+# A batch is committed when it has this many messages or this much time passed since its
+# first: big enough to amortise the fsync, short enough that live alerts stay live.
+_BATCH_MAX = 1000
+_BATCH_WAIT_S = 0.05
+# The writer wakes at least this often to close expired seq gaps.
+_WRITER_TICK_S = 0.2
+# Deliveries waiting for the writer; past this the network thread blocks (back-pressure
+# on the broker, which keeps the rest in the session queue).
+_QUEUE_MAX = 50_000
+# A week: a centre upgrade or a long outage never loses the queued messages of the session.
+_SESSION_EXPIRY_S = 7 * 24 * 3600
+# A failed store transaction is retried this many times (a reader's checkpoint can hold
+# the lock briefly) before the batch is applied message by message to find the bad one.
+_APPLY_ATTEMPTS = 3
+_APPLY_RETRY_S = 0.5
+
+
+class Store(Protocol):
+    """What ingest needs from aggregator.state.StateStore."""
+
+    def apply(self, items: Sequence[Inbound]) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    """Broker connection and batching for the aggregator's ingest."""
+
+    host: str = "localhost"
+    port: int = 8883
+    username: str | None = "camwatch-aggregator"
+    password: str | None = None
+    tls: bool = True
+    ca_file: str | None = None
+    client_id: str = "camwatch-aggregator"
+    keepalive_s: int = 30
+    session_expiry_s: int = _SESSION_EXPIRY_S
+    batch_max: int = _BATCH_MAX
+    batch_wait_s: float = _BATCH_WAIT_S
+    # Mosquitto keeps one client's QoS 1 order, so a gap is real loss; a few seconds
+    # covers a bridge's reordering before asking the agent to birth and replay.
+    reorder_window_s: float = 5.0
+    rebirth_min_interval_s: float = 30.0
+    max_payload_bytes: int = DEFAULT_MAX_BYTES
+    require_enrolled: bool = True
+    host_name: str = field(default_factory=socket.gethostname)
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    generation: int  # which connection delivered it: a mid is only valid on its connection
+    received_at: datetime
+
+
+class Ingest:
+    """Subscribes to every site and feeds the store through one writer thread.
+
+    >>> ingest = Ingest(settings, db, store, listeners=[faults.on_applied])
+    >>> ingest.start()
+    >>> ingest.stop()
+    """
+
+    def __init__(
+        self,
+        settings: IngestSettings,
+        db: Database,
+        store: Store,
+        *,
+        listeners: Sequence[Callable[[Any], None]] = (),
+        stage_hook: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.store = store
+        self.listeners = list(listeners)
+        self.quarantine = Quarantine(db)
+        self.sessions: SiteSessions[_Delivery] = SiteSessions(
+            reorder_window_s=settings.reorder_window_s,
+            rebirth_min_interval_s=settings.rebirth_min_interval_s,
+        )
+        self._assembler = BirthAssembler()
+        self._stage_hook = stage_hook  # tests: called at "received", "committed", "acked"
+        self._queue: queue.Queue[_Delivery] = queue.Queue(_QUEUE_MAX)
+        self._stop = threading.Event()
+        self._generation = 0
+        self._cmd_ids = count(1)
+        self.committed_batches = 0
+        self._topics: dict[str, SiteTopic] = {}  # last topic seen per site (for acks and cmds)
+        self._enrolled: dict[str, tuple[str, str]] = {}  # cache of registry lookups that hit
+        self._client = self._make_client()
+        self._writer = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+
+    # -- MQTT client ------------------------------------------------------------------------
+
+    def _host_state(self, online: bool) -> bytes:
+        return encode(HostState(online=online, ts=datetime.now(UTC), host=self.settings.host_name[:100]))
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if s.username is not None:
+            client.username_pw_set(s.username, s.password)
+        if s.tls:
+            context = ssl.create_default_context(cafile=s.ca_file)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            client.tls_set_context(context)
+        client.will_set(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
+        client.reconnect_delay_set(1, 30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        return client
+
+    def start(self) -> None:
+        """Connect (persistent session) and start the writer thread."""
+        s = self.settings
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = s.session_expiry_s
+        self._client.connect_async(
+            s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props
+        )
+        self._writer.start()
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Say offline (retained), disconnect, and stop; unacked deliveries come back later."""
+        self._stop.set()
+        self._writer.join(10)
+        try:
+            info = self._client.publish(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
+            info.wait_for_publish(2.0)
+        except (RuntimeError, ValueError) as err:
+            logger.warning("ingest: offline host state not published: %s", err)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _guard(self, what: str, func: Callable[[], None]) -> None:
+        try:
+            func()
+        except Exception:  # a callback must never kill paho's network thread
+            logger.exception("ingest: %s failed", what)
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        def run() -> None:
+            if reason.is_failure:
+                logger.error("ingest: broker refused the connection: %s", reason)
+                return
+            self._generation += 1
+            # Subscriptions live in the session, but a broker that lost its persistence
+            # file has forgotten them: always subscribe again.
+            client.subscribe([(site_filter(kind=k), 1) for k in Kind if k.from_agent])
+            client.publish(HOST_STATE_TOPIC, self._host_state(True), qos=1, retain=True)
+            logger.info(
+                "ingest: connected (session present: %s)", getattr(flags, "session_present", "?")
+            )
+
+        self._guard("on_connect", run)
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        self._guard("on_disconnect", lambda: logger.warning("ingest: disconnected: %s", reason))
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        def run() -> None:
+            delivery = _Delivery(
+                topic=message.topic,
+                payload=bytes(message.payload),
+                mid=message.mid,
+                qos=message.qos,
+                generation=self._generation,
+                received_at=datetime.now(UTC),
+            )
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(delivery, timeout=1.0)
+                    return
+                except queue.Full:
+                    logger.warning("ingest: writer is behind (%d queued)", self._queue.qsize())
+
+        self._guard("on_message", run)
+
+    # -- writer thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._cycle()
+            except Exception:  # the writer must survive anything; unacked messages come back
+                logger.exception("ingest: writer cycle failed")
+                self._stop.wait(1.0)
+
+    def _take_batch(self) -> list[_Delivery]:
+        batch: list[_Delivery] = []
+        try:
+            batch.append(self._queue.get(timeout=_WRITER_TICK_S))
+        except queue.Empty:
+            return batch
+        deadline = time.monotonic() + self.settings.batch_wait_s
+        while len(batch) < self.settings.batch_max:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get(timeout=max(remaining, 0)) if remaining > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _cycle(self) -> None:
+        batch = self._take_batch()
+        now = time.monotonic()
+        items: list[Inbound] = []
+        to_ack: list[_Delivery] = []
+        rebirths: set[str] = set()
+        for delivery in batch:
+            self._route(delivery, now, items, to_ack, rebirths)
+        expired, gap_sites = self.sessions.expire(now)
+        to_ack += [r.tag for r in expired]
+        rebirths.update(gap_sites)
+        if not items and not to_ack and not rebirths:
+            return
+        self._stage("received")
+        result = self._apply(items, to_ack) if items else None
+        self._stage("committed")
+        for delivery in to_ack:
+            if delivery.generation == self._generation:
+                self._client.ack(delivery.mid, delivery.qos)
+        self._stage("acked")
+        # One ack per site after the commit; a heartbeat reporting a non-empty outbox gets the
+        # last ack again, in case the previous one was lost with a connection.
+        ack_sites = {
+            i.message.site
+            for i in items
+            if isinstance(i.message, Events)
+            or (isinstance(i.message, Heartbeat) and i.message.outbox_depth > 0)
+        }
+        for site in sorted(ack_sites):
+            upto = self.sessions.ack_upto(site)
+            if upto:
+                ack = Ack(site=site, ts=datetime.now(UTC), event_id=upto)
+                self._send(self._topics[site], Kind.ACK, ack)
+        for site in sorted(rebirths):
+            if site in self._topics:
+                self._request_rebirth(self._topics[site])
+        if result is not None:
+            self.committed_batches += 1
+            for site, why in getattr(result, "rejected", ()):
+                self.quarantine.add(str(self._topics.get(site, site)), b"", "rejected", why)
+            for listener in self.listeners:
+                try:
+                    listener(result)
+                except Exception:  # one broken listener must not stop ingest or the others
+                    logger.exception("ingest: listener %r failed", listener)
+
+    def _route(
+        self,
+        d: _Delivery,
+        now: float,
+        items: list[Inbound],
+        to_ack: list[_Delivery],
+        rebirths: set[str],
+    ) -> None:
+        try:
+            topic, message = decode_site_message(d.topic, d.payload, max_bytes=self.settings.max_payload_bytes)
+        except ProtocolError as err:
+            self.quarantine.add(d.topic, d.payload, err.reason, err.message)
+            to_ack.append(d)
+            return
+        if self.settings.require_enrolled and not self._enrolled_here(d, topic):
+            to_ack.append(d)
+            return
+        self._topics[topic.site] = topic
+        last_seq: int | None = None
+        if isinstance(message, Birth):
+            parts = message.parts
+            try:
+                whole = self._assembler.add(message)
+            except ProtocolError as err:
+                self.quarantine.add(d.topic, d.payload, err.reason, err.message)
+                to_ack.append(d)
+                return
+            if whole is None:  # more parts to come; this one is acked with its batch
+                to_ack.append(d)
+                return
+            message, last_seq = whole, parts - 1
+        routed, rebirth = self.sessions.route(message, d, now, birth_last_seq=last_seq)
+        if rebirth:
+            rebirths.add(topic.site)
+        for r in routed:
+            self._collect(r, topic, items, to_ack)
+
+    def _enrolled_here(self, d: _Delivery, topic: SiteTopic) -> bool:
+        """Whether the topic's site is enrolled in the topic's district; quarantine if not."""
+        where = self._enrolled.get(topic.site)
+        if where is None:
+            site = registry.get_site(self.db, topic.site)
+            if site is None:
+                detail = f"site {topic.site!r} is not enrolled"
+                self.quarantine.add(d.topic, d.payload, "unknown_site", detail)
+                return False
+            where = self._enrolled[topic.site] = (site.province, site.district)
+        if where != (topic.province, topic.district):
+            detail = f"site {topic.site!r} is enrolled in {where[0]}/{where[1]}"
+            self.quarantine.add(d.topic, d.payload, "wrong_location", detail)
+            return False
+        return True
+
+    def _collect(
+        self, r: Routed[_Delivery], topic: SiteTopic, items: list[Inbound], to_ack: list[_Delivery]
+    ) -> None:
+        if r.decision is Decision.HOLD:
+            return
+        to_ack.append(r.tag)
+        if r.decision is Decision.APPLY:
+            items.append(Inbound(topic=topic, message=r.message, received_at=r.tag.received_at))
+
+    def _apply(self, items: list[Inbound], to_ack: list[_Delivery]) -> Any:
+        for attempt in range(1, _APPLY_ATTEMPTS + 1):
+            try:
+                return self.store.apply(items)
+            except Exception as err:  # noqa: BLE001 - any store failure: retry, then isolate
+                logger.warning("ingest: apply of %d items failed (try %d): %s", len(items), attempt, err)
+                if attempt < _APPLY_ATTEMPTS:
+                    self._stop.wait(_APPLY_RETRY_S)
+        # Isolate the poison message: apply one by one, quarantine the ones that fail.
+        result = None
+        for item in items:
+            try:
+                result = self.store.apply([item])
+            except Exception as err:  # noqa: BLE001 - recorded with its reason, ingest goes on
+                self.quarantine.add(str(item.topic), encode(item.message, max_bytes=2**31), "store_error", str(err))
+        return result
+
+    def _send(self, topic: SiteTopic, kind: Kind, message: SiteMessage) -> None:
+        target = site_topic(topic.province, topic.district, topic.site, kind)
+        self._client.publish(target, encode(message), qos=1)
+
+    def _request_rebirth(self, topic: SiteTopic) -> None:
+        logger.info("%s: asking for a rebirth", topic.site)
+        cmd = Command(
+            site=topic.site,
+            ts=datetime.now(UTC),
+            cmd_id=f"rebirth-{next(self._cmd_ids)}",
+            command=CommandKind.REBIRTH,
+        )
+        self._send(topic, Kind.CMD, cmd)
+
+    def _stage(self, name: str) -> None:
+        if self._stage_hook is not None:
+            self._stage_hook(name)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the MQTT connection is up."""
+        return self._client.is_connected()
