@@ -52,7 +52,7 @@ def _lazy(module: str, name: str) -> Migration:
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("core_v1", migrate_core),
     ("quarantine_v1", _lazy("aggregator.quarantine", "migrate_quarantine")),
-    # --- faults slot:    ("faults_v1", _lazy("aggregator.fault_store", "migrate_faults")),
+    ("faults_v1", _lazy("aggregator.fault_store", "migrate_faults")),
     ("audit_v1", _lazy("aggregator.audit_store", "migrate_audit")),
 ]
 

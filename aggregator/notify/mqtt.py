@@ -1,0 +1,58 @@
+"""MQTT channel: protocol alerts on the per-district alert topics, QoS 1."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from protocol import Alert, alert_topic, encode
+
+from .settings import MqttAlertSettings
+
+__all__ = ["MqttAlerts"]
+
+logger = logging.getLogger(__name__)
+
+# Reconnect back-off bounds (paho's own back-off): quick after a broker restart, and at
+# most a minute apart while a broker is down for long.
+_RECONNECT_MIN_S = 1
+_RECONNECT_MAX_S = 60
+
+
+class MqttAlerts:
+    """A paho client that publishes alerts; paho queues QoS 1 messages while reconnecting."""
+
+    def __init__(self, settings: MqttAlertSettings) -> None:
+        self._settings = settings
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id)
+        if settings.username:
+            password = settings.password.get_secret_value() if settings.password else None
+            client.username_pw_set(settings.username, password)
+        if settings.cafile:
+            client.tls_set(ca_certs=settings.cafile, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.reconnect_delay_set(_RECONNECT_MIN_S, _RECONNECT_MAX_S)
+        client.max_queued_messages_set(0)  # unbounded: alerts are few, losing one is worse
+        self._client = client
+        self.published = 0
+
+    def start(self) -> None:
+        """Connect in the background."""
+        self._client.connect_async(self._settings.host, self._settings.port, self._settings.keepalive_s)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect and stop the network thread."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def publish(self, alert: Alert, districts: list[str]) -> None:
+        """Queue the alert on each district's topic (a province alert goes to several)."""
+        payload = encode(alert)
+        for district in districts:
+            info = self._client.publish(alert_topic(alert.province, district), payload, qos=1)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                logger.warning("%s: alert %s not queued: rc %s", district, alert.fault_id, info.rc)
+            self.published += 1
