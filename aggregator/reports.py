@@ -1,0 +1,440 @@
+"""Committee reports: a month's availability, never-seen cameras, faults and worst sites.
+
+One report covers the nation (one row per province) or one province (one row per
+district) for a Bangkok calendar month, with a total row. The figures are exact: per-site
+totals are read from the daily totals for whole days and integrated from the transitions
+for the partial days (the same rules as :mod:`aggregator.rollups`, grouped by site so a
+national report costs a few grouped queries, not one per site). Areas are then sums of
+their sites.
+
+* *available* / *usable*: :class:`aggregator.availability.Totals` over the month;
+* *never seen*: cameras that existed before the month ended but had no known time
+  (up, degraded or down) in it: no check ever saw them;
+* *faults opened* / *closed*: faults whose latest opening / resolution fell in the month;
+  *MTTR*: mean hours from opening to resolution of the faults closed in the month (won't-fix
+  closures and faults held under a wider fault are left out, as in :mod:`aggregator.fault_stats`);
+* *worst sites*: the sites with the lowest available figure (most down time first on ties).
+
+:func:`to_csv` and :func:`to_html` render a report in Thai or English.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlite_utils import Database
+
+from .availability import Totals, Window, advance_counts, month_window, plan_window, segment_totals
+from .days import BANGKOK, day_of, day_start, from_ms, to_ms
+from .rollups import checkpoint_ms
+
+__all__ = [
+    "AreaFigures",
+    "Lang",
+    "MonthlyReport",
+    "SiteFigures",
+    "build_report",
+    "columns",
+    "to_csv",
+    "to_html",
+    "to_json",
+]
+
+Lang = Literal["th", "en"]
+# How many sites the "worst sites" table lists: a committee page, not a data dump.
+WORST_SITES = 10
+_KNOWN_STATES = (0, 1, 2)  # up, degraded, down
+
+
+@dataclass(frozen=True, slots=True)
+class AreaFigures:
+    """One row of a report: a province, a district, or the total."""
+
+    code: str
+    name_th: str
+    name_en: str
+    cameras: int = 0
+    never_seen: int = 0
+    totals: Totals = field(default_factory=Totals)
+    faults_opened: int = 0
+    faults_closed: int = 0
+    mttr_h: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFigures:
+    """A site in the worst-sites table."""
+
+    site_id: str
+    name: str
+    province: str
+    district: str
+    district_th: str
+    district_en: str
+    cameras: int
+    totals: Totals
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyReport:
+    """A month's report for the nation (``province`` None) or one province."""
+
+    month: str
+    province: str | None
+    province_th: str
+    province_en: str
+    generated_at: datetime
+    window: Window
+    rows: tuple[AreaFigures, ...]
+    total: AreaFigures
+    worst_sites: tuple[SiteFigures, ...]
+
+
+# ----- reading ------------------------------------------------------------------------------
+
+
+def _site_totals(db: Database, window: Window, province: str | None) -> dict[int, Totals]:
+    """Exact per-site totals over ``window`` (sites of ``province``, or all)."""
+    where, params = ("", []) if province is None else (
+        " AND site IN (SELECT id FROM sites WHERE province = ?)", [province])  # fmt: skip
+    plan = plan_window(window, checkpoint_ms(db))
+    out: dict[int, list[int]] = defaultdict(lambda: [0] * 5)
+    if plan.first_day is not None and plan.last_day is not None:
+        for site, *ms in db.execute(
+            "SELECT site, SUM(up_ms), SUM(degraded_ms), SUM(down_ms), SUM(unknown_ms), SUM(maint_ms) "
+            f"FROM site_day WHERE day BETWEEN ? AND ?{where} GROUP BY site",
+            [plan.first_day, plan.last_day, *params],
+        ).fetchall():
+            acc = out[int(site)]
+            for i, v in enumerate(ms):
+                acc[i] += int(v or 0)
+    for day, a, b in plan.segments:
+        counts: dict[int, list[int]] = {
+            int(site): [int(v or 0) for v in n]
+            for site, *n in db.execute(
+                "SELECT site, up_n, degraded_n, down_n, unknown_n, maint_n FROM site_day "
+                f"WHERE day = ?{where}", [day, *params]).fetchall()  # fmt: skip
+        }
+        d0 = day_start(day)
+        changes: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        if a > d0:
+            for site, old, new, n in db.execute(
+                "SELECT site, old_state, new_state, COUNT(*) FROM transitions WHERE at_ms >= ? AND at_ms < ?"
+                f"{where} GROUP BY site, old_state, new_state", [d0, a, *params]).fetchall():  # fmt: skip
+                changes[int(site)].append((int(old), int(new), int(n)))
+        inside: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
+        for site, old, new, n, sum_at in db.execute(
+            "SELECT site, old_state, new_state, COUNT(*), SUM(at_ms) FROM transitions WHERE at_ms >= ? AND at_ms < ?"
+            f"{where} GROUP BY site, old_state, new_state", [a, b, *params]).fetchall():  # fmt: skip
+            inside[int(site)].append((int(old), int(new), int(n), int(sum_at)))
+        for site in set(counts) | set(changes) | set(inside):
+            start = advance_counts(counts.get(site, [0] * 5), changes.get(site, []))
+            seg = segment_totals(start, a, b, inside.get(site, []))
+            acc = out[site]
+            for i, v in enumerate(seg.as_list()):
+                acc[i] += v
+    return {site: Totals.of(v) for site, v in out.items()}
+
+
+def _never_seen(db: Database, window: Window, province: str | None) -> dict[int, int]:
+    """Per site: cameras that existed before the window ended but were never known in it."""
+    where, params = ("", []) if province is None else (" AND s.province = ?", [province])
+    rows = db.execute(
+        "SELECT c.site, c.state, c.tail_ms, "
+        " (SELECT COALESCE(SUM(up_ms + degraded_ms + down_ms), 0) FROM camera_day d "
+        "   WHERE d.camera = c.id AND d.day BETWEEN ? AND ?) "
+        "FROM cameras c JOIN sites s ON s.id = c.site "
+        f"WHERE c.first_seen_ms < ?{where}",
+        [day_of(window.start_ms), day_of(window.end_ms - 1), window.end_ms, *params],
+    ).fetchall()
+    out: dict[int, int] = defaultdict(int)
+    for site, state, tail, closed in rows:
+        known = int(closed)
+        if int(state) in _KNOWN_STATES:
+            known += max(0, window.end_ms - max(int(tail), window.start_ms))
+        if known == 0:
+            out[int(site)] += 1
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _FaultCounts:
+    opened: int = 0
+    closed: int = 0
+    repair_s: tuple[float, ...] = ()
+
+
+def _iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _faults(db: Database, window: Window, province: str | None) -> dict[str, _FaultCounts]:
+    """Faults opened / closed in the window and repair times, keyed by district (or '')."""
+    if not db["faults"].exists():
+        return {}
+    where, params = ("", []) if province is None else (" AND province = ?", [province])
+    start, end = from_ms(window.start_ms), from_ms(window.end_ms)
+    acc: dict[str, list[object]] = defaultdict(lambda: [0, 0, []])
+    for prov, district, opened, resolved, resolution, parent in db.execute(
+        "SELECT province, district, opened_at, resolved_at, resolution, parent_id FROM faults "
+        f"WHERE (resolved_at IS NULL OR resolved_at >= ?){where}",
+        [start.isoformat()[:10], *params],
+    ).fetchall():
+        key = f"{prov}|{district or ''}"
+        opened_at, resolved_at = _iso(opened), _iso(resolved)
+        slot = acc[key]
+        if opened_at and start <= opened_at < end:
+            slot[0] = int(str(slot[0])) + 1
+        if resolved_at and start <= resolved_at < end:
+            slot[1] = int(str(slot[1])) + 1
+            if opened_at and resolution != "wont_fix" and parent is None:
+                times = slot[2]
+                assert isinstance(times, list)
+                times.append((resolved_at - opened_at).total_seconds())
+    return {
+        k: _FaultCounts(int(str(v[0])), int(str(v[1])), tuple(v[2]) if isinstance(v[2], list) else ())
+        for k, v in acc.items()
+    }
+
+
+# ----- building -----------------------------------------------------------------------------
+
+
+def _mean_h(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) / 3600.0 if values else None
+
+
+def build_report(
+    db: Database, month: str, province: str | None = None, *, now: datetime | None = None
+) -> MonthlyReport:
+    """Build the report for ``month`` (``YYYY-MM``, Bangkok) for the nation or ``province``."""
+    now = now or datetime.now(UTC)
+    full = month_window(month)
+    if full.start_ms >= to_ms(now):
+        raise ValueError(f"month {month} has not started yet")
+    window = Window(full.start_ms, min(full.end_ms, to_ms(now)))
+    if province is not None:
+        row = db.execute("SELECT name_th, name_en FROM provinces WHERE code = ?", [province]).fetchone()
+        if row is None:
+            raise ValueError(f"province {province!r} is not a DOPA province code")
+        prov_th, prov_en = str(row[0]), str(row[1])
+    else:
+        prov_th, prov_en = "ประเทศไทย", "Thailand"
+
+    totals = _site_totals(db, window, province)
+    never = _never_seen(db, window, province)
+    faults = _faults(db, window, province)
+    where, params = ("", []) if province is None else (" WHERE s.province = ?", [province])
+    sites = db.execute(
+        "SELECT s.id, s.site_id, s.name, s.province, s.district, d.name_th, d.name_en, "
+        " (SELECT COUNT(*) FROM cameras c WHERE c.site = s.id AND c.first_seen_ms < ?) "
+        f"FROM sites s JOIN districts d ON d.code = s.district{where}",
+        [window.end_ms, *params],
+    ).fetchall()
+
+    # Areas: provinces of the nation, or districts of the province (every one, even empty).
+    if province is None:
+        areas = db.execute("SELECT code, name_th, name_en FROM provinces ORDER BY code").fetchall()
+    else:
+        areas = db.execute(
+            "SELECT code, name_th, name_en FROM districts WHERE province = ? ORDER BY code", [province]
+        ).fetchall()
+    acc: dict[str, dict[str, object]] = {
+        str(c): {"cameras": 0, "never": 0, "totals": Totals(), "opened": 0, "closed": 0, "repair": []}
+        for c, _th, _en in areas
+    }
+    site_rows: list[SiteFigures] = []
+    for rowid, site_id, name, prov, district, d_th, d_en, cams in sites:
+        key = str(prov) if province is None else str(district)
+        a = acc[key]
+        t = totals.get(int(rowid), Totals())
+        a["cameras"] = int(str(a["cameras"])) + int(cams)
+        a["never"] = int(str(a["never"])) + never.get(int(rowid), 0)
+        prev = a["totals"]
+        assert isinstance(prev, Totals)
+        a["totals"] = prev + t
+        site_rows.append(SiteFigures(str(site_id), str(name), str(prov), str(district), str(d_th),
+                                     str(d_en), int(cams), t))  # fmt: skip
+    for fkey, counts in faults.items():
+        prov, district = fkey.split("|")
+        key = prov if province is None else district
+        if key not in acc:
+            continue
+        a = acc[key]
+        a["opened"] = int(str(a["opened"])) + counts.opened
+        a["closed"] = int(str(a["closed"])) + counts.closed
+        repair = a["repair"]
+        assert isinstance(repair, list)
+        repair.extend(counts.repair_s)
+
+    rows: list[AreaFigures] = []
+    all_repair: list[float] = []
+    for code, name_th, name_en in areas:
+        a = acc[str(code)]
+        repair = a["repair"]
+        assert isinstance(repair, list)
+        all_repair.extend(repair)
+        tot = a["totals"]
+        assert isinstance(tot, Totals)
+        rows.append(AreaFigures(str(code), str(name_th), str(name_en), int(str(a["cameras"])),
+                                int(str(a["never"])), tot, int(str(a["opened"])), int(str(a["closed"])),
+                                _mean_h(repair)))  # fmt: skip
+    grand = Totals()
+    for r in rows:
+        grand = grand + r.totals
+    total = AreaFigures(
+        province or "TH", prov_th, prov_en, sum(r.cameras for r in rows), sum(r.never_seen for r in rows),
+        grand, sum(r.faults_opened for r in rows), sum(r.faults_closed for r in rows), _mean_h(all_repair),
+    )
+    ranked = sorted(
+        (s for s in site_rows if s.totals.available is not None),
+        key=lambda s: (s.totals.available or 0.0, -s.totals.down_ms, s.site_id),
+    )
+    return MonthlyReport(month, province, prov_th, prov_en, now, window, tuple(rows), total,
+                         tuple(ranked[:WORST_SITES]))  # fmt: skip
+
+
+# ----- rendering ----------------------------------------------------------------------------
+
+_LABELS: dict[str, tuple[str, str]] = {
+    "code": ("รหัส", "Code"),
+    "name": ("พื้นที่", "Area"),
+    "cameras": ("กล้อง", "Cameras"),
+    "available": ("พร้อมใช้งาน", "Available"),
+    "usable": ("ใช้งานได้จริง", "Usable"),
+    "unknown_h": ("ไม่ทราบสถานะ (ชม.)", "Unknown (h)"),
+    "maintenance_h": ("ซ่อมบำรุง (ชม.)", "Maintenance (h)"),
+    "never_seen": ("ไม่เคยพบ", "Never seen"),
+    "faults_opened": ("เหตุขัดข้องเปิด", "Faults opened"),
+    "faults_closed": ("เหตุขัดข้องปิด", "Faults closed"),
+    "mttr_h": ("เวลาซ่อมเฉลี่ย (ชม.)", "MTTR (h)"),
+}
+_KINDS = {"code": "text", "name": "text", "cameras": "int", "available": "pct", "usable": "pct",
+          "unknown_h": "hours", "maintenance_h": "hours", "never_seen": "int", "faults_opened": "int",
+          "faults_closed": "int", "mttr_h": "hours"}  # fmt: skip
+
+
+def columns(lang: Lang) -> list[dict[str, str]]:
+    """The report's columns: key, label in ``lang``, and kind (text, int, pct, hours)."""
+    i = 0 if lang == "th" else 1
+    return [{"key": k, "label": v[i], "kind": _KINDS[k]} for k, v in _LABELS.items()]
+
+
+def _row(r: AreaFigures, lang: Lang) -> dict[str, object]:
+    return {
+        "code": r.code,
+        "name": r.name_th if lang == "th" else r.name_en,
+        "cameras": r.cameras,
+        "available": r.totals.available,
+        "usable": r.totals.usable,
+        "unknown_h": r.totals.unknown_ms / 3_600_000,
+        "maintenance_h": r.totals.maint_ms / 3_600_000,
+        "never_seen": r.never_seen,
+        "faults_opened": r.faults_opened,
+        "faults_closed": r.faults_closed,
+        "mttr_h": r.mttr_h,
+    }
+
+
+def title(report: MonthlyReport, lang: Lang) -> str:
+    """The report's heading."""
+    where = report.province_th if lang == "th" else report.province_en
+    if lang == "th":
+        return f"รายงานความพร้อมใช้งานกล้อง CCTV {where} เดือน {report.month}"
+    return f"CCTV availability report, {where}, {report.month}"
+
+
+def _sites(report: MonthlyReport, lang: Lang) -> list[dict[str, object]]:
+    return [
+        {
+            "site_id": s.site_id, "name": s.name, "province": s.province, "district": s.district,
+            "district_name": s.district_th if lang == "th" else s.district_en, "cameras": s.cameras,
+            "available": s.totals.available, "usable": s.totals.usable,
+            "down_h": s.totals.down_ms / 3_600_000,
+        }
+        for s in report.worst_sites
+    ]  # fmt: skip
+
+
+def to_json(report: MonthlyReport, lang: Lang) -> dict[str, object]:
+    """The report as the dashboard draws it."""
+    return {
+        "title": title(report, lang),
+        "month": report.month,
+        "province": report.province,
+        "generated_at": report.generated_at.isoformat(),
+        "window": {"start": from_ms(report.window.start_ms).isoformat(),
+                   "end": from_ms(report.window.end_ms).isoformat()},  # fmt: skip
+        "columns": columns(lang),
+        "rows": [_row(r, lang) for r in (*report.rows, report.total)],
+        "worst_sites": _sites(report, lang),
+    }
+
+
+def _csv_value(value: object, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind == "pct" and isinstance(value, float):
+        return f"{value * 100:.2f}"
+    if kind == "hours" and isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def to_csv(report: MonthlyReport, lang: Lang) -> str:
+    """The area rows and total as CSV (percentages as 0-100 numbers), UTF-8 with a BOM-free header."""
+    cols = columns(lang)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([c["label"] for c in cols])
+    for r in (*report.rows, report.total):
+        row = _row(r, lang)
+        writer.writerow([_csv_value(row[c["key"]], c["kind"]) for c in cols])
+    return buf.getvalue()
+
+
+def _fmt(value: object, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "pct" and isinstance(value, float):
+        return f"{value * 100:.1f}%"
+    if kind == "hours" and isinstance(value, float):
+        return f"{value:,.1f}"
+    if kind == "int" and isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def to_html(report: MonthlyReport, lang: Lang) -> str:
+    """A printable page (A4, no scripts) rendered from ``templates/report.html``."""
+    from .web.pages import render_template
+
+    cols = columns(lang)
+    rows = [[(_fmt(_row(r, lang)[c["key"]], c["kind"]), c["kind"]) for c in cols] for r in report.rows]
+    total = [(_fmt(_row(report.total, lang)[c["key"]], c["kind"]), c["kind"]) for c in cols]
+    sites = [
+        {**s, "available": _fmt(s["available"], "pct"), "usable": _fmt(s["usable"], "pct"),
+         "down_h": _fmt(s["down_h"], "hours")}
+        for s in _sites(report, lang)
+    ]  # fmt: skip
+    return render_template(
+        "report.html",
+        lang=lang,
+        title=title(report, lang),
+        columns=cols,
+        rows=rows,
+        total=total,
+        sites=sites,
+        generated=report.generated_at.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M"),
+        period=(from_ms(report.window.start_ms).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M"),
+                from_ms(report.window.end_ms).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")),  # fmt: skip
+    )

@@ -1,0 +1,77 @@
+// Every call the dashboard makes to the camwatch API, in one place. The bearer token lives
+// in sessionStorage (this tab only) and travels only in the Authorization header.
+const TOKEN_KEY = "camwatch.token";
+// A page load must not hang on a stuck server: abort a request after this long.
+const REQUEST_TIMEOUT_MS = 15000;
+
+export class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+export const token = {
+  get: () => sessionStorage.getItem(TOKEN_KEY),
+  set: (value) => sessionStorage.setItem(TOKEN_KEY, value),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+export const listeners = { unauthorised: () => {} };
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+export async function request(method, path, { params, body, accept = "application/json" } = {}) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  const headers = { Accept: accept };
+  const tok = token.get();
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  try {
+    const res = await fetch(path + query(params), {
+      method, headers, signal: controller.signal, cache: "no-store",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status === 401) { listeners.unauthorised(); throw new ApiError(401, "unauthorised"); }
+    if (!res.ok) {
+      let detail = res.statusText;
+      try { detail = (await res.json()).detail ?? detail; } catch { /* not JSON */ }
+      throw new ApiError(res.status, typeof detail === "string" ? detail : JSON.stringify(detail));
+    }
+    if (accept === "application/json") return await res.json();
+    return await res.blob();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const get = (path, params) => request("GET", path, { params });
+const post = (path, body) => request("POST", path, { body });
+const enc = encodeURIComponent;
+
+export const api = {
+  me: () => get("/api/v1/me"),
+  nation: () => get("/api/v1/availability/nation"),
+  provinces: () => get("/api/v1/availability/provinces"),
+  province: (code) => get(`/api/v1/availability/provinces/${enc(code)}`),
+  district: (code) => get(`/api/v1/availability/districts/${enc(code)}`),
+  site: (site) => get(`/api/v1/sites/${enc(site)}`),
+  districts: (province, params) => get(`/api/v1/provinces/${enc(province)}/districts`, params),
+  sites: (district, params) => get(`/api/v1/districts/${enc(district)}/sites`, params),
+  cameras: (site, params) => get(`/api/v1/sites/${enc(site)}/cameras`, params),
+  camera: (site, cam) => get(`/api/v1/sites/${enc(site)}/cameras/${enc(cam)}`),
+  cameraDays: (site, cam, days = 30) => get(`/api/v1/sites/${enc(site)}/cameras/${enc(cam)}/days`, { days }),
+  cameraTransitions: (site, cam, params) => get(`/api/v1/sites/${enc(site)}/cameras/${enc(cam)}/transitions`, params),
+  faults: (params) => get("/api/v1/faults", params),
+  acknowledge: (id, note) => post(`/api/v1/faults/${enc(id)}/acknowledge`, { note }),
+  resolve: (id, note) => post(`/api/v1/faults/${enc(id)}/resolve`, { note }),
+  report: (params) => get("/api/v1/reports/monthly", params),
+  reportFile: (params, accept) => request("GET", "/api/v1/reports/monthly", { params, accept }),
+  snapshot: (site, cam) => request("GET", `/api/v1/sites/${enc(site)}/cameras/${enc(cam)}/snapshot`, { accept: "image/jpeg" }),
+  feedPath: "/api/v1/feed",
+};

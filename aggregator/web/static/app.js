@@ -1,0 +1,153 @@
+// The dashboard shell: sign-in, language switch, hash routes, live feed, "data as of".
+import { api, token, listeners, ApiError } from "./api.js";
+import { Feed } from "./feed.js";
+import { h, clear } from "./dom.js";
+import { t, lang, setLang, translate, fmtTime } from "./i18n.js";
+import * as nation from "./pages/nation.js";
+import * as area from "./pages/area.js";
+import * as camera from "./pages/camera.js";
+import * as faults from "./pages/faults.js";
+import * as reports from "./pages/reports.js";
+
+// Re-read the page's figures at most this often when the feed reports changes, so a burst of
+// thousands of transitions costs one refresh, not thousands.
+const REFRESH_MIN_INTERVAL_MS = 2000;
+
+const ROUTES = [
+  [/^#\/nation$/, (m) => nation.render(m)],
+  [/^#\/province\/(\d{2})$/, (m, p) => area.renderProvince(m, p[1])],
+  [/^#\/district\/(\d{4})$/, (m, p) => area.renderDistrict(m, p[1])],
+  [/^#\/site\/([^/]+)$/, (m, p) => area.renderSite(m, decodeURIComponent(p[1]))],
+  [/^#\/camera\/([^/]+)\/([^/]+)$/, (m, p) => camera.render(m, decodeURIComponent(p[1]), decodeURIComponent(p[2]))],
+  [/^#\/faults$/, (m) => faults.render(m)],
+  [/^#\/reports$/, (m) => reports.render(m)],
+];
+
+import { session } from "./session.js";
+let page = null;
+let feed = null;
+let refreshTimer = null;
+let lastRefresh = 0;
+
+function setAsOf(when) {
+  const el = document.getElementById("asof");
+  el.textContent = `${t("asof")} ${fmtTime(when)}`;
+  el.dataset.asof = new Date(when).toISOString();
+}
+
+function setFeedStatus(state) {
+  const el = document.getElementById("feed-status");
+  el.dataset.state = state;
+  el.textContent = t(state === "live" ? "feed.live" : state === "lost" ? "feed.lostShort" : "feed.connecting");
+  document.getElementById("feed-lost").hidden = state !== "lost";
+}
+
+function onFeedEvent(evt) {
+  if (evt.type === "keepalive") return;
+  const ts = evt.data && (evt.data.ts || evt.data.at);
+  setAsOf(ts ? Date.parse(ts) || Date.now() : Date.now());
+  if (!page || !page.onFeed) return;
+  if (page.onFeedNow) page.onFeedNow(evt);
+  const wait = Math.max(0, lastRefresh + REFRESH_MIN_INTERVAL_MS - Date.now());
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    lastRefresh = Date.now();
+    page.onFeed(evt);
+  }, wait);
+}
+
+async function route() {
+  const main = document.getElementById("main");
+  if (!token.get()) { showSignIn(main); return; }
+  if (!session.me) {
+    try { await loadMe(); } catch { return; }
+  }
+  const hash = location.hash || "#/nation";
+  for (const [re, fn] of ROUTES) {
+    const m = hash.match(re);
+    if (!m) continue;
+    if (page && page.dispose) page.dispose();
+    clear(main);
+    try {
+      page = (await fn(main, m)) || null;
+      setAsOf(Date.now());
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return;
+      main.append(h("p", { class: "error" }, `${t("error.load")}: ${err.message}`));
+    }
+    return;
+  }
+  location.hash = "#/nation";
+}
+
+async function loadMe() {
+  session.me = await api.me();
+  session.canAct = ["technician", "admin"].includes(session.me.role);
+  const who = document.getElementById("who");
+  who.textContent = `${session.me.name || ""} · ${t("role")}: ${session.me.role}`;
+  who.dataset.role = session.me.role;
+  document.getElementById("signout").hidden = false;
+  if (!feed) {
+    feed = new Feed({ onEvent: onFeedEvent, onStatus: setFeedStatus });
+    feed.start();
+  }
+}
+
+function signOut() {
+  token.clear();
+  session.me = null;
+  if (feed) { feed.stop(); feed = null; }
+  document.getElementById("who").textContent = "";
+  document.getElementById("signout").hidden = true;
+  route();
+}
+
+function showSignIn(main, message = "") {
+  if (page && page.dispose) page.dispose();
+  page = null;
+  clear(main);
+  const input = h("input", { type: "password", id: "token", autocomplete: "off", "aria-label": t("auth.token") });
+  const error = h("p", { class: "error", id: "signin-error" }, message);
+  const form = h("form", { class: "signin card", id: "signin" },
+    h("h1", {}, t("auth.signin")), h("p", { class: "muted" }, t("auth.help")),
+    h("label", { for: "token" }, t("auth.token")), input, error,
+    h("button", { type: "submit", class: "primary" }, t("auth.signin")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    token.set(input.value.trim());
+    input.value = "";
+    try { await loadMe(); } catch (err) {
+      token.clear();
+      error.textContent = err instanceof ApiError && err.status === 401 ? t("auth.bad") : err.message;
+      return;
+    }
+    route();
+  });
+  main.append(form);
+  input.focus();
+}
+
+function applyLang() {
+  document.documentElement.lang = lang();
+  document.getElementById("lang").textContent = lang() === "th" ? "English" : "ไทย";
+  translate();
+  if (feed) setFeedStatus(feed.state || "connecting");
+}
+
+listeners.unauthorised = () => {
+  token.clear();
+  session.me = null;
+  if (feed) { feed.stop(); feed = null; }
+  showSignIn(document.getElementById("main"), t("auth.bad"));
+};
+
+document.getElementById("lang").addEventListener("click", () => {
+  setLang(lang() === "th" ? "en" : "th");
+  applyLang();
+  if (session.me) loadMe().then(route);
+});
+document.getElementById("signout").addEventListener("click", signOut);
+window.addEventListener("hashchange", route);
+applyLang();
+route();

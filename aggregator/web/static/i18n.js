@@ -1,0 +1,132 @@
+// Thai and English strings of the dashboard. Place names come from the API (geothai), never from here.
+const STRINGS = {
+  en: {
+    "nav.nation": "Nation", "nav.faults": "Fault queue", "nav.reports": "Reports",
+    "auth.signin": "Sign in", "auth.signout": "Sign out", "auth.token": "API token",
+    "auth.help": "Paste the API token your administrator gave you. It is kept in this browser tab only.",
+    "auth.bad": "This token was refused.",
+    "feed.live": "live", "feed.connecting": "connecting", "feed.lost": "Live feed lost: figures may be out of date. Reconnecting…",
+    "feed.lostShort": "feed lost",
+    "asof": "Data as of",
+    "level.nation": "Thailand", "level.province": "Province", "level.district": "District",
+    "level.site": "Site", "level.camera": "Camera",
+    "available": "Available", "usable": "Usable", "now": "now", "w.24h": "24 h", "w.7d": "7 days", "w.30d": "30 days",
+    "cameras": "Cameras", "sites": "Sites", "districts": "Districts", "provinces": "Provinces",
+    "openFaults": "Open faults", "perState": "Cameras per state",
+    "state.up": "up", "state.degraded": "degraded", "state.down": "down", "state.unknown": "unknown",
+    "state.maintenance": "maintenance",
+    "state": "State", "reason": "Reason", "since": "Since", "name": "Name", "code": "Code", "id": "ID",
+    "search": "Search", "allStates": "All states", "prev": "Previous", "next": "Next",
+    "pageOf": "{from}–{to} of {total}", "noRows": "Nothing to show.",
+    "map.title": "Availability by province (now)", "map.none": "no cameras",
+    "map.source": "Boundaries: Natural Earth (public domain)",
+    "camera.inventory": "Identity and inventory", "camera.days": "Availability, last 30 days",
+    "camera.transitions": "Transitions", "camera.faults": "Faults", "camera.snapshot": "Last snapshot",
+    "camera.noSnapshot": "No snapshot was requested.",
+    "inv.maker": "Maker", "inv.model": "Model", "inv.firmware": "Firmware", "inv.serial": "Serial",
+    "inv.mac": "MAC", "inv.address": "Address", "inv.stream": "Stream", "inv.resolution": "Resolution",
+    "inv.codec": "Codec", "inv.firstSeen": "First seen", "inv.lastSeen": "Last seen",
+    "at": "At", "from": "From", "to": "To", "historical": "replayed",
+    "faults.title": "Open faults, oldest first", "faults.age": "Age", "faults.kind": "Kind",
+    "faults.where": "Where", "faults.status": "Status", "faults.ack": "Acknowledge", "faults.resolve": "Resolve",
+    "faults.note": "Note", "faults.done": "Saved.", "faults.viewer": "Your role can view faults but not change them.",
+    "faults.status.open": "open", "faults.status.acknowledged": "acknowledged", "faults.status.resolved": "resolved",
+    "reports.title": "Committee report", "reports.month": "Month", "reports.scope": "Scope",
+    "reports.show": "Show", "reports.csv": "Export CSV", "reports.print": "Printable page",
+    "error.load": "Could not load data", "error.forbidden": "Your role may not do this.",
+    "role": "Role",
+  },
+  th: {
+    "nav.nation": "ภาพรวมประเทศ", "nav.faults": "คิวงานซ่อม", "nav.reports": "รายงาน",
+    "auth.signin": "เข้าสู่ระบบ", "auth.signout": "ออกจากระบบ", "auth.token": "โทเคน API",
+    "auth.help": "วางโทเคน API ที่ผู้ดูแลระบบให้ไว้ ระบบเก็บไว้ในแท็บนี้เท่านั้น",
+    "auth.bad": "โทเคนนี้ถูกปฏิเสธ",
+    "feed.live": "ข้อมูลสด", "feed.connecting": "กำลังเชื่อมต่อ",
+    "feed.lost": "การเชื่อมต่อข้อมูลสดขาดหาย ตัวเลขอาจไม่เป็นปัจจุบัน กำลังเชื่อมต่อใหม่…",
+    "feed.lostShort": "ข้อมูลสดขาดหาย",
+    "asof": "ข้อมูล ณ",
+    "level.nation": "ประเทศไทย", "level.province": "จังหวัด", "level.district": "อำเภอ",
+    "level.site": "จุดติดตั้ง", "level.camera": "กล้อง",
+    "available": "พร้อมใช้งาน", "usable": "ใช้งานได้จริง", "now": "ขณะนี้", "w.24h": "24 ชั่วโมง",
+    "w.7d": "7 วัน", "w.30d": "30 วัน",
+    "cameras": "กล้อง", "sites": "จุดติดตั้ง", "districts": "อำเภอ", "provinces": "จังหวัด",
+    "openFaults": "เหตุขัดข้องที่ยังเปิดอยู่", "perState": "จำนวนกล้องตามสถานะ",
+    "state.up": "ปกติ", "state.degraded": "ภาพผิดปกติ", "state.down": "ขัดข้อง", "state.unknown": "ไม่ทราบสถานะ",
+    "state.maintenance": "ซ่อมบำรุง",
+    "state": "สถานะ", "reason": "สาเหตุ", "since": "ตั้งแต่", "name": "ชื่อ", "code": "รหัส", "id": "รหัส",
+    "search": "ค้นหา", "allStates": "ทุกสถานะ", "prev": "ก่อนหน้า", "next": "ถัดไป",
+    "pageOf": "{from}–{to} จาก {total}", "noRows": "ไม่มีข้อมูล",
+    "map.title": "ความพร้อมใช้งานรายจังหวัด (ขณะนี้)", "map.none": "ไม่มีกล้อง",
+    "map.source": "ขอบเขตจังหวัด: Natural Earth (สาธารณสมบัติ)",
+    "camera.inventory": "ข้อมูลประจำตัวและอุปกรณ์", "camera.days": "ความพร้อมใช้งาน 30 วันล่าสุด",
+    "camera.transitions": "การเปลี่ยนสถานะ", "camera.faults": "เหตุขัดข้อง", "camera.snapshot": "ภาพล่าสุด",
+    "camera.noSnapshot": "ยังไม่มีการขอภาพ",
+    "inv.maker": "ผู้ผลิต", "inv.model": "รุ่น", "inv.firmware": "เฟิร์มแวร์", "inv.serial": "หมายเลขเครื่อง",
+    "inv.mac": "MAC", "inv.address": "ที่อยู่", "inv.stream": "สตรีม", "inv.resolution": "ความละเอียด",
+    "inv.codec": "โคเดก", "inv.firstSeen": "พบครั้งแรก", "inv.lastSeen": "พบล่าสุด",
+    "at": "เวลา", "from": "จาก", "to": "เป็น", "historical": "ข้อมูลย้อนหลัง",
+    "faults.title": "เหตุขัดข้องที่ยังเปิดอยู่ เรียงจากเก่าสุด", "faults.age": "เปิดมาแล้ว", "faults.kind": "ประเภท",
+    "faults.where": "สถานที่", "faults.status": "สถานะงาน", "faults.ack": "รับเรื่อง", "faults.resolve": "ปิดงาน",
+    "faults.note": "บันทึก", "faults.done": "บันทึกแล้ว", "faults.viewer": "บทบาทของคุณดูได้อย่างเดียว แก้ไขไม่ได้",
+    "faults.status.open": "เปิด", "faults.status.acknowledged": "รับเรื่องแล้ว", "faults.status.resolved": "ปิดแล้ว",
+    "reports.title": "รายงานสำหรับคณะกรรมการ", "reports.month": "เดือน", "reports.scope": "ขอบเขต",
+    "reports.show": "แสดง", "reports.csv": "ส่งออก CSV", "reports.print": "หน้าพิมพ์",
+    "error.load": "โหลดข้อมูลไม่สำเร็จ", "error.forbidden": "บทบาทของคุณไม่มีสิทธิ์ทำรายการนี้",
+    "role": "บทบาท",
+  },
+};
+
+const KEY = "camwatch.lang";
+
+export function lang() {
+  const stored = localStorage.getItem(KEY);
+  return stored === "en" || stored === "th" ? stored : "th";
+}
+
+export function setLang(value) {
+  localStorage.setItem(KEY, value);
+  document.documentElement.lang = value;
+}
+
+/** Translate ``key``, filling {placeholders} from ``vars``. */
+export function t(key, vars = {}) {
+  const text = STRINGS[lang()][key] ?? STRINGS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+}
+
+/** The name of a province/district/site in the current language (API rows carry name_th and name_en). */
+export function placeName(row) {
+  if (!row) return "";
+  const th = row.name_th || row.province_name_th || "";
+  const en = row.name_en || row.province_name_en || "";
+  return (lang() === "th" ? th || en : en || th) || row.name || row.code || "";
+}
+
+export function fmtPct(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "–";
+  return `${(value * 100).toFixed(1)}%`;
+}
+
+export function fmtInt(value) {
+  return value === null || value === undefined ? "–" : Number(value).toLocaleString(lang() === "th" ? "th-TH" : "en-GB");
+}
+
+export function fmtTime(value) {
+  if (!value) return "–";
+  const d = typeof value === "number" ? new Date(value) : new Date(value);
+  return d.toLocaleString(lang() === "th" ? "th-TH" : "en-GB", { timeZone: "Asia/Bangkok", hour12: false });
+}
+
+export function fmtAge(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+  const u = lang() === "th" ? { d: " วัน", h: " ชม.", m: " นาที" } : { d: "d", h: "h", m: "m" };
+  if (d) return `${d}${u.d} ${h}${u.h}`;
+  if (h) return `${h}${u.h} ${m}${u.m}`;
+  return `${m}${u.m}`;
+}
+
+/** Apply translations to every element with data-i18n under ``root``. */
+export function translate(root = document) {
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+}

@@ -1,0 +1,59 @@
+// Technicians' fault queue: open faults by age; acknowledge and resolve with a note. A viewer
+// sees the queue without the buttons (and the API refuses anyway).
+import { api, ApiError } from "../api.js";
+import { h } from "../dom.js";
+import { t, fmtAge, fmtTime } from "../i18n.js";
+import { pagedTable } from "../table.js";
+import { stateBadge } from "../widgets.js";
+import { session } from "../session.js";
+
+function where(f) {
+  const parts = [f.province, f.district, f.site, f.camera_id].filter(Boolean);
+  const href = f.camera_id ? `#/camera/${encodeURIComponent(f.site)}/${encodeURIComponent(f.camera_id)}`
+    : f.site ? `#/site/${encodeURIComponent(f.site)}` : f.district ? `#/district/${f.district}` : `#/province/${f.province}`;
+  return h("a", { href }, parts.join(" / "));
+}
+
+export async function render(main) {
+  let table;
+  const message = h("p", { id: "fault-message", role: "status" });
+
+  function actions(f) {
+    if (!session.canAct) return "";
+    const note = h("textarea", { "aria-label": t("faults.note"), placeholder: t("faults.note"), class: "fault-note" });
+    const act = (fn) => async () => {
+      try {
+        await fn(f.id, note.value.trim());
+        message.textContent = `#${f.id}: ${t("faults.done")}`;
+        message.className = "";
+      } catch (err) {
+        message.textContent = err instanceof ApiError && err.status === 403 ? t("error.forbidden") : err.message;
+        message.className = "error";
+      }
+      table.refresh();
+    };
+    return h("div", { class: "actions" }, note,
+      f.status === "open" ? h("button", { type: "button", class: "ack", onclick: act(api.acknowledge) }, t("faults.ack")) : null,
+      h("button", { type: "button", class: "resolve", onclick: act(api.resolve) }, t("faults.resolve")));
+  }
+
+  table = pagedTable({
+    id: "fault-table",
+    defaultSort: "opened_at",
+    load: (p) => api.faults({ ...p, status: "open" }),
+    columns: [
+      { key: "id", label: "#", sort: "id", render: (f) => String(f.id) },
+      { key: "age", label: t("faults.age"), sort: "opened_at", render: (f) => h("span", { title: fmtTime(f.opened_at) }, fmtAge((Date.now() - Date.parse(f.opened_at)) / 1000)) },
+      { key: "kind", label: t("faults.kind"), render: (f) => f.kind },
+      { key: "where", label: t("faults.where"), render: where },
+      { key: "state", label: t("state"), render: (f) => stateBadge(f.state, f.reason) },
+      { key: "reason", label: t("reason"), render: (f) => f.reason },
+      { key: "status", label: t("faults.status"), render: (f) => h("span", { class: "fault-status" }, t(`faults.status.${f.status}`)) },
+      { key: "actions", label: "", render: actions },
+    ],
+  });
+  main.append(h("h1", {}, t("faults.title")),
+    session.canAct ? null : h("p", { class: "muted", id: "viewer-note" }, t("faults.viewer")), message, table.root);
+  table.start();
+  return { onFeed() { table.refresh(); } };
+}

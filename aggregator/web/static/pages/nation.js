@@ -1,0 +1,63 @@
+// Nation page: national figures now and over 24 h / 7 d / 30 d, cameras per state, open
+// faults, and the province map and table.
+import { api } from "../api.js";
+import { h, clear } from "../dom.js";
+import { t, fmtPct, fmtInt, placeName } from "../i18n.js";
+import { figureCards, stateTable, stateBar } from "../widgets.js";
+import { provinceMap } from "../map.js";
+import { current } from "../shape.js";
+
+function provinceRows(res) {
+  return (res.items ?? res.provinces ?? res).map((r) => {
+    const now = current(r);
+    return { ...r, code: r.code ?? r.province, available: now.available, usable: now.usable, counts: now.counts, cameras: now.cameras };
+  });
+}
+
+export async function render(main) {
+  const [nation, provinces] = await Promise.all([api.nation(), api.provinces()]);
+  const head = h("div", { id: "nation-figures" });
+  const stateBox = h("div");
+  const tableBox = h("div");
+  let rows = provinceRows(provinces);
+  let sortKey = "available";
+  let asc = true;
+  const map = await provinceMap(rows, (code) => { location.hash = `#/province/${code}`; });
+
+  function drawTable() {
+    const sorted = [...rows].sort((a, b) => {
+      const x = sortKey === "name" ? placeName(a) : (a[sortKey] ?? -1);
+      const y = sortKey === "name" ? placeName(b) : (b[sortKey] ?? -1);
+      return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+    });
+    const th = (key, label, num) => h("th", {
+      class: `sortable${num ? " num" : ""}`, "aria-sort": sortKey === key ? (asc ? "ascending" : "descending") : undefined,
+      onclick: () => { asc = sortKey === key ? !asc : true; sortKey = key; drawTable(); },
+    }, label);
+    clear(tableBox).append(h("h2", {}, t("provinces")), h("table", { id: "province-table" },
+      h("thead", {}, h("tr", {}, th("code", t("code")), th("name", t("level.province")), th("cameras", t("cameras"), true),
+        th("available", t("available"), true), th("usable", t("usable"), true), h("th", {}, t("state")))),
+      h("tbody", {}, sorted.map((r) => h("tr", { dataset: { code: r.code } },
+        h("td", {}, r.code), h("td", {}, h("a", { href: `#/province/${r.code}` }, placeName(r))),
+        h("td", { class: "num" }, fmtInt(r.cameras)), h("td", { class: "num" }, fmtPct(r.available)),
+        h("td", { class: "num" }, fmtPct(r.usable)), h("td", {}, stateBar(r.counts)))))));
+  }
+
+  function draw(n) {
+    clear(head).append(h("h1", {}, t("level.nation")), figureCards(n));
+    clear(stateBox).append(stateTable(n));
+    drawTable();
+  }
+
+  draw(nation);
+  main.append(head, h("div", { class: "grid2" }, h("div", {}, map.root, stateBox), tableBox));
+  return {
+    async onFeed() {
+      const [n, p] = await Promise.all([api.nation(), api.provinces()]);
+      rows = provinceRows(p);
+      map.update(rows);
+      draw(n);
+    },
+  };
+}
+

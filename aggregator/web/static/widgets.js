@@ -1,0 +1,56 @@
+// Shared pieces of the pages: figure cards, state badges and bars, breadcrumbs.
+import { h, STATES } from "./dom.js";
+import { t, fmtPct, fmtInt, placeName } from "./i18n.js";
+import { current, windowed, openFaults } from "./shape.js";
+
+export function stateBadge(state, reason) {
+  const s = state || "unknown";
+  const title = reason && reason !== "none" ? reason : undefined;
+  return h("span", { class: `state ${s}`, title, dataset: { state: s } }, t(`state.${s}`));
+}
+
+export function stateBar(counts) {
+  const total = STATES.reduce((n, s) => n + (counts[s] || 0), 0) || 1;
+  return h("div", { class: "statebar", title: STATES.map((s) => `${t(`state.${s}`)} ${counts[s] || 0}`).join(", ") },
+    STATES.filter((s) => counts[s]).map((s) => h("span", { style: `width:${(100 * counts[s]) / total}%;background:var(--${s})` })));
+}
+
+function card(label, value, sub, id) {
+  return h("div", { class: "card", id }, h("div", { class: "label" }, label), h("div", { class: "value" }, value),
+    sub ? h("div", { class: "sub" }, sub) : null);
+}
+
+/** Cards: available and usable now and over 24 h / 7 d / 30 d, cameras, open faults. */
+export function figureCards(a) {
+  const now = current(a);
+  const cards = [
+    card(`${t("available")} · ${t("now")}`, fmtPct(now.available), null, "fig-available-now"),
+    card(`${t("usable")} · ${t("now")}`, fmtPct(now.usable), null, "fig-usable-now"),
+  ];
+  for (const w of ["24h", "7d", "30d"]) {
+    const v = windowed(a, w);
+    cards.push(card(`${t("available")} / ${t("usable")} · ${t(`w.${w}`)}`,
+      `${fmtPct(v.available)} / ${fmtPct(v.usable)}`, null, `fig-${w}`));
+  }
+  cards.push(card(t("cameras"), fmtInt(now.cameras), null, "fig-cameras"));
+  const open = openFaults(a);
+  if (open !== null) cards.push(card(t("openFaults"), fmtInt(open), null, "fig-open-faults"));
+  return h("div", { class: "cards" }, cards);
+}
+
+/** Cameras per state as a small table with a bar. */
+export function stateTable(a) {
+  const now = current(a);
+  return h("div", {},
+    h("h2", {}, t("perState")),
+    stateBar(now.counts),
+    h("table", { id: "state-counts" }, h("tbody", {}, STATES.map((s) =>
+      h("tr", { dataset: { state: s } }, h("td", {}, stateBadge(s)), h("td", { class: "num" }, fmtInt(now.counts[s])))))));
+}
+
+export function crumbs(items) {
+  return h("nav", { class: "crumbs" }, h("a", { href: "#/nation" }, t("level.nation")),
+    items.map(([label, href]) => (href ? h("a", { href }, label) : h("span", {}, label))));
+}
+
+export function areaLabel(row) { return placeName(row); }
