@@ -1,0 +1,78 @@
+"""``camwatch-agent run``: check every camera every interval and report until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from protocol import SiteInfo
+
+from .cli_check import EXIT_CONFIG, load_all
+from .config import AgentConfig, ConfigError
+from .models import EventSink, PrintSink
+from .outbox import Outbox
+from .publisher import Publisher, PublisherSettings
+from .runner import Runner
+
+__all__ = ["publisher_settings", "register"]
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``run`` subcommand."""
+    run = sub.add_parser("run", help="check every camera every interval and report to the centre")
+    run.add_argument("--print", dest="print_only", action="store_true",
+                     help="print state changes instead of publishing them (no broker, no outbox)")
+    run.set_defaults(func=cmd_run)
+
+
+def publisher_settings(config: AgentConfig) -> PublisherSettings:
+    """Map the broker and site sections onto the publisher's settings."""
+    b, s = config.broker, config.site
+    return PublisherSettings(
+        site=s.site_id, province=s.province, district=s.district, host=b.host, port=b.port,
+        username=b.username or s.site_id, password=b.resolve_password(), tls=b.tls,
+        ca_file=str(b.ca_file) if b.ca_file else None, client_id=b.client_id,
+        keepalive_s=b.keepalive_s, heartbeat_interval_s=float(b.heartbeat_interval_s),
+    )
+
+
+async def _serve(runner: Runner) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runner.run(stop)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run until SIGTERM or SIGINT; exit 0 after a clean shutdown."""
+    try:
+        config, secrets = load_all(args.config)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    publisher: Publisher | None = None
+    sink: EventSink
+    if args.print_only:
+        sink = PrintSink()
+        runner = Runner(config, secrets, sink)
+    else:
+        if config.broker.resolve_password() is None:
+            logger.warning("%s: no broker password found (%s)", config.site.site_id, config.broker.password)
+        outbox = Outbox(config.outbox_path(), max_events=config.outbox.max_events)
+        runner = Runner(config, secrets, outbox)
+        site = config.site
+        publisher = Publisher(publisher_settings(config), outbox, runner.current_snapshot,
+                              SiteInfo(name=site.name, agency=site.agency, lat=site.lat, lon=site.lon))
+        publisher.start()
+    try:
+        asyncio.run(_serve(runner))
+    finally:
+        if publisher is not None:
+            publisher.stop()
+    return 0

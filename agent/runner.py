@@ -1,0 +1,216 @@
+"""Schedule checks for every camera, confirm state changes, hand them to the event sink.
+
+One asyncio loop; each camera has its own task that checks it every ``interval_s`` (plus a
+random jitter, so 64 cameras do not all open their streams in the same second), and a
+semaphore caps how many checks run at once. Every check has a hard deadline: a camera
+whose ONVIF or RTSP hangs costs its own slot for that long and never delays the others.
+OpenCV work runs in threads; the runner gives the loop a thread pool large enough that
+a thread stuck in FFmpeg cannot starve the other cameras.
+
+Usage::
+
+    runner = Runner(config, secrets, sink=PrintSink())
+    results = await runner.check_all()          # one pass (``camwatch-agent check``)
+    await runner.run(stop_event)                # until stop_event is set (``run``)
+    runner.current_snapshot()                   # -> list[protocol.BirthCamera]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from protocol import BirthCamera, CameraInventory, CameraState, Reason
+
+from .config import AgentConfig, CameraConfig, Credential, Secrets
+from .frames import OUTER_GRACE_S
+from .health import HealthTracker
+from .models import EventSink, ProbeResult, StateChange, StepResult
+from .probes import Prober
+from .references import ReferenceStore
+
+__all__ = ["Runner", "check_deadline"]
+
+logger = logging.getLogger(__name__)
+
+# Extra worker threads beyond the concurrency: room for grabs whose FFmpeg call is stuck
+# past its outer deadline (each such thread is abandoned, not killed, by Python).
+SPARE_THREADS = 8
+
+
+def check_deadline(config: AgentConfig) -> float:
+    """Longest one camera check may take: every step's timeout plus grace, summed."""
+    c = config.checks
+    stream = c.rtsp_open_timeout_s + c.rtsp_read_timeout_s * c.burst_frames + OUTER_GRACE_S
+    # TCP, then ONVIF beside (stream, DESCRIBE diagnosis, one retry), then a snapshot.
+    return c.tcp_timeout_s + max(c.onvif_timeout_s, 2 * stream + c.rtsp_open_timeout_s) + (
+        c.snapshot_timeout_s + c.tcp_timeout_s
+    )
+
+
+class Runner:
+    """Check all configured cameras, once or forever, feeding the health tracker and sink."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        secrets: Secrets | None,
+        sink: EventSink,
+        *,
+        prober: Prober | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.secrets = secrets
+        self.sink = sink
+        self.clock = clock
+        self.prober = prober or Prober(
+            config.checks, references=ReferenceStore(config.state_dir / "references"), clock=clock
+        )
+        self.health = HealthTracker(config.health)
+        self.started = clock()
+        self.last: dict[str, ProbeResult] = {}
+        self.on_result: Callable[[ProbeResult], None] | None = None
+        self._rng = rng or random.Random()
+        self._semaphore = asyncio.Semaphore(config.checks.concurrency)
+        self._deadline = check_deadline(config)
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def cameras(self) -> list[CameraConfig]:
+        """The cameras this runner checks (enabled ones)."""
+        return [cam for cam in self.config.cameras if cam.enabled]
+
+    def _credentials(self, camera: CameraConfig) -> Sequence[Credential]:
+        return self.secrets.for_camera(camera) if self.secrets is not None else ()
+
+    def _install_executor(self) -> None:
+        if self._executor is None:
+            workers = self.config.checks.concurrency + SPARE_THREADS
+            self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="camwatch-grab")
+            asyncio.get_running_loop().set_default_executor(self._executor)
+
+    async def check_camera(self, camera: CameraConfig) -> ProbeResult:
+        """Check one camera within the semaphore and its hard deadline; record the outcome."""
+        async with self._semaphore:
+            start = time.monotonic()
+            at = self.clock()
+            try:
+                result = await asyncio.wait_for(
+                    self.prober.probe(camera, self._credentials(camera)), self._deadline
+                )
+            except TimeoutError:
+                logger.error("%s: check did not finish within %.0f s", camera.id, self._deadline)
+                result = ProbeResult(
+                    camera.id, at, CameraState.DOWN, Reason.STREAM_FAILED,
+                    f"{camera.address} hangs: check did not finish within {self._deadline:.0f} s",
+                    (StepResult("deadline", False, time.monotonic() - start),),
+                )
+        self._record(result)
+        return result
+
+    def _record(self, result: ProbeResult) -> None:
+        self.last[result.camera_id] = result
+        if result.state is not CameraState.UP:
+            logger.debug("%s: %s %s: %s", result.camera_id, result.state.value, result.reason.value,
+                         result.message)
+        change = self.health.observe(result)
+        if change is not None:
+            self._emit(change)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def _emit(self, change: StateChange) -> None:
+        level = logging.INFO if change.state is CameraState.UP else logging.WARNING
+        logger.log(level, "%s: %s -> %s (%s) since %s", change.camera_id, change.previous.value,
+                   change.state.value, change.reason.value, change.at.isoformat(timespec="seconds"))
+        try:
+            self.sink.record(change)
+        except Exception:  # the sink is another module's; its trouble must not stop checks
+            logger.exception("%s: event sink refused a state change", change.camera_id)
+
+    async def check_all(self, *, jitter: bool = False) -> list[ProbeResult]:
+        """Check every camera once (bounded concurrency), in config order."""
+        self._install_executor()
+
+        async def one(camera: CameraConfig) -> ProbeResult:
+            if jitter and self.config.checks.jitter_s > 0:
+                await asyncio.sleep(self._rng.uniform(0, self.config.checks.jitter_s))
+            return await self.check_camera(camera)
+
+        return list(await asyncio.gather(*(one(cam) for cam in self.cameras)))
+
+    async def _camera_loop(self, camera: CameraConfig, stop: asyncio.Event) -> None:
+        interval = self.config.checks.interval_s
+        jitter = self.config.checks.jitter_s
+        # Spread first checks over the jitter window, then keep a steady period.
+        due = time.monotonic() + self._rng.uniform(0, jitter)
+        while not stop.is_set():
+            delay = due - time.monotonic()
+            if delay > 0 and await _stopped(stop, delay):
+                return
+            await self.check_camera(camera)
+            due += interval
+            now = time.monotonic()
+            if due < now:  # the check overran its interval: skip, do not pile up
+                logger.warning("%s: check took longer than the %.0f s interval", camera.id, interval)
+                due = now + self._rng.uniform(0, jitter)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Check every camera every interval until ``stop`` is set; cancel checks in flight."""
+        self._install_executor()
+        logger.info("%s: checking %d cameras every %.0f s (%d at a time)", self.config.site.site_id,
+                    len(self.cameras), self.config.checks.interval_s, self.config.checks.concurrency)
+        tasks = [asyncio.create_task(self._camera_loop(cam, stop), name=f"camera-{cam.id}")
+                 for cam in self.cameras]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if self._executor is not None:
+                # Do not wait for threads stuck in FFmpeg: they end with their own timeouts.
+                self._executor.shutdown(wait=False, cancel_futures=True)
+            logger.info("%s: stopped", self.config.site.site_id)
+
+    def current_snapshot(self) -> list[BirthCamera]:
+        """Every configured camera with its confirmed state, for births and heartbeats."""
+        out = []
+        for cam in self.config.cameras:
+            health = self.health.get(cam.id)
+            last = self.last.get(cam.id)
+            inventory = CameraInventory(
+                address=cam.address,
+                onvif_port=cam.onvif_port,
+                video_source=cam.video_source,
+                stream_uri=cam.stream_uri,
+                snapshot_uri=cam.snapshot_uri,
+                width=last.width if last else None,
+                height=last.height if last else None,
+                fps=round(last.fps, 2) if last and last.fps is not None else None,
+                codec=(last.codec if last else "")[:32],
+                clock_offset_s=last.clock_offset_s if last else None,
+            )
+            state = health.state if cam.enabled else CameraState.MAINTENANCE
+            out.append(BirthCamera(
+                camera_id=cam.id, name=cam.name, inventory=inventory, state=state,
+                reason=health.reason if cam.enabled else Reason.PLANNED,
+                since=health.since or self.started,
+            ))
+        return out
+
+
+async def _stopped(stop: asyncio.Event, delay: float) -> bool:
+    """Sleep ``delay`` seconds unless ``stop`` is set first; True when stopped."""
+    try:
+        await asyncio.wait_for(stop.wait(), delay)
+    except TimeoutError:
+        return False
+    return True
