@@ -41,6 +41,9 @@ _OPENING = {FaultAction.OPENED, FaultAction.REOPENED, FaultAction.FLAPPING, Faul
 _CLOSING = {FaultAction.RESOLVED, FaultAction.CLOSED}
 # Most items one MQTT alert lists in ``extra`` (a 64-camera site fits many times over).
 _MAX_ITEMS = 500
+# Most alerts one digest carries in full; the rest are counted (``omitted``), so a storm
+# never builds a multi-megabyte webhook body or e-mail.
+_MAX_DIGEST = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class Notification:
     alerts: tuple[Alert, ...]
     created_at: datetime
     digest: bool = False
+    omitted: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """The webhook body."""
@@ -63,6 +67,7 @@ class Notification:
             "action": self.action.value,
             "level": self.level,
             "digest": self.digest,
+            "omitted": self.omitted,
             "created_at": self.created_at.isoformat(),
             "fault_ids": [a.fault_id for a in self.alerts],
             "alerts": [a.model_dump(mode="json", exclude_none=True) for a in self.alerts],
@@ -284,7 +289,11 @@ class Dispatcher:
                 continue
             if len(limit.sent) < self.settings.rate_limit:
                 alerts, limit.digest = limit.digest, []
-                note = Notification(uuid.uuid4().hex, "digest", alerts[0].action, 0, tuple(alerts), now, digest=True)
+                omitted = max(len(alerts) - _MAX_DIGEST, 0)
+                note = Notification(
+                    uuid.uuid4().hex, "digest", alerts[0].action, 0, tuple(alerts[:_MAX_DIGEST]), now,
+                    digest=True, omitted=omitted,
+                )
                 self._enqueue(route, note, now)
                 limit.sent.append(now)
                 self.counts["digests"] += 1

@@ -27,6 +27,7 @@ class Received:
     body: dict[str, Any]
     signature_ok: bool
     answered: int  # status sent; 0 when stalled (the client had given up)
+    path: str = "/hook"
 
 
 @dataclass
@@ -64,7 +65,7 @@ class WebhookSink:
                 else:
                     status = 200 if mode == "ok" and ok else (401 if not ok else 500)
                 with sink._lock:
-                    sink.received.append(Received(key, json.loads(raw), ok, status))
+                    sink.received.append(Received(key, json.loads(raw), ok, status, self.path))
                 try:
                     self.send_response(status or 200)
                     self.end_headers()
