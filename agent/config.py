@@ -56,6 +56,9 @@ DEFAULT_CONFIG_PATH = Path("/etc/camwatch-agent/agent.yaml")
 DEFAULT_STATE_DIR = Path("/var/lib/camwatch-agent")
 # File name looked up in $CREDENTIALS_DIRECTORY when credentials.file is not set.
 DEFAULT_SECRETS_CREDENTIAL = "camera-credentials"
+# Where the installer keeps the secrets file (root, 0600); the service reads it through
+# LoadCredential, the installer's own ``camwatch-agent check`` (as root) reads it directly.
+DEFAULT_SECRETS_PATH = Path("/etc/camwatch-agent/cameras.yaml")
 _SECRET_PREFIXES = ("env:", "credential:")
 
 
@@ -258,15 +261,20 @@ class CredentialsConfig(_Config):
 
     file: Path | None = Field(
         default=None,
-        description="Secrets YAML (mode 0600); None = $CREDENTIALS_DIRECTORY/camera-credentials",
+        description=(
+            "Secrets YAML (mode 0600); None = $CREDENTIALS_DIRECTORY/camera-credentials under "
+            "systemd, else /etc/camwatch-agent/cameras.yaml when it exists"
+        ),
     )
 
     def path(self) -> Path | None:
-        """The secrets file to read, or None when there is none configured."""
+        """The secrets file to read, or None when there is none."""
         if self.file is not None:
             return self.file
         directory = os.environ.get("CREDENTIALS_DIRECTORY")
-        return Path(directory) / DEFAULT_SECRETS_CREDENTIAL if directory else None
+        if directory:
+            return Path(directory) / DEFAULT_SECRETS_CREDENTIAL
+        return DEFAULT_SECRETS_PATH if DEFAULT_SECRETS_PATH.exists() else None
 
 
 class PictureThresholds(_Config):
