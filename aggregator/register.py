@@ -149,11 +149,13 @@ class _Duplicates:
 
 def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | None = None,
                     limits: TableLimits | None = None, source: str | None = None,
-                    by: str = "", prune: bool = False) -> ImportReport:
+                    by: str = "", prune: bool = False,
+                    allowed_provinces: frozenset[str] | None = None) -> ImportReport:
     """Import one register file; raise TableFileError (nothing imported) for whole-file errors.
 
     ``prune`` deletes declared cameras of the file's provinces that the file no longer lists;
-    without it they are only counted as ``absent``.
+    without it they are only counted as ``absent``. ``allowed_provinces`` (an importer scoped
+    to some provinces) rejects rows of any other province.
     """
     name = source or path.name
     table = open_table(path, HEADER_ALIASES, REQUIRED_FIELDS, mapping=mapping, limits=limits)
@@ -166,7 +168,7 @@ def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | No
     try:
         conn.execute("SAVEPOINT audit_import")
         import_id = _start_import(db, name, sha, table.format, table.encoding, by)
-        for batch in _batches(table.rows, counts, _Duplicates()):
+        for batch in _batches(table.rows, counts, _Duplicates(), allowed_provinces):
             _write_batch(db, batch, import_id, now, counts)
         absent = _absent(db, counts.provinces, import_id, prune)
         _finish_import(db, import_id, counts)
@@ -188,14 +190,17 @@ def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | No
     )
 
 
-def _batches(rows: Iterator[tuple[int, dict[str, Any]]], counts: _Counts,
-             duplicates: _Duplicates) -> Iterator[list[tuple[int, str, RegisterRow]]]:
+def _batches(rows: Iterator[tuple[int, dict[str, Any]]], counts: _Counts, duplicates: _Duplicates,
+             allowed: frozenset[str] | None) -> Iterator[list[tuple[int, str, RegisterRow]]]:
     batch: list[tuple[int, str, RegisterRow]] = []
     for line, raw in rows:
         counts.rows += 1
         row, reasons = parse_row(raw)
         if row is None:
             counts.reject(line, reasons)
+            continue
+        if allowed is not None and row.province not in allowed:
+            counts.reject(line, [f"province {row.province} is outside the importer's provinces"])
             continue
         key = natural_key(row)
         reasons = duplicates.check(line, key, row)

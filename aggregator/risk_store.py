@@ -63,7 +63,8 @@ class RiskImportReport:
 
 
 def import_risk_points(db: Database, path: Path, *, limits: TableLimits | None = None,
-                       source: str | None = None, by: str = "") -> RiskImportReport:
+                       source: str | None = None, by: str = "",
+                       allowed_provinces: frozenset[str] | None = None) -> RiskImportReport:
     """Import a risk-point file in one transaction (whole-file errors import nothing)."""
     table = open_table(path, RISK_ALIASES, RISK_REQUIRED, limits=limits)
     sha = file_sha256(path)
@@ -85,6 +86,9 @@ def import_risk_points(db: Database, path: Path, *, limits: TableLimits | None =
             point, reasons = parse_risk_row(raw)
             if point is not None and point.key in seen:
                 reasons = [f"duplicate of line {seen[point.key]} (same province, kind and name)"]
+            elif point is not None and allowed_provinces is not None \
+                    and point.province not in allowed_provinces:
+                reasons = [f"province {point.province} is outside the importer's provinces"]
             if point is None or reasons:
                 rejections.append(Rejection(line, tuple(reasons)))
                 continue

@@ -276,10 +276,15 @@ def _csv_rows(path: Path, encoding: str, closers: list[Any]) -> Iterator[tuple[i
 def _xlsx_rows(path: Path, closers: list[Any]) -> Iterator[tuple[int, Sequence[Any]]]:
     # Imported here so an aggregator without openpyxl still imports CSV registers.
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
+    # A handle, not the path: openpyxl judges a path by its extension, and uploads have none.
+    handle = path.open("rb")
+    closers.append(handle.close)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as err:
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile, InvalidFileException) as err:
+        handle.close()
         raise NotATableError(f"{path.name}: unreadable XLSX workbook: {err}") from err
     closers.append(book.close)
     sheet = book.worksheets[0]
@@ -289,3 +294,4 @@ def _xlsx_rows(path: Path, closers: list[Any]) -> Iterator[tuple[int, Sequence[A
         yield from enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
     finally:
         book.close()
+        handle.close()

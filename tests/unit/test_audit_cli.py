@@ -1,0 +1,54 @@
+"""Audit CLI subcommands: import-register, import-risk-points, reconcile (issue 8)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from aggregator.cli_audit import parse_mapping, register
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="camwatch-aggregator")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+def test_import_reconcile_and_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "camwatch.sqlite3")
+    reg = tmp_path / "cm.csv"
+    reg.write_text("Code,จังหวัด,อำเภอ,สถานที่,lat,lon,สถานะ,IP\n"
+                   "1,เชียงใหม่,เมือง,Gate,18.7877,98.9931,ใช้งานได้,10.0.0.1\n"
+                   "2,เชียงใหม่,เมือง,Moat,18.79,98.99,ใช้งานได้,10.0.0.999\n", encoding="utf-8")
+    assert run("import-register", str(reg), "--db", db, "--map", "register_id=Code") == 0
+    out = capsys.readouterr().out
+    assert "1 new" in out and "1 rejected" in out and "line 3: ip: IP address '10.0.0.999'" in out
+    assert run("import-register", str(reg), "--db", db, "--map", "register_id=Code", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["unchanged"], report["rejected"]) == (1, 1)
+    assert run("reconcile", "--db", db, "--province", "50") == 0
+    assert "ghost: 1" in capsys.readouterr().out
+    risk = tmp_path / "risk.csv"
+    risk.write_text("name,kind,lat,lon,radius_m,province\nGate,accident,18.7877,98.9931,50,50\n",
+                    encoding="utf-8")
+    assert run("import-risk-points", str(risk), "--db", db) == 0
+    assert "1 new" in capsys.readouterr().out
+    pdf = tmp_path / "register.csv"
+    pdf.write_bytes(b"%PDF-1.5 hello")
+    assert run("import-register", str(pdf), "--db", db) == 2
+    assert "refused, nothing imported" in capsys.readouterr().out
+    assert run("import-register", str(reg), "--db", db, "--map", "oops") == 64
+
+
+def test_parse_mapping() -> None:
+    assert parse_mapping(["province=Changwat", " lat = ละติจูด "]) == {"province": "Changwat",
+                                                                      "lat": "ละติจูด"}
+    with pytest.raises(ValueError, match="FIELD=HEADER"):
+        parse_mapping(["=x"])
