@@ -55,6 +55,7 @@ from protocol import (
 )
 from protocol.topics import HOST_STATE_TOPIC
 
+from .config import AgentConfig
 from .outbox import Outbox
 
 __all__ = ["Publisher", "PublisherSettings"]
@@ -86,6 +87,8 @@ class PublisherSettings:
     password: str | None = None
     tls: bool = True
     ca_file: str | None = None
+    cert_file: str | None = None  # client certificate and key, for mutual TLS
+    key_file: str | None = None
     client_id: str | None = None
     keepalive_s: int = 60
     heartbeat_interval_s: float = 60.0
@@ -97,6 +100,28 @@ class PublisherSettings:
     # 15,000 sites do not hit a restarted broker in the same second.
     jitter_s: float = 10.0
     agent_version: str = ""
+
+    @classmethod
+    def from_config(cls, config: AgentConfig, *, agent_version: str = "") -> PublisherSettings:
+        """Build the settings from the agent config (broker password resolved from its reference)."""
+        b, site = config.broker, config.site
+        return cls(
+            site=site.site_id,
+            province=site.province,
+            district=site.district,
+            host=b.host,
+            port=b.port,
+            username=b.username or site.site_id,
+            password=b.resolve_password(),
+            tls=b.tls,
+            ca_file=str(b.ca_file) if b.ca_file else None,
+            cert_file=str(b.cert_file) if b.cert_file else None,
+            key_file=str(b.key_file) if b.key_file else None,
+            client_id=b.client_id,
+            keepalive_s=b.keepalive_s,
+            heartbeat_interval_s=float(b.heartbeat_interval_s),
+            agent_version=agent_version,
+        )
 
 
 def _guarded(func: Callable[P, R]) -> Callable[P, R | None]:
@@ -172,7 +197,11 @@ class Publisher:
         if s.username is not None:
             client.username_pw_set(s.username, s.password)
         if s.tls:
-            client.tls_set(ca_certs=s.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            context = ssl.create_default_context(cafile=s.ca_file)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            if s.cert_file and s.key_file:
+                context.load_cert_chain(s.cert_file, s.key_file)
+            client.tls_set_context(context)
         client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
         client.max_inflight_messages_set(_MAX_IN_FLIGHT)
         client.on_connect = self._on_connect

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -40,6 +41,7 @@ from sqlite_utils import Database
 from aggregator import registry
 from aggregator.quarantine import Quarantine, migrate_quarantine
 from aggregator.sessions import Decision, Routed, SiteSessions
+from aggregator.settings import AggregatorSettings
 from aggregator.state import Inbound
 from protocol import (
     DEFAULT_MAX_BYTES,
@@ -111,6 +113,20 @@ class IngestSettings:
     max_payload_bytes: int = DEFAULT_MAX_BYTES
     require_enrolled: bool = True
     host_name: str = field(default_factory=socket.gethostname)
+
+    @classmethod
+    def from_settings(cls, settings: AggregatorSettings) -> IngestSettings:
+        """Build from the aggregator's environment settings (``CAMWATCH_MQTT_*``)."""
+        url = urlsplit(settings.mqtt_url)
+        tls = url.scheme == "mqtts"
+        return cls(
+            host=url.hostname or "localhost",
+            port=url.port or (8883 if tls else 1883),
+            username=settings.mqtt_username,
+            password=settings.mqtt_password.get_secret_value(),
+            tls=tls,
+            ca_file=str(settings.mqtt_cafile) if settings.mqtt_cafile else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

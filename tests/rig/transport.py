@@ -99,8 +99,11 @@ class Agent:
         after = self.outbox.last_event_id()
         if after > before:
             self.produced.add(after)
-        self.states[change.camera_id] = BirthCamera(
-            camera_id=change.camera_id, state=change.state, reason=change.reason, since=change.at
+        previous = self.states.get(change.camera_id)
+        update = {"state": change.state, "reason": change.reason, "since": change.at}
+        self.states[change.camera_id] = (
+            previous.model_copy(update=update) if previous is not None
+            else BirthCamera(camera_id=change.camera_id, **update)
         )
         self.publisher.notify()
 
