@@ -138,8 +138,9 @@ CREATE INDEX IF NOT EXISTS sites_district ON sites(district);
 CREATE INDEX IF NOT EXISTS sites_agency ON sites(agency);
 
 -- Cameras are never deleted: one absent from its site's birth gets missing=1.
--- state is 0 up, 1 degraded, 2 down, 3 unknown, 4 maintenance (aggregator.state.STATES).
-CREATE TABLE IF NOT EXISTS cameras (
+-- Read them through the view ``cameras`` (inventory + current state); the store writes the
+-- two tables. state is 0 up, 1 degraded, 2 down, 3 unknown, 4 maintenance (aggregator.state.STATES).
+CREATE TABLE IF NOT EXISTS camera_inventory (
     id INTEGER PRIMARY KEY,
     site INTEGER NOT NULL REFERENCES sites(id),
     camera_id TEXT NOT NULL,
@@ -167,15 +168,40 @@ CREATE TABLE IF NOT EXISTS cameras (
     first_seen_ms INTEGER NOT NULL,
     last_seen_ms INTEGER NOT NULL,
     missing INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (site, camera_id)
+);
+CREATE INDEX IF NOT EXISTS cameras_camera_id ON camera_inventory(camera_id);
+CREATE INDEX IF NOT EXISTS cameras_maker ON camera_inventory(maker, firmware);
+
+-- Current state, narrow and unindexed so the hot path rewrites ~40 bytes per change
+-- (a wide, indexed cameras row costs four times as much). tail_ms: time of the camera's
+-- last transitions row, where its open interval starts.
+CREATE TABLE IF NOT EXISTS camera_state (
+    camera INTEGER PRIMARY KEY REFERENCES camera_inventory(id),
     state INTEGER NOT NULL,
     reason TEXT NOT NULL DEFAULT 'none',
     since_ms INTEGER NOT NULL,
-    tail_ms INTEGER NOT NULL,
-    UNIQUE (site, camera_id)
+    tail_ms INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS cameras_camera_id ON cameras(camera_id);
-CREATE INDEX IF NOT EXISTS cameras_state ON cameras(state, reason);
-CREATE INDEX IF NOT EXISTS cameras_maker ON cameras(maker, firmware);
+CREATE VIEW IF NOT EXISTS cameras AS
+    SELECT c.*, s.state, s.reason, s.since_ms, s.tail_ms
+    FROM camera_inventory c JOIN camera_state s ON s.camera = c.id;
+-- Lets tools and benches that seed data INSERT INTO cameras as if it were one table.
+CREATE TRIGGER IF NOT EXISTS cameras_insert INSTEAD OF INSERT ON cameras BEGIN
+    INSERT INTO camera_inventory(id, site, camera_id, name, maker, model, firmware, serial, hardware_id, mac,
+        address, onvif_port, video_source, stream_uri, snapshot_uri, width, height, fps, codec,
+        default_password, clock_offset_s, lat, lon, agency, first_seen_ms, last_seen_ms, missing)
+    VALUES (NEW.id, NEW.site, NEW.camera_id, COALESCE(NEW.name, ''), COALESCE(NEW.maker, ''),
+        COALESCE(NEW.model, ''), COALESCE(NEW.firmware, ''), COALESCE(NEW.serial, ''),
+        COALESCE(NEW.hardware_id, ''), COALESCE(NEW.mac, ''), COALESCE(NEW.address, ''), NEW.onvif_port,
+        COALESCE(NEW.video_source, ''), COALESCE(NEW.stream_uri, ''), COALESCE(NEW.snapshot_uri, ''),
+        NEW.width, NEW.height, NEW.fps, COALESCE(NEW.codec, ''), NEW.default_password, NEW.clock_offset_s,
+        NEW.lat, NEW.lon, COALESCE(NEW.agency, ''), COALESCE(NEW.first_seen_ms, 0),
+        COALESCE(NEW.last_seen_ms, COALESCE(NEW.first_seen_ms, 0)), COALESCE(NEW.missing, 0));
+    INSERT INTO camera_state(camera, state, reason, since_ms, tail_ms)
+    VALUES (COALESCE(NEW.id, last_insert_rowid()), COALESCE(NEW.state, 3), COALESCE(NEW.reason, 'none'),
+        COALESCE(NEW.since_ms, 0), COALESCE(NEW.tail_ms, NEW.since_ms, 0));
+END;
 
 -- Every state change of every camera, at its edge time. old_state -1: the camera did not
 -- exist before. Kept consistent on backfill (the next row's old_state is rewritten).

@@ -78,6 +78,34 @@ class Ledger:
             self._add(self.site, site, a, end, state, sign, 2 * N_STATES)
             self._add(self.province, province, a, end, state, sign, 2 * N_STATES)
 
+    def forward(self, camera: int, site: int, province: str, tail: int, t: int, old: int, new: int) -> None:
+        """Account a change at ``t >= tail`` that closes the open interval begun at ``tail``.
+
+        Same as removing the open ``[tail, -)`` in ``old`` and adding closed ``[tail, t)`` in
+        ``old`` plus open ``[t, -)`` in ``new``, with a fast path for the usual case: both
+        instants in the same day, after the checkpoint (one camera, site and province add).
+        """
+        if old < 0:
+            self.interval(camera, site, province, t, None, new, +1)
+            return
+        if tail >= self.checkpoint and day_of(tail) == day_of(t):
+            if t > tail:
+                day = day_of(t)
+                amount = t - tail
+                row = self.camera.get((camera, day))
+                if row is None:
+                    row = self.camera[(camera, day)] = [0] * N_STATES
+                row[old] += amount
+                for table, key in ((self.site, site), (self.province, province)):
+                    row = table.get((key, day))
+                    if row is None:
+                        row = table[(key, day)] = [0] * (2 * N_STATES)
+                    row[old] += amount
+            return
+        self.interval(camera, site, province, tail, None, old, -1)
+        self.interval(camera, site, province, tail, t, old, +1)
+        self.interval(camera, site, province, t, None, new, +1)
+
     def midnights(
         self, site: int, province: str, a: int, b: int | None, old: int, new: int
     ) -> None:

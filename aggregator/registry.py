@@ -135,22 +135,26 @@ def update_site(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
 def insert_cameras(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert new cameras: ``(id, site, camera_id, agency, first_seen_ms, last_seen_ms,
     state, reason, since_ms, tail_ms, *inventory_values)``."""
-    cols = ("id", "site", "camera_id", "agency", "first_seen_ms", "last_seen_ms",
-            "state", "reason", "since_ms", "tail_ms", *INVENTORY_COLUMNS)  # fmt: skip
+    cols = ("id", "site", "camera_id", "agency", "first_seen_ms", "last_seen_ms", *INVENTORY_COLUMNS)
     db.conn.executemany(
-        f"INSERT INTO cameras({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows
+        f"INSERT INTO camera_inventory({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        [r[:6] + r[10:] for r in rows],
+    )
+    db.conn.executemany(
+        "INSERT INTO camera_state(camera, state, reason, since_ms, tail_ms) VALUES (?, ?, ?, ?, ?)",
+        [(r[0], *r[6:10]) for r in rows],
     )
 
 
 def update_inventory(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
     """Rewrite inventories: rows of ``(*inventory_values, id)``."""
     sets = ", ".join(f"{c}=?" for c in INVENTORY_COLUMNS)
-    db.conn.executemany(f"UPDATE cameras SET {sets} WHERE id=?", rows)
+    db.conn.executemany(f"UPDATE camera_inventory SET {sets} WHERE id=?", rows)
 
 
 def set_missing(db: Database, rows: Sequence[tuple[int, int, int]]) -> None:
     """Mark cameras missing or present again: rows of ``(missing, last_seen_ms, id)``."""
-    db.conn.executemany("UPDATE cameras SET missing=?, last_seen_ms=? WHERE id=?", rows)
+    db.conn.executemany("UPDATE camera_inventory SET missing=?, last_seen_ms=? WHERE id=?", rows)
 
 
 _CAMERA_SELECT = (

@@ -53,6 +53,8 @@ def _sites_clause(level: Level, key: str | None) -> tuple[str, list[object]]:
 
 
 def _day_sums(db: Database, level: Level, key: str | None, cols: str, first: int, last: int) -> list[int]:
+    where: str
+    params: list[object]
     if level in (Level.NATION, Level.PROVINCE):
         where, params = ("", []) if level is Level.NATION else (" AND province = ?", [key])
         sql = f"SELECT {cols} FROM province_day WHERE day BETWEEN ? AND ?{where}"

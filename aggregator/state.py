@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import UTC, datetime
 
 import numpy as np
@@ -65,6 +67,7 @@ STATES: tuple[CameraState, ...] = (
 STATE_CODE: dict[CameraState, int] = {s: i for i, s in enumerate(STATES)}
 REASONS: tuple[Reason, ...] = tuple(Reason)
 REASON_CODE: dict[Reason, int] = {r: i for i, r in enumerate(REASONS)}
+_REASON_VALUES: tuple[str, ...] = tuple(r.value for r in REASONS)
 _REASON_BY_VALUE: dict[str, int] = {r.value: i for i, r in enumerate(REASONS)}
 NO_STATE = -1  # the camera did not exist yet
 _NEVER = -(2**62)
@@ -140,28 +143,42 @@ class _Site:
 
 
 class _Columns:
-    """Current state of every camera, indexed by camera row id (0 unused)."""
+    """Current state of every camera, indexed by camera row id (0 unused).
+
+    ``array.array`` columns: item access returns plain ints (several times faster than
+    numpy scalars on the per-event path) while :meth:`view` gives numpy views for the
+    vectorised midnight roll and counts. Growth builds new arrays instead of resizing, so a
+    reader's view of the old ones stays valid.
+    """
+
+    _SPEC = (("state", "b", NO_STATE), ("reason", "b", 0), ("since", "q", _NEVER), ("tail", "q", _NEVER),
+             ("site", "l", 0), ("inv_hash", "q", 0), ("missing", "b", 0))  # fmt: skip
 
     def __init__(self, capacity: int) -> None:
         capacity = max(capacity, 1024)
-        self.state = np.full(capacity, NO_STATE, dtype=np.int8)
-        self.reason = np.zeros(capacity, dtype=np.int8)
-        self.since = np.full(capacity, _NEVER, dtype=np.int64)
-        self.tail = np.full(capacity, _NEVER, dtype=np.int64)
-        self.site = np.zeros(capacity, dtype=np.int32)
-        self.inv_hash = np.zeros(capacity, dtype=np.int64)
-        self.missing = np.zeros(capacity, dtype=np.bool_)
+        for name, code, fill in self._SPEC:
+            setattr(self, name, array(code, [fill]) * capacity)
+        self.state: array[int]
+        self.reason: array[int]
+        self.since: array[int]
+        self.tail: array[int]
+        self.site: array[int]
+        self.inv_hash: array[int]
+        self.missing: array[int]
         self.ids: list[str] = [""]
         self.n = 1  # next row id
 
     def grow(self) -> None:
-        size = len(self.state) * 2
-        for name, fill in (("state", NO_STATE), ("reason", 0), ("since", _NEVER), ("tail", _NEVER), ("site", 0),
-                           ("inv_hash", 0), ("missing", False)):  # fmt: skip
-            old = getattr(self, name)
-            new = np.full(size, fill, dtype=old.dtype)
-            new[: len(old)] = old
+        size = len(self.state)
+        for name, code, fill in self._SPEC:
+            new = array(code, getattr(self, name))
+            new.extend(array(code, [fill]) * size)
             setattr(self, name, new)
+
+    def view(self, name: str, n: int) -> np.ndarray[Any, Any]:
+        """A numpy view of the first ``n`` items of column ``name``."""
+        column = getattr(self, name)
+        return np.frombuffer(column, dtype=np.dtype(column.typecode), count=n)
 
 
 class StateStore:
@@ -197,7 +214,7 @@ class StateStore:
             site = _Site(srow)
             self.sites[site.id] = site
             self.site_by_name[site.site_id] = site
-        count = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM cameras").fetchone()[0])
+        count = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM camera_inventory").fetchone()[0])
         cols = _Columns(count + 2)
         cols.ids = [""] * (count + 1)
         cols.n = count + 1
@@ -211,7 +228,7 @@ class StateStore:
             cols.reason[cam] = _REASON_BY_VALUE.get(r[4], 0)
             cols.since[cam] = r[5]
             cols.site[cam] = r[1]
-            cols.missing[cam] = bool(r[6])
+            cols.missing[cam] = r[6]
             cols.tail[cam] = r[7]
             cols.inv_hash[cam] = hash(tuple(r[8:]))
             cols.ids[cam] = r[2]
@@ -279,9 +296,9 @@ class StateStore:
         index = {c: i for i, c in enumerate(codes)}
         for s in self.sites.values():
             prov_of_site[s.id] = index[s.province]
-        st = cols.state[1:n]
-        ok = (st >= 0) & ~cols.missing[1:n]
-        keys = prov_of_site[cols.site[1:n][ok]].astype(np.int64) * N_STATES + st[ok]
+        st = cols.view("state", n)
+        ok = (st >= 0) & (cols.view("missing", n) == 0)
+        keys = prov_of_site[cols.view("site", n)[ok]].astype(np.int64) * N_STATES + st[ok]
         counts = np.bincount(keys, minlength=len(codes) * N_STATES)
         return {
             code: {STATES[k]: int(counts[i * N_STATES + k]) for k in range(N_STATES)}
@@ -371,16 +388,16 @@ class StateStore:
                 self._inventory[cam] = values
             cols.inv_hash[cam] = digest
             if cols.missing[cam]:
-                cols.missing[cam] = False
+                cols.missing[cam] = 0
                 self._missing_rows.append((0, recv, cam))
             seen.add(cam)
-            at = max(to_ms(bc.since), int(cols.tail[cam]))
+            at = max(to_ms(bc.since), cols.tail[cam])
             self._change(cam, site, at, STATE_CODE[bc.state], REASON_CODE[bc.reason], None, False, recv, result)
         for cam in site.cameras.values():
             if cam not in seen and not cols.missing[cam]:
-                cols.missing[cam] = True
+                cols.missing[cam] = 1
                 self._missing_rows.append((1, recv, cam))
-                self._change(cam, site, max(recv, int(cols.tail[cam])), _UNKNOWN, _MISSING, None, False, recv, result)
+                self._change(cam, site, max(recv, cols.tail[cam]), _UNKNOWN, _MISSING, None, False, recv, result)
 
     def _events(self, site: _Site, msg: Events, recv: int, result: ApplyResult) -> None:
         cols = self.cols
@@ -401,7 +418,7 @@ class StateStore:
                 cam = self._new_camera(site, ev.camera_id, recv)
                 self._inventory[cam] = registry.inventory_values("", _EMPTY_INVENTORY)
             if cols.missing[cam]:
-                cols.missing[cam] = False
+                cols.missing[cam] = 0
                 self._missing_rows.append((0, recv, cam))
             self._change(cam, site, at, STATE_CODE[ev.state], REASON_CODE[ev.reason], ev.id, ev.historical, recv, result)
             if ev.id > site.last_event_id:
@@ -421,7 +438,7 @@ class StateStore:
         for camera_id, state in msg.cameras.items():
             cam = site.cameras.get(camera_id)
             if cam is not None and cols.reason[cam] == _OFFLINE:
-                self._change(cam, site, max(recv, int(cols.tail[cam])), STATE_CODE[state], _NONE_REASON,
+                self._change(cam, site, max(recv, cols.tail[cam]), STATE_CODE[state], _NONE_REASON,
                              None, False, recv, result)  # fmt: skip
 
     def _site_offline(self, site: _Site, at: int, result: ApplyResult) -> None:
@@ -431,7 +448,7 @@ class StateStore:
         cols = self.cols
         for cam in site.cameras.values():
             if not cols.missing[cam] and cols.state[cam] >= 0:
-                self._change(cam, site, max(at, int(cols.tail[cam])), _UNKNOWN, _OFFLINE, None, False, at, result)
+                self._change(cam, site, max(at, cols.tail[cam]), _UNKNOWN, _OFFLINE, None, False, at, result)
 
     def _site_transition(self, site: _Site, old: CameraState, new: CameraState, reason: Reason, at: int) -> Transition:
         return Transition(site.site_id, site.province, site.district, None, old, new, reason, from_ms(at), False)
@@ -463,15 +480,13 @@ class StateStore:
         cols = self.cols
         ledger = self._ledger
         prov = site.province
-        tail = int(cols.tail[cam])
-        old = int(cols.state[cam])
+        tail = cols.tail[cam]
+        old = cols.state[cam]
         same = old == state and cols.reason[cam] == reason
         if t >= tail:
             if same and event_id is None:
                 return
-            ledger.interval(cam, site.id, prov, tail, None, old, -1)
-            ledger.interval(cam, site.id, prov, tail, t, old, +1)
-            ledger.interval(cam, site.id, prov, t, None, state, +1)
+            ledger.forward(cam, site.id, prov, tail, t, old, state)
             if t <= self.checkpoint and old != state:
                 ledger.midnights(site.id, prov, t, None, old, state)
             cols.tail[cam] = t
@@ -481,7 +496,7 @@ class StateStore:
                 cols.since[cam] = t
             if cam not in self._new_cameras:
                 self._dirty.add(cam)
-            self._pending.append((cam, site.id, t, old, state, REASONS[reason].value, event_id, int(historical), recv))
+            self._pending.append((cam, site.id, t, old, state, _REASON_VALUES[reason], event_id, int(historical), recv))
         else:
             self._flush_pending()
             db = self.db
@@ -508,12 +523,12 @@ class StateStore:
                     ledger.interval(cam, site.id, prov, int(prev[0]), t, old, +1)
                 ledger.interval(cam, site.id, prov, t, next_at, state, +1)
                 ledger.midnights(site.id, prov, t, next_at, old, state)
-                if t >= int(cols.since[cam]) and state != int(cols.state[cam]):
+                if t >= cols.since[cam] and state != cols.state[cam]:
                     # the current state's run is broken at t: it now begins at the next row
                     cols.since[cam] = next_at
                     if cam not in self._new_cameras:
                         self._dirty.add(cam)
-            db.execute(_INSERT_TRANSITION, [cam, site.id, t, old, state, REASONS[reason].value, event_id, int(historical), recv])
+            db.execute(_INSERT_TRANSITION, [cam, site.id, t, old, state, _REASON_VALUES[reason], event_id, int(historical), recv])
             db.execute("UPDATE transitions SET old_state = ? WHERE id = ?", [state, next_id])
         if same:
             return
@@ -533,9 +548,9 @@ class StateStore:
             c1 = c0 + DAY_MS
             cols = self.cols
             n = cols.n
-            st = cols.state[:n].astype(np.int64)
-            si = cols.tail[:n]
-            site_ids = cols.site[:n].astype(np.int64)
+            st = cols.view("state", n).astype(np.int64)
+            si = cols.view("tail", n)
+            site_ids = cols.view("site", n).astype(np.int64)
             nkeys = (max(self.sites, default=0) + 1) * N_STATES
             live = (st >= 0) & (si < c1)
             dur = c1 - np.maximum(si[live], c0)
@@ -573,18 +588,18 @@ class StateStore:
         if self._new_cameras:
             rows = []
             for cam, first in self._new_cameras.items():
-                site = self.sites[int(cols.site[cam])]
+                site = self.sites[cols.site[cam]]
                 known = cols.state[cam] >= 0
                 rows.append((cam, site.id, cols.ids[cam], site.agency, first, first,
-                             int(cols.state[cam]) if known else _UNKNOWN, REASONS[cols.reason[cam]].value,
-                             int(cols.since[cam]) if known else first, int(cols.tail[cam]) if known else first,
+                             cols.state[cam] if known else _UNKNOWN, _REASON_VALUES[cols.reason[cam]],
+                             cols.since[cam] if known else first, cols.tail[cam] if known else first,
                              *self._inventory.pop(cam)))  # fmt: skip
             registry.insert_cameras(db, rows)
             self._new_cameras.clear()
         if self._dirty:
             db.conn.executemany(
-                "UPDATE cameras SET state = ?, reason = ?, since_ms = ?, tail_ms = ? WHERE id = ?",
-                [(int(cols.state[c]), REASONS[cols.reason[c]].value, int(cols.since[c]), int(cols.tail[c]), c)
+                "UPDATE camera_state SET state = ?, reason = ?, since_ms = ?, tail_ms = ? WHERE camera = ?",
+                [(cols.state[c], _REASON_VALUES[cols.reason[c]], cols.since[c], cols.tail[c], c)
                  for c in self._dirty],  # fmt: skip
             )
             self._dirty.clear()

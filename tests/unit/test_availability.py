@@ -18,7 +18,16 @@ from aggregator.availability import (
     resolve_window,
     segment_totals,
 )
-from aggregator.days import DAY_MS, date_to_day, day_of, day_start, day_to_date, from_ms, split_days, to_ms
+from aggregator.days import (
+    DAY_MS,
+    date_to_day,
+    day_of,
+    day_start,
+    day_to_date,
+    from_ms,
+    split_days,
+    to_ms,
+)
 
 H = 3_600_000
 UP, DEGRADED, DOWN, UNKNOWN, MAINT = range(5)

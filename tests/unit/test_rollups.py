@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aggregator.availability import Totals, Window
-from aggregator.db import open_db
 from aggregator.days import to_ms
+from aggregator.db import open_db
 from aggregator.geography import load_geography
 from aggregator.rollups import Level, camera_totals, rollup_totals
 from aggregator.state import STATE_CODE, Inbound, StateStore
