@@ -107,8 +107,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _row_hash(row: RegisterRow) -> str:
-    return hashlib.blake2b(row.model_dump_json().encode(), digest_size=12).hexdigest()
+def _row_hash(values: tuple[Any, ...]) -> str:
+    return hashlib.blake2b(repr(values).encode(), digest_size=12).hexdigest()
 
 
 @dataclass
@@ -220,7 +220,9 @@ def _write_batch(db: Database, batch: list[tuple[int, str, RegisterRow]], import
     old = existing_hashes(db, [key for _, key, _ in batch])
     values = []
     for line, key, row in batch:
-        digest = _row_hash(row)
+        data = row.model_dump(mode="json")
+        columns = tuple(data[c] for c in DECLARED_COLUMNS)
+        digest = _row_hash(columns)
         if key not in old:
             counts.inserted += 1
         elif old[key] != digest:
@@ -228,8 +230,7 @@ def _write_batch(db: Database, batch: list[tuple[int, str, RegisterRow]], import
         else:
             counts.unchanged += 1
         counts.provinces.add(row.province)
-        data = row.model_dump(mode="json")
-        values.append((key, *(data[c] for c in DECLARED_COLUMNS), digest, line, import_id, now, now))
+        values.append((key, *columns, digest, line, import_id, now, now))
     upsert_declared(db, values)
 
 

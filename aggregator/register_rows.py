@@ -188,11 +188,28 @@ def parse_date(value: Any) -> date | None:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:  # the common case first: CSV cells are always str
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+_DOTTED_QUAD = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+
+
+@lru_cache(maxsize=65536)
+def _normalize_ip(text: str) -> str:
+    if not text:
+        return ""
+    if _DOTTED_QUAD.fullmatch(text):  # canonical IPv4 already: skip the slower parser
+        return text
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError as err:
+        raise ValueError(f"IP address {text!r} is malformed") from err
 
 
 class RegisterRow(BaseModel):
@@ -219,13 +236,7 @@ class RegisterRow(BaseModel):
     @field_validator("ip", mode="before")
     @classmethod
     def _ip(cls, value: Any) -> str:
-        text = _text(value)
-        if not text:
-            return ""
-        try:
-            return str(ipaddress.ip_address(text))
-        except ValueError as err:
-            raise ValueError(f"IP address {text!r} is malformed") from err
+        return _normalize_ip(_text(value))
 
     @field_validator("mac", mode="before")
     @classmethod
