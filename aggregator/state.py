@@ -25,8 +25,8 @@ import threading
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from sqlite_utils import Database
