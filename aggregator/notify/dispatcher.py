@@ -199,8 +199,8 @@ class Dispatcher:
             cur = self._lookup(fid)
             if cur is None or cur.parent_id is not None:
                 continue  # resolved or folded into a wider fault before anyone was told
-            if group.action is AlertAction.ESCALATED and cur.status is not FaultStatus.OPEN:
-                continue
+            if cur.status is not FaultStatus.OPEN:
+                continue  # someone took it on before the alert went out
             if self.muted(cur, now):
                 self.counts["muted"] += 1
                 if group.action is not AlertAction.ESCALATED:
