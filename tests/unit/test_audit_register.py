@@ -278,3 +278,20 @@ def test_district_must_belong_to_the_province() -> None:
     assert resolve_district("50", "1004") is None
     assert resolve_district("10", "Bang Rak") == "1004"
     assert resolve_district("10", "เมือง") is None  # Bangkok has no capital district
+
+
+def test_docs_list_every_header_alias() -> None:
+    """docs/audit.md must not drift from the aliases the importer knows."""
+    from aggregator.register_rows import HEADER_ALIASES, normalize_header
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text(encoding="utf-8")
+    section = text.split("### Header aliases", 1)[1].split("###", 1)[0]
+    documented: dict[str, set[str]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0] in HEADER_ALIASES:
+            documented[cells[0]] = {normalize_header(a) for a in cells[1].split(",")}
+    assert set(documented) == set(HEADER_ALIASES)
+    for name, aliases in HEADER_ALIASES.items():
+        missing = {a for a in aliases if normalize_header(a) not in documented[name]}
+        assert not missing, (name, missing)
