@@ -150,3 +150,21 @@ def test_hygiene_from_births(db: Database) -> None:
                      "cm-01/c2": (Flag.CLOCK_SKEW,)}
     (province,) = rollup(fleet, hygiene_flags(fleet))
     assert (province.province, province.cameras, province.flagged) == ("50", 6, 2)
+
+
+def test_report_section(db: Database, tmp_path: Path) -> None:
+    from aggregator.audit_report import audit_section
+
+    import_register(db, register(tmp_path / "cm.xlsx", declared_rows()))
+    run_reconcile(db)
+    risk = tmp_path / "risk.csv"
+    risk.write_text("name,kind,lat,lon,radius_m,province\nDoi,crime,18.8050,98.9215,100,50\n",
+                    encoding="utf-8")
+    import_risk_points(db, risk)
+    section = audit_section(db, "50", now_ms=to_ms(T0 + timedelta(hours=1))).as_dict()
+    assert section["declared"] == 6 and section["classes"]["unregistered"] == 1
+    assert section["seen_working_share"] == pytest.approx(2 / 6)
+    assert [u["name"] for u in section["uncovered"]] == ["Doi"]
+    assert section["hygiene"] == {"cameras": 6, "default_password": 1, "old_firmware": 1,
+                                  "clock_skew": 1, "flagged": 2}
+    assert audit_section(db, "10").declared == 0
