@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -134,11 +134,15 @@ def resolve_district(province_code: str, text: str) -> str | None:
     return None
 
 
+# Thai digits appear in hand-typed registers; Python's float() reads them, regexes do not.
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+
+
 def parse_coordinate(value: Any, what: str) -> float:
-    """Read a latitude or longitude cell, accepting a decimal comma."""
+    """Read a latitude or longitude cell, accepting a decimal comma and Thai digits."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    text = str(value).strip().replace("°", "")
+    text = str(value).strip().replace("°", "").translate(_THAI_DIGITS)
     if re.fullmatch(r"-?\d+,\d+", text):
         text = text.replace(",", ".")
     try:
@@ -152,6 +156,8 @@ _THAI_MONTHS = {m: i for i, ms in enumerate((
     ("พ.ค.", "พฤษภาคม"), ("มิ.ย.", "มิถุนายน"), ("ก.ค.", "กรกฎาคม"), ("ส.ค.", "สิงหาคม"),
     ("ก.ย.", "กันยายน"), ("ต.ค.", "ตุลาคม"), ("พ.ย.", "พฤศจิกายน"), ("ธ.ค.", "ธันวาคม"),
 ), start=1) for m in ms}
+# Spreadsheet day numbers from 1970 to 2100: anything else in a date column is no date.
+_EXCEL_SERIALS = (25569, 73051)
 # Years above this are Buddhist era (BE = CE + 543); registers use both.
 _BE_THRESHOLD = 2400
 
@@ -168,7 +174,12 @@ def parse_date(value: Any) -> date | None:
         return value.date().replace(year=_year(value.year))
     if isinstance(value, date):
         return value.replace(year=_year(value.year))
-    text = str(value).strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A date cell the exporter left unformatted: days since 1899-12-30 (Excel's epoch).
+        if not _EXCEL_SERIALS[0] <= value <= _EXCEL_SERIALS[1]:
+            raise ValueError(f"date {value!r} is not a date")
+        return date(1899, 12, 30) + timedelta(days=int(value))
+    text = str(value).strip().translate(_THAI_DIGITS)
     if not text:
         return None
     if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?", text):

@@ -295,3 +295,15 @@ def test_docs_list_every_header_alias() -> None:
     for name, aliases in HEADER_ALIASES.items():
         missing = {a for a in aliases if normalize_header(a) not in documented[name]}
         assert not missing, (name, missing)
+
+
+def test_thai_digits_and_unformatted_spreadsheet_dates() -> None:
+    from datetime import date
+
+    from aggregator.register_rows import parse_coordinate, parse_date
+
+    assert parse_coordinate("๑๘.๗๘๗๗", "latitude") == pytest.approx(18.7877)
+    assert parse_date("๐๑/๐๕/๒๕๖๒") == date(2019, 5, 1)
+    assert parse_date(43586) == date(2019, 5, 1)
+    with pytest.raises(ValueError, match="is not a date"):
+        parse_date(12)
