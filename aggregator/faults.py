@@ -111,6 +111,7 @@ class FaultEngine:
         self._gone: dict[str, _Gone] = {}
         self._seen_sites: dict[str, set[str]] = defaultdict(set)  # district -> sites
         self._seen_districts: dict[str, set[str]] = defaultdict(set)  # province -> districts
+        self._district_faults: dict[str, set[str]] = defaultdict(set)  # province -> active district faults
         self._sites_in_district = sites_in_district
         self._districts_in_province = districts_in_province
         self._agency_of = agency_of or (lambda _site: "")
@@ -310,8 +311,8 @@ class FaultEngine:
         window = timedelta(seconds=self.rules.area_window_s)
         districts = [
             f
-            for k, f in self._active.items()
-            if k[0] == "district" and f.province == province and at - f.opened_at <= window
+            for d in self._district_faults.get(province, ())
+            if (f := self._active.get(("district", d))) is not None and at - f.opened_at <= window
         ]
         size = self._province_size(province)
         if size < 2 or len(districts) < self.rules.area_fraction * size:
@@ -362,7 +363,7 @@ class FaultEngine:
                 self._resolve(area, at, live, out, Resolution.AUTO, by="")
         parea = self._active.get(("province", province))
         if parea is not None:
-            still = sum(1 for k in self._active if k[0] == "district" and self._active[k].province == province)
+            still = len(self._district_faults.get(province, ()))
             if still < self.rules.area_clear_fraction * self._province_size(province):
                 self._resolve(parea, at, live, out, Resolution.AUTO, by="")
 
@@ -382,6 +383,8 @@ class FaultEngine:
     # -- lifecycle primitives ----------------------------------------------------------
 
     def _put(self, fault: Fault) -> None:
+        if fault.kind is FaultKind.DISTRICT and fault.district:
+            self._district_faults[fault.province].add(fault.district)
         self._active[fault.key] = fault
         self._by_id[fault.id] = fault.key
         if fault.parent_id is not None:
@@ -476,6 +479,8 @@ class FaultEngine:
         else:
             self._active.pop(new.key, None)
             self._by_id.pop(new.id, None)
+            if new.kind is FaultKind.DISTRICT and new.district:
+                self._district_faults[new.province].discard(new.district)
         out.append(FaultChange(action, new, at, live, by, detail))
         return new
 
