@@ -303,12 +303,18 @@ async def _bounded(timeouts: Timeouts, where: str, work: Awaitable[Any]) -> Any:
 
 async def check_alive(address: str, port: int, username: str | None, password: str | None, *,
                       timeouts: Timeouts = DEFAULT_TIMEOUTS) -> float:
-    """Check that the device answers ONVIF; return its clock offset in seconds (0.0 if unknown)."""
+    """Check that the device answers ONVIF; return its clock offset in seconds (0.0 if unknown).
+
+    With a user name, one signed call (GetDeviceInformation) also proves the credentials:
+    most devices give their clock to anyone, so the clock alone would hide a changed password.
+    """
     conv = _Conversation(address, port, username, password, timeouts)
 
     async def work() -> float:
         await conv.tcp_check()
         offset = await conv.learn_clock()
+        if conv.username:
+            await conv.call(await conv.service("devicemgmt"), "GetDeviceInformation")
         return 0.0 if offset is None else offset
 
     try:

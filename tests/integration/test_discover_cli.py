@@ -18,7 +18,7 @@ from tests.rig.onvif_sim import SimCamera, loopback_block
 from tests.rig.rtsp_server import PASSWORD, USER, RtspServer
 
 pytest_plugins = ["tests.integration.conftest_onvif", "tests.rig.rtsp"]
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 
 def free_udp_port() -> int:
@@ -61,7 +61,7 @@ def test_discover_finds_every_camera_and_says_what_is_wrong(
     secrets = write_secrets(tmp_path / "secrets.yaml", {"site": (USER, PASSWORD)})
     code, reports, err = discover_json(
         capsys, "-c", str(tmp_path / "none.yaml"), "--interface", "lo",
-        "--discovery-port", str(site["port"]), "--wait", "1", "--secrets", str(secrets))
+        "--discovery-port", str(site["port"]), "--wait", "3", "--secrets", str(secrets))
     by_addr = {r["address"]: r for r in reports}
     cams = site["cams"]
     assert set(by_addr) == {c.host for c in cams.values()}
@@ -101,7 +101,7 @@ def test_all_good_exits_zero_and_prints_a_table(
                        firmware="9.9", discovery=True, discovery_port=port,
                        stream_urls=[rtsp_server.uri("moving")])
     code = main(["-c", str(tmp_path / "none.yaml"), "discover", "--no-multicast", "--target",
-                 cam.host, "--discovery-port", str(port), "--wait", "1"])
+                 cam.host, "--discovery-port", str(port), "--wait", "3"])
     out = capsys.readouterr().out
     assert code == EXIT_OK
     header, row = out.splitlines()[:2]
@@ -139,7 +139,7 @@ def test_init_writes_a_valid_config_and_a_private_secrets_template(
         site: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "etc" / "agent.yaml"
     argv = ["-c", str(config), "init", "--site-id", "site-77", "--province", "10", "--district", "1001",
-            "--interface", "127.0.0.1", "--discovery-port", str(site["port"]), "--wait", "1",
+            "--interface", "127.0.0.1", "--discovery-port", str(site["port"]), "--wait", "3",
             "--no-stream-check"]
     code = main(argv)
     out = capsys.readouterr().out
