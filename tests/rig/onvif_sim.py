@@ -37,6 +37,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -79,10 +80,11 @@ class SimOptions:
 class SimCamera:
     """A running simulated camera (child process); stop it with :meth:`stop`."""
 
-    def __init__(self, options: SimOptions, proc: subprocess.Popen[str], port: int) -> None:
+    def __init__(self, options: SimOptions, proc: subprocess.Popen[str], port: int, log: Path) -> None:
         self.options = options
         self.proc = proc
         self.port = port
+        self.log = log  # the child's stderr, removed by stop()
 
     @property
     def host(self) -> str:
@@ -103,6 +105,7 @@ class SimCamera:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+        self.log.unlink(missing_ok=True)
 
 
 def loopback_block(size: int = 8) -> list[str]:
@@ -118,20 +121,27 @@ def start_camera(options: SimOptions) -> SimCamera:
     if options.probe_variant not in PROBE_VARIANTS:
         raise ValueError(f"unknown probe variant {options.probe_variant!r}")
     env = dict(os.environ, PYTHONPATH=str(REPO))
+    # stderr goes to a file, never a pipe nobody reads (a chatty child would block on it).
+    log = tempfile.NamedTemporaryFile(prefix="onvif-sim-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.rig.onvif_sim", json.dumps(asdict(options))],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
         cwd=str(REPO),
         env=env,
     )
+    log.close()
     line = _read_line(proc, START_TIMEOUT_S)
+    if proc.stdout is not None:
+        proc.stdout.close()  # the child prints READY only
     if not line.startswith("READY "):
         proc.kill()
-        _, err = proc.communicate(timeout=5)
-        raise RuntimeError(f"ONVIF simulator did not start: {line!r} {err[-2000:]}")
-    return SimCamera(options, proc, int(line.split()[1]))
+        proc.wait(timeout=5)
+        err = Path(log.name).read_text(errors="replace")[-2000:]
+        os.unlink(log.name)
+        raise RuntimeError(f"ONVIF simulator did not start: {line!r} {err}")
+    return SimCamera(options, proc, int(line.split()[1]), Path(log.name))
 
 
 def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
