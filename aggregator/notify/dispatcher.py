@@ -44,6 +44,7 @@ _MAX_ITEMS = 500
 # Most alerts one digest carries in full; the rest are counted (``omitted``), so a storm
 # never builds a multi-megabyte webhook body or e-mail.
 _MAX_DIGEST = 1000
+_RELEASE_EVERY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,7 @@ class Dispatcher:
         self._on_handoff = on_handoff
         self._groups: dict[str, _Group] = {}
         self._suppressed: dict[int, Fault] = {}
+        self._released_at: datetime | None = None
         self._limits: dict[int, _Limit] = {}
         self.counts: dict[str, int] = {"notifications": 0, "deliveries": 0, "digests": 0, "muted": 0}
 
@@ -182,6 +184,10 @@ class Dispatcher:
         return self._calendar.in_maintenance(target, at)
 
     def _release(self, now: datetime) -> None:
+        # Pump runs after every ingest batch; a window's end only needs noticing within a second.
+        if self._released_at is not None and (now - self._released_at).total_seconds() < _RELEASE_EVERY_S:
+            return
+        self._released_at = now
         for fid in list(self._suppressed):
             cur = self._lookup(fid)
             if cur is None or cur.parent_id is not None:

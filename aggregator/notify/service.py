@@ -16,10 +16,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlite_utils import Database
 
@@ -41,6 +42,11 @@ __all__ = ["FaultService"]
 
 logger = logging.getLogger(__name__)
 
+# Registry facts (site counts, agencies) change only when sites are enrolled; five minutes
+# keeps a fault storm from querying them per transition while new sites count soon enough.
+_REGISTRY_CACHE_S = 300.0
+_T = TypeVar("_T")
+
 # An API call waits this long for the fault worker to run a technician action; the worker
 # handles a batch in milliseconds, so this only expires when it is wedged.
 _ACTION_TIMEOUT_S = 10.0
@@ -49,6 +55,20 @@ _ACTION_TIMEOUT_S = 10.0
 class _Applied(Protocol):
     @property
     def transitions(self) -> Sequence[TransitionLike]: ...
+
+
+def _cached(lookup: Callable[[str], _T]) -> Callable[[str], _T]:
+    """Remember registry answers for a while: sites are enrolled rarely, faults open often."""
+    memo: dict[str, tuple[float, _T]] = {}
+
+    def get(key: str) -> _T:
+        now = time.monotonic()
+        hit = memo.get(key)
+        if hit is None or now - hit[0] > _REGISTRY_CACHE_S:
+            hit = memo[key] = (now, lookup(key))
+        return hit[1]
+
+    return get
 
 
 class FaultService:
@@ -74,13 +94,14 @@ class FaultService:
         self.store = FaultStore(self.db)
         self.calendar = MaintenanceCalendar(connect())
         self.routes = RouteBook(connect())
+        registry = RegistryDirectory(self.db)
         self.engine = FaultEngine(
             rules,
             next_id=self.store.next_id(),
             active=self.store.load_active(),
-            sites_in_district=sites_in_district,
-            districts_in_province=districts_in_province,
-            agency_of=agency_of,
+            sites_in_district=sites_in_district or _cached(registry.sites_in_district),
+            districts_in_province=districts_in_province or _cached(registry.districts_in_province),
+            agency_of=agency_of or _cached(registry.agency),
         )
         self.mqtt = MqttAlerts(self.settings.mqtt) if self.settings.mqtt else None
         self.deliveries = DeliveryLog(self.db)
@@ -104,7 +125,7 @@ class FaultService:
             deliveries=self.deliveries,
             mqtt=self.mqtt,
             calendar=self.calendar,
-            directory=directory or RegistryDirectory(self.db),
+            directory=directory or registry,
             on_handoff=on_handoff,
         )
         self.dispatcher.seed_suppressed(self.engine.active())

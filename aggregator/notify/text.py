@@ -105,6 +105,29 @@ class RegistryDirectory:
     def place(self, fault: Fault) -> Place:
         return self._lookup(fault.province, fault.district, fault.site, fault.camera_id)
 
+    def districts(self, province: str) -> list[str]:
+        """Every district of a province (a province-wide alert goes to each district's topic)."""
+        try:
+            rows = self._db.execute("SELECT code FROM districts WHERE province = ? ORDER BY code", [province])
+            return [str(r[0]) for r in rows]
+        except sqlite3.Error:  # registry tables absent: nowhere to publish but the caller's default
+            return []
+
+    def agency(self, site: str) -> str:
+        """The site's owning agency from the registry ('' when unknown)."""
+        row = self._one("SELECT agency FROM sites WHERE site_id = ?", [site])
+        return str(row[0]) if row and row[0] else ""
+
+    def sites_in_district(self, district: str) -> int:
+        """How many sites the registry has in a district (0 when unknown)."""
+        row = self._one("SELECT COUNT(*) FROM sites WHERE district = ?", [district])
+        return int(row[0]) if row and isinstance(row[0], int) else 0
+
+    def districts_in_province(self, province: str) -> int:
+        """How many districts of a province have registered sites."""
+        row = self._one("SELECT COUNT(DISTINCT district) FROM sites WHERE province = ?", [province])
+        return int(row[0]) if row and isinstance(row[0], int) else 0
+
     def _one(self, sql: str, params: list[object]) -> tuple[object, ...] | None:
         try:
             row = self._db.execute(sql, params).fetchone()

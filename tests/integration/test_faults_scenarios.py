@@ -191,3 +191,25 @@ def test_escalation_when_nobody_acknowledges(tmp_path: Path) -> None:
     finally:
         sink.stop()
         svc.stop()
+
+
+def test_replayed_historical_failures_are_recorded_but_never_alerted(tmp_path: Path) -> None:
+    sink = WebhookSink(SECRET).start()
+    clock = SimClock()
+    svc = service(tmp_path, clock, settings=NotifySettings(group_window_s=5))
+    svc.routes.add(RouteSpec(channel=Channel.WEBHOOK, target=sink.url, secret=SECRET), clock.now)
+    try:
+        old = clock.now - timedelta(hours=3)  # an outage replayed after the WAN came back
+        svc.feed([cam(old, "c1", DOWN, Reason.UNREACHABLE, historical=True),
+                  cam(old + timedelta(minutes=40), "c1", UP, historical=True)], clock.now)  # fmt: skip
+        svc.feed([cam(old, "c2", DOWN, Reason.FROZEN, historical=True)], clock.now)
+        for _ in range(5):
+            svc.step(clock.advance(60))
+            svc.workers[0].run_once(clock.now)
+        faults = {f.camera_id: f for f in svc.store.find(FaultFilter())}
+        assert faults["c1"].duration_s == 2400 and faults["c1"].historical
+        assert faults["c2"].status.active and faults["c2"].alerted_at is None
+        assert svc.deliveries.list() == [] and sink.received == []
+    finally:
+        sink.stop()
+        svc.stop()
