@@ -1,6 +1,8 @@
-"""Report API: a month's committee report as JSON, CSV or a printable HTML page.
+"""Report API: a month's committee report as JSON, CSV or a printable HTML page, and the
+camera page's daily bars.
 
-``GET /api/v1/reports/monthly?month=YYYY-MM&province=NN&format=json|csv|html&lang=th|en``.
+``GET /api/v1/reports/monthly?month=YYYY-MM&province=NN&format=json|csv|html&lang=th|en``;
+``GET /api/v1/reports/camera-days/{site_id}/{camera_id}?days=30``.
 A user scoped to some provinces may read only those provinces' reports (not the nation's).
 The router is built by :func:`build_router` from the app's own dependencies (who is asking,
 a read-only database connection) so this module does not reach into the API package.
@@ -10,16 +12,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlite_utils import Database
 
+from .availability import Window, integrate_timeline
+from .days import day_of, day_start, day_to_date, to_ms
 from .reports import build_report, to_csv, to_html, to_json
 
-__all__ = ["Principal", "build_router"]
+__all__ = ["Principal", "build_router", "camera_day_bars"]
 
+_STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
@@ -78,4 +84,47 @@ def build_router(
             )
         return JSONResponse(to_json(report, lang))
 
+    @router.get("/camera-days/{site_id}/{camera_id}")
+    def camera_days(
+        who: Annotated[Any, Depends(principal)],
+        db: Annotated[Database, Depends(database)],
+        site_id: str = Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$"),
+        camera_id: str = Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$"),
+        days: int = Query(default=30, ge=1, le=92),
+    ) -> list[dict[str, object]]:
+        """One camera's time per state for each of the last ``days`` Bangkok days (the camera
+        page's bars); 404 when unknown or outside the token's provinces."""
+        row = db.execute(
+            "SELECT c.id, s.province FROM cameras c JOIN sites s ON s.id = c.site "
+            "WHERE s.site_id = ? AND c.camera_id = ?", [site_id, camera_id]).fetchone()  # fmt: skip
+        if row is None or not (not who.provinces or row[1] in who.provinces):
+            raise HTTPException(404, f"camera {site_id}/{camera_id} not found")
+        return camera_day_bars(db, int(row[0]), days, datetime.now(UTC))
+
     return router
+
+
+def camera_day_bars(db: Database, camera: int, days: int, now: datetime) -> list[dict[str, object]]:
+    """Per Bangkok day, the camera's seconds in each state and its two figures (today up to now)."""
+    now_ms = to_ms(now)
+    first = day_of(now_ms) - days + 1
+    start = day_start(first)
+    points = db.execute(
+        "SELECT at_ms, new_state FROM transitions WHERE camera = ? AND at_ms <= ? "
+        "ORDER BY at_ms DESC, id DESC LIMIT 1", [camera, start]).fetchall()  # fmt: skip
+    points += db.execute(
+        "SELECT at_ms, new_state FROM transitions WHERE camera = ? AND at_ms > ? AND at_ms < ? "
+        "ORDER BY at_ms, id", [camera, start, now_ms]).fetchall()  # fmt: skip
+    timeline = [(int(a), int(st)) for a, st in points]
+    out: list[dict[str, object]] = []
+    for day in range(first, first + days):
+        lo, hi = day_start(day), min(day_start(day + 1), now_ms)
+        totals = integrate_timeline(timeline, Window(lo, hi)) if hi > lo else None
+        ms = totals.as_list() if totals else [0] * 5
+        out.append({
+            "date": day_to_date(day).isoformat(),
+            **{f"{name}_s": v / 1000 for name, v in zip(_STATE_NAMES, ms, strict=True)},
+            "available": totals.available if totals else None,
+            "usable": totals.usable if totals else None,
+        })  # fmt: skip
+    return out

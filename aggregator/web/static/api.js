@@ -56,22 +56,35 @@ const enc = encodeURIComponent;
 
 export const api = {
   me: () => get("/api/v1/me"),
-  nation: () => get("/api/v1/availability/nation"),
-  provinces: () => get("/api/v1/availability/provinces"),
-  province: (code) => get(`/api/v1/availability/provinces/${enc(code)}`),
-  district: (code) => get(`/api/v1/availability/districts/${enc(code)}`),
+  nation: () => get("/api/v1/nation"),
+  availability: (level, key, window) => get("/api/v1/availability", { level, key, window }),
+  provinces: () => get("/api/v1/provinces"),
+  province: (code) => get(`/api/v1/provinces/${enc(code)}`),
+  districts: (province) => get("/api/v1/districts", { province }),
+  district: (code) => get(`/api/v1/districts/${enc(code)}`),
+  sites: (params) => get("/api/v1/sites", params),
   site: (site) => get(`/api/v1/sites/${enc(site)}`),
-  districts: (province, params) => get(`/api/v1/provinces/${enc(province)}/districts`, params),
-  sites: (district, params) => get(`/api/v1/districts/${enc(district)}/sites`, params),
-  cameras: (site, params) => get(`/api/v1/sites/${enc(site)}/cameras`, params),
-  camera: (site, cam) => get(`/api/v1/sites/${enc(site)}/cameras/${enc(cam)}`),
-  cameraDays: (site, cam, days = 30) => get(`/api/v1/sites/${enc(site)}/cameras/${enc(cam)}/days`, { days }),
-  cameraTransitions: (site, cam, params) => get(`/api/v1/sites/${enc(site)}/cameras/${enc(cam)}/transitions`, params),
+  cameras: (params) => get("/api/v1/cameras", params),
+  camera: (site, cam) => get(`/api/v1/cameras/${enc(site)}/${enc(cam)}`),
+  cameraDays: (site, cam, days = 30) => get(`/api/v1/reports/camera-days/${enc(site)}/${enc(cam)}`, { days }),
   faults: (params) => get("/api/v1/faults", params),
-  acknowledge: (id, note) => post(`/api/v1/faults/${enc(id)}/acknowledge`, { note }),
-  resolve: (id, note) => post(`/api/v1/faults/${enc(id)}/resolve`, { note }),
+  acknowledge: (id) => post(`/api/v1/faults/${enc(id)}/acknowledge`, {}),
+  resolve: (id, note) => post(`/api/v1/faults/${enc(id)}/resolve`, { done: note }),
   report: (params) => get("/api/v1/reports/monthly", params),
   reportFile: (params, accept) => request("GET", "/api/v1/reports/monthly", { params, accept }),
-  snapshot: (site, cam) => request("GET", `/api/v1/sites/${enc(site)}/cameras/${enc(cam)}/snapshot`, { accept: "image/jpeg" }),
+  snapshot: (site, cam) => request("GET", `/api/v1/cameras/${enc(site)}/${enc(cam)}/snapshot`, { accept: "image/jpeg" }),
   feedPath: "/api/v1/feed",
 };
+
+/** Availability of one area over the dashboard's three windows; a window the API cannot answer is null. */
+export async function windows(level, key) {
+  const names = { "24h": "last_24h", "7d": "last_7d", "30d": "last_30d" };
+  const out = {};
+  await Promise.all(Object.entries(names).map(async ([short, name]) => {
+    try { out[short] = await api.availability(level, key, name); } catch (err) {
+      if (err.status === 401) throw err;
+      out[short] = null;
+    }
+  }));
+  return out;
+}

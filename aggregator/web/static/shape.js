@@ -1,21 +1,34 @@
-// Normalise the API's availability answers into what the pages draw. Only this module knows
+// Normalise the API's answers into what the pages draw. Only this module (and api.js) knows
 // the exact field names of the availability endpoints.
 import { STATES } from "./dom.js";
 
-/** {available, usable, counts: {state: n}, cameras} for "now" from an availability answer. */
-export function current(a) {
-  const now = a.now ?? a.current ?? a;
-  const counts = {};
-  const src = now.counts ?? now.states ?? a.counts ?? {};
-  for (const s of STATES) counts[s] = Number(src[s] ?? 0);
-  const cameras = now.cameras ?? a.cameras ?? Object.values(counts).reduce((x, y) => x + y, 0);
-  return { available: now.available ?? null, usable: now.usable ?? null, counts, cameras };
+/** Cameras per state from an AreaPublic / NationSummary / SitePublic (``states``). */
+export function counts(a) {
+  const src = a.states ?? a.counts ?? {};
+  const out = {};
+  for (const s of STATES) out[s] = Number(src[s] ?? 0);
+  return out;
 }
 
-/** {available, usable} over a window ("24h", "7d", "30d") from an availability answer. */
-export function windowed(a, name) {
-  const w = (a.windows ?? {})[name] ?? a[`w${name}`] ?? null;
+/** {available, usable, counts, cameras} right now: shares of the cameras whose state is known. */
+export function current(a) {
+  const c = counts(a);
+  const known = c.up + c.degraded + c.down;
+  return {
+    available: known ? (c.up + c.degraded) / known : null,
+    usable: known ? c.up / known : null,
+    counts: c,
+    cameras: a.cameras ?? STATES.reduce((n, s) => n + c[s], 0),
+  };
+}
+
+/** {available, usable} of an AvailabilityPublic (or nulls when the window was not answered). */
+export function windowed(w) {
   return w ? { available: w.available ?? null, usable: w.usable ?? null } : { available: null, usable: null };
 }
 
-export function openFaults(a) { return a.open_faults ?? a.faults_open ?? null; }
+/** An API list answer as {items, total}: a Page, or a plain array. */
+export function page(res) {
+  if (Array.isArray(res)) return { items: res, total: res.length };
+  return { items: res.items ?? [], total: res.total ?? (res.items ?? []).length };
+}

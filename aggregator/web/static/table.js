@@ -1,38 +1,40 @@
 // A table whose paging, filtering and sorting happen on the server (it must stay fast at 1M cameras).
-import { h, clear, STATES } from "./dom.js";
+import { h, clear } from "./dom.js";
 import { t, fmtInt } from "./i18n.js";
 
 const PAGE_SIZE = 50;
 
 /**
- * columns: [{key, label, sort?: string, num?: bool, render?: (row) => Node|string}]
- * load(params) -> Promise<{items, total}>; params = {limit, offset, sort, q, state}
+ * columns: [{key, label, sort?: string, sortDesc?: string, num?: bool, render?: (row) => Node|string}]
+ *   (a column sorts descending only when the API allows it: ``sortDesc`` names that key)
+ * filters: [{param, label, options: [[value, label], ...]}] select boxes sent as query params
+ * load(params) -> Promise<{items, total}>; params = {limit, offset, sort, q?, ...filters}
  */
-export function pagedTable({ columns, load, stateFilter = false, defaultSort = "", id = "" }) {
-  const st = { offset: 0, sort: defaultSort, q: "", state: "", total: 0 };
+export function pagedTable({ columns, load, filters = [], search = false, defaultSort = "", id = "" }) {
+  const st = { offset: 0, sort: defaultSort, q: "", filters: {}, total: 0 };
   const body = h("tbody");
   const info = h("span", { class: "muted" });
   const prev = h("button", { type: "button", onclick: () => go(st.offset - PAGE_SIZE) }, t("prev"));
   const next = h("button", { type: "button", onclick: () => go(st.offset + PAGE_SIZE) }, t("next"));
-  const search = h("input", { type: "search", placeholder: t("search"), "aria-label": t("search") });
+  const searchBox = h("input", { type: "search", placeholder: t("search"), "aria-label": t("search") });
   let debounce;
-  search.addEventListener("input", () => {
+  searchBox.addEventListener("input", () => {
     clearTimeout(debounce);
-    debounce = setTimeout(() => { st.q = search.value.trim(); go(0); }, 300);
+    debounce = setTimeout(() => { st.q = searchBox.value.trim(); go(0); }, 300);
   });
-  const tools = h("div", { class: "tools" }, search);
-  if (stateFilter) {
-    const sel = h("select", { "aria-label": t("state") }, h("option", { value: "" }, t("allStates")),
-      STATES.map((s) => h("option", { value: s }, t(`state.${s}`))));
-    sel.addEventListener("change", () => { st.state = sel.value; go(0); });
+  const tools = h("div", { class: "tools" }, search ? searchBox : null);
+  for (const f of filters) {
+    const sel = h("select", { "aria-label": f.label, name: f.param }, f.options.map(([v, label]) => h("option", { value: v }, label)));
+    sel.addEventListener("change", () => { st.filters[f.param] = sel.value; go(0); });
     tools.append(sel);
   }
   const headRow = h("tr", {}, columns.map((c) => {
     const th = h("th", { class: [c.num ? "num" : "", c.sort ? "sortable" : ""].join(" ").trim() }, c.label);
     if (c.sort) {
       th.dataset.sort = c.sort;
+      if (c.sortDesc) th.dataset.sortDesc = c.sortDesc;
       th.addEventListener("click", () => {
-        st.sort = st.sort === c.sort ? `-${c.sort}` : c.sort;
+        st.sort = st.sort === c.sort && c.sortDesc ? c.sortDesc : c.sort;
         go(0);
       });
     }
@@ -46,7 +48,7 @@ export function pagedTable({ columns, load, stateFilter = false, defaultSort = "
       th.removeAttribute("aria-sort");
       if (!th.dataset.sort) continue;
       if (st.sort === th.dataset.sort) th.setAttribute("aria-sort", "ascending");
-      if (st.sort === `-${th.dataset.sort}`) th.setAttribute("aria-sort", "descending");
+      if (th.dataset.sortDesc && st.sort === th.dataset.sortDesc) th.setAttribute("aria-sort", "descending");
     }
   }
 
@@ -55,7 +57,7 @@ export function pagedTable({ columns, load, stateFilter = false, defaultSort = "
     markSort();
     let res;
     try {
-      res = await load({ limit: PAGE_SIZE, offset: st.offset, sort: st.sort, q: st.q, state: st.state });
+      res = await load({ ...st.filters, limit: PAGE_SIZE, offset: st.offset, sort: st.sort, q: search ? st.q : undefined });
     } catch (err) {
       clear(body).append(h("tr", {}, h("td", { colspan: columns.length, class: "error" }, `${t("error.load")}: ${err.message}`)));
       return;

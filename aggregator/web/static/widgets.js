@@ -1,7 +1,7 @@
 // Shared pieces of the pages: figure cards, state badges and bars, breadcrumbs.
 import { h, STATES } from "./dom.js";
 import { t, fmtPct, fmtInt, placeName } from "./i18n.js";
-import { current, windowed, openFaults } from "./shape.js";
+import { current, windowed } from "./shape.js";
 
 export function stateBadge(state, reason) {
   const s = state || "unknown";
@@ -21,20 +21,22 @@ function card(label, value, sub, id) {
 }
 
 /** Cards: available and usable now and over 24 h / 7 d / 30 d, cameras, open faults. */
-export function figureCards(a) {
+export function figureCards(a, wins = {}, openFaults = null) {
   const now = current(a);
   const cards = [
     card(`${t("available")} · ${t("now")}`, fmtPct(now.available), null, "fig-available-now"),
     card(`${t("usable")} · ${t("now")}`, fmtPct(now.usable), null, "fig-usable-now"),
   ];
   for (const w of ["24h", "7d", "30d"]) {
-    const v = windowed(a, w);
-    cards.push(card(`${t("available")} / ${t("usable")} · ${t(`w.${w}`)}`,
-      `${fmtPct(v.available)} / ${fmtPct(v.usable)}`, null, `fig-${w}`));
+    const v = windowed(wins[w]);
+    const c = card(`${t("available")} / ${t("usable")} · ${t(`w.${w}`)}`,
+      `${fmtPct(v.available)} / ${fmtPct(v.usable)}`, null, `fig-${w}`);
+    c.dataset.available = v.available ?? "";
+    c.dataset.usable = v.usable ?? "";
+    cards.push(c);
   }
   cards.push(card(t("cameras"), fmtInt(now.cameras), null, "fig-cameras"));
-  const open = openFaults(a);
-  if (open !== null) cards.push(card(t("openFaults"), fmtInt(open), null, "fig-open-faults"));
+  if (openFaults !== null) cards.push(card(t("openFaults"), fmtInt(openFaults), null, "fig-open-faults"));
   return h("div", { class: "cards" }, cards);
 }
 

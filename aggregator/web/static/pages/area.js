@@ -1,20 +1,44 @@
-// Drill-down pages: province -> districts, district -> sites, site -> cameras. Every list is
-// paged, filtered and sorted by the server.
-import { api } from "../api.js";
-import { h } from "../dom.js";
+// Drill-down pages: province -> districts, district -> sites, site -> cameras. Site and camera
+// lists are paged, filtered and sorted by the server (they must stay fast at 1M cameras); a
+// province's districts (at most 73 rows) are sorted in the page.
+import { api, windows } from "../api.js";
+import { h, STATES } from "../dom.js";
 import { t, fmtPct, fmtInt, fmtTime, placeName } from "../i18n.js";
 import { figureCards, stateTable, stateBar, stateBadge, crumbs } from "../widgets.js";
-import { current } from "../shape.js";
+import { current, page } from "../shape.js";
 import { pagedTable } from "../table.js";
 
-function pct(key) { return (r) => fmtPct(current(r)[key]); }
-function bar(r) { return stateBar(current(r).counts); }
+/** Page, filter and sort a short list in the browser, with the same params as the server. */
+function localLoad(fetchAll, keyOf) {
+  return async ({ limit, offset, sort, q }) => {
+    let rows = page(await fetchAll()).items;
+    if (q) {
+      const needle = q.toLowerCase();
+      rows = rows.filter((r) => [r.code, r.name_th, r.name_en].some((v) => String(v ?? "").toLowerCase().includes(needle)));
+    }
+    if (sort) {
+      const key = sort.replace(/^-/, "");
+      const dir = sort.startsWith("-") ? -1 : 1;
+      rows = [...rows].sort((a, b) => {
+        const x = keyOf(a, key), y = keyOf(b, key);
+        return (x < y ? -1 : x > y ? 1 : 0) * dir;
+      });
+    }
+    return { items: rows.slice(offset, offset + limit), total: rows.length };
+  };
+}
 
-function layout(main, header, summary, table) {
+function areaKey(r, key) {
+  if (key === "name") return placeName(r);
+  if (key === "available" || key === "usable") return current(r)[key] ?? -1;
+  return r[key] ?? "";
+}
+
+function layout(main, header, summary, wins, table) {
   const head = h("div", { id: "area-figures" });
   const side = h("div");
   function draw(a) {
-    head.replaceChildren(...header(a), figureCards(a));
+    head.replaceChildren(...header(a), figureCards(a, wins));
     side.replaceChildren(stateTable(a));
   }
   draw(summary);
@@ -23,70 +47,89 @@ function layout(main, header, summary, table) {
   return draw;
 }
 
+const pct = (key) => (r) => fmtPct(current(r)[key]);
+
 export async function renderProvince(main, code) {
-  const summary = await api.province(code);
-  const header = (a) => [crumbs([[placeName(a.province ?? a), null]]),
-    h("h1", {}, `${t("level.province")} ${placeName(a.province ?? a)}`)];
-  const table = pagedTableFor(
-    [
-      { key: "code", label: t("code"), sort: "code" },
-      { key: "name", label: t("level.district"), sort: "name", render: (r) => h("a", { href: `#/district/${r.code}` }, placeName(r)) },
-      { key: "cameras", label: t("cameras"), sort: "cameras", num: true, render: (r) => fmtInt(current(r).cameras) },
-      { key: "available", label: t("available"), sort: "available", num: true, render: pct("available") },
-      { key: "usable", label: t("usable"), sort: "usable", num: true, render: pct("usable") },
-      { key: "states", label: t("state"), render: bar },
+  const [summary, wins] = await Promise.all([api.province(code), windows("province", code)]);
+  const header = (a) => [crumbs([[placeName(a), null]]), h("h1", {}, `${t("level.province")} ${placeName(a)}`)];
+  const table = pagedTable({
+    id: "districts-table",
+    search: true,
+    load: localLoad(() => api.districts(code), areaKey),
+    columns: [
+      { key: "code", label: t("code"), sort: "code", sortDesc: "-code" },
+      { key: "name", label: t("level.district"), sort: "name", sortDesc: "-name", render: (r) => h("a", { href: `#/district/${r.code}` }, placeName(r)) },
+      { key: "sites", label: t("sites"), sort: "sites", sortDesc: "-sites", num: true, render: (r) => fmtInt(r.sites) },
+      { key: "cameras", label: t("cameras"), sort: "cameras", sortDesc: "-cameras", num: true, render: (r) => fmtInt(r.cameras) },
+      { key: "available", label: `${t("available")} · ${t("now")}`, sort: "available", sortDesc: "-available", num: true, render: pct("available") },
+      { key: "usable", label: `${t("usable")} · ${t("now")}`, sort: "usable", sortDesc: "-usable", num: true, render: pct("usable") },
+      { key: "states", label: t("state"), render: (r) => stateBar(current(r).counts) },
     ],
-    (p) => api.districts(code, p), "districts-table", false);
-  const draw = layout(main, header, summary, table);
+  });
+  const draw = layout(main, header, summary, wins, table);
   return { async onFeed() { draw(await api.province(code)); table.refresh(); } };
 }
 
 export async function renderDistrict(main, code) {
-  const summary = await api.district(code);
-  const header = (a) => {
-    const d = a.district ?? a;
-    const p = a.province_info ?? { code: d.province, name_th: d.province_name_th, name_en: d.province_name_en };
-    return [crumbs([[placeName(p) || d.province, `#/province/${d.province ?? code.slice(0, 2)}`], [placeName(d), null]]),
-      h("h1", {}, `${t("level.district")} ${placeName(d)}`)];
-  };
-  const table = pagedTableFor(
-    [
-      { key: "site_id", label: t("id"), sort: "site_id", render: (r) => h("a", { href: `#/site/${encodeURIComponent(r.site_id)}` }, r.site_id) },
+  const [summary, wins] = await Promise.all([api.district(code), windows("district", code)]);
+  const province = await api.province(summary.province);
+  const header = (a) => [crumbs([[placeName(province), `#/province/${province.code}`], [placeName(a), null]]),
+    h("h1", {}, `${t("level.district")} ${placeName(a)}`)];
+  const table = pagedTable({
+    id: "sites-table",
+    defaultSort: "site_id",
+    filters: [{ param: "online", label: t("state"), options: [["", t("allStates")], ["true", t("site.online")], ["false", t("site.offline")]] }],
+    load: (p) => api.sites({ ...p, district: code }),
+    columns: [
+      { key: "site_id", label: t("id"), sort: "site_id", sortDesc: "-site_id", render: (r) => h("a", { href: `#/site/${encodeURIComponent(r.site_id)}` }, r.site_id) },
       { key: "name", label: t("name"), sort: "name" },
-      { key: "cameras", label: t("cameras"), sort: "cameras", num: true, render: (r) => fmtInt(current(r).cameras) },
-      { key: "available", label: t("available"), sort: "available", num: true, render: pct("available") },
-      { key: "online", label: t("state"), render: (r) => (r.online === false || r.online === 0 ? stateBadge("unknown", "site_offline") : bar(r)) },
+      { key: "cameras", label: t("cameras"), num: true, render: (r) => fmtInt(r.cameras) },
+      { key: "states", label: t("state"), render: (r) => (r.online === false ? stateBadge("unknown", "site_offline") : r.states ? stateBar(current(r).counts) : stateBadge("up")) },
+      { key: "last_seen", label: t("inv.lastSeen"), sort: "last_seen", sortDesc: "-last_seen", render: (r) => fmtTime(r.last_seen) },
     ],
-    (p) => api.sites(code, p), "sites-table", false);
-  const draw = layout(main, header, summary, table);
+  });
+  const draw = layout(main, header, summary, wins, table);
   return { async onFeed() { draw(await api.district(code)); table.refresh(); } };
 }
 
 export async function renderSite(main, siteId) {
-  const summary = await api.site(siteId);
-  const header = (a) => {
-    const s = a.site ?? a;
-    return [crumbs([
-      [placeName({ name_th: s.province_name_th, name_en: s.province_name_en }) || s.province, `#/province/${s.province}`],
-      [placeName({ name_th: s.district_name_th, name_en: s.district_name_en }) || s.district, `#/district/${s.district}`],
-      [s.site_id ?? siteId, null]]),
-    h("h1", {}, `${t("level.site")} ${s.name || s.site_id || siteId}`)];
-  };
+  const [site, wins] = await Promise.all([api.site(siteId), windows("site", siteId)]);
+  const [province, district] = await Promise.all([api.province(site.province), api.district(site.district)]);
+  const header = (s) => [crumbs([[placeName(province), `#/province/${province.code}`],
+    [placeName(district), `#/district/${district.code}`], [s.site_id, null]]),
+  h("h1", {}, `${t("level.site")} ${s.name || s.site_id}`),
+  h("p", { id: "site-online" }, s.online ? stateBadge("up") : stateBadge("unknown", "site_offline"), " ", t("inv.lastSeen"), " ", fmtTime(s.last_seen))];
   const enc = encodeURIComponent(siteId);
-  const table = pagedTableFor(
-    [
+  const table = pagedTable({
+    id: "cameras-table",
+    defaultSort: "camera_id",
+    filters: [{ param: "state", label: t("state"), options: [["", t("allStates")], ...STATES.map((x) => [x, t(`state.${x}`)])] }],
+    load: (p) => api.cameras({ ...p, site_id: siteId }),
+    columns: [
       { key: "camera_id", label: t("id"), sort: "camera_id", render: (r) => h("a", { href: `#/camera/${enc}/${encodeURIComponent(r.camera_id)}` }, r.camera_id) },
-      { key: "name", label: t("name"), sort: "name" },
-      { key: "model", label: t("inv.model"), render: (r) => [r.maker, r.model].filter(Boolean).join(" ") },
+      { key: "name", label: t("name") },
+      { key: "model", label: t("inv.model"), sort: "maker", render: (r) => [r.maker, r.model].filter(Boolean).join(" ") },
       { key: "state", label: t("state"), sort: "state", render: (r) => stateBadge(r.state, r.reason) },
-      { key: "reason", label: t("reason"), sort: "reason", render: (r) => (r.reason && r.reason !== "none" ? r.reason : "") },
-      { key: "since", label: t("since"), sort: "since", render: (r) => fmtTime(r.since) },
+      { key: "reason", label: t("reason"), render: (r) => (r.reason && r.reason !== "none" ? r.reason : "") },
+      { key: "since", label: t("since"), sort: "since", sortDesc: "-since", render: (r) => fmtTime(r.since) },
     ],
-    (p) => api.cameras(siteId, p), "cameras-table", true);
-  const draw = layout(main, header, summary, table);
-  return { async onFeed() { draw(await api.site(siteId)); table.refresh(); } };
+  });
+  // A site's figures: its cameras per state (counted from the list's first page when the API
+  // gives no per-site counts) and its availability windows.
+  const withStates = site.states ? site : { ...site, states: await siteStates(siteId) };
+  const draw = layout(main, header, withStates, wins, table);
+  return {
+    async onFeed() {
+      const s = await api.site(siteId);
+      draw(s.states ? s : { ...s, states: await siteStates(siteId) });
+      table.refresh();
+    },
+  };
 }
 
-function pagedTableFor(columns, load, id, stateFilter) {
-  return pagedTable({ columns, load, id, stateFilter, defaultSort: "" });
+async function siteStates(siteId) {
+  const out = { up: 0, degraded: 0, down: 0, unknown: 0, maintenance: 0 };
+  const res = page(await api.cameras({ site_id: siteId, limit: 500, offset: 0 }));
+  for (const c of res.items) out[c.state] = (out[c.state] || 0) + 1;
+  return out;
 }

@@ -4,13 +4,13 @@ import { api, ApiError } from "../api.js";
 import { h, STATES } from "../dom.js";
 import { t, fmtPct, fmtTime, placeName } from "../i18n.js";
 import { stateBadge, crumbs } from "../widgets.js";
+import { page } from "../shape.js";
 
 const DAY_STATES = ["up", "degraded", "down", "maintenance", "unknown"];
 
-function dayBars(days) {
-  const rows = days.items ?? days.days ?? days;
+function dayBars(rows) {
   return h("div", { class: "bars", id: "day-bars" }, rows.map((d) => {
-    const ms = Object.fromEntries(DAY_STATES.map((s) => [s, Number(d[`${s}_ms`] ?? d[s] ?? 0)]));
+    const ms = Object.fromEntries(DAY_STATES.map((s) => [s, Number(d[`${s}_s`] ?? d[`${s}_ms`] ?? 0)]));
     const total = Object.values(ms).reduce((a, b) => a + b, 0) || 1;
     const known = ms.up + ms.degraded + ms.down;
     const title = `${d.date ?? d.day}: ${t("available")} ${known ? fmtPct((ms.up + ms.degraded) / known) : "–"}`;
@@ -44,38 +44,42 @@ async function snapshot(site, cam, c) {
 }
 
 export async function render(main, site, cam) {
-  const [c, days, transitions, faults] = await Promise.all([
-    api.camera(site, cam), api.cameraDays(site, cam, 30),
-    api.cameraTransitions(site, cam, { limit: 50 }),
-    api.faults({ site, camera_id: cam, status: "all", limit: 20 }).catch(() => ({ items: [] })),
+  const c = await api.camera(site, cam);
+  const [days, faults, province, district] = await Promise.all([
+    api.cameraDays(site, cam, 30).catch((err) => { if (err.status === 401) throw err; return []; }),
+    api.faults({ site, camera_id: cam, limit: 20 }).catch((err) => { if (err.status === 401) throw err; return []; }),
+    api.province(c.province), api.district(c.district),
   ]);
   const head = h("div", { id: "camera-head" });
   const stateBox = h("p", { id: "camera-state" });
   function drawState(x) {
+    stateBox.dataset.state = x.state;
     stateBox.replaceChildren(stateBadge(x.state, x.reason), " ",
       x.reason && x.reason !== "none" ? h("span", { id: "camera-reason" }, x.reason) : "",
       " · ", t("since"), " ", fmtTime(x.since));
   }
-  const s = c.site_info ?? {};
   head.append(crumbs([
-    [placeName({ name_th: s.province_name_th ?? c.province_name_th, name_en: s.province_name_en ?? c.province_name_en }) || c.province, `#/province/${c.province}`],
-    [placeName({ name_th: s.district_name_th ?? c.district_name_th, name_en: s.district_name_en ?? c.district_name_en }) || c.district, `#/district/${c.district}`],
+    [placeName(province), `#/province/${c.province}`], [placeName(district), `#/district/${c.district}`],
     [site, `#/site/${encodeURIComponent(site)}`], [cam, null]]),
   h("h1", {}, `${t("level.camera")} ${c.name || cam}`), stateBox);
   drawState(c);
-  const trRows = transitions.items ?? transitions;
-  const faultRows = faults.items ?? faults;
+  const trBody = h("tbody");
+  function drawTransitions(rows) {
+    trBody.replaceChildren(...(rows.length ? rows : []).map((r) => h("tr", {},
+      h("td", {}, fmtTime(r.at), r.historical ? ` (${t("historical")})` : ""),
+      h("td", {}, STATES.includes(r.old_state) ? stateBadge(r.old_state) : "–"), h("td", {}, stateBadge(r.new_state)),
+      h("td", {}, r.reason !== "none" ? r.reason : ""))));
+  }
+  drawTransitions(c.transitions ?? []);
+  const faultRows = page(faults).items;
   main.append(head, h("div", { class: "grid2" },
     h("div", { class: "card" }, h("h2", {}, t("camera.inventory")), inventory(c),
       h("h2", {}, t("camera.snapshot")), await snapshot(site, cam, c)),
     h("div", {},
-      h("h2", {}, t("camera.days")), dayBars(days),
+      h("h2", {}, t("camera.days")), dayBars(page(days).items),
       h("div", { class: "legend" }, DAY_STATES.map((st) => h("span", {}, h("i", { style: `background:var(--${st})` }), t(`state.${st}`)))),
       h("h2", {}, t("camera.transitions")),
-      h("table", { id: "transitions" }, h("thead", {}, h("tr", {}, h("th", {}, t("at")), h("th", {}, t("from")), h("th", {}, t("to")), h("th", {}, t("reason")))),
-        h("tbody", {}, trRows.map((r) => h("tr", {}, h("td", {}, fmtTime(r.at), r.historical ? ` (${t("historical")})` : ""),
-          h("td", {}, STATES.includes(r.old_state) ? stateBadge(r.old_state) : "–"), h("td", {}, stateBadge(r.new_state)),
-          h("td", {}, r.reason !== "none" ? r.reason : ""))))),
+      h("table", { id: "transitions" }, h("thead", {}, h("tr", {}, h("th", {}, t("at")), h("th", {}, t("from")), h("th", {}, t("to")), h("th", {}, t("reason")))), trBody),
       h("h2", {}, t("camera.faults")),
       h("table", { id: "camera-faults" }, h("tbody", {}, faultRows.length ? faultRows.map((f) => h("tr", {},
         h("td", {}, `#${f.id}`), h("td", {}, t(`faults.status.${f.status}`)), h("td", {}, f.reason),
@@ -84,9 +88,12 @@ export async function render(main, site, cam) {
   return {
     onFeedNow(evt) {
       const d = evt.data || {};
-      if (d.site === site && d.camera_id === cam && d.new_state) drawState({ state: d.new_state, reason: d.reason, since: d.at });
+      if (evt.type === "state" && d.site === site && d.camera_id === cam && d.new) drawState({ state: d.new, reason: d.reason, since: d.at });
     },
-    async onFeed() { drawState(await api.camera(site, cam)); },
+    async onFeed() {
+      const x = await api.camera(site, cam);
+      drawState(x);
+      drawTransitions(x.transitions ?? []);
+    },
   };
 }
-

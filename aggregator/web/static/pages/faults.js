@@ -5,6 +5,7 @@ import { h } from "../dom.js";
 import { t, fmtAge, fmtTime } from "../i18n.js";
 import { pagedTable } from "../table.js";
 import { stateBadge } from "../widgets.js";
+import { page } from "../shape.js";
 import { session } from "../session.js";
 
 function where(f) {
@@ -21,7 +22,13 @@ export async function render(main) {
   function actions(f) {
     if (!session.canAct) return "";
     const note = h("textarea", { "aria-label": t("faults.note"), placeholder: t("faults.note"), class: "fault-note" });
-    const act = (fn) => async () => {
+    const act = (fn, needsNote) => async () => {
+      if (needsNote && !note.value.trim()) {
+        message.textContent = t("faults.noteNeeded");
+        message.className = "error";
+        note.focus();
+        return;
+      }
       try {
         await fn(f.id, note.value.trim());
         message.textContent = `#${f.id}: ${t("faults.done")}`;
@@ -33,17 +40,25 @@ export async function render(main) {
       table.refresh();
     };
     return h("div", { class: "actions" }, note,
-      f.status === "open" ? h("button", { type: "button", class: "ack", onclick: act(api.acknowledge) }, t("faults.ack")) : null,
-      h("button", { type: "button", class: "resolve", onclick: act(api.resolve) }, t("faults.resolve")));
+      f.status === "open" ? h("button", { type: "button", class: "ack", onclick: act(api.acknowledge, false) }, t("faults.ack")) : null,
+      h("button", { type: "button", class: "resolve", onclick: act(api.resolve, true) }, t("faults.resolve")));
   }
 
   table = pagedTable({
     id: "fault-table",
     defaultSort: "opened_at",
-    load: (p) => api.faults({ ...p, status: "open" }),
+    // opened_at sorts as text: the API writes ISO 8601 UTC times of one width.
+    load: async ({ limit, offset, sort }) => {
+      // The API lists newest first; the queue shows the oldest first (or as the user sorts).
+      const rows = page(await api.faults({ active: true, top_level: true, limit: 1000 })).items;
+      const dir = sort.startsWith("-") ? -1 : 1;
+      const key = sort.replace(/^-/, "") || "opened_at";
+      rows.sort((a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0) * dir);
+      return { items: rows.slice(offset, offset + limit), total: rows.length };
+    },
     columns: [
-      { key: "id", label: "#", sort: "id", render: (f) => String(f.id) },
-      { key: "age", label: t("faults.age"), sort: "opened_at", render: (f) => h("span", { title: fmtTime(f.opened_at) }, fmtAge((Date.now() - Date.parse(f.opened_at)) / 1000)) },
+      { key: "id", label: "#", sort: "id", sortDesc: "-id", render: (f) => String(f.id) },
+      { key: "age", label: t("faults.age"), sort: "opened_at", sortDesc: "-opened_at", render: (f) => h("span", { title: fmtTime(f.opened_at) }, fmtAge((Date.now() - Date.parse(f.opened_at)) / 1000)) },
       { key: "kind", label: t("faults.kind"), render: (f) => f.kind },
       { key: "where", label: t("faults.where"), render: where },
       { key: "state", label: t("state"), render: (f) => stateBadge(f.state, f.reason) },

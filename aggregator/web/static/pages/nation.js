@@ -1,21 +1,29 @@
 // Nation page: national figures now and over 24 h / 7 d / 30 d, cameras per state, open
 // faults, and the province map and table.
-import { api } from "../api.js";
+import { api, windows } from "../api.js";
 import { h, clear } from "../dom.js";
 import { t, fmtPct, fmtInt, placeName } from "../i18n.js";
 import { figureCards, stateTable, stateBar } from "../widgets.js";
 import { provinceMap } from "../map.js";
-import { current } from "../shape.js";
+import { current, page } from "../shape.js";
 
 function provinceRows(res) {
-  return (res.items ?? res.provinces ?? res).map((r) => {
-    const now = current(r);
-    return { ...r, code: r.code ?? r.province, available: now.available, usable: now.usable, counts: now.counts, cameras: now.cameras };
-  });
+  return page(res).items.map((r) => ({ ...r, ...current(r) }));
+}
+
+async function openFaults() {
+  // The fault list is paged; the count of open faults is the length of a page up to the cap.
+  try {
+    return page(await api.faults({ active: true, limit: 1000, top_level: true })).items.length;
+  } catch (err) {
+    if (err.status === 401) throw err;
+    return null;
+  }
 }
 
 export async function render(main) {
-  const [nation, provinces] = await Promise.all([api.nation(), api.provinces()]);
+  const [nation, provinces, wins, open] = await Promise.all([api.nation(), api.provinces(), windows("nation", ""), openFaults()]);
+  if (!wins["24h"] && nation.last_24h) wins["24h"] = nation.last_24h;
   const head = h("div", { id: "nation-figures" });
   const stateBox = h("div");
   const tableBox = h("div");
@@ -43,21 +51,21 @@ export async function render(main) {
         h("td", { class: "num" }, fmtPct(r.usable)), h("td", {}, stateBar(r.counts)))))));
   }
 
-  function draw(n) {
-    clear(head).append(h("h1", {}, t("level.nation")), figureCards(n));
+  function draw(n, w, openCount) {
+    clear(head).append(h("h1", {}, t("level.nation")), figureCards(n, w, openCount));
     clear(stateBox).append(stateTable(n));
     drawTable();
   }
 
-  draw(nation);
+  draw(nation, wins, open);
   main.append(head, h("div", { class: "grid2" }, h("div", {}, map.root, stateBox), tableBox));
   return {
     async onFeed() {
-      const [n, p] = await Promise.all([api.nation(), api.provinces()]);
+      const [n, p, o] = await Promise.all([api.nation(), api.provinces(), openFaults()]);
+      if (!wins["24h"] || wins["24h"] === nation.last_24h) wins["24h"] = n.last_24h;
       rows = provinceRows(p);
       map.update(rows);
-      draw(n);
+      draw(n, wins, o);
     },
   };
 }
-
