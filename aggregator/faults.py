@@ -133,6 +133,14 @@ class FaultEngine:
         key = self._by_id.get(fault_id)
         return self._active.get(key) if key else None
 
+    def active_for_camera(self, camera_id: str) -> Fault | None:
+        """The camera's active (camera or flapping) fault, if any."""
+        return self._active.get(("camera", camera_id))
+
+    def active_for_site(self, site: str) -> Fault | None:
+        """The site's active site fault, if any."""
+        return self._active.get(("site", site))
+
     def site_offline(self, site: str) -> bool:
         """Whether the site's agent is gone right now."""
         return site in self._gone

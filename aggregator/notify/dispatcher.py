@@ -231,7 +231,8 @@ class Dispatcher:
         elif fault.site:
             path = s.site_path.format(site=fault.site)
         else:
-            path = s.area_path.format(area=fault.district or fault.province)
+            level = "district" if fault.district else "province"
+            path = s.area_path.format(level=level, area=fault.district or fault.province)
         extra: dict[str, object] = {"level": fault.escalation_level} if fault.escalation_level else {}
         place = self._directory.place(fault)
         return build_alert(fault, action, now, place, s.base_url.rstrip("/") + path, extra)

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 from sqlite_utils import Database
 
 from ..fault_model import Fault, FaultChange, FaultRules, RepairNote, TransitionLike
-from ..fault_store import FaultStore
+from ..fault_store import FaultStore, fault_row
 from ..faults import FaultEngine, FaultNotFound
 from ..maintenance import MaintenanceCalendar
 from .deliveries import Backoff, DeliveryLog
@@ -169,6 +169,11 @@ class FaultService:
         if alerted or self.dispatcher.counts["deliveries"]:
             for worker in self.workers:
                 worker.wake()
+
+    def current_fault(self, site: str, camera_id: str) -> dict[str, Any] | None:
+        """The camera's active fault (or its site's, while the site is gone), for the camera page."""
+        fault = self.engine.active_for_camera(camera_id) or self.engine.active_for_site(site)
+        return fault_row(fault) if fault is not None else None
 
     # -- technician actions --------------------------------------------------------------
 

@@ -47,7 +47,7 @@ def test_email_goes_through_starttls_in_thai_and_english(tmp_path: Path) -> None
         assert "เลนส์ถูกบังหรือมีสิ่งกีดขวาง" in body  # the reason in Thai, decoded from UTF-8
         assert "กรุงเทพมหานคร" in body  # the province's Thai name from the registry
         assert "the lens is covered or blocked" in body
-        assert "http://localhost:8000/cameras/cam-7" in body
+        assert "http://localhost:8080/#/camera/s1/cam-7" in body
         assert "17:05" in body or "10:00" in body  # since when, Bangkok time
         assert svc.deliveries.list(status="sent")[0]["recipient"] == "tech@example.org"
     finally:
@@ -132,7 +132,7 @@ def test_mqtt_alert_on_the_district_topic_validates(tmp_path: Path, mosquitto: B
         alert = decode(Alert, msg.payload)
         assert alert.action is AlertAction.OPENED and alert.camera_id == "cam-1"
         assert alert.reason is Reason.AUTH_FAILED and "ชื่อผู้ใช้หรือรหัสผ่าน" in alert.text_th
-        assert alert.url.endswith("/cameras/cam-1")
+        assert alert.url.endswith("/#/camera/s1/cam-1")
     finally:
         collector.close()
         svc.stop()

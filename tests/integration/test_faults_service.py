@@ -52,6 +52,8 @@ def test_threads_carry_an_ingest_batch_to_mqtt_and_webhook_and_run_actions(
         assert decode(Alert, msg.payload).reason is Reason.BLURRED
         _wait(lambda: sink.answered_ok())
         [fault] = svc.store.find(FaultFilter(camera_id="cam-1"))
+        assert svc.current_fault("s1", "cam-1")["id"] == fault.id  # type: ignore[index]
+        assert svc.current_fault("s1", "cam-2") is None
         acked = svc.acknowledge(fault.id, "somchai")  # runs on the fault thread
         assert acked.status is FaultStatus.ACKNOWLEDGED
         messages = collector.wait_for(2)
