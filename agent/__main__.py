@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from . import cli_check, cli_run
+from . import cli_check, cli_discover, cli_run
 from .config import DEFAULT_CONFIG_PATH
 
 __all__ = ["COMMANDS", "main"]
@@ -23,6 +23,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = [
     cli_check.register,
     cli_run.register,
+    cli_discover.register,
 ]
 
 
@@ -49,7 +50,8 @@ def setup_logging(verbosity: int) -> None:
     fmt = "%(levelname)s %(name)s: %(message)s"
     if not os.environ.get("INVOCATION_ID"):  # not under systemd: add our own time
         fmt = "%(asctime)s " + fmt
-    logging.basicConfig(level=level, format=fmt, stream=sys.stderr)
+    # force: onvif-zeep-async calls logging.basicConfig(level=INFO) when imported.
+    logging.basicConfig(level=level, format=fmt, stream=sys.stderr, force=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

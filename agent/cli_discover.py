@@ -6,11 +6,12 @@ stream once, and prints a table plus one line per problem an installer can act o
 ``init`` does the same and writes a starting agent config (one camera per video source)
 and, if there is none yet, a secrets-file template with mode 0600.
 
-Exit codes (both commands):
-    0  every device was read and every stream works
-    1  devices were found, but at least one has a problem (listed)
-    2  the command itself is wrong: bad option, address range, config or secrets file
-    3  no device answered
+Exit codes (both commands; the same scheme as ``check``):
+    0   every device was read and every stream works
+    1   all devices work, with warnings (a camera clock far off)
+    2   at least one device fails: unreachable, wrong password, no ONVIF, stream broken
+    3   no device answered
+    78  bad address range, config or secrets file (sysexits EX_CONFIG)
 """
 
 from __future__ import annotations
@@ -41,14 +42,16 @@ from agent.discovery import WS_DISCOVERY_PORT, DiscoveryError
 from agent.onvif_client import Timeouts
 from agent.survey import CredentialSet, DeviceReport, survey
 
-__all__ = ["EXIT_NOTHING_FOUND", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "main", "register"]
+__all__ = ["EXIT_CONFIG", "EXIT_NOTHING_FOUND", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_WARNINGS",
+           "main", "register"]
 
 EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
+EXIT_WARNINGS = 1
+EXIT_PROBLEMS = 2
 EXIT_NOTHING_FOUND = 3
-_EPILOG = ("exit codes: 0 all good, 1 some device has a problem, 2 bad command/config/secrets, "
-           "3 no device answered")
+EXIT_CONFIG = 78
+_EPILOG = ("exit codes: 0 all good, 1 warnings only, 2 some device fails, 3 no device answered, "
+           "78 bad range/config/secrets")
 SECRETS_TEMPLATE = """\
 # camwatch camera credentials. Keep this file private: mode 0600, owned by the agent's user.
 # Each set is tried on cameras that name no set of their own, in try_order.
@@ -149,13 +152,15 @@ def _surveyed(args: argparse.Namespace, config: AgentConfig | None) -> list[Devi
         return asyncio.run(_run_survey(args, config))
     except (DiscoveryError, ConfigError) as err:
         print(f"camwatch-agent: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONFIG
 
 
 def _exit_code(reports: Sequence[DeviceReport]) -> int:
     if not reports:
         return EXIT_NOTHING_FOUND
-    return EXIT_OK if all(r.ok for r in reports) else EXIT_PROBLEMS
+    if not all(r.ok for r in reports):
+        return EXIT_PROBLEMS
+    return EXIT_WARNINGS if any(r.warnings for r in reports) else EXIT_OK
 
 
 def _row(report: DeviceReport) -> list[str]:
@@ -192,6 +197,11 @@ def print_table(reports: Sequence[DeviceReport]) -> None:
         print(f"\n{len(problems)} problem(s):")
         for problem in problems:
             print(f"  - {problem}")
+    warnings = [w for r in reports for w in r.warnings]
+    if warnings:
+        print(f"\n{len(warnings)} warning(s):")
+        for warning in warnings:
+            print(f"  - {warning}")
 
 
 def _as_json(report: DeviceReport) -> dict[str, Any]:
@@ -209,7 +219,7 @@ def _as_json(report: DeviceReport) -> dict[str, Any]:
                      "width": s.width, "height": s.height, "codec": s.codec}
                     for s in (info.sources if info else ())],
         "streams": [{"token": s.source.token, "ok": s.ok, "text": s.text} for s in report.streams],
-        "problems": report.problems, "ok": report.ok,
+        "problems": report.problems, "warnings": report.warnings, "ok": report.ok,
     }
 
 
@@ -219,7 +229,7 @@ def run_discover(args: argparse.Namespace) -> int:
         config = _load_optional_config(Path(args.config))
     except ConfigError as err:
         print(f"camwatch-agent: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONFIG
     reports = _surveyed(args, config)
     if isinstance(reports, int):
         return reports
@@ -280,7 +290,7 @@ def run_init(args: argparse.Namespace) -> int:
     target = Path(args.config)
     if target.exists() and not args.force:
         print(f"camwatch-agent: {target} exists; use --force to overwrite it", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONFIG
     secrets_path = args.secrets or target.with_name("camera-credentials.yaml")
     interfaces = [i for i in args.interface if _is_ipv4(i)]  # the config takes addresses only
     data: dict[str, Any] = {
@@ -301,7 +311,7 @@ def run_init(args: argparse.Namespace) -> int:
         parse_config(data, str(target))
     except ConfigError as err:
         print(f"camwatch-agent: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_CONFIG
     target.parent.mkdir(parents=True, exist_ok=True)
     text = ("# camwatch agent config written by `camwatch-agent init`; review before `run`.\n"
             + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

@@ -85,11 +85,12 @@ class DeviceReport:
     auth: str = AuthStatus.UNKNOWN
     credential: CredentialSet | None = None
     streams: list[SourceReport] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the device or a stream fails
+    warnings: list[str] = field(default_factory=list)  # works, but needs attention (clock)
 
     @property
     def ok(self) -> bool:
-        """True when the device was read and no stream failed."""
+        """True when the device was read and no stream failed (warnings allowed)."""
         return self.info is not None and not self.problems
 
 
@@ -239,7 +240,7 @@ async def survey(
         progress(f"  {where}: {info.maker} {info.model}, {len(info.sources)} video source(s)")
         if info.clock_offset_s is not None and abs(info.clock_offset_s) > max_clock_skew_s:
             ahead = "ahead" if info.clock_offset_s > 0 else "behind"
-            report.problems.append(
+            report.warnings.append(
                 f"camera clock is {describe_offset(info.clock_offset_s)} off ({ahead}) at "
                 f"{where}: set NTP or the time on the camera")
 

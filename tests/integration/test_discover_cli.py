@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.cli_discover import EXIT_NOTHING_FOUND, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
+from agent.cli_discover import (
+    EXIT_CONFIG,
+    EXIT_NOTHING_FOUND,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_WARNINGS,
+    main,
+)
 from agent.config import load_config, load_secrets
 from tests.rig.onvif_sim import SimCamera, loopback_block
 from tests.rig.rtsp_server import PASSWORD, USER, RtspServer
@@ -72,9 +79,10 @@ def test_discover_finds_every_camera_and_says_what_is_wrong(
     assert by_addr[cams["open"].host]["ok"] is True
     assert by_addr[cams["open"].host]["camera_ids"] == {"VS_1": "OPEN-1:VS_1"}
     skewed = by_addr[cams["skewed"].host]
-    assert skewed["problems"] == [
+    assert skewed["ok"] is True and skewed["problems"] == []
+    assert skewed["warnings"] == [
         f"camera clock is 10 h off (ahead) at {cams['skewed'].host}: set NTP or the time on the camera"]
-    assert code == EXIT_PROBLEMS
+    assert code == EXIT_WARNINGS  # only the clock needs attention
     assert "found" in err and "reading 3 device(s)" in err  # progress while probing
     assert PASSWORD not in err + json.dumps(reports)
 
@@ -123,7 +131,7 @@ def test_nothing_found_exits_three(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_bad_targets_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                               args: list[str], message: str) -> None:
     code = main(["-c", str(tmp_path / "none.yaml"), "discover", "--no-multicast", *args])
-    assert code == EXIT_USAGE
+    assert code == EXIT_CONFIG
     assert message in capsys.readouterr().err
 
 
@@ -131,7 +139,7 @@ def test_world_readable_secrets_exit_two(tmp_path: Path, capsys: pytest.CaptureF
     secrets = write_secrets(tmp_path / "s.yaml", {"a": ("admin", "pw")}, mode=0o644)
     code = main(["-c", str(tmp_path / "none.yaml"), "discover", "--no-multicast", "--target",
                  "127.0.0.1", "--secrets", str(secrets)])
-    assert code == EXIT_USAGE
+    assert code == EXIT_CONFIG
     assert "chmod 600" in capsys.readouterr().err
 
 
@@ -159,13 +167,28 @@ def test_init_writes_a_valid_config_and_a_private_secrets_template(
     assert load_secrets(secrets).try_order == ["default"]
     assert f"not added (could not be read): {cams['secure'].host}" in out
     # A second init refuses to overwrite the config.
-    assert main(argv) == EXIT_USAGE
+    assert main(argv) == EXIT_CONFIG
     assert "use --force" in capsys.readouterr().err
 
 
 def test_init_refuses_a_bad_site_before_probing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["-c", str(tmp_path / "a.yaml"), "init", "--site-id", "s1", "--province", "99",
                  "--district", "1001", "--no-multicast"])
-    assert code == EXIT_USAGE
+    assert code == EXIT_CONFIG
     assert "province" in capsys.readouterr().err
     assert not (tmp_path / "a.yaml").exists()
+
+
+def test_registered_in_the_agent_command(onvif_camera: Callable[..., SimCamera], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    port = free_udp_port()
+    cam = onvif_camera(host=loopback_block(1)[0], serial="ENTRY-1", discovery=True, discovery_port=port)
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "-c", str(tmp_path / "none.yaml"), "discover", "--no-multicast",
+         "--target", cam.host, "--discovery-port", str(port), "--wait", "3", "--no-stream-check"],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "ENTRY-1" in done.stdout
+    assert "INFO" not in done.stderr  # library log noise stays out of the installer's screen
