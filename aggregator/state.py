@@ -110,6 +110,9 @@ class ApplyResult:
     transitions: list[Transition] = field(default_factory=list)
     duplicates: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (site, why): not applied
+    messages: int = 0  # items applied
+    statuses: int = 0  # camera statuses in them (events, birth cameras, heartbeat cameras)
+    lag_s: float = 0.0  # commit time minus the oldest item's receive time
 
 
 class _Site:
@@ -234,6 +237,12 @@ class StateStore:
             cols.ids[cam] = r[2]
             self.sites[r[1]].cameras[r[2]] = cam
         self.cols = cols
+        self._counts: dict[str, list[int]] = {}
+        for site in self.sites.values():
+            counts = self._counts.setdefault(site.district, [0] * N_STATES)
+            for cam in site.cameras.values():
+                if cols.state[cam] >= 0:
+                    counts[cols.state[cam]] += 1
         self._new_cameras: dict[int, int] = {}  # camera -> first_seen_ms
         self._dirty: set[int] = set()
         self._dirty_sites: set[int] = set()
@@ -256,6 +265,8 @@ class StateStore:
                     for item in items:
                         self._apply_one(item, result)
                     self._flush()
+                result.messages = len(items)
+                result.lag_s = (datetime.now(UTC) - min(i.received_at for i in items)).total_seconds()
             except BaseException:
                 logger.exception("apply: batch of %d rolled back; reloading state", len(items))
                 self._load()
@@ -287,23 +298,9 @@ class StateStore:
             self._roll(to_ms(now))
             self._flush()
 
-    def state_counts(self) -> dict[str, dict[CameraState, int]]:
-        """Cameras per state per province right now (for metrics and the feed snapshot)."""
-        cols = self.cols
-        n = cols.n
-        prov_of_site = np.zeros(max(self.sites, default=0) + 1, dtype=np.int16)
-        codes = sorted({s.province for s in self.sites.values()})
-        index = {c: i for i, c in enumerate(codes)}
-        for s in self.sites.values():
-            prov_of_site[s.id] = index[s.province]
-        st = cols.view("state", n)
-        ok = (st >= 0) & (cols.view("missing", n) == 0)
-        keys = prov_of_site[cols.view("site", n)[ok]].astype(np.int64) * N_STATES + st[ok]
-        counts = np.bincount(keys, minlength=len(codes) * N_STATES)
-        return {
-            code: {STATES[k]: int(counts[i * N_STATES + k]) for k in range(N_STATES)}
-            for code, i in index.items()
-        }
+    def state_counts(self) -> dict[str, list[int]]:
+        """Cameras per state (list in STATES order) per district right now, kept incrementally."""
+        return {district: list(counts) for district, counts in self._counts.items()}
 
     def current(self, site_id: str, camera_id: str) -> tuple[CameraState, Reason, datetime] | None:
         """The current (state, reason, since) of one camera, or None if unknown."""
@@ -322,8 +319,10 @@ class StateStore:
         if site is None:
             return
         if isinstance(msg, Birth):
+            result.statuses += len(msg.cameras)
             self._birth(site, msg, recv, result)
         elif isinstance(msg, Events):
+            result.statuses += len(msg.events)
             self._events(site, msg, recv, result)
         elif isinstance(msg, Death):
             if death_matches(site.bd_seq, msg.bd_seq) and site.online:
@@ -491,6 +490,11 @@ class StateStore:
                 ledger.midnights(site.id, prov, t, None, old, state)
             cols.tail[cam] = t
             if not same:
+                if old != state:
+                    counts = self._counts.setdefault(site.district, [0] * N_STATES)
+                    if old >= 0:
+                        counts[old] -= 1
+                    counts[state] += 1
                 cols.state[cam] = state
                 cols.reason[cam] = reason
                 cols.since[cam] = t

@@ -1,0 +1,158 @@
+"""camwatch-aggregator command line: serve, tokens, and the other helpers' commands.
+
+Each command group is a ``register(subparsers)`` function in :data:`COMMANDS`; a command sets
+``func(args) -> int`` (the exit code). Add yours with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["COMMANDS", "main"]
+
+logger = logging.getLogger("aggregator")
+
+Register = Callable[[Any], None]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .service import Service
+    from .settings import AggregatorSettings
+
+    settings = AggregatorSettings()
+    service = Service(settings, ingest=not args.no_ingest)
+    service.start()
+    try:
+        uvicorn.run(service.app, host=settings.api_host, port=settings.api_port, log_level="info",
+                    access_log=False)  # fmt: skip  # access logs would not leak tokens, but are noise at 1k rps
+    finally:
+        service.stop()
+    return 0
+
+
+def _open() -> tuple[Any, Any, Any]:
+    from .db import open_db
+    from .geography import load_geography
+    from .settings import AggregatorSettings
+
+    settings = AggregatorSettings()
+    db = open_db(settings.db_path)
+    return settings, db, load_geography(db)
+
+
+def _create_token(args: argparse.Namespace) -> int:
+    from .auth import create_token
+
+    settings, db, geography = _open()
+    provinces = [p for p in (args.provinces or "").split(",") if p]
+    try:
+        token_id, token = create_token(db, args.name, args.role, provinces,
+                                       pepper=settings.token_pepper.get_secret_value(), geography=geography)  # fmt: skip
+    except ValueError as err:
+        sys.stderr.write(f"create-token: {err}\n")
+        return 2
+    # The token is printed once, to stdout only, and never logged.
+    sys.stdout.write(f"{token}\n")
+    sys.stderr.write(f"token {token_id} ({args.role}) created; store it now: it is not shown again\n")
+    return 0
+
+
+def _list_tokens(args: argparse.Namespace) -> int:
+    from .auth import list_tokens
+
+    _, db, _ = _open()
+    rows: list[dict[str, Any]] = [
+        {"id": t.id, "name": t.name, "role": t.role, "provinces": list(t.provinces), "created": t.created.isoformat(),
+         "revoked": t.revoked.isoformat() if t.revoked else None}  # fmt: skip
+        for t in list_tokens(db)
+    ]
+    if args.json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+    else:
+        for r in rows:
+            scope = ",".join(r["provinces"]) or "all"
+            sys.stdout.write(f"{r['id']:>5}  {r['role']:<10} {scope:<20} {r['name']}{'  (revoked)' if r['revoked'] else ''}\n")
+    return 0
+
+
+def _revoke_token(args: argparse.Namespace) -> int:
+    from .auth import revoke_token
+
+    _, db, _ = _open()
+    if not revoke_token(db, args.id):
+        sys.stderr.write(f"revoke-token: no live token {args.id}\n")
+        return 1
+    sys.stdout.write(f"token {args.id} revoked\n")
+    return 0
+
+
+def register_core(subparsers: Any) -> None:
+    """serve, create-token, list-tokens, revoke-token."""
+    p = subparsers.add_parser("serve", help="run ingest, faults, live feed and the API (settings from CAMWATCH_*)")
+    p.add_argument("--no-ingest", action="store_true", help="API only (no MQTT)")
+    p.set_defaults(func=_serve)
+    p = subparsers.add_parser("create-token", help="create an API token (printed once)")
+    p.add_argument("--name", required=True, help="who or what uses it")
+    p.add_argument("--role", required=True, choices=("viewer", "technician", "admin"))
+    p.add_argument("--provinces", default="", help="comma-separated DOPA codes (default: every province)")
+    p.set_defaults(func=_create_token)
+    p = subparsers.add_parser("list-tokens", help="list API tokens (never the tokens themselves)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_list_tokens)
+    p = subparsers.add_parser("revoke-token", help="revoke an API token by id")
+    p.add_argument("id", type=int)
+    p.set_defaults(func=_revoke_token)
+
+
+def _lazy(module: str, name: str) -> Register:
+    """Another helper's register function, imported only when the CLI is built."""
+
+    def register(subparsers: Any) -> None:
+        try:
+            fn: Register = getattr(importlib.import_module(module, __package__), name)
+        except (ImportError, AttributeError) as err:
+            logger.debug("cli: %s.%s not available: %s", module, name, err)
+            return
+        fn(subparsers)
+
+    return register
+
+
+# One line per command group. Add yours here.
+COMMANDS: list[Register] = [
+    register_core,
+    _lazy(".enrol", "add_cli"),  # transport: enrol-site
+    _lazy(".cli_audit", "register"),  # audit: import-register, import-risk-points, reconcile, ...
+    _lazy(".cli_report", "register"),  # reports: report
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full command line."""
+    parser = argparse.ArgumentParser(prog="camwatch-aggregator", description="camwatch central aggregator")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for register in COMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

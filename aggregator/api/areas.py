@@ -1,0 +1,124 @@
+"""Nation summary, provinces and districts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+
+from ..availability import WindowKind, resolve_window
+from ..days import from_ms
+from ..rollups import Level, rollup_totals
+from .common import check_province, district_counts, to_counts
+from .deps import CallerDep, ContextDep, DbDep, visible_provinces
+from .schemas import AreaPublic, AvailabilityPublic, NationSummary
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["areas"])
+
+ProvinceCode = Annotated[str, Path(pattern=r"^[1-9][0-9]$", description="DOPA province code", examples=["10"])]
+DistrictCode = Annotated[str, Path(pattern=r"^[1-9][0-9]{3}$", description="DOPA district code", examples=["1001"])]
+
+
+def _site_counts(ctx: ContextDep, db: DbDep, column: str) -> dict[str, tuple[int, int]]:
+    """Sites and cameras per province or district (from the writer's memory when in-process)."""
+    if ctx.store is not None:
+        out: dict[str, tuple[int, int]] = {}
+        for site in list(ctx.store.sites.values()):
+            key = getattr(site, column)
+            n_sites, n_cameras = out.get(key, (0, 0))
+            out[key] = (n_sites + 1, n_cameras + len(site.cameras))
+        return out
+    rows = db.execute(
+        f"SELECT s.{column}, COUNT(DISTINCT s.id), COUNT(c.id) FROM sites s "
+        f"LEFT JOIN camera_inventory c ON c.site = s.id GROUP BY s.{column}"
+    ).fetchall()
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+
+@router.get("/nation", response_model=NationSummary, summary="The country at a glance")
+def nation(ctx: ContextDep, db: DbDep, caller: CallerDep) -> NationSummary:
+    """Cameras and sites now, and availability over the last 24 hours. Needs an unscoped token."""
+    if caller.provinces:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this token is limited to some provinces; ask per province")
+    counts = [0] * 5
+    for values in district_counts(ctx, db).values():
+        counts = [a + b for a, b in zip(counts, values, strict=True)]
+    sites, online = db.execute("SELECT COUNT(*), COALESCE(SUM(online), 0) FROM sites").fetchone()
+    now = datetime.now(UTC)
+    window = resolve_window(WindowKind.LAST_24H, now)
+    totals = rollup_totals(db, Level.NATION, None, window)
+    return NationSummary(
+        cameras=sum(counts), sites=int(sites), sites_online=int(online), provinces=len(ctx.geography.provinces),
+        states=to_counts(counts),
+        last_24h=AvailabilityPublic.of("nation", None, from_ms(window.start_ms), from_ms(window.end_ms), totals),
+    )  # fmt: skip
+
+
+@router.get("/provinces", response_model=list[AreaPublic], summary="Provinces with their cameras now")
+def provinces(ctx: ContextDep, db: DbDep, caller: CallerDep) -> list[AreaPublic]:
+    """Every province the token may see (all 77 for an unscoped token), by code."""
+    per_district = district_counts(ctx, db)
+    per_province: dict[str, list[int]] = {}
+    for district, values in per_district.items():
+        code = ctx.geography.districts[district].province if district in ctx.geography.districts else district[:2]
+        acc = per_province.setdefault(code, [0] * 5)
+        per_province[code] = [a + b for a, b in zip(acc, values, strict=True)]
+    sites = _site_counts(ctx, db, "province")
+    scope = visible_provinces(caller, None)
+    out = []
+    for code, area in sorted(ctx.geography.provinces.items()):
+        if scope is not None and code not in scope:
+            continue
+        n_sites, n_cameras = sites.get(code, (0, 0))
+        out.append(AreaPublic(code=code, name_th=area.name_th, name_en=area.name_en, province=code,
+                              sites=n_sites, cameras=n_cameras, states=to_counts(per_province.get(code, [0] * 5))))  # fmt: skip
+    return out
+
+
+@router.get("/provinces/{code}", response_model=AreaPublic, summary="One province")
+def province(code: ProvinceCode, ctx: ContextDep, db: DbDep, caller: CallerDep) -> AreaPublic:
+    """A province's cameras now; 404 outside the token's provinces."""
+    if code not in ctx.geography.provinces or not caller.sees(code):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"province {code} not found")
+    area = ctx.geography.provinces[code]
+    counts = [0] * 5
+    for district, values in district_counts(ctx, db).items():
+        if district.startswith(code):
+            counts = [a + b for a, b in zip(counts, values, strict=True)]
+    n_sites, n_cameras = _site_counts(ctx, db, "province").get(code, (0, 0))
+    return AreaPublic(code=code, name_th=area.name_th, name_en=area.name_en, province=code,
+                      sites=n_sites, cameras=n_cameras, states=to_counts(counts))  # fmt: skip
+
+
+@router.get("/districts", response_model=list[AreaPublic], summary="Districts with their cameras now")
+def districts(
+    ctx: ContextDep, db: DbDep, caller: CallerDep,
+    province: Annotated[str | None, Query(pattern=r"^[1-9][0-9]$", description="Only this province")] = None,
+) -> list[AreaPublic]:  # fmt: skip
+    """Districts (of one province, or every one the token may see), by code."""
+    check_province(ctx, province)
+    scope = visible_provinces(caller, province)
+    per_district = district_counts(ctx, db)
+    sites = _site_counts(ctx, db, "district")
+    out = []
+    for code, area in sorted(ctx.geography.districts.items()):
+        if scope is not None and area.province not in scope:
+            continue
+        n_sites, n_cameras = sites.get(code, (0, 0))
+        out.append(AreaPublic(code=code, name_th=area.name_th, name_en=area.name_en, province=area.province,
+                              sites=n_sites, cameras=n_cameras, states=to_counts(per_district.get(code, [0] * 5))))  # fmt: skip
+    return out
+
+
+@router.get("/districts/{code}", response_model=AreaPublic, summary="One district")
+def district(code: DistrictCode, ctx: ContextDep, db: DbDep, caller: CallerDep) -> AreaPublic:
+    """A district's cameras now; 404 when unknown or outside the token's provinces."""
+    area = ctx.geography.districts.get(code)
+    if area is None or not caller.sees(area.province):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"district {code} not found")
+    n_sites, n_cameras = _site_counts(ctx, db, "district").get(code, (0, 0))
+    return AreaPublic(code=code, name_th=area.name_th, name_en=area.name_en, province=area.province,
+                      sites=n_sites, cameras=n_cameras, states=to_counts(district_counts(ctx, db).get(code, [0] * 5)))  # fmt: skip

@@ -1,0 +1,79 @@
+"""Helpers shared by the routers: state counts, time conversion, validated query types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import HTTPException, Query
+from sqlite_utils import Database
+
+from ..days import from_ms
+from ..geography import UnknownArea
+from .deps import ApiContext
+from .schemas import StateCounts
+
+__all__ = [
+    "AgencyQ",
+    "TextQ",
+    "check_district",
+    "check_province",
+    "district_counts",
+    "like_prefix",
+    "to_counts",
+    "when",
+]
+
+_STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
+# Free-text filters are plain names: letters (any script), digits, space and . , _ - + / ( ).
+# Anything else (quotes, semicolons, wildcards) is refused with 422 before it reaches SQL.
+_TEXT = r"^[\w .,+/()-]{1,100}$"
+TextQ = Annotated[str | None, Query(pattern=_TEXT, description="Exact match")]
+AgencyQ = Annotated[str | None, Query(pattern=_TEXT, description="Owning agency, exact match")]
+
+
+def like_prefix(text: str) -> str:
+    """A LIKE pattern matching values that start with ``text`` (its wildcards escaped)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def to_counts(values: list[int]) -> StateCounts:
+    """Five counts in state order as a model."""
+    return StateCounts(**dict(zip(_STATE_NAMES, values, strict=True)))
+
+
+def when(ms: int | None) -> datetime | None:
+    """UTC datetime of stored milliseconds (None stays None)."""
+    return None if ms is None else from_ms(int(ms))
+
+
+def check_province(ctx: ApiContext, code: str | None) -> None:
+    """422 for a code that is not a DOPA province."""
+    if code is not None:
+        try:
+            ctx.geography.province(code)
+        except UnknownArea as err:
+            raise HTTPException(422, str(err)) from err
+
+
+def check_district(ctx: ApiContext, code: str | None, province: str | None = None) -> None:
+    """422 for a code that is not a DOPA district (of ``province`` when given)."""
+    if code is not None:
+        try:
+            ctx.geography.district(code, province)
+        except UnknownArea as err:
+            raise HTTPException(422, str(err)) from err
+
+
+def district_counts(ctx: ApiContext, db: Database) -> dict[str, list[int]]:
+    """Cameras per state per district now: from the writer's memory when in-process, else SQL."""
+    if ctx.store is not None:
+        counts: dict[str, list[int]] = ctx.store.state_counts()
+        return counts
+    out: dict[str, list[int]] = {}
+    for district, state, n in db.execute(
+        "SELECT s.district, st.state, COUNT(*) FROM camera_state st JOIN camera_inventory c ON c.id = st.camera "
+        "JOIN sites s ON s.id = c.site GROUP BY s.district, st.state"
+    ):
+        out.setdefault(district, [0] * 5)[int(state)] += int(n)
+    return out

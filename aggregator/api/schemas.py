@@ -1,0 +1,185 @@
+"""API response models (separate from the wire messages in protocol/)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from protocol import CameraState, Reason
+
+from ..availability import Totals
+
+__all__ = [
+    "AreaPublic",
+    "AvailabilityPublic",
+    "CameraDetail",
+    "CameraPublic",
+    "IngestCounters",
+    "NationSummary",
+    "Page",
+    "SitePublic",
+    "StateCounts",
+    "TransitionPublic",
+]
+
+T = TypeVar("T")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AvailabilityPublic(_Out):
+    """Availability over a window: two figures, and the time nobody saw or that was planned."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "level": "province", "key": "10", "start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z",
+            "available": 0.981, "usable": 0.962, "up_s": 80000.0, "degraded_s": 1500.0, "down_s": 1600.0,
+            "unknown_s": 3300.0, "maintenance_s": 0.0,
+        }]},
+    )  # fmt: skip
+
+    level: str = Field(description="camera, site, district, province, agency or nation")
+    key: str | None = Field(description="The code or id at that level (None for the nation)")
+    start: datetime
+    end: datetime
+    available: float | None = Field(description="(up + degraded) / known time; null when nothing was known")
+    usable: float | None = Field(description="up / known time; null when nothing was known")
+    up_s: float
+    degraded_s: float
+    down_s: float
+    unknown_s: float = Field(description="Time nobody could see (site silent): never counted as down")
+    maintenance_s: float = Field(description="Planned maintenance: never counted as down")
+
+    @classmethod
+    def of(cls, level: str, key: str | None, start: datetime, end: datetime, t: Totals) -> AvailabilityPublic:
+        return cls(
+            level=level, key=key, start=start, end=end, available=t.available, usable=t.usable,
+            up_s=t.up_ms / 1000, degraded_s=t.degraded_ms / 1000, down_s=t.down_ms / 1000,
+            unknown_s=t.unknown_ms / 1000, maintenance_s=t.maint_ms / 1000,
+        )  # fmt: skip
+
+
+class StateCounts(_Out):
+    """Cameras in each state right now."""
+
+    up: int = 0
+    degraded: int = 0
+    down: int = 0
+    unknown: int = 0
+    maintenance: int = 0
+
+
+class NationSummary(_Out):
+    """The country at a glance."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "cameras": 312000, "sites": 4870, "sites_online": 4861,
+        "states": {"up": 301000, "degraded": 4000, "down": 5000, "unknown": 2000, "maintenance": 0},
+        "last_24h": None, "provinces": 77}]})  # fmt: skip
+
+    cameras: int
+    sites: int
+    sites_online: int
+    provinces: int
+    states: StateCounts
+    last_24h: AvailabilityPublic
+
+
+class AreaPublic(_Out):
+    """A province or district with its cameras now."""
+
+    code: str = Field(examples=["10"])
+    name_th: str
+    name_en: str
+    province: str
+    sites: int
+    cameras: int
+    states: StateCounts
+
+
+class SitePublic(_Out):
+    """A site (gateway/NVR location)."""
+
+    site_id: str
+    province: str
+    district: str
+    name: str
+    agency: str
+    lat: float | None
+    lon: float | None
+    agent_version: str
+    online: bool
+    last_seen: datetime | None
+    cameras: int
+
+
+class CameraPublic(_Out):
+    """A camera in a list."""
+
+    site_id: str
+    camera_id: str
+    province: str
+    district: str
+    name: str
+    maker: str
+    model: str
+    firmware: str
+    agency: str
+    state: CameraState
+    reason: Reason | str
+    since: datetime
+    missing: bool
+    last_seen: datetime
+
+
+class TransitionPublic(_Out):
+    """One state change, at its edge time."""
+
+    at: datetime
+    old_state: CameraState | None
+    new_state: CameraState
+    reason: str
+    historical: bool
+
+
+class CameraDetail(CameraPublic):
+    """A camera with its inventory, recent transitions and current fault."""
+
+    serial: str
+    mac: str
+    address: str
+    video_source: str
+    stream_uri: str = Field(description="Never carries credentials")
+    width: int | None
+    height: int | None
+    fps: float | None
+    codec: str
+    first_seen: datetime
+    lat: float | None
+    lon: float | None
+    transitions: list[TransitionPublic]
+    fault: dict[str, Any] | None = Field(default=None, description="The open fault, when the faults service runs")
+
+
+class Page(_Out, Generic[T]):
+    """One page of a list."""
+
+    total: int = Field(description="Items matching the filters")
+    limit: int
+    offset: int
+    items: list[T]
+
+
+class IngestCounters(_Out):
+    """What ingest has done and refused."""
+
+    cameras: int
+    sites: int
+    transitions: int
+    quarantined: dict[str, int] = Field(description="Refused payloads per reason")
+    ingest: dict[str, Any] = Field(default_factory=dict, description="Live counters of the MQTT ingest, when running")

@@ -1,0 +1,114 @@
+"""Wire the running aggregator: database, StateStore, ingest, faults, feed, silence watch, API.
+
+Connections: the store has its own writer connection; ingest and the fault service open
+theirs; API readers get one per server thread. SQLite WAL lets them read while the store
+commits, and the store's lock keeps ``apply`` and ``expire_silent_sites`` one at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+
+from .api import create_app
+from .db import open_db
+from .feed import Feed
+from .geography import load_geography
+from .metrics import IngestMeter
+from .settings import AggregatorSettings
+from .state import ApplyResult, StateStore
+
+__all__ = ["SILENCE_CHECK_S", "Service"]
+
+logger = logging.getLogger(__name__)
+
+# How often silent sites are looked for. A heartbeat is due every 60 s and a site is
+# silent after 2.5 of them, so checking every 10 s marks it within 6% of the deadline.
+SILENCE_CHECK_S = 10.0
+
+
+class Service:
+    """The aggregator process's parts. ``start`` then ``app`` (served by uvicorn), then ``stop``."""
+
+    def __init__(
+        self, settings: AggregatorSettings, *, ingest: bool = True, faults: bool = True,
+        silence_check_s: float = SILENCE_CHECK_S,
+    ) -> None:  # fmt: skip
+        self.settings = settings
+        self.db = open_db(settings.db_path)
+        self.geography = load_geography(self.db)
+        self.store = StateStore(self.db, self.geography, heartbeat_grace=settings.heartbeat_grace)
+        self.feed = Feed(self.store.state_counts)
+        self.meter = IngestMeter()
+        self.faults = self._make_faults() if faults else None
+        self.listeners: list[Callable[[Any], None]] = [self.meter.on_applied, self.feed.on_applied]
+        if self.faults is not None:
+            self.listeners.append(self.faults.on_applied)
+        self.ingest = self._make_ingest() if ingest else None
+        self._silence_check_s = silence_check_s
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._watch_silence, name="silence-watch", daemon=True)
+        self.app: FastAPI = create_app(
+            settings, self.geography, store=self.store, feed=self.feed, ingest=self.ingest,
+            fault_service=self.faults, extras={"meter": self.meter},
+        )  # fmt: skip
+
+    def _make_faults(self) -> Any:
+        try:
+            from .notify.service import FaultService
+        except ImportError as err:
+            logger.warning("service: faults not available (%s)", err)
+            return None
+        path = self.settings.db_path
+        return FaultService(lambda: open_db(path))
+
+    def _make_ingest(self) -> Any:
+        try:
+            from .ingest import Ingest, IngestSettings
+        except ImportError as err:
+            logger.warning("service: MQTT ingest not available (%s)", err)
+            return None
+        return Ingest(IngestSettings.from_settings(self.settings), open_db(self.settings.db_path), self.store,
+                      listeners=self.listeners)  # fmt: skip
+
+    def start(self) -> None:
+        """Start the fault service, the ingest and the silence watch."""
+        if self.faults is not None:
+            self.faults.start()
+        if self.ingest is not None:
+            self.ingest.start()
+        self._watch.start()
+
+    def stop(self) -> None:
+        """Stop everything started, newest first."""
+        self._stop.set()
+        if self._watch.is_alive():
+            self._watch.join(timeout=30)
+        if self.ingest is not None:
+            self.ingest.stop()
+        if self.faults is not None:
+            self.faults.stop()
+
+    def check_silence(self, now: datetime | None = None) -> list[Any]:
+        """Expire silent sites now and tell the listeners; return the transitions."""
+        transitions = self.store.expire_silent_sites(now or datetime.now(UTC))
+        if transitions:
+            result = ApplyResult(transitions=transitions)
+            for listener in self.listeners:
+                try:
+                    listener(result)
+                except Exception:  # a listener's bug must not stop the watch
+                    logger.exception("silence: listener %r failed", listener)
+        return transitions
+
+    def _watch_silence(self) -> None:
+        while not self._stop.wait(self._silence_check_s):
+            try:
+                self.check_silence()
+            except Exception:  # the database may be busy; the next tick retries
+                logger.exception("silence: check failed")
