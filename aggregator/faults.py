@@ -21,7 +21,6 @@ Rules (issue 6):
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
@@ -30,6 +29,7 @@ from datetime import datetime, timedelta
 
 from protocol import CameraState, Reason
 
+from .fault_book import FaultBook, FaultNotFound, FaultStateError
 from .fault_model import (
     Fault,
     FaultAction,
@@ -37,7 +37,6 @@ from .fault_model import (
     FaultKind,
     FaultRules,
     FaultStatus,
-    RepairNote,
     Resolution,
     TransitionLike,
 )
@@ -50,15 +49,6 @@ _FAILING = (CameraState.DOWN, CameraState.DEGRADED)
 # Pruning reopen and flap memory walks every recently changed camera (a national day is
 # hundreds of thousands): once a minute bounds memory without costing every tick.
 _FORGET_EVERY_S = 60.0
-Key = tuple[str, str]
-
-
-class FaultNotFound(LookupError):
-    """No active fault has that id."""
-
-
-class FaultStateError(ValueError):
-    """The action does not fit the fault's status (e.g. acknowledging a resolved fault)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +69,7 @@ class _Gone:
     since: datetime
 
 
-class FaultEngine:
+class FaultEngine(FaultBook):
     """Apply fault rules to transitions; every method takes the time and returns changes.
 
     Usage::
@@ -99,47 +89,21 @@ class FaultEngine:
         districts_in_province: Callable[[str], int] | None = None,
         agency_of: Callable[[str], str] | None = None,
     ) -> None:
-        self.rules = rules or FaultRules()
-        self._next_id = next_id
-        self._active: dict[Key, Fault] = {}
-        self._by_id: dict[int, Key] = {}
-        self._children: dict[int, set[Key]] = defaultdict(set)
-        self._closed: dict[Key, Fault] = {}  # recently resolved, for reopening
+        super().__init__(rules, next_id=next_id, active=active, agency_of=agency_of)
         self._failing: dict[str, _Failing] = {}
         self._failing_by_site: dict[str, set[str]] = defaultdict(set)
         self._flaps: dict[str, deque[datetime]] = {}
         self._gone: dict[str, _Gone] = {}
         self._seen_sites: dict[str, set[str]] = defaultdict(set)  # district -> sites
         self._seen_districts: dict[str, set[str]] = defaultdict(set)  # province -> districts
-        self._district_faults: dict[str, set[str]] = defaultdict(set)  # province -> active district faults
         self._sites_in_district = sites_in_district
         self._districts_in_province = districts_in_province
-        self._agency_of = agency_of or (lambda _site: "")
         self._last_forget: datetime | None = None
-        for fault in active:
-            self._put(fault)
-            self._next_id = max(self._next_id, fault.id + 1)
+        for fault in self._active.values():
             if fault.kind is FaultKind.SITE and fault.site and fault.district:
                 self._gone[fault.site] = _Gone(fault.province, fault.district, fault.opened_at)
 
     # -- queries -----------------------------------------------------------------------
-
-    def active(self) -> list[Fault]:
-        """Every open or acknowledged fault."""
-        return list(self._active.values())
-
-    def get(self, fault_id: int) -> Fault | None:
-        """The active fault with this id, if any."""
-        key = self._by_id.get(fault_id)
-        return self._active.get(key) if key else None
-
-    def active_for_camera(self, camera_id: str) -> Fault | None:
-        """The camera's active (camera or flapping) fault, if any."""
-        return self._active.get(("camera", camera_id))
-
-    def active_for_site(self, site: str) -> Fault | None:
-        """The site's active site fault, if any."""
-        return self._active.get(("site", site))
 
     def site_offline(self, site: str) -> bool:
         """Whether the site's agent is gone right now."""
@@ -379,6 +343,10 @@ class FaultEngine:
         self._change(child, FaultAction.HELD, at, live, out, parent_id=parent.id, detail=str(parent.id))
         self._children[parent.id].add(child.key)
 
+    def _after_close(self, done: Fault, at: datetime, live: bool, out: list[FaultChange]) -> None:
+        if done.id in self._children:
+            self._release_children(done, at, live, out)
+
     def _release_children(self, parent: Fault, at: datetime, live: bool, out: list[FaultChange]) -> None:
         for key in sorted(self._children.pop(parent.id, ())):
             child = self._active.get(key)
@@ -387,193 +355,6 @@ class FaultEngine:
             child = self._change(child, FaultAction.RELEASED, at, live, out, parent_id=None)
             if child.kind is FaultKind.DISTRICT and child.district:
                 self._maybe_clear_area(child.district, child.province, at, live, out)
-
-    # -- lifecycle primitives ----------------------------------------------------------
-
-    def _put(self, fault: Fault) -> None:
-        if fault.kind is FaultKind.DISTRICT and fault.district:
-            self._district_faults[fault.province].add(fault.district)
-        self._active[fault.key] = fault
-        self._by_id[fault.id] = fault.key
-        if fault.parent_id is not None:
-            self._children[fault.parent_id].add(fault.key)
-
-    def _open(
-        self,
-        key: Key,
-        *,
-        kind: FaultKind,
-        province: str,
-        district: str | None,
-        site: str | None,
-        camera_id: str | None,
-        state: CameraState,
-        reason: Reason,
-        at: datetime,
-        live: bool,
-        out: list[FaultChange],
-        parent: Fault | None = None,
-        affected: int = 1,
-    ) -> Fault:
-        recent = self._closed.pop(key, None)
-        window = timedelta(seconds=self.rules.reopen_window_s)
-        if (
-            recent is not None
-            and recent.resolved_at is not None
-            and recent.resolution is not Resolution.WONT_FIX
-            and at - recent.resolved_at <= window
-        ):
-            fault = dataclasses.replace(
-                recent,
-                kind=kind,
-                status=FaultStatus.OPEN,
-                state=state,
-                reason=reason,
-                opened_at=at,
-                acknowledged_at=None,
-                acknowledged_by=None,
-                resolved_at=None,
-                resolved_by=None,
-                resolution=None,
-                reopen_count=recent.reopen_count + 1,
-                escalation_level=0,
-                alerted_at=None,
-                parent_id=parent.id if parent else None,
-                historical=not live,
-                affected=affected,
-            )
-            action = FaultAction.REOPENED
-        else:
-            fault = Fault(
-                id=self._next_id,
-                kind=kind,
-                status=FaultStatus.OPEN,
-                province=province,
-                district=district,
-                site=site,
-                camera_id=camera_id,
-                state=state,
-                reason=reason,
-                opened_at=at,
-                first_opened_at=at,
-                agency=self._agency_of(site) if site else "",
-                parent_id=parent.id if parent else None,
-                historical=not live,
-                affected=affected,
-            )
-            self._next_id += 1
-            action = FaultAction.OPENED
-        if kind is FaultKind.FLAPPING:
-            action = FaultAction.FLAPPING
-        self._put(fault)
-        out.append(FaultChange(action, fault, at, live))
-        return fault
-
-    def _change(
-        self,
-        fault: Fault,
-        action: FaultAction,
-        at: datetime,
-        live: bool,
-        out: list[FaultChange],
-        *,
-        by: str = "",
-        detail: str = "",
-        **fields: object,
-    ) -> Fault:
-        new = dataclasses.replace(fault, **fields)  # type: ignore[arg-type]
-        if new.status.active:
-            self._active[new.key] = new
-        else:
-            self._active.pop(new.key, None)
-            self._by_id.pop(new.id, None)
-            if new.kind is FaultKind.DISTRICT and new.district:
-                self._district_faults[new.province].discard(new.district)
-        out.append(FaultChange(action, new, at, live, by, detail))
-        return new
-
-    def _to_flapping(self, fault: Fault, at: datetime, live: bool, out: list[FaultChange]) -> None:
-        self._change(fault, FaultAction.FLAPPING, at, live, out, kind=FaultKind.FLAPPING)
-
-    def _resolve(
-        self,
-        fault: Fault,
-        at: datetime,
-        live: bool,
-        out: list[FaultChange],
-        resolution: Resolution,
-        *,
-        by: str,
-        note: RepairNote | None = None,
-    ) -> Fault:
-        status = FaultStatus.WONT_FIX if resolution is Resolution.WONT_FIX else FaultStatus.RESOLVED
-        action = FaultAction.CLOSED if resolution is Resolution.WONT_FIX else FaultAction.RESOLVED
-        done = self._change(
-            fault,
-            action,
-            at,
-            live,
-            out,
-            by=by,
-            detail=note.done if note else "",
-            status=status,
-            resolved_at=at,
-            resolved_by=by or None,
-            resolution=resolution,
-            note=note.done if note else fault.note,
-            parts=note.parts if note else fault.parts,
-            cost=note.cost if note else fault.cost,
-        )
-        self._closed[done.key] = done
-        if done.id in self._children:
-            self._release_children(done, at, live, out)
-        return done
-
-    # -- technician actions ------------------------------------------------------------
-
-    def _require(self, fault_id: int) -> Fault:
-        fault = self.get(fault_id)
-        if fault is None:
-            raise FaultNotFound(f"fault {fault_id} is not open")
-        return fault
-
-    def acknowledge(self, fault_id: int, by: str, now: datetime) -> list[FaultChange]:
-        """Record that ``by`` has taken the fault on (stops escalation)."""
-        fault = self._require(fault_id)
-        if fault.status is not FaultStatus.OPEN:
-            raise FaultStateError(f"fault {fault_id} is {fault.status.value}, not open")
-        out: list[FaultChange] = []
-        self._change(
-            fault,
-            FaultAction.ACKNOWLEDGED,
-            now,
-            True,
-            out,
-            by=by,
-            status=FaultStatus.ACKNOWLEDGED,
-            acknowledged_at=now,
-            acknowledged_by=by,
-        )
-        return out
-
-    def resolve(
-        self, fault_id: int, by: str, note: RepairNote, now: datetime, *, wont_fix: bool = False
-    ) -> list[FaultChange]:
-        """Resolve (or close as won't-fix) a fault by hand, with the repair note."""
-        fault = self._require(fault_id)
-        out: list[FaultChange] = []
-        resolution = Resolution.WONT_FIX if wont_fix else Resolution.TECHNICIAN
-        self._resolve(fault, now, True, out, resolution, by=by, note=note)
-        return out
-
-    def mark_alerted(self, fault_id: int, now: datetime) -> list[FaultChange]:
-        """Record that the fault's first live alert went out (escalation counts from here)."""
-        fault = self.get(fault_id)
-        if fault is None or fault.alerted_at is not None:
-            return []
-        out: list[FaultChange] = []
-        self._change(fault, FaultAction.ALERTED, now, True, out, alerted_at=now)
-        return out
 
     # -- time --------------------------------------------------------------------------
 
