@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from agent.config import (
     load_secrets,
     parse_config,
 )
+from agent.device import site_camera_ids
 from agent.discovery import WS_DISCOVERY_PORT, DiscoveryError
 from agent.onvif_client import Timeouts
 from agent.survey import CredentialSet, DeviceReport, survey
@@ -204,7 +206,7 @@ def print_table(reports: Sequence[DeviceReport]) -> None:
             print(f"  - {warning}")
 
 
-def _as_json(report: DeviceReport) -> dict[str, Any]:
+def _as_json(report: DeviceReport, ids: dict[str, str]) -> dict[str, Any]:
     info = report.info
     return {
         "address": report.device.address, "port": report.device.port,
@@ -214,7 +216,7 @@ def _as_json(report: DeviceReport) -> dict[str, Any]:
         "firmware": info.firmware if info else None, "serial": info.serial if info else None,
         "mac": info.mac if info else None,
         "clock_offset_s": info.clock_offset_s if info else None,
-        "camera_ids": info.camera_ids(report.device.endpoint) if info else {},
+        "camera_ids": ids,
         "sources": [{"token": s.token, "stream_uri": s.stream_uri, "snapshot_uri": s.snapshot_uri,
                      "width": s.width, "height": s.height, "codec": s.codec}
                     for s in (info.sources if info else ())],
@@ -234,8 +236,10 @@ def run_discover(args: argparse.Namespace) -> int:
     if isinstance(reports, int):
         return reports
     if args.json:
-        print(json.dumps([_as_json(r) for r in reports], indent=2))
+        ids = assign_ids(reports)
+        print(json.dumps([_as_json(r, i) for r, i in zip(reports, ids, strict=True)], indent=2))
     elif reports:
+        assign_ids(reports)  # adds the shared-serial warnings
         print_table(reports)
     else:
         print("no camera answered: check the network cable/VLAN, or list the cameras' "
@@ -243,14 +247,30 @@ def run_discover(args: argparse.Namespace) -> int:
     return _exit_code(reports)
 
 
+def assign_ids(reports: Sequence[DeviceReport]) -> list[dict[str, str]]:
+    """Camera ids per report ({} when unread); warns on devices sharing one serial number."""
+    read = [r for r in reports if r.info is not None]
+    pairs = [(r.info, r.device.endpoint) for r in read if r.info is not None]
+    by_report = dict(zip((id(r) for r in read), site_camera_ids(pairs), strict=True))
+    serials = Counter(info.serial for info, _ in pairs if info.serial)
+    for report in read:
+        assert report.info is not None
+        serial = report.info.serial
+        if serial and serials[serial] > 1:
+            note = (f"{report.device.address} shares serial number {serial!r} with another device: "
+                    "identified by its MAC instead")
+            if note not in report.warnings:
+                report.warnings.append(note)
+    return [by_report.get(id(r), {}) for r in reports]
+
+
 def camera_entries(reports: Sequence[DeviceReport]) -> list[dict[str, Any]]:
     """Config entries for every video source of every device that was read."""
     entries: list[dict[str, Any]] = []
-    for report in reports:
+    for report, ids in zip(reports, assign_ids(reports), strict=True):
         info = report.info
         if info is None:
             continue
-        ids = info.camera_ids(report.device.endpoint)
         for source in info.sources:
             label = report.device.name or f"{info.maker} {info.model}".strip()
             if len(info.sources) > 1:

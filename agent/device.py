@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "MediaSource",
     "camera_id",
     "normalise_mac",
+    "site_camera_ids",
 ]
 
 # Same pattern as protocol.messages.CameraId; kept here so the agent never builds an invalid id.
@@ -92,6 +95,24 @@ class DeviceInfo:
         """Return {video-source token: camera id} for every source of this device."""
         ident = self.identity or endpoint
         return {src.token: camera_id(ident, src.token) for src in self.sources}
+
+
+def site_camera_ids(devices: Sequence[tuple[DeviceInfo, str]]) -> list[dict[str, str]]:
+    """Camera ids for every device of a site, given (info, endpoint reference) pairs.
+
+    Cheap cameras often share one serial number ("000000", the model name). A serial seen
+    on more than one device is not an identity: those devices fall back to their MAC, else
+    their endpoint reference, else (last resort, not stable across DHCP) serial@address.
+    """
+    counts = Counter(info.identity or endpoint for info, endpoint in devices)
+    result = []
+    for info, endpoint in devices:
+        ident = info.identity or endpoint
+        if counts[ident] > 1:
+            ident = next((alt for alt in (info.mac, endpoint) if alt and alt != ident),
+                         f"{ident}@{info.address}")
+        result.append({src.token: camera_id(ident, src.token) for src in info.sources})
+    return result
 
 
 def normalise_mac(value: str) -> str:

@@ -192,3 +192,20 @@ def test_registered_in_the_agent_command(onvif_camera: Callable[..., SimCamera],
     assert done.returncode == EXIT_OK, done.stderr
     assert "ENTRY-1" in done.stdout
     assert "INFO" not in done.stderr  # library log noise stays out of the installer's screen
+
+
+def test_cameras_sharing_a_serial_get_distinct_ids(
+        onvif_camera: Callable[..., SimCamera], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_udp_port()
+    a, b = loopback_block(2)
+    onvif_camera(host=a, serial="000000", mac="02:00:00:00:0a:01", discovery=True, discovery_port=port)
+    onvif_camera(host=b, serial="000000", mac="02:00:00:00:0b:02", discovery=True, discovery_port=port)
+    config = tmp_path / "agent.yaml"
+    code = main(["-c", str(config), "init", "--site-id", "s1", "--province", "10", "--district", "1001",
+                 "--no-multicast", "--target", a, "--target", b, "--discovery-port", str(port),
+                 "--wait", "3", "--no-stream-check"])
+    out = capsys.readouterr().out
+    assert code == EXIT_WARNINGS
+    assert sorted(c.id for c in load_config(config).cameras) == [
+        "02:00:00:00:0a:01:VS_1", "02:00:00:00:0b:02:VS_1"]
+    assert f"{a} shares serial number '000000' with another device" in out

@@ -14,6 +14,7 @@ from agent.device import (
     MediaSource,
     camera_id,
     normalise_mac,
+    site_camera_ids,
 )
 from protocol.messages import CameraId
 
@@ -87,3 +88,23 @@ def test_discovered_device_name_from_scopes() -> None:
                            ("onvif://www.onvif.org/name/Gate%20Cam", "onvif://www.onvif.org/hardware/DS-2CD"))
     assert dev.name == "Gate Cam"
     assert dev.hardware == "DS-2CD"
+
+
+def _info(serial: str, mac: str, address: str, tokens: tuple[str, ...] = ("VS_1",)) -> DeviceInfo:
+    sources = tuple(MediaSource(t, "P", "", "", None, None, None, "") for t in tokens)
+    return DeviceInfo("m", "x", "1", serial, "", mac, None, sources, address=address)
+
+
+def test_shared_serial_falls_back_to_mac_then_endpoint() -> None:
+    ids = site_camera_ids([
+        (_info("000000", "02:00:00:00:00:01", "10.0.0.1"), "urn:uuid:a"),
+        (_info("000000", "", "10.0.0.2"), "urn:uuid:b"),
+        (_info("UNIQUE", "02:00:00:00:00:03", "10.0.0.3"), "urn:uuid:c"),
+    ])
+    assert ids == [{"VS_1": "02:00:00:00:00:01:VS_1"}, {"VS_1": "urn:uuid:b:VS_1"},
+                   {"VS_1": "UNIQUE:VS_1"}]
+
+
+def test_shared_serial_without_mac_or_endpoint_stays_unique() -> None:
+    ids = site_camera_ids([(_info("0", "", "10.0.0.1"), ""), (_info("0", "", "10.0.0.2"), "")])
+    assert ids[0] != ids[1]
