@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import zeep.exceptions
@@ -399,7 +400,22 @@ async def _locate_media(conv: _Conversation, dm: Any) -> None:
                       and s.get("Namespace") == _MEDIA_NS), None)
     if not xaddr or "://" not in str(xaddr):
         raise OnvifProtocolError(f"{conv.where}: device names no media service")
-    conv.cam.xaddrs[_MEDIA_NS] = str(xaddr).strip()
+    conv.cam.xaddrs[_MEDIA_NS] = _same_host(str(xaddr).strip(), conv.address)
+
+
+def _same_host(url: str, address: str) -> str:
+    """Point a service URL at the address we reached the device on, keeping port and path.
+
+    Devices behind NAT advertise their LAN address, multi-homed NVRs another interface's,
+    and some firmware 0.0.0.0; the address we just talked to is the one known to work.
+    """
+    parts = urlsplit(url)
+    if not parts.hostname or parts.hostname == address:
+        return url
+    host = f"[{address}]" if ":" in address else address
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    logger.debug("%s: media service advertised on %s, using %s", address, parts.hostname, address)
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 async def _optional_uri(conv: _Conversation, media: Any, operation: str,

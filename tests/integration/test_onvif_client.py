@@ -179,3 +179,12 @@ def test_stream_uri_credentials_are_removed(onvif_camera: Callable[..., SimCamer
     cam = onvif_camera(stream_urls=["rtsp://admin:hunter2@127.0.0.1:8554/main"])
     info = run(read_device(cam.host, cam.port, None, None, timeouts=AMPLE))
     assert info.sources[0].stream_uri == "rtsp://127.0.0.1:8554/main"
+
+
+def test_media_service_advertised_on_another_address_is_reached_where_the_device_is(
+        onvif_camera: Callable[..., SimCamera]) -> None:
+    # Behind NAT (or with 0.0.0.0 firmware) the device names an address we cannot reach.
+    cam = onvif_camera(advertise_host="192.0.2.77", serial="SN-NAT")
+    info = run(read_device(cam.host, cam.port, None, None, timeouts=AMPLE))
+    assert info.serial == "SN-NAT"
+    assert info.sources[0].stream_uri

@@ -75,6 +75,8 @@ class SimOptions:
     discovery: bool = False
     discovery_port: int = 3702
     probe_variant: str = ""
+    # Address written into XAddrs and the snapshot URI (NAT, wrong firmware); "" = host.
+    advertise_host: str = ""
 
 
 class SimCamera:
@@ -238,7 +240,7 @@ def _child_main(raw: str) -> None:  # pragma: no cover - runs in the child
         model=opts.model,
         serial_number=opts.serial,
         firmware_version=opts.firmware,
-        local_ip=opts.host,
+        local_ip=opts.advertise_host or opts.host,
         onvif_port=opts.port,
     )
     if opts.username:
@@ -332,7 +334,7 @@ def _child_main(raw: str) -> None:  # pragma: no cover - runs in the child
             self.wfile.write(body)
 
     Handler.camera = camera  # type: ignore[assignment]
-    server = ThreadingHTTPServer((opts.host, opts.port), Handler)
+    server = ThreadingHTTPServer((opts.host, opts.port), Handler)  # bound to host, not advertise_host
     server.daemon_threads = True
     config.onvif_port = server.server_address[1]
 
