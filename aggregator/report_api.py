@@ -8,7 +8,9 @@ The router is built by :func:`build_router` from the app's own dependencies (who
 a read-only database connection) so this module does not reach into the API package.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: FastAPI must resolve the route functions'
+# ``Depends(principal)`` annotations, and those name the closure's arguments, which a
+# stringified annotation cannot reach.
 
 import re
 from collections.abc import Callable, Iterator

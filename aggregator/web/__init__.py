@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from .pages import build_me_router
 from .pages import router as pages_router
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "include_dashboard"]
@@ -34,4 +35,5 @@ def include_dashboard(
 
     app.include_router(pages_router)
     app.include_router(build_router(principal, database))
+    app.include_router(build_me_router(principal))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

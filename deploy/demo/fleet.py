@@ -95,7 +95,8 @@ def plan_fleet(
 class SimulatedSite:
     """One site's outbox + publisher in this process, and its cameras' simulated states."""
 
-    def __init__(self, site: SimSite, host: str, port: int, workdir: Path, rng: random.Random) -> None:
+    def __init__(self, site: SimSite, host: str, port: int, workdir: Path, rng: random.Random, *,
+                 jitter_s: float = 5.0, heartbeat_s: float = HEARTBEAT_S) -> None:  # fmt: skip
         self.site = site
         self.rng = rng
         self.outbox = Outbox(workdir / f"{site.site_id}.outbox.sqlite3")
@@ -121,7 +122,7 @@ class SimulatedSite:
             )  # fmt: skip
         settings = PublisherSettings(
             site=site.site_id, province=site.province, district=site.district, host=host, port=port, tls=False,
-            heartbeat_interval_s=HEARTBEAT_S, keepalive_s=KEEPALIVE_S, jitter_s=5.0, reconnect_max_s=10,
+            heartbeat_interval_s=heartbeat_s, keepalive_s=KEEPALIVE_S, jitter_s=jitter_s, reconnect_max_s=10,
         )  # fmt: skip
         self.publisher = Publisher(settings, self.outbox, snapshot=self.snapshot)
 

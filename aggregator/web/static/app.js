@@ -27,6 +27,7 @@ import { session } from "./session.js";
 let page = null;
 let feed = null;
 let refreshTimer = null;
+let routeSeq = 0;
 let lastRefresh = 0;
 
 function setAsOf(when) {
@@ -59,7 +60,7 @@ function onFeedEvent(evt) {
 
 async function route() {
   const main = document.getElementById("main");
-  if (!token.get()) { showSignIn(main); return; }
+  if (!token.get()) { routeSeq++; showSignIn(main); return; }
   if (!session.me) {
     try { await loadMe(); } catch { return; }
   }
@@ -67,15 +68,23 @@ async function route() {
   for (const [re, fn] of ROUTES) {
     const m = hash.match(re);
     if (!m) continue;
+    // Each route draws into its own element, shown only if it is still the latest route when
+    // its data arrives (a quick second click must not stack two pages).
+    const seq = ++routeSeq;
     if (page && page.dispose) page.dispose();
-    clear(main);
+    page = null;
+    const view = h("div", { class: "view", dataset: { route: hash } });
+    let next = null;
     try {
-      page = (await fn(main, m)) || null;
-      setAsOf(Date.now());
+      next = (await fn(view, m)) || null;
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return;
-      main.append(h("p", { class: "error" }, `${t("error.load")}: ${err.message}`));
+      view.append(h("p", { class: "error" }, `${t("error.load")}: ${err.message}`));
     }
+    if (seq !== routeSeq) { if (next && next.dispose) next.dispose(); return; }
+    page = next;
+    main.replaceChildren(view);
+    setAsOf(Date.now());
     return;
   }
   location.hash = "#/nation";
