@@ -1,0 +1,201 @@
+"""Agent check cycle benchmark: camwatch's runner against a naive OpenCV loop, same run.
+
+For 8, 32 and 64 cameras served by the real RTSP rig (tests/rig/rtsp_server.py; cameras
+share 8 copies of the moving mount), it prints per side:
+
+* wall time of one full cycle (every camera checked once),
+* CPU seconds per camera check (user + system of the checking process, all threads),
+* peak RSS of the checking process (each measurement runs in a fresh process),
+
+and the ratios naive / camwatch. camwatch runs with the production defaults
+(concurrency 8, a burst of 5 frames, picture checks, TCP probe, scene references). The
+naive baseline opens, reads one frame and releases each camera in turn with OpenCV's
+default settings. Its cost is linear in the number of cameras by construction, so to keep
+the run under ~3 minutes it is measured on 8 cameras and scaled for 32 and 64 (marked
+"scaled"; ``--full-baseline`` measures them too, ~5 extra minutes).
+
+Targets (issue 3): 64 cameras within a 60 s cycle at <= 25 % of 2 cores and <= 200 MB.
+
+    .venv/bin/python bench/agent_bench.py [--sizes 8 32 64] [--repeats 3] [--full-baseline]
+    .venv/bin/python bench/agent_bench.py --picture     # the figures behind agent/picture.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+MOUNT_COPIES = 8
+CORES = 2
+INTERVAL_S = 60.0
+
+
+def _usage() -> tuple[float, float]:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0  # CPU s, peak RSS MiB (Linux: KiB)
+
+
+def _uris(port: int, n: int) -> list[str]:
+    return [f"rtsp://127.0.0.1:{port}/moving-{i % MOUNT_COPIES}" for i in range(n)]
+
+
+def worker_camwatch(port: int, n: int) -> dict[str, Any]:
+    """One full cycle with the runner and production defaults."""
+    from agent.config import parse_config
+    from agent.models import PrintSink
+    from agent.runner import Runner
+
+    state = tempfile.mkdtemp(prefix="camwatch-bench-")
+    config = parse_config({
+        "site": {"site_id": "bench", "province": "10", "district": "1001"},
+        "state_dir": state,
+        "cameras": [{"id": f"cam{i}", "address": "127.0.0.1", "onvif_port": None, "stream_uri": uri}
+                    for i, uri in enumerate(_uris(port, n))],
+    })
+    runner = Runner(config, None, PrintSink(open(os.devnull, "w")))  # noqa: SIM115
+    cpu0, _ = _usage()
+    t0 = time.monotonic()
+    results = asyncio.run(runner.check_all())
+    wall = time.monotonic() - t0
+    cpu1, rss = _usage()
+    up = sum(r.state.value == "up" for r in results)
+    return {"wall": wall, "cpu": cpu1 - cpu0, "rss": rss, "ok": up, "n": n}
+
+
+def worker_naive(port: int, n: int) -> dict[str, Any]:
+    """Sequential open / read / release with OpenCV defaults."""
+    import cv2
+
+    cpu0, _ = _usage()
+    t0 = time.monotonic()
+    ok = 0
+    for uri in _uris(port, n):
+        cap = cv2.VideoCapture(uri)
+        got, _frame = cap.read()
+        ok += bool(got)
+        cap.release()
+    wall = time.monotonic() - t0
+    cpu1, rss = _usage()
+    return {"wall": wall, "cpu": cpu1 - cpu0, "rss": rss, "ok": ok, "n": n}
+
+
+def run_worker(kind: str, port: int, n: int) -> dict[str, Any]:
+    """Run one measurement in a fresh process (so peak RSS is its own)."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, "--port", str(port), "--n", str(n)],
+        capture_output=True, text=True, timeout=900, cwd=REPO,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind} worker failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "rss", "ok")}
+
+
+def bench(sizes: list[int], repeats: int, full_baseline: bool) -> None:
+    from tests.rig.rtsp_server import RtspServer
+
+    server = RtspServer(workdir=Path(tempfile.mkdtemp(prefix="camwatch-rtsp-")), copies=MOUNT_COPIES)
+    server.start()
+    try:
+        print(f"RTSP rig on port {server.port}: {MOUNT_COPIES} shared 320x240 10 fps H.264 mounts; "
+              f"median of {repeats} runs per cell, each in a fresh process\n")
+        base_n = min(sizes)
+        naive_runs = {base_n: median_of([run_worker("naive", server.port, base_n) for _ in range(max(1, repeats - 2))])}
+        rows = []
+        for n in sizes:
+            ours = median_of([run_worker("camwatch", server.port, n) for _ in range(repeats)])
+            if n in naive_runs:
+                naive, how = naive_runs[n], "measured"
+            elif full_baseline:
+                naive_runs[n] = naive = median_of([run_worker("naive", server.port, n)])
+                how = "measured"
+            else:
+                b = naive_runs[base_n]
+                scale = n / base_n
+                naive = {"wall": b["wall"] * scale, "cpu": b["cpu"] * scale, "rss": b["rss"], "ok": b["ok"] * scale}
+                how = f"scaled from {base_n}"
+            rows.append((n, ours, naive, how))
+        header = (f"{'cams':>4}  {'side':<9} {'cycle s':>8} {'CPU s/cam':>10} {'peak RSS MiB':>13} "
+                  f"{'ok':>4}  {'% of 2 cores @60s':>17}  note")
+        print(header)
+        print("-" * len(header))
+        for n, ours, naive, how in rows:
+            for side, m, note in (("camwatch", ours, ""), ("naive", naive, how)):
+                load = 100.0 * m["cpu"] / (INTERVAL_S * CORES)
+                print(f"{n:>4}  {side:<9} {m['wall']:>8.2f} {m['cpu'] / n:>10.3f} {m['rss']:>13.1f} "
+                      f"{m['ok']:>4.0f}  {load:>16.1f}%  {note}")
+            print(f"{'':>4}  {'ratio':<9} {naive['wall'] / ours['wall']:>7.1f}x "
+                  f"{naive['cpu'] / max(ours['cpu'], 1e-9):>9.2f}x {naive['rss'] / ours['rss']:>12.2f}x"
+                  "        (naive / camwatch)")
+        n, ours, _, _ = rows[-1]
+        load = 100.0 * ours["cpu"] / (INTERVAL_S * CORES)
+        print("\ntarget for 64 cameras: cycle <= 60 s, <= 25 % of 2 cores, <= 200 MB RSS")
+        print(f"camwatch at {n}: cycle {ours['wall']:.1f} s, {load:.1f} % of 2 cores, {ours['rss']:.0f} MiB RSS: "
+              + ("MET" if ours["wall"] <= 60 and load <= 25 and ours["rss"] <= 200 else "NOT MET"))
+        print("(the RTSP server's own CPU is not counted; it runs in its own process)")
+    finally:
+        server.kill()
+
+
+def picture_figures(repeats: int) -> None:
+    """Print the picture metrics of every rig mount (the table in agent/picture.py)."""
+    from agent import picture
+    from agent.config import PictureThresholds
+    from agent.frames import grab_blocking
+    from tests.rig.rtsp_server import RtspServer
+
+    server = RtspServer(workdir=Path(tempfile.mkdtemp(prefix="camwatch-rtsp-"))).start()
+    try:
+        t = PictureThresholds()
+        ref = grab_blocking(server.uri("moving"), frames=2, open_timeout_s=5, read_timeout_s=3).frames[-1]
+        for mount in ("moving", "black", "frozen", "covered", "blurred", "moved"):
+            diffs: list[float] = []
+            metrics = None
+            for _ in range(repeats):
+                g = grab_blocking(server.uri(mount), frames=8, open_timeout_s=5, read_timeout_s=3)
+                diffs += [picture.block_diff(g.frames[0], f) for f in g.frames[1:]]
+                metrics = picture.measure(g.frames, reference=ref, thresholds=t)
+            assert metrics is not None
+            print(f"{mount:<8} block diff {min(diffs):6.2f}-{max(diffs):6.2f}  {metrics.as_details()}")
+    finally:
+        server.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8, 32, 64])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--full-baseline", action="store_true")
+    parser.add_argument("--picture", action="store_true")
+    parser.add_argument("--worker", choices=["camwatch", "naive"])
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--n", type=int)
+    args = parser.parse_args()
+    if args.worker:
+        fn = worker_camwatch if args.worker == "camwatch" else worker_naive
+        print(json.dumps(fn(args.port, args.n)))
+    elif args.picture:
+        picture_figures(args.repeats)
+    else:
+        bench(sorted(args.sizes), args.repeats, args.full_baseline)
+
+
+if __name__ == "__main__":
+    main()
