@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlite_utils import Database
 
 from aggregator.audit_store import delete_override, run_reconcile, set_override
+from aggregator.db import open_db
 from aggregator.hygiene import hygiene_flags, load_fleet, rollup
 from aggregator.reconcile import Class, ReconcileOptions
 from aggregator.register import import_register
@@ -74,11 +76,15 @@ def _require_admin(principal: Any) -> None:
 
 
 def _visible(principal: Any, province: str | None) -> list[str] | None:
-    """Provinces a query may show: the asked one, else the caller's scope (None = all)."""
-    _check_province(principal, province)
+    """Provinces a query may show: the asked one, else the caller's scope (None = all).
+
+    A province outside the scope is 404, as in the rest of the API: its existence is not told.
+    """
+    scope = _scope(principal)
+    if province is not None and scope is not None and province not in scope:
+        raise HTTPException(status_code=404, detail=f"province {province} not found")
     if province is not None:
         return [province]
-    scope = _scope(principal)
     return sorted(scope) if scope is not None else None
 
 
@@ -108,6 +114,21 @@ async def _spool(request: Request, upload: UploadFile, limits: TableLimits) -> P
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+@contextmanager
+def _writable(db: Database) -> Iterator[Database]:
+    """Yield a connection that may write: ``db`` itself, or a new one to the same file when
+    the app hands out read-only readers (``PRAGMA query_only``)."""
+    if not db.conn.execute("PRAGMA query_only").fetchone()[0]:
+        yield db
+        return
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    writer = open_db(path, migrate=False)
+    try:
+        yield writer
+    finally:
+        writer.close()
 
 
 def _file_error(err: TableFileError) -> HTTPException:
@@ -140,10 +161,11 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
             raise HTTPException(status_code=422, detail="mapping must be an object field -> header")
         path = await _spool(request, file, limits)
         try:
-            report = import_register(db, path, mapping=columns, limits=limits,
-                                     source=file.filename or path.name, prune=prune,
-                                     by=str(getattr(caller, "name", "")),
-                                     allowed_provinces=_scope(caller))
+            with _writable(db) as writer:
+                report = import_register(writer, path, mapping=columns, limits=limits,
+                                         source=file.filename or path.name, prune=prune,
+                                         by=str(getattr(caller, "name", "")),
+                                         allowed_provinces=_scope(caller))
         except TableFileError as err:
             raise _file_error(err) from err
         finally:
@@ -156,9 +178,11 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
         _require_admin(caller)
         path = await _spool(request, file, limits)
         try:
-            report = import_risk_points(db, path, limits=limits, source=file.filename or path.name,
-                                        by=str(getattr(caller, "name", "")),
-                                        allowed_provinces=_scope(caller))
+            with _writable(db) as writer:
+                report = import_risk_points(writer, path, limits=limits,
+                                            source=file.filename or path.name,
+                                            by=str(getattr(caller, "name", "")),
+                                            allowed_provinces=_scope(caller))
         except TableFileError as err:
             raise _file_error(err) from err
         finally:
@@ -181,9 +205,9 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
         if body.province is None and _scope(caller) is not None:
             raise HTTPException(status_code=403, detail="a province-scoped admin names a province")
         _check_province(caller, body.province)
-        run_id, counts = run_reconcile(db, body.province,
-                                       ReconcileOptions(position_m=body.position_m,
-                                                        moved_m=body.moved_m))
+        options = ReconcileOptions(position_m=body.position_m, moved_m=body.moved_m)
+        with _writable(db) as writer:
+            run_id, counts = run_reconcile(writer, body.province, options)
         return {"run_id": run_id, "province": body.province, "counts": counts}
 
     @router.get("/summary", summary="Cameras per reconciliation class and province")
@@ -240,8 +264,9 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
         if found is None:
             raise HTTPException(status_code=404, detail=f"no declared camera {body.declared_key!r}")
         _override_scope(caller, db, body.declared_key, body.discovered_key)
-        set_override(db, body.declared_key, body.discovered_key, body.action, body.note,
-                     by=str(getattr(caller, "name", "")))
+        with _writable(db) as writer:
+            set_override(writer, body.declared_key, body.discovered_key, body.action, body.note,
+                         by=str(getattr(caller, "name", "")))
         return {"status": "saved", "applies": "at the next reconciliation run"}
 
     @router.delete("/overrides", summary="Remove an override")
@@ -249,7 +274,9 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
                         discovered_key: str) -> dict[str, str]:
         _require_admin(caller)
         _check_province(caller, declared_key.split("|", 1)[0])
-        if not delete_override(db, declared_key, discovered_key):
+        with _writable(db) as writer:
+            deleted = delete_override(writer, declared_key, discovered_key)
+        if not deleted:
             raise HTTPException(status_code=404, detail="no such override")
         return {"status": "deleted"}
 
