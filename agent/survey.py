@@ -46,6 +46,8 @@ STREAM_CONCURRENCY = 4
 # by a TCP connect to its usual ONVIF ports; 1 s is plenty on a LAN and keeps a dead
 # address from stalling the survey (5 ports x 1 s).
 PORT_PROBE_CONNECT_S = 1.0
+# Addresses probed at once that way: connects are cheap, but each open socket costs an fd.
+PORT_PROBE_CONCURRENCY = 32
 
 
 class AuthStatus:
@@ -171,22 +173,24 @@ async def _check_stream(source: MediaSource, cred: CredentialSet | None, where: 
 async def _port_probe(addresses: Sequence[str], ports: Sequence[int], known: set[str],
                       timeouts: Timeouts) -> list[DiscoveredDevice]:
     """Find ONVIF devices at listed addresses that did not answer WS-Discovery."""
-    found: list[DiscoveredDevice] = []
     quick = Timeouts(connect=PORT_PROBE_CONNECT_S, read=timeouts.read, total=timeouts.read * 2)
-    for address in addresses:
-        if address in known:
-            continue
+    slots = asyncio.Semaphore(PORT_PROBE_CONCURRENCY)
+
+    async def first_port(address: str) -> DiscoveredDevice | None:
         for port in ports:
-            try:
-                await check_alive(address, port, None, None, timeouts=quick)
-            except OnvifAuthError:
-                pass  # an ONVIF device that wants credentials even for its clock
-            except OnvifError:
-                continue
+            async with slots:
+                try:
+                    await check_alive(address, port, None, None, timeouts=quick)
+                except OnvifAuthError:
+                    pass  # an ONVIF device that wants credentials even for its clock
+                except OnvifError:
+                    continue
             xaddr = f"http://{address}:{port}/onvif/device_service"
-            found.append(DiscoveredDevice(address, port, (xaddr,), "", ()))
-            break
-    return found
+            return DiscoveredDevice(address, port, (xaddr,), "", ())
+        return None
+
+    found = await asyncio.gather(*(first_port(a) for a in addresses if a not in known))
+    return [device for device in found if device is not None]
 
 
 async def survey(

@@ -112,3 +112,13 @@ def test_oversized_cidr_is_refused_with_a_clear_error() -> None:
 def test_bad_targets_are_refused(bad: str) -> None:
     with pytest.raises(DiscoveryError):
         expand_targets([bad])
+
+
+@pytest.mark.parametrize("interface", ["no-such-if0", "192.0.2.1"])
+def test_unknown_interface_is_a_clear_error(interface: str) -> None:
+    import asyncio
+
+    from agent.discovery import discover
+
+    with pytest.raises(DiscoveryError, match=f"no network interface '{interface}'"):
+        asyncio.run(discover(interfaces=[interface], wait_s=0.1))
