@@ -121,8 +121,8 @@ _PROTOCOL_EXCEPTIONS: tuple[type[BaseException], ...] = (
 _LIBRARY_PARSE_BUGS: tuple[type[BaseException], ...] = (AttributeError, TypeError)
 # Words real firmware puts in an authentication fault (codes vary: ter:NotAuthorized,
 # wsse:FailedAuthentication, or a generic Sender/Receiver code with a text).
-_AUTH_WORDS = ("notauthorized", "not authorized", "unauthorized", "failedauthentication",
-               "authentication", "authority", "invalidsecurity", "password")
+_AUTH_WORDS = ("notauthorized", "not authorized", "unauthorized", "authoriz", "authentic",
+               "authority", "invalidsecurity", "password")
 # Optional calls: a quirky firmware failing these keeps the device usable (HA device.py).
 _OPTIONAL_FAILURES = (OnvifProtocolError, OnvifTimeout)
 _MEDIA_NS: str = SERVICES["media"]["ns"]

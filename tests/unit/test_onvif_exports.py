@@ -26,3 +26,19 @@ def test_exception_tree_is_as_documented() -> None:
         assert cls.__name__ in (oc.__doc__ or "")
     # Timeouts are explicit and connect is tighter than read.
     assert oc.DEFAULT_TIMEOUTS.connect < oc.DEFAULT_TIMEOUTS.read < oc.DEFAULT_TIMEOUTS.total
+
+
+@pytest.mark.parametrize(("message", "code", "auth"), [
+    ("Sender not authorized", "s:Receiver", True),
+    ("", "ter:NotAuthorized", True),
+    ("Authorization required", "s:Sender", True),
+    ("The security token could not be authenticated or authorized", "wsse:FailedAuthentication", True),
+    ("Action not supported: GetNetworkInterfaces", "s:Receiver", False),
+    ("Unknown fault occured", None, False),
+])
+def test_auth_faults_are_recognised(message: str, code: str | None, auth: bool) -> None:
+    import zeep.exceptions
+
+    from agent.onvif_client import _is_auth_fault
+
+    assert _is_auth_fault(zeep.exceptions.Fault(message, code=code)) is auth
