@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -132,14 +133,15 @@ class AggregatorProcess:
     viewer_token: str
 
 
-def mint_token(db_path: Path, role: str, name: str) -> str:
-    """Create an API token for ``role`` in the aggregator's database and return it."""
+def mint_token(db_path: Path, role: str, name: str, pepper: str) -> str:
+    """Create an API token for ``role`` (whole country) in the aggregator's database."""
     from aggregator.auth import create_token
     from aggregator.db import open_db
+    from aggregator.geography import Geography
 
     db = open_db(db_path)
     try:
-        return create_token(db, name=name, role=role)
+        return create_token(db, name, role, [], pepper=pepper, geography=Geography.from_geothai())[1]
     finally:
         db.close()
 
@@ -153,6 +155,8 @@ def aggregator_env(workdir: Path, broker_port: int, api_port: int) -> dict[str, 
         CAMWATCH_MQTT_URL=f"mqtt://127.0.0.1:{broker_port}",
         CAMWATCH_API_HOST="127.0.0.1",
         CAMWATCH_API_PORT=str(api_port),
+        # A fresh secret per demo run: tokens of an old run never work on a new one.
+        CAMWATCH_TOKEN_PEPPER=secrets.token_urlsafe(24),
         PYTHONPATH=str(REPO),
     )
 
@@ -177,7 +181,8 @@ def start_aggregator(
             if registry.get_site(db, site_id) is None:
                 registry.insert_site(db, site_id, province, district, now_ms=now_ms)
     db.close()
-    tokens = {role: mint_token(db_path, role, f"demo-{role}") for role in ("admin", "technician", "viewer")}
+    pepper = env["CAMWATCH_TOKEN_PEPPER"]
+    tokens = {role: mint_token(db_path, role, f"demo-{role}", pepper) for role in ("admin", "technician", "viewer")}
     log = (workdir / "aggregator.log").open("ab")
     proc = subprocess.Popen([sys.executable, "-m", "aggregator", "serve"], cwd=REPO, env=env,
                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip

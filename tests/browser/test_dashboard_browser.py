@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from protocol import CameraState, Reason
-from tests.browser.conftest_dashboard import CAMERAS, DashboardStack, shot
+from tests.browser.conftest import CAMERAS, DashboardStack, shot
 
-pytest_plugins = ["tests.browser.conftest_dashboard"]
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(240)]
 
 
@@ -46,7 +45,9 @@ def test_nation_page_shows_the_apis_numbers(stack: DashboardStack, open_page: An
     assert page.get_attribute("#province-map path[data-code='10']", "data-available") != ""
     assert page.get_attribute("#province-map path[data-code='20']", "data-available") == ""  # no cameras there
     w24 = stack.api("/api/v1/availability?level=nation&window=last_24h")
-    assert page.get_attribute("#fig-24h", "data-available") == str(w24["available"]) or w24["available"] is None
+    assert w24["available"] is not None
+    assert float(page.get_attribute("#fig-24h", "data-available")) == pytest.approx(w24["available"])
+    assert page.inner_text("#fig-24h .value").startswith(_pct(w24["available"]))
     assert page.inner_text("#asof").strip() != ""
     shot(page, "nation-en")
 

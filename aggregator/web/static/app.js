@@ -54,7 +54,7 @@ function onFeedEvent(evt) {
   refreshTimer = setTimeout(() => {
     refreshTimer = null;
     lastRefresh = Date.now();
-    page.onFeed(evt);
+    if (page && page.onFeed) Promise.resolve(page.onFeed(evt)).catch((err) => console.warn("camwatch refresh:", err.message));
   }, wait);
 }
 

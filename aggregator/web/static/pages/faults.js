@@ -2,14 +2,14 @@
 // sees the queue without the buttons (and the API refuses anyway).
 import { api, ApiError } from "../api.js";
 import { h } from "../dom.js";
-import { t, fmtAge, fmtTime } from "../i18n.js";
+import { t, fmtAge, fmtTime, placeName } from "../i18n.js";
 import { pagedTable } from "../table.js";
 import { stateBadge } from "../widgets.js";
 import { page } from "../shape.js";
 import { session } from "../session.js";
 
-function where(f) {
-  const parts = [f.province, f.district, f.site, f.camera_id].filter(Boolean);
+function where(f, names) {
+  const parts = [names[f.province] || f.province, f.site, f.camera_id].filter(Boolean);
   const href = f.camera_id ? `#/camera/${encodeURIComponent(f.site)}/${encodeURIComponent(f.camera_id)}`
     : f.site ? `#/site/${encodeURIComponent(f.site)}` : f.district ? `#/district/${f.district}` : `#/province/${f.province}`;
   return h("a", { href }, parts.join(" / "));
@@ -17,6 +17,7 @@ function where(f) {
 
 export async function render(main) {
   let table;
+  const names = Object.fromEntries(page(await api.provinces()).items.map((p) => [p.code, placeName(p)]));
   const message = h("p", { id: "fault-message", role: "status" });
 
   function actions(f) {
@@ -60,15 +61,16 @@ export async function render(main) {
       { key: "id", label: "#", sort: "id", sortDesc: "-id", render: (f) => String(f.id) },
       { key: "age", label: t("faults.age"), sort: "opened_at", sortDesc: "-opened_at", render: (f) => h("span", { title: fmtTime(f.opened_at) }, fmtAge((Date.now() - Date.parse(f.opened_at)) / 1000)) },
       { key: "kind", label: t("faults.kind"), render: (f) => f.kind },
-      { key: "where", label: t("faults.where"), render: where },
+      { key: "where", label: t("faults.where"), render: (f) => where(f, names) },
       { key: "state", label: t("state"), render: (f) => stateBadge(f.state, f.reason) },
       { key: "reason", label: t("reason"), render: (f) => f.reason },
       { key: "status", label: t("faults.status"), render: (f) => h("span", { class: "fault-status" }, t(`faults.status.${f.status}`)) },
       { key: "actions", label: "", render: actions },
     ],
   });
-  main.append(h("h1", {}, t("faults.title")),
-    session.canAct ? null : h("p", { class: "muted", id: "viewer-note" }, t("faults.viewer")), message, table.root);
+  main.append(h("h1", {}, t("faults.title")));
+  if (!session.canAct) main.append(h("p", { class: "muted", id: "viewer-note" }, t("faults.viewer")));
+  main.append(message, table.root);
   table.start();
   return { onFeed() { table.refresh(); } };
 }
