@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +21,6 @@ from aggregator.reconcile import (
 __all__ = [
     "DECLARED_COLUMNS",
     "delete_override",
-    "existing_hashes",
     "load_declared",
     "load_discovered",
     "load_overrides",
@@ -29,7 +28,6 @@ __all__ = [
     "run_reconcile",
     "save_matches",
     "set_override",
-    "upsert_declared",
     "utcnow_text",
 ]
 
@@ -38,10 +36,6 @@ DECLARED_COLUMNS: tuple[str, ...] = (
     "register_id", "province", "district", "agency", "location", "lat", "lon", "maker", "model",
     "ip", "mac", "serial", "installed", "status", "site",
 )
-# SQLite's default limit on bound parameters is 32766 in current builds but 999 in old ones;
-# stay under the old one so a lookup batch works everywhere.
-_IN_BATCH = 900
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_declared (
     key TEXT PRIMARY KEY,
@@ -142,36 +136,6 @@ def migrate_audit(db: Database) -> None:
 def utcnow_text() -> str:
     """Return the current UTC time as stored in audit tables."""
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def existing_hashes(db: Database, keys: Sequence[str]) -> dict[str, str]:
-    """Return key -> row hash for the keys already declared."""
-    found: dict[str, str] = {}
-    for start in range(0, len(keys), _IN_BATCH):
-        chunk = keys[start:start + _IN_BATCH]
-        marks = ",".join("?" * len(chunk))
-        cursor = db.conn.execute(
-            f"SELECT key, row_hash FROM audit_declared WHERE key IN ({marks})", chunk
-        )
-        found.update((k, h) for k, h in cursor.fetchall())
-    return found
-
-
-_UPSERT = (
-    "INSERT INTO audit_declared (key, {cols}, row_hash, line, import_id, first_imported, "
-    "last_imported) VALUES (?, {marks}, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET {sets}, "
-    "row_hash=excluded.row_hash, line=excluded.line, import_id=excluded.import_id, "
-    "last_imported=excluded.last_imported"
-).format(
-    cols=", ".join(DECLARED_COLUMNS),
-    marks=", ".join("?" * len(DECLARED_COLUMNS)),
-    sets=", ".join(f"{c}=excluded.{c}" for c in DECLARED_COLUMNS),
-)
-
-
-def upsert_declared(db: Database, rows: Iterable[Sequence[Any]]) -> None:
-    """Insert or update declared rows: (key, *DECLARED_COLUMNS, hash, line, import_id, at, at)."""
-    db.conn.executemany(_UPSERT, rows)
 
 
 # Order of core's integer camera states (aggregator.state.STATES, cameras.state column).

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +26,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from aggregator.audit_store import (
-    DECLARED_COLUMNS,
-    existing_hashes,
-    upsert_declared,
-    utcnow_text,
-)
+from aggregator.audit_store import DECLARED_COLUMNS, utcnow_text
 from aggregator.register_rows import (
     HEADER_ALIASES,
     REQUIRED_FIELDS,
@@ -156,29 +153,23 @@ def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | No
     ``prune`` deletes declared cameras of the file's provinces that the file no longer lists;
     without it they are only counted as ``absent``. ``allowed_provinces`` (an importer scoped
     to some provinces) rejects rows of any other province.
+
+    Two phases, so the database's write lock is held only for the merge: the file is read,
+    validated and written to a private staging database first (the slow part, seconds for a
+    big register, while ingest keeps writing), then merged in one transaction.
     """
     name = source or path.name
     table = open_table(path, HEADER_ALIASES, REQUIRED_FIELDS, mapping=mapping, limits=limits)
-    sha = file_sha256(path)
     counts = _Counts()
-    now = utcnow_text()
-    conn = db.conn
-    # A savepoint, not BEGIN: it works whether or not the caller's connection is already
-    # inside a transaction, and rolls back exactly this import.
-    try:
-        conn.execute("SAVEPOINT audit_import")
-        import_id = _start_import(db, name, sha, table.format, table.encoding, by)
-        for batch in _batches(table.rows, counts, _Duplicates(), allowed_provinces):
-            _write_batch(db, batch, import_id, now, counts)
-        absent = _absent(db, counts.provinces, import_id, prune)
-        _finish_import(db, import_id, counts)
-        conn.execute("RELEASE audit_import")
-    except BaseException:
-        conn.execute("ROLLBACK TO audit_import")
-        conn.execute("RELEASE audit_import")
-        raise
-    finally:
-        table.close()
+    with tempfile.TemporaryDirectory(prefix="camwatch-register-") as tmp:
+        stage_path = Path(tmp) / "stage.sqlite3"
+        try:
+            sha = file_sha256(path)
+            _stage(stage_path, _batches(table.rows, counts, _Duplicates(), allowed_provinces))
+        finally:
+            table.close()
+        import_id, absent = _merge(db, stage_path, counts, prune,
+                                   (name, sha, table.format, table.encoding, by))
     logger.info("%s: register imported: %d rows, %d new, %d updated, %d unchanged, %d rejected",
                 name, counts.rows, counts.inserted, counts.updated, counts.unchanged, counts.rejected)
     return ImportReport(
@@ -188,6 +179,67 @@ def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | No
         updated=counts.updated, unchanged=counts.unchanged, rejected=counts.rejected,
         absent=absent, rejections=tuple(counts.rejections),
     )
+
+
+_STAGE_COLUMNS = ("key", *DECLARED_COLUMNS, "row_hash", "line")
+
+
+def _stage(path: Path, batches: Iterator[list[tuple[int, str, RegisterRow]]]) -> None:
+    """Write validated rows to a private database: no lock on the real one meanwhile."""
+    stage = sqlite3.connect(path)
+    try:
+        # A throw-away file: no journal, no fsync.
+        stage.execute("PRAGMA journal_mode=OFF")
+        stage.execute("PRAGMA synchronous=OFF")
+        stage.execute(f"CREATE TABLE rows ({', '.join(_STAGE_COLUMNS)})")
+        insert = f"INSERT INTO rows VALUES ({', '.join('?' * len(_STAGE_COLUMNS))})"
+        for batch in batches:
+            values = []
+            for line, key, row in batch:
+                data = row.model_dump(mode="json")
+                columns = tuple(data[c] for c in DECLARED_COLUMNS)
+                values.append((key, *columns, _row_hash(columns), line))
+            stage.executemany(insert, values)
+        stage.commit()
+    finally:
+        stage.close()
+
+
+def _merge(db: Database, stage_path: Path, counts: _Counts, prune: bool,
+           log: tuple[str, str, str, str, str]) -> tuple[int, int]:
+    """Merge the staged rows into audit_declared in one transaction; return (import id, absent)."""
+    conn = db.conn
+    conn.execute("ATTACH DATABASE ? AS audit_stage", (str(stage_path),))
+    try:
+        # A savepoint, not BEGIN: it rolls back exactly this import.
+        conn.execute("SAVEPOINT audit_import")
+        try:
+            import_id = _start_import(db, *log)
+            inserted, updated, unchanged = conn.execute(
+                "SELECT count(*) - count(d.key), coalesce(sum(d.row_hash != s.row_hash), 0), "
+                "coalesce(sum(d.row_hash = s.row_hash), 0) FROM audit_stage.rows s "
+                "LEFT JOIN main.audit_declared d ON d.key = s.key").fetchone()
+            counts.inserted, counts.updated, counts.unchanged = inserted, updated, unchanged
+            now = utcnow_text()
+            conn.execute(
+                f"INSERT INTO main.audit_declared ({', '.join(_STAGE_COLUMNS)}, import_id, "
+                f"first_imported, last_imported) SELECT {', '.join(_STAGE_COLUMNS)}, ?, ?, ? "
+                "FROM audit_stage.rows WHERE true ON CONFLICT(key) DO UPDATE SET "
+                + ", ".join(f"{c}=excluded.{c}" for c in (*DECLARED_COLUMNS, "row_hash", "line",
+                                                          "import_id", "last_imported")),
+                (import_id, now, now))
+            counts.provinces.update(p for (p,) in conn.execute(
+                "SELECT DISTINCT province FROM audit_stage.rows"))
+            absent = _absent(db, counts.provinces, import_id, prune)
+            _finish_import(db, import_id, counts)
+            conn.execute("RELEASE audit_import")
+        except BaseException:
+            conn.execute("ROLLBACK TO audit_import")
+            conn.execute("RELEASE audit_import")
+            raise
+    finally:
+        conn.execute("DETACH DATABASE audit_stage")
+    return import_id, absent
 
 
 def _batches(rows: Iterator[tuple[int, dict[str, Any]]], counts: _Counts, duplicates: _Duplicates,
@@ -215,25 +267,6 @@ def _batches(rows: Iterator[tuple[int, dict[str, Any]]], counts: _Counts, duplic
         yield batch
 
 
-def _write_batch(db: Database, batch: list[tuple[int, str, RegisterRow]], import_id: int,
-                 now: str, counts: _Counts) -> None:
-    old = existing_hashes(db, [key for _, key, _ in batch])
-    values = []
-    for line, key, row in batch:
-        data = row.model_dump(mode="json")
-        columns = tuple(data[c] for c in DECLARED_COLUMNS)
-        digest = _row_hash(columns)
-        if key not in old:
-            counts.inserted += 1
-        elif old[key] != digest:
-            counts.updated += 1
-        else:
-            counts.unchanged += 1
-        counts.provinces.add(row.province)
-        values.append((key, *columns, digest, line, import_id, now, now))
-    upsert_declared(db, values)
-
-
 def _absent(db: Database, provinces: set[str], import_id: int, prune: bool) -> int:
     if not provinces:
         return 0
@@ -248,6 +281,7 @@ def _absent(db: Database, provinces: set[str], import_id: int, prune: bool) -> i
 
 
 def _start_import(db: Database, source: str, sha: str, fmt: str, encoding: str, by: str) -> int:
+    """Write the import log entry (counts follow in _finish_import)."""
     cursor = db.conn.execute(
         "INSERT INTO audit_imports (kind, at, source, sha256, format, encoding, rows, inserted, "
         "updated, unchanged, rejected, rejections, by_user) "

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import geothai  # noqa: E402
 
+import aggregator.register as register_module  # noqa: E402
 from aggregator.audit_store import load_declared, load_discovered, run_reconcile  # noqa: E402
 from aggregator.db import open_db  # noqa: E402
 from aggregator.geography import load_geography  # noqa: E402
@@ -143,6 +144,18 @@ def main() -> None:
             with path.open(encoding="utf-8", newline="") as handle:
                 return sum(1 for _ in csv.reader(handle))
 
+        # How long an import holds the database's write lock: its merge phase only.
+        merge_times: list[float] = []
+        real_merge = register_module._merge
+
+        def timed_merge(*a: object, **kw: object) -> object:
+            t = time.perf_counter()
+            try:
+                return real_merge(*a, **kw)  # type: ignore[arg-type]
+            finally:
+                merge_times.append(time.perf_counter() - t)
+
+        register_module._merge = timed_merge  # type: ignore[assignment]
         base_read, _ = median_time(read_csv, args.repeat)
         t = time.perf_counter()
         first = import_register(db, path)
@@ -154,6 +167,8 @@ def main() -> None:
         print(f"re-import (all unchanged):      {again_s:8.2f} s (median of {args.repeat}) "
               f"= {again_s / base_read:.1f}x; unchanged={again.unchanged} rejected={again.rejected}")  # type: ignore[attr-defined]
 
+        print(f"write lock held (merge phase):  {merge_times[0]:8.2f} s first import, "
+              f"{statistics.median(merge_times[1:]):.2f} s re-import (median)")
         declared, discovered = load_declared(db), load_discovered(db)
 
         def dict_join() -> int:
