@@ -307,3 +307,31 @@ def test_thai_digits_and_unformatted_spreadsheet_dates() -> None:
     assert parse_date(43586) == date(2019, 5, 1)
     with pytest.raises(ValueError, match="is not a date"):
         parse_date(12)
+
+
+def test_validation_phase_leaves_the_database_writable(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer (ingest) is never blocked while a register is being read and validated."""
+    import sqlite3
+
+    import aggregator.register as register_module
+    from aggregator.db import open_db
+
+    db = open_db(tmp_path / "camwatch.sqlite3")
+    writes: list[int] = []
+    real_parse = register_module.parse_row
+
+    def parse_and_write(raw: dict[str, Any]) -> Any:
+        other = sqlite3.connect(tmp_path / "camwatch.sqlite3", timeout=0)  # fail at once if locked
+        try:
+            with other:
+                other.execute("INSERT INTO store_meta (key, value) VALUES (?, 1)", (f"k{len(writes)}",))
+        finally:
+            other.close()
+        writes.append(1)
+        return real_parse(raw)
+
+    monkeypatch.setattr(register_module, "parse_row", parse_and_write)
+    rows = [EN, *[row(register_id=f"W{i}") for i in range(5)]]
+    report = import_register(db, write_csv(tmp_path / "r.csv", rows))
+    assert report.inserted == 5 and len(writes) == 5
