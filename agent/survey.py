@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from agent.device import DeviceInfo, DiscoveredDevice, MediaSource
 from agent.discovery import discover
 from agent.frames import FrameError, StreamOpenError, grab
+from agent.inventory import is_factory_default
 from agent.onvif_client import (
     OnvifAuthError,
     OnvifError,
@@ -242,6 +243,10 @@ async def survey(
             progress(f"  {report.problems[-1] if report.problems else where + ': not read'}")
             return
         progress(f"  {where}: {info.maker} {info.model}, {len(info.sources)} video source(s)")
+        cred = report.credential
+        if cred is not None and is_factory_default(cred.username, cred.password):
+            report.warnings.append(
+                f"{where} still uses a factory default password (set {cred.name!r}): change it")
         if info.clock_offset_s is not None and abs(info.clock_offset_s) > max_clock_skew_s:
             ahead = "ahead" if info.clock_offset_s > 0 else "behind"
             report.warnings.append(

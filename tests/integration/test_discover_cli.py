@@ -209,3 +209,19 @@ def test_cameras_sharing_a_serial_get_distinct_ids(
     assert sorted(c.id for c in load_config(config).cameras) == [
         "02:00:00:00:0a:01:VS_1", "02:00:00:00:0b:02:VS_1"]
     assert f"{a} shares serial number '000000' with another device" in out
+
+
+def test_factory_default_password_is_a_warning(
+        onvif_camera: Callable[..., SimCamera], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_udp_port()
+    cam = onvif_camera(host=loopback_block(1)[0], username="admin", password="12345",
+                       discovery=True, discovery_port=port)
+    secrets = write_secrets(tmp_path / "s.yaml", {"vendor": ("admin", "12345")})
+    code, reports, _ = discover_json(
+        capsys, "-c", str(tmp_path / "none.yaml"), "--no-multicast", "--target", cam.host,
+        "--discovery-port", str(port), "--wait", "3", "--secrets", str(secrets), "--no-stream-check")
+    assert code == EXIT_WARNINGS
+    (report,) = reports
+    assert report["warnings"] == [
+        f"{cam.host} still uses a factory default password (set 'vendor'): change it"]
+    assert "12345" not in json.dumps(reports)

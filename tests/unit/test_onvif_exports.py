@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 MODULES = ["agent.device", "agent.discovery", "agent.onvif_client", "agent.onvif_parsers",
-           "agent.survey", "agent.cli_discover"]
+           "agent.survey", "agent.cli_discover", "agent.inventory"]
 
 
 @pytest.mark.parametrize("name", MODULES)
