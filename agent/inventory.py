@@ -9,14 +9,18 @@ on the gateway, with a short list of vendors' factory defaults. Only the yes/no 
 from __future__ import annotations
 
 import hmac
+import logging
+from collections.abc import Sequence
 from typing import TypeVar
 
 from agent.device import DeviceInfo, MediaSource
+from agent.onvif_client import DEFAULT_TIMEOUTS, OnvifAuthError, OnvifError, Timeouts, read_device
 from protocol.messages import CameraInventory
 
-__all__ = ["FACTORY_DEFAULTS", "camera_inventory", "is_factory_default"]
+__all__ = ["FACTORY_DEFAULTS", "camera_inventory", "is_factory_default", "read_inventory"]
 
 _N = TypeVar("_N", int, float)
+logger = logging.getLogger(__name__)
 
 # Factory user/password pairs of common CCTV brands (vendor manuals, as shipped before the
 # first-login password rules): admin/12345 and admin/"" older Hikvision, admin/admin Dahua,
@@ -56,6 +60,35 @@ def camera_inventory(info: DeviceInfo, source: MediaSource, *, username: str | N
         fps=_within(source.fps, 1000), codec=source.codec[:32],
         clock_offset_s=info.clock_offset_s, default_password=default,
     )
+
+
+async def read_inventory(
+    camera_id: str, address: str, port: int, video_source: str,
+    credentials: Sequence[tuple[str, str]], *, timeouts: Timeouts = DEFAULT_TIMEOUTS,
+) -> CameraInventory | None:
+    """Read one configured camera's inventory over ONVIF; None when it cannot be read.
+
+    ``credentials`` are (user, password) pairs tried in order ([] = none). The source is the
+    one whose token is ``video_source``, else the device's first. Meant for the runner at start
+    and every few hours (firmware and serial change rarely); failures are the probes' business.
+    """
+    for username, password in list(credentials) or [("", "")]:
+        try:
+            info = await read_device(address, port, username or None, password or None,
+                                     timeouts=timeouts)
+        except OnvifAuthError:
+            continue
+        except OnvifError as err:
+            logger.info("%s: inventory not read: %s", camera_id, err)
+            return None
+        source = next((s for s in info.sources if s.token == video_source),
+                      info.sources[0] if info.sources else None)
+        if source is None:
+            logger.info("%s: inventory not read: the device has no video source", camera_id)
+            return None
+        return camera_inventory(info, source, username=username or None, password=password)
+    logger.info("%s: inventory not read: credentials refused", camera_id)
+    return None
 
 
 def _within(value: _N | None, limit: float) -> _N | None:

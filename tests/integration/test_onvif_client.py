@@ -188,3 +188,16 @@ def test_media_service_advertised_on_another_address_is_reached_where_the_device
     info = run(read_device(cam.host, cam.port, None, None, timeouts=AMPLE))
     assert info.serial == "SN-NAT"
     assert info.sources[0].stream_uri
+
+
+def test_read_inventory_picks_the_configured_source(onvif_camera: Callable[..., SimCamera]) -> None:
+    from agent.inventory import read_inventory
+
+    urls = [f"rtsp://127.0.0.1:8554/ch{i}" for i in (1, 2)]
+    cam = onvif_camera(channels=2, stream_urls=urls, serial="NVR-INV", username="admin", password="12345")
+    inv = run(read_inventory("NVR-INV:VS_2", cam.host, cam.port, "VS_2",
+                             [("admin", "nope"), ("admin", "12345")], timeouts=AMPLE))
+    assert inv is not None
+    assert (inv.serial, inv.video_source, inv.stream_uri) == ("NVR-INV", "VS_2", urls[1])
+    assert inv.default_password is True
+    assert run(read_inventory("x", cam.host, cam.port, "VS_1", [("admin", "nope")], timeouts=AMPLE)) is None
