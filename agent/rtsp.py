@@ -47,13 +47,14 @@ def _challenge(headers: dict[str, list[str]]) -> tuple[str, dict[str, str]] | No
     return None
 
 
-def _authorization(scheme: str, params: dict[str, str], uri: str, user: str, password: str) -> str:
+def _authorization(scheme: str, params: dict[str, str], uri: str, user: str, password: str,
+                   method: str = "DESCRIBE") -> str:
     if scheme == "basic":
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         return f"Basic {token}"
     realm, nonce = params.get("realm", ""), params.get("nonce", "")
     ha1 = hashlib.md5(f"{user}:{realm}:{password}".encode()).hexdigest()  # noqa: S324 (RFC 2069)
-    ha2 = hashlib.md5(f"DESCRIBE:{uri}".encode()).hexdigest()  # noqa: S324
+    ha2 = hashlib.md5(f"{method}:{uri}".encode()).hexdigest()  # noqa: S324
     if "auth" in params.get("qop", "").split(","):
         cnonce, nc = "0a4f113b", "00000001"
         response = hashlib.md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}".encode()).hexdigest()  # noqa: S324

@@ -65,6 +65,7 @@ class Runner:
         prober: Prober | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        deadline_s: float | None = None,
     ) -> None:
         self.config = config
         self.secrets = secrets
@@ -79,7 +80,7 @@ class Runner:
         self.on_result: Callable[[ProbeResult], None] | None = None
         self._rng = rng or random.Random()
         self._semaphore = asyncio.Semaphore(config.checks.concurrency)
-        self._deadline = check_deadline(config)
+        self._deadline = deadline_s if deadline_s is not None else check_deadline(config)
         self._executor: ThreadPoolExecutor | None = None
 
     @property
