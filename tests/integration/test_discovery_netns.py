@@ -1,9 +1,10 @@
 """`camwatch-agent discover` with no options at all, in a network namespace the test creates.
 
-The namespace has only its own loopback, with the multicast route on it, so the agent's
-default multicast probe to 239.255.255.250:3702 (no interface, no address, the standard
-port) reaches the simulated cameras and nothing else: the test never touches the host's
-network (issue 3: discover finds every simulated camera with no address given).
+The namespace (inside a user namespace, so no root is needed) has only its own loopback,
+with the multicast route on it, so the agent's default multicast probe to
+239.255.255.250:3702 (no interface, no address, the standard port) reaches the simulated
+cameras and nothing else: the test never touches the host's network (issue 3: discover
+finds every simulated camera with no address given).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def test_discover_with_no_options_finds_every_camera(tmp_path: Path) -> None:
     script.write_text(INSIDE)
     setup = "ip link set lo up && ip route add 224.0.0.0/4 dev lo && exec \"$0\" \"$@\""
     done = subprocess.run(
-        ["unshare", "--net", "sh", "-c", setup, sys.executable, str(script), str(tmp_path / "none.yaml")],
+        ["unshare", "--map-root-user", "--net", "sh", "-c", setup, sys.executable, str(script), str(tmp_path / "none.yaml")],
         capture_output=True, text=True, timeout=240, cwd=REPO, env={"PYTHONPATH": str(REPO), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
     )
     assert done.returncode == 0, done.stderr
