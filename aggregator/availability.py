@@ -32,6 +32,7 @@ __all__ = [
     "plan_window",
     "resolve_window",
     "segment_totals",
+    "segment_totals_backward",
 ]
 
 _N = 5
@@ -182,6 +183,25 @@ def segment_totals(
             out[old] -= tail
         if new >= 0:
             out[new] += tail
+    return Totals.of(out)
+
+
+def segment_totals_backward(
+    counts_at_end: Sequence[int], start_ms: int, end_ms: int, changes: Iterable[tuple[int, int, int, int]]
+) -> Totals:
+    """Exact totals over ``[start_ms, end_ms)`` from the counts at ``end_ms``.
+
+    Walking back from the end, a transition at t (old -> new) means the camera was in ``old``
+    (not ``new``) for ``t - start`` of the segment: each row moves ``sum_of_at - how_many * start``
+    from its new state to its old one. Used when the nearer known counts are at the end.
+    """
+    out = [c * (end_ms - start_ms) for c in counts_at_end]
+    for old, new, n, sum_at in changes:
+        head = sum_at - n * start_ms
+        if new >= 0:
+            out[new] -= head
+        if old >= 0:
+            out[old] += head
     return Totals.of(out)
 
 

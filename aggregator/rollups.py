@@ -7,6 +7,7 @@ connection (API readers open their own), never on the writer's memory.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, Protocol
 
 from sqlite_utils import Database
 
@@ -17,6 +18,7 @@ from .availability import (
     integrate_timeline,
     plan_window,
     segment_totals,
+    segment_totals_backward,
 )
 from .days import day_start
 
@@ -24,6 +26,7 @@ __all__ = ["Level", "camera_totals", "checkpoint_ms", "rollup_totals"]
 
 _MS = "SUM(up_ms), SUM(degraded_ms), SUM(down_ms), SUM(unknown_ms), SUM(maint_ms)"
 _N = "SUM(up_n), SUM(degraded_n), SUM(down_n), SUM(unknown_n), SUM(maint_n)"
+_FOREVER = 2**62
 
 
 class Level(StrEnum):
@@ -65,25 +68,92 @@ def _day_sums(db: Database, level: Level, key: str | None, cols: str, first: int
     return [int(v or 0) for v in row]
 
 
-def rollup_totals(db: Database, level: Level, key: str | None, window: Window) -> Totals:
-    """Exact totals of every camera of one nation/province/district/agency/site over ``window``."""
-    plan = plan_window(window, checkpoint_ms(db))
+class Live(Protocol):
+    """The writer's in-memory view (``StateStore``), for the part of a window after the checkpoint."""
+
+    lock: Any
+    checkpoint: int
+
+    def counts_now(self, level: str, key: str | None) -> list[int]: ...
+
+    def open_ms(self, level: str, key: str | None, start_ms: int, end_ms: int) -> list[int]: ...
+
+
+def _changes(db: Database, where: str, params: list[object], lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+    if hi <= lo:
+        return []
+    rows = db.execute(
+        "SELECT old_state, new_state, COUNT(*), SUM(at_ms) FROM transitions WHERE at_ms >= ? AND at_ms < ?"
+        f"{where} GROUP BY old_state, new_state", [lo, hi, *params]).fetchall()  # fmt: skip
+    return [(int(o), int(n), int(c), int(t)) for o, n, c, t in rows]
+
+
+def _segment(
+    db: Database, level: Level, key: str | None, day: int, a: int, b: int, checkpoint: int,
+    live: Live | None, now_ms: int,
+) -> Totals:  # fmt: skip
+    """Exact totals over ``[a, b)`` inside Bangkok ``day``, scanning as few transitions as possible:
+    forward from the day's start counts, backward from the next day's start counts, backward
+    from the live counts (window ending now), or the day's totals plus the live open intervals."""
+    where, params = _sites_clause(level, key)
+    d0, d1 = day_start(day), day_start(day + 1)
+    options: list[tuple[int, str]] = [(b - d0, "forward")]
+    if d1 <= checkpoint:
+        options.append((d1 - a, "from_day_end"))
+    if live is not None and b == now_ms:
+        options.append((now_ms - a, "from_now"))
+        if a == d0 == checkpoint:
+            options.append((0, "day_plus_open"))
+    _, how = min(options)
+    if how == "day_plus_open":
+        assert live is not None
+        closed = _day_sums(db, level, key, _MS, day, day)
+        return Totals.of(closed) + Totals.of(live.open_ms(level.value, key, a, b))
+    inside = _changes(db, where, params, a, b)
+    # Stored day-start counts include the transitions at exactly midnight; "before x" excludes those at x.
+    if how == "forward":
+        counts = _day_sums(db, level, key, _N, day, day)
+        if a > d0:
+            counts = advance_counts(counts, [c[:3] for c in _changes(db, where, params, d0 + 1, a)])
+        else:
+            counts = _undo(counts, _changes(db, where, params, d0, d0 + 1))
+        return segment_totals(counts, a, b, inside)
+    if how == "from_day_end":
+        counts = _undo(_day_sums(db, level, key, _N, day + 1, day + 1), _changes(db, where, params, b, d1 + 1))
+    else:
+        assert live is not None
+        counts = _undo(live.counts_now(level.value, key), _changes(db, where, params, b, _FOREVER))
+    return segment_totals_backward(counts, a, b, inside)
+
+
+def _undo(counts: list[int], changes: list[tuple[int, int, int, int]]) -> list[int]:
+    """Counts before ``changes`` happened."""
+    return advance_counts(counts, [(new, old, n) for old, new, n, _ in changes])
+
+
+def rollup_totals(
+    db: Database, level: Level, key: str | None, window: Window, *, live: Live | None = None, now_ms: int | None = None,
+) -> Totals:  # fmt: skip
+    """Exact totals of every camera of one nation/province/district/agency/site over ``window``.
+
+    ``live`` (the in-process StateStore) makes windows ending now cheap; it is held locked so
+    the database and memory are read at the same instant.
+    """
+    if live is not None:
+        with live.lock:
+            return _rollup(db, level, key, window, live.checkpoint, live, now_ms or window.end_ms)
+    return _rollup(db, level, key, window, checkpoint_ms(db), None, 0)
+
+
+def _rollup(
+    db: Database, level: Level, key: str | None, window: Window, checkpoint: int, live: Live | None, now_ms: int
+) -> Totals:
+    plan = plan_window(window, checkpoint)
     total = Totals()
     if plan.first_day is not None and plan.last_day is not None:
         total = total + Totals.of(_day_sums(db, level, key, _MS, plan.first_day, plan.last_day))
-    where, params = _sites_clause(level, key)
     for day, a, b in plan.segments:
-        counts = _day_sums(db, level, key, _N, day, day)
-        d0 = day_start(day)
-        if a > d0:
-            before = db.execute(
-                "SELECT old_state, new_state, COUNT(*) FROM transitions WHERE at_ms >= ? AND at_ms < ?"
-                f"{where} GROUP BY old_state, new_state", [d0, a, *params]).fetchall()  # fmt: skip
-            counts = advance_counts(counts, before)
-        inside = db.execute(
-            "SELECT old_state, new_state, COUNT(*), SUM(at_ms) FROM transitions WHERE at_ms >= ? AND at_ms < ?"
-            f"{where} GROUP BY old_state, new_state", [a, b, *params]).fetchall()  # fmt: skip
-        total = total + segment_totals(counts, a, b, inside)
+        total = total + _segment(db, level, key, day, a, b, checkpoint, live, now_ms)
     return total
 
 

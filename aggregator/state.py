@@ -302,6 +302,48 @@ class StateStore:
         """Cameras per state (list in STATES order) per district right now, kept incrementally."""
         return {district: list(counts) for district, counts in self._counts.items()}
 
+    def _camera_mask(self, level: str, key: str | None) -> np.ndarray[Any, Any] | None:
+        """Cameras of one nation/province/district/agency/site, as a mask over row ids (None = all)."""
+        if level == "nation":
+            return None
+        attribute = {"province": "province", "district": "district", "agency": "agency", "site": "site_id"}[level]
+        chosen = np.zeros(max(self.sites, default=0) + 1, dtype=np.bool_)
+        for site in self.sites.values():
+            if getattr(site, attribute) == key:
+                chosen[site.id] = True
+        mask: np.ndarray[Any, Any] = chosen[self.cols.view("site", self.cols.n)]
+        return mask
+
+    def counts_now(self, level: str, key: str | None) -> list[int]:
+        """Cameras per state now for one level (the caller holds ``lock`` for a consistent read)."""
+        if level in ("nation", "province", "district"):
+            out = [0] * N_STATES
+            for district, counts in self._counts.items():
+                if level == "nation" or (level == "district" and district == key) or (
+                    level == "province" and self.geography.districts.get(district) is not None
+                    and self.geography.districts[district].province == key
+                ):  # fmt: skip
+                    out = [a + b for a, b in zip(out, counts, strict=True)]
+            return out
+        n = self.cols.n
+        st = self.cols.view("state", n)
+        mask = self._camera_mask(level, key)
+        chosen = st[(st >= 0) & mask] if mask is not None else st[st >= 0]
+        return [int(v) for v in np.bincount(chosen.astype(np.int64), minlength=N_STATES)[:N_STATES]]
+
+    def open_ms(self, level: str, key: str | None, start_ms: int, end_ms: int) -> list[int]:
+        """Milliseconds in each state over ``[start_ms, end_ms)`` of the cameras' open intervals
+        (their current state since their last transition row), for one level."""
+        n = self.cols.n
+        st = self.cols.view("state", n)
+        tail = self.cols.view("tail", n)
+        mask = self._camera_mask(level, key)
+        valid = (st >= 0) if mask is None else (st >= 0) & mask
+        lo = np.maximum(tail[valid], start_ms)
+        dur = np.clip(end_ms - lo, 0, None)
+        sums = np.bincount(st[valid].astype(np.int64), weights=dur.astype(np.float64), minlength=N_STATES)
+        return [int(v) for v in sums[:N_STATES]]
+
     def current(self, site_id: str, camera_id: str) -> tuple[CameraState, Reason, datetime] | None:
         """The current (state, reason, since) of one camera, or None if unknown."""
         site = self.site_by_name.get(site_id)

@@ -49,7 +49,7 @@ def nation(ctx: ContextDep, db: DbDep, caller: CallerDep) -> NationSummary:
     sites, online = db.execute("SELECT COUNT(*), COALESCE(SUM(online), 0) FROM sites").fetchone()
     now = datetime.now(UTC)
     window = resolve_window(WindowKind.LAST_24H, now)
-    totals = rollup_totals(db, Level.NATION, None, window)
+    totals = rollup_totals(db, Level.NATION, None, window, live=ctx.store, now_ms=window.end_ms)
     return NationSummary(
         cameras=sum(counts), sites=int(sites), sites_online=int(online), provinces=len(ctx.geography.provinces),
         states=to_counts(counts),

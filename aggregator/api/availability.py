@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime
 
 from ..availability import Window, WindowKind, resolve_window
-from ..days import from_ms
+from ..days import from_ms, to_ms
 from ..rollups import Level, camera_totals, rollup_totals
 from .cameras import CameraIdPath, SiteIdPath
 from .common import check_district, check_province
@@ -25,10 +25,10 @@ _MAX_WINDOW_DAYS = 400
 
 
 def _window(
-    window: WindowKind, month: str | None, start: datetime | None, end: datetime | None
+    window: WindowKind, month: str | None, start: datetime | None, end: datetime | None, now: datetime
 ) -> Window:
     try:
-        w = resolve_window(window, datetime.now(UTC), start=start, end=end, month=month)
+        w = resolve_window(window, now, start=start, end=end, month=month)
     except ValueError as err:
         raise HTTPException(422, str(err)) from err
     if w.end_ms - w.start_ms > _MAX_WINDOW_DAYS * 86_400_000:
@@ -71,8 +71,9 @@ def area_availability(
         province = None
     if province is not None and not caller.sees(province):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{level.value} {key} not found")
-    w = _window(window, month, start, end)
-    totals = rollup_totals(db, level, key, w)
+    now = datetime.now(UTC)
+    w = _window(window, month, start, end, now)
+    totals = rollup_totals(db, level, key, w, live=ctx.store, now_ms=to_ms(now))
     return AvailabilityPublic.of(level.value, key, from_ms(w.start_ms), from_ms(w.end_ms), totals)
 
 
@@ -87,6 +88,6 @@ def camera_availability(
         "WHERE s.site_id = ? AND c.camera_id = ?", [site_id, camera_id]).fetchone()  # fmt: skip
     if row is None or not caller.sees(row[1]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {site_id}/{camera_id} not found")
-    w = _window(window, month, start, end)
+    w = _window(window, month, start, end, datetime.now(UTC))
     totals = camera_totals(db, int(row[0]), w)
     return AvailabilityPublic.of("camera", f"{site_id}/{camera_id}", from_ms(w.start_ms), from_ms(w.end_ms), totals)

@@ -1,0 +1,451 @@
+"""National-scale aggregator benchmark: ingest rate, birth storm, rollup and page latency, memory.
+
+Builds a synthetic country (default 1,000,000 cameras over 15,600 sites in all 77 provinces,
+spread over every DOPA district) with 30 days of realistic history, applied through the real
+StateStore day by day: ~5% of cameras have an outage a day, ~1% a degraded spell, and a few
+sites a WAN outage each day (death, then birth and a replay of the withheld events six hours
+later: backfilled history). Then, in a fresh process (so its peak RSS is an aggregator's):
+
+* sustained camera statuses/s applied and committed in batches (the store's write path), and
+  beside it the same rows written row-wise (the baseline ``executemany`` is measured against);
+* through Mosquitto (if the transport ingest is importable): statuses/s through ingest next to
+  the raw broker-to-paho ceiling measured in the same run;
+* the time to absorb a birth from every site at once (all agents reconnecting);
+* p50/p95 latency of the nation summary, a province 30-day rollup, a 30-day camera
+  availability and a filtered camera page, through the HTTP API (TestClient), with a naive
+  rollup (integrating every transition) as baseline;
+* peak RSS.
+
+Usage: ``python bench/aggregator_bench.py --scale 0.1`` (``--scale 1`` for the national size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aggregator.days import to_ms  # noqa: E402
+from aggregator.db import open_db  # noqa: E402
+from aggregator.geography import Geography, load_geography  # noqa: E402
+from aggregator.state import Inbound, StateStore  # noqa: E402
+from protocol import (  # noqa: E402
+    Birth,
+    BirthCamera,
+    CameraInventory,
+    CameraState,
+    Death,
+    Event,
+    Events,
+    Kind,
+    Reason,
+    SiteTopic,
+)
+
+CAMS_PER_SITE = 64
+FULL_SITES = 15_600
+DAYS = 30
+BATCH_EVENTS = 5000
+MAKERS = [("Hikvision", "DS-2CD2143G2", "V5.7.3"), ("Dahua", "IPC-HFW2431S", "2.820.0"), ("Uniview", "IPC2124", "B3220"),
+          ("Axis", "P1455-LE", "10.12.1"), ("Hanwha", "XNO-6080R", "2.10")]  # fmt: skip
+OUTAGE_SHARE = 0.05
+DEGRADED_SHARE = 0.01
+WAN_OUTAGE_SITES = 0.002
+
+
+def rss_mib() -> float:
+    """Peak resident set size of this process, MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Country:
+    """Sites spread over every district (so all 77 provinces) and their cameras."""
+
+    def __init__(self, geo: Geography, n_sites: int, seed: int = 7) -> None:
+        self.rng = random.Random(seed)
+        districts = sorted(geo.districts.values(), key=lambda a: a.code)
+        self.sites: list[tuple[str, str, str]] = []
+        for i in range(n_sites):
+            d = districts[i % len(districts)]
+            self.sites.append((f"s{i:05d}", d.province, d.code))
+        self.event_ids = [0] * n_sites
+        self.bd_seq = [0] * n_sites
+
+    def topic(self, i: int, kind: Kind) -> SiteTopic:
+        site, province, district = self.sites[i]
+        return SiteTopic(province, district, site, kind)
+
+    def birth(self, i: int, at: datetime, states: dict[str, CameraState] | None = None) -> Inbound:
+        site = self.sites[i][0]
+        self.bd_seq[i] = (self.bd_seq[i] + 1) % 256
+        cams = []
+        for j in range(CAMS_PER_SITE):
+            maker, model, fw = MAKERS[(i + j) % len(MAKERS)]
+            cid = f"c{j:02d}"
+            state = (states or {}).get(cid, CameraState.UP)
+            cams.append(BirthCamera(
+                camera_id=cid, state=state, since=at, reason=Reason.NONE if state == CameraState.UP else Reason.UNREACHABLE,
+                inventory=CameraInventory(maker=maker, model=model, firmware=fw, serial=f"{site}-{cid}",
+                                          address=f"10.{i % 250}.{j}.10", video_source="VideoSource_1")))  # fmt: skip
+        msg = Birth(site=site, ts=at, bd_seq=self.bd_seq[i], last_event_id=self.event_ids[i], agent_version="1.0.0",
+                    cameras=cams)  # fmt: skip
+        return Inbound(self.topic(i, Kind.BIRTH), msg, at)
+
+    def event(self, i: int, cam: int, at: datetime, state: CameraState, historical: bool = False) -> Event:
+        self.event_ids[i] += 1
+        reason = {CameraState.UP: Reason.NONE, CameraState.DOWN: Reason.UNREACHABLE,
+                  CameraState.DEGRADED: Reason.FROZEN}[state]  # fmt: skip
+        return Event(id=self.event_ids[i], camera_id=f"c{cam:02d}", at=at, state=state, reason=reason,
+                     historical=historical)  # fmt: skip
+
+
+def events_batches(country: Country, timed: list[tuple[datetime, int, Event]], delay: timedelta) -> list[list[Inbound]]:
+    """Group time-sorted events into per-site Events messages, ~BATCH_EVENTS statuses per batch."""
+    batches: list[list[Inbound]] = []
+    for start in range(0, len(timed), BATCH_EVENTS):
+        chunk = timed[start:start + BATCH_EVENTS]
+        per_site: dict[int, list[Event]] = defaultdict(list)
+        for _, i, ev in chunk:
+            per_site[i].append(ev)
+        received = chunk[-1][0] + delay
+        batches.append([
+            Inbound(country.topic(i, Kind.EVENTS), Events(site=country.sites[i][0], ts=received, seq=1, events=evs), received)
+            for i, evs in per_site.items()
+        ])  # fmt: skip
+    return batches
+
+
+def build(path: Path, scale: float, days: int) -> None:
+    """Create the database with ``days`` of history ending now."""
+    t_start = time.perf_counter()
+    db = open_db(path)
+    geo = load_geography(db)
+    n_sites = max(77, int(FULL_SITES * scale))
+    now = datetime.now(UTC).replace(microsecond=0)
+    t0 = now - timedelta(days=days)
+    store = StateStore(db, geo, start=t0)
+    country = Country(geo, n_sites)
+    rng = country.rng
+    t = time.perf_counter()
+    for start in range(0, n_sites, 500):
+        store.apply([country.birth(i, t0) for i in range(start, min(n_sites, start + 500))])
+    first_birth_s = time.perf_counter() - t
+    print(f"build: {n_sites} sites, {n_sites * CAMS_PER_SITE} cameras registered in {first_birth_s:.1f} s", flush=True)
+    n_events = 0
+    for day in range(days):
+        day_start = t0 + timedelta(days=day)
+        timed: list[tuple[datetime, int, int, CameraState]] = []
+        n_cams = n_sites * CAMS_PER_SITE
+        for share, state, longest in ((OUTAGE_SHARE, CameraState.DOWN, 6 * 3600), (DEGRADED_SHARE, CameraState.DEGRADED, 12 * 3600)):
+            for cam in rng.sample(range(n_cams), int(n_cams * share)):
+                begin = day_start + timedelta(seconds=rng.randint(0, 86_000))
+                end = begin + timedelta(seconds=rng.randint(300, longest))
+                if end >= now:
+                    continue
+                timed.append((begin, cam // CAMS_PER_SITE, cam % CAMS_PER_SITE, state))
+                timed.append((end, cam // CAMS_PER_SITE, cam % CAMS_PER_SITE, CameraState.UP))
+        timed.sort(key=lambda x: x[0])
+        wan = set(rng.sample(range(n_sites), max(1, int(n_sites * WAN_OUTAGE_SITES))))
+        wan_start = {i: day_start + timedelta(seconds=rng.randint(0, 60_000)) for i in wan}
+        live: list[tuple[datetime, int, Event]] = []
+        withheld: dict[int, list[Event]] = defaultdict(list)
+        for at, i, cam, state in timed:
+            if i in wan and wan_start[i] <= at < wan_start[i] + timedelta(hours=6):
+                withheld[i].append(country.event(i, cam, at, state, historical=True))
+            else:
+                live.append((at, i, country.event(i, cam, at, state)))
+        batches = events_batches(country, live, timedelta(seconds=2))
+        for batch in batches:
+            store.apply(batch)
+            n_events += sum(len(x.message.events) for x in batch)  # type: ignore[attr-defined]
+        # WAN outages: death, then six hours later birth and the withheld events replayed (backfill)
+        for i in sorted(wan, key=lambda i: wan_start[i]):
+            begin = wan_start[i]
+            back = begin + timedelta(hours=6)
+            if back >= now:
+                continue
+            store.apply([Inbound(country.topic(i, Kind.DEATH), Death(site=country.sites[i][0], ts=begin, bd_seq=country.bd_seq[i]), begin)])
+            replay = [Inbound(country.topic(i, Kind.EVENTS), Events(site=country.sites[i][0], ts=back, seq=1, events=withheld[i]), back)] if withheld[i] else []
+            store.apply([country.birth(i, back), *replay])
+            n_events += len(withheld[i])
+        print(f"build: day {day + 1}/{days}: {n_events} events so far, {time.perf_counter() - t_start:.0f} s", flush=True)
+    store.roll(now)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    rows = db.execute("SELECT COUNT(*) FROM transitions").fetchone()[0]
+    print(f"build: done: {rows} transitions, {os.path.getsize(path) / 2**20:.0f} MiB, {time.perf_counter() - t_start:.0f} s",
+          flush=True)  # fmt: skip
+    (path.parent / "meta").write_text(f"{n_sites} {first_birth_s:.3f}\n")
+
+
+def sustained(store: StateStore, country: Country, n_events: int) -> float:
+    """Apply ``n_events`` live events (batched like ingest) and return statuses/s."""
+    rng = random.Random(3)
+    now = datetime.now(UTC)
+    n_cams = len(country.sites) * CAMS_PER_SITE
+    cams = rng.sample(range(n_cams), min(n_cams, n_events))
+    timed = []
+    for k, cam in enumerate(cams[:n_events]):
+        i, j = divmod(cam, CAMS_PER_SITE)
+        at = now + timedelta(milliseconds=k)
+        timed.append((at, i, country.event(i, j, at, rng.choice([CameraState.DOWN, CameraState.DEGRADED]))))
+    batches = events_batches(country, timed, timedelta(0))
+    t = time.perf_counter()
+    for batch in batches:
+        store.apply(batch)
+    return n_events / (time.perf_counter() - t)
+
+
+def rowwise_baseline(db: Any, n: int) -> tuple[float, float]:
+    """Rows/s writing the store's per-change rows with executemany vs row by row (then rolled back)."""
+    rows = [(1 + k % 1000, 1, 10**12 + k, 0, 2, "unreachable", None, 0, 10**12 + k) for k in range(n)]
+    sql = ("INSERT INTO transitions(camera, site, at_ms, old_state, new_state, reason, event_id, historical, received_ms) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")  # fmt: skip
+    state_rows = [(2, "unreachable", 10**12 + k, 10**12 + k, 1 + k % 1000) for k in range(n)]
+    state_sql = "UPDATE camera_state SET state = ?, reason = ?, since_ms = ?, tail_ms = ? WHERE camera = ?"
+    out = []
+    for mode in ("executemany", "row-wise"):
+        db.execute("BEGIN")
+        t = time.perf_counter()
+        if mode == "executemany":
+            db.conn.executemany(sql, rows)
+            db.conn.executemany(state_sql, state_rows)
+        else:
+            for r, s in zip(rows, state_rows, strict=True):
+                db.conn.execute(sql, r)
+                db.conn.execute(state_sql, s)
+        out.append(n / (time.perf_counter() - t))
+        db.execute("ROLLBACK")
+    return out[0], out[1]
+
+
+def measure(path: Path, args: argparse.Namespace) -> None:
+    from fastapi.testclient import TestClient
+
+    from aggregator.api import create_app
+    from aggregator.auth import create_token
+    from aggregator.availability import Window, integrate_timeline
+    from aggregator.settings import AggregatorSettings
+
+    n_sites = int((path.parent / "meta").read_text().split()[0])
+    first_birth_s = float((path.parent / "meta").read_text().split()[1])
+    t = time.perf_counter()
+    db = open_db(path)
+    geo = load_geography(db)
+    store = StateStore(db, geo)
+    load_s = time.perf_counter() - t
+    country = Country(geo, n_sites)
+    for site in store.sites.values():
+        idx = int(site.site_id[1:])
+        country.event_ids[idx] = site.last_event_id
+        country.bd_seq[idx] = site.bd_seq or 0
+    n_cams = n_sites * CAMS_PER_SITE
+    print(f"\n== {n_sites} sites, {n_cams} cameras, {len(geo.provinces)} provinces; state loaded in {load_s:.1f} s, "
+          f"RSS {rss_mib():.0f} MiB")  # fmt: skip
+
+    # 1. write path
+    rate = sustained(store, country, args.events)
+    many, rowwise = rowwise_baseline(db, 20_000)
+    print(f"sustained statuses applied+committed (batched, every one a state change): {rate:,.0f}/s  (target >= 100,000)")
+    print(f"  write path rows/s: executemany {many:,.0f} vs row-wise {rowwise:,.0f} (ratio {many / rowwise:.2f})")
+
+    # 2. birth storm: every site reconnects at once (cameras known, states unchanged)
+    now = datetime.now(UTC)
+    births = [country.birth(i, now) for i in range(n_sites)]
+    t = time.perf_counter()
+    for start in range(0, n_sites, 1000):
+        store.apply(births[start:start + 1000])
+    storm_s = time.perf_counter() - t
+    del births
+    print(f"birth storm, all {n_sites} sites at once: {storm_s:.1f} s (target <= 15 s); "
+          f"first registration of all cameras took {first_birth_s:.1f} s")  # fmt: skip
+
+    # 3. through Mosquitto
+    if not args.no_mqtt:
+        mqtt_figures(store, country, args, path)
+
+    # 4. API latency
+    pepper = "bench-pepper-0123456789"
+    token = create_token(db, "bench", "admin", [], pepper=pepper, geography=geo)[1]
+    settings = AggregatorSettings(db_path=path, token_pepper=pepper, rate_limit_per_s=10000, rate_limit_burst=100000)  # type: ignore[arg-type]
+    app = create_app(settings, geo, store=store, plugins=False)
+    headers = {"Authorization": f"Bearer {token}"}
+    cam_row = db.execute("SELECT c.id, s.site_id, c.camera_id FROM transitions t JOIN camera_inventory c ON c.id = t.camera "
+                         "JOIN sites s ON s.id = c.site ORDER BY t.id LIMIT 1 OFFSET 5000").fetchone()  # fmt: skip
+    queries = {
+        "nation summary (now + 24 h)": "/api/v1/nation",
+        "province 30-day rollup": "/api/v1/availability?level=province&key=10&window=last_30d",
+        "nation 30-day rollup": "/api/v1/availability?level=nation&window=last_30d",
+        "camera 30-day availability": f"/api/v1/availability/cameras/{cam_row[1]}/{cam_row[2]}?window=last_30d",
+        "filtered camera page": "/api/v1/cameras?province=10&state=down&sort=-since&limit=50",
+        "camera page, maker+firmware": "/api/v1/cameras?maker=Dahua&firmware=2.820.0&province=50&limit=100",
+    }
+    targets = {"nation summary (now + 24 h)": 50, "province 30-day rollup": 50, "nation 30-day rollup": 50,
+               "camera 30-day availability": 50, "filtered camera page": 100, "camera page, maker+firmware": 100}  # fmt: skip
+    with TestClient(app) as client:
+        for name, url in queries.items():
+            times = []
+            for k in range(args.repeat + 3):
+                t = time.perf_counter()
+                r = client.get(url, headers=headers)
+                dt = (time.perf_counter() - t) * 1000
+                assert r.status_code == 200, (url, r.status_code, r.text[:300])
+                if k >= 3:
+                    times.append(dt)
+            print(f"{name:32s} p50 {statistics.median(times):7.1f} ms  p95 {pct(times, 0.95):7.1f} ms  (target p95 <= {targets[name]} ms)")
+    # naive baseline: integrate every transition of the province's cameras over 30 days
+    w_end = to_ms(datetime.now(UTC))
+    w = Window(w_end - 30 * 86_400_000, w_end)
+    t = time.perf_counter()
+    per_cam: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for cam, at, state in db.execute(
+        "SELECT t.camera, t.at_ms, t.new_state FROM transitions t JOIN sites s ON s.id = t.site WHERE s.province = '10' "
+        "ORDER BY t.camera, t.at_ms, t.id"
+    ):
+        per_cam[cam].append((at, state))
+    for points in per_cam.values():
+        integrate_timeline(points, w)
+    naive_ms = (time.perf_counter() - t) * 1000
+    print(f"  baseline: province 30-day rollup by integrating every transition: {naive_ms:.0f} ms")
+    print(f"peak RSS of this (aggregator) process: {rss_mib():.0f} MiB (target <= 1024 MiB at 1M cameras)")
+
+
+def mqtt_figures(store: StateStore, country: Country, args: argparse.Namespace, path: Path) -> None:
+    """Statuses/s through Mosquitto and ingest, next to the raw broker-to-paho ceiling."""
+    try:
+        from aggregator.ingest import Ingest, IngestSettings
+    except ImportError as err:
+        print(f"through Mosquitto: skipped (transport ingest not importable: {err})")
+        return
+    import threading
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from protocol import encode
+    from tests.rig.mosquitto import Broker
+
+    n_sites = min(len(country.sites), args.mqtt_sites)
+    per_message = 20
+    messages_per_site = max(1, args.mqtt_events // (n_sites * per_message))
+    now = datetime.now(UTC)
+    payloads: list[tuple[str, bytes]] = []
+    for i in range(n_sites):
+        births = country.birth(i, now)
+        payloads.append((str(country.topic(i, Kind.BIRTH)), encode(births.message)))
+        for m in range(messages_per_site):
+            evs = [country.event(i, (m * per_message + k) % CAMS_PER_SITE, now + timedelta(milliseconds=m * per_message + k),
+                                 CameraState.DOWN if (m + k) % 2 else CameraState.UP) for k in range(per_message)]  # fmt: skip
+            msg = Events(site=country.sites[i][0], ts=now, seq=(m + 1) % 256, events=evs)
+            payloads.append((str(country.topic(i, Kind.EVENTS)), encode(msg)))
+    statuses = n_sites * messages_per_site * per_message
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = Broker(workdir=Path(tmp), persistence=False).start()
+        try:
+            def publish_all() -> None:
+                pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-pub")
+                pub.max_inflight_messages_set(1000)
+                pub.connect("127.0.0.1", broker.port)
+                pub.loop_start()
+                infos = [pub.publish(topic, payload, qos=1) for topic, payload in payloads]
+                for info in infos:
+                    info.wait_for_publish(60)
+                pub.loop_stop()
+                pub.disconnect()
+
+            # raw ceiling: a paho subscriber that only counts
+            got = threading.Event()
+            count = [0]
+
+            def on_message(*_: Any) -> None:
+                count[0] += 1
+                if count[0] == len(payloads):
+                    got.set()
+
+            sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw")
+            subscribed = threading.Event()
+            sub.on_message = on_message
+            sub.on_subscribe = lambda *a: subscribed.set()
+            sub.connect("127.0.0.1", broker.port)
+            sub.loop_start()
+            sub.subscribe("camwatch/v1/+/+/+/+", qos=1)
+            subscribed.wait(10)
+            t = time.perf_counter()
+            publish_all()
+            got.wait(120)
+            raw = statuses / (time.perf_counter() - t)
+            sub.loop_stop()
+            sub.disconnect()
+            # through ingest into the store
+            done = threading.Event()
+            committed = [0]
+
+            def on_applied(result: Any) -> None:
+                committed[0] += result.statuses
+                if committed[0] >= statuses + n_sites * CAMS_PER_SITE:
+                    done.set()
+
+            ingest = Ingest(IngestSettings(host="127.0.0.1", port=broker.port, username=None, tls=False,
+                                           client_id="bench-ingest"), open_db(path), store,
+                            listeners=[on_applied])  # fmt: skip
+            ingest.start()
+            deadline = time.monotonic() + 20
+            while not ingest.connected and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)  # the subscription follows the connection
+            t = time.perf_counter()
+            publish_all()
+            finished = done.wait(300)
+            through = statuses / (time.perf_counter() - t)
+            ingest.stop()
+            print(f"through Mosquitto + ingest + store: {through:,.0f} statuses/s"
+                  f"{'' if finished else ' (NOT all committed within 300 s)'} vs raw broker->paho ceiling "
+                  f"{raw:,.0f}/s (ratio {through / raw:.2f}); {statuses:,} statuses in {len(payloads):,} messages from {n_sites} sites")  # fmt: skip
+        finally:
+            broker.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.1, help="1.0 = 1,000,000 cameras over 15,600 sites")
+    parser.add_argument("--days", type=int, default=DAYS)
+    parser.add_argument("--events", type=int, default=200_000, help="live events for the sustained figure")
+    parser.add_argument("--mqtt-sites", type=int, default=500)
+    parser.add_argument("--mqtt-events", type=int, default=200_000)
+    parser.add_argument("--no-mqtt", action="store_true")
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--dir", type=Path, default=None, help="keep the database here (reused when present)")
+    parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix="camwatch-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "aggregator.db"
+    if args.build_only:
+        build(path, args.scale, args.days)
+        return
+    if not (workdir / "meta").exists():
+        # build in a child process so this one's peak RSS is the aggregator's, not the generator's
+        subprocess.run([sys.executable, __file__, "--build-only", "--scale", str(args.scale), "--days", str(args.days),
+                        "--dir", str(workdir)], check=True)  # fmt: skip
+    measure(path, args)
+
+
+if __name__ == "__main__":
+    main()
