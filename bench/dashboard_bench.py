@@ -1,0 +1,157 @@
+"""Dashboard benchmark: p50/p95 load time of the nation, a province and a camera page.
+
+A page load is what the browser does for it: the HTML shell, then the API calls the page's
+ES module makes (issued concurrently, as its ``Promise.all`` does), against a real
+``camwatch-aggregator serve`` over HTTP on a database of a synthetic country with 30 days of
+history (built by the aggregator benchmark's generator, ``bench/aggregator_bench.py``:
+1,000,000 cameras over 15,600 sites at ``--scale 1``). Static modules are left out: a
+browser caches them (the shell busts the cache only on a new release).
+
+Baseline in the same run: the ``/healthz`` round trip (one request, no token, no query), so
+the ratio says how many "empty round trips" a page costs on this machine.
+
+Usage: ``python bench/dashboard_bench.py --scale 1 --dir var/bench-1m`` (the database is
+reused when present); ``--scale 0.05`` for a quick run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.aggregator_bench import build  # noqa: E402  (the core's country generator)
+
+# One request of the benchmark; a page that takes longer is broken, not slow.
+REQUEST_TIMEOUT_S = 60.0
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered))) - 1))]
+
+
+def page_calls(kind: str, province: str, district: str, site: str, camera: str) -> list[list[str]]:
+    """The API calls of one page, in stages (a stage runs concurrently), as the JS makes them."""
+    windows = ("last_24h", "last_7d", "last_30d")
+    if kind == "nation":
+        return [["/api/v1/nation", "/api/v1/provinces", "/api/v1/faults?active=true&limit=1000&top_level=true",
+                 *(f"/api/v1/availability?level=nation&window={w}" for w in windows)]]  # fmt: skip
+    if kind == "province":
+        return [[f"/api/v1/provinces/{province}", *(f"/api/v1/availability?level=province&key={province}&window={w}"
+                                                    for w in windows)],
+                [f"/api/v1/districts?province={province}"]]  # fmt: skip
+    return [[f"/api/v1/cameras/{site}/{camera}"],
+            [f"/api/v1/reports/camera-days/{site}/{camera}?days=30",
+             f"/api/v1/faults?site={site}&camera_id={camera}&limit=20",
+             f"/api/v1/provinces/{province}", f"/api/v1/districts/{district}"]]  # fmt: skip
+
+
+async def load_page(client: httpx.AsyncClient, stages: list[list[str]]) -> float:
+    """Seconds to fetch the shell and every stage of API calls."""
+    t = time.perf_counter()
+    (await client.get("/")).raise_for_status()
+    for stage in stages:
+        answers = await asyncio.gather(*(client.get(path) for path in stage))
+        for a in answers:
+            a.raise_for_status()
+    return time.perf_counter() - t
+
+
+async def measure(url: str, token: str, repeat: int, target: tuple[str, str, str, str]) -> dict[str, list[float]]:
+    """Time ``repeat`` loads of each page and of the baseline, interleaved."""
+    headers = {"Authorization": f"Bearer {token}"}
+    out: dict[str, list[float]] = {"healthz (baseline)": [], "nation": [], "province": [], "camera": []}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=REQUEST_TIMEOUT_S) as client:
+        for kind in ("nation", "province", "camera"):  # warm-up: first loads fill SQLite's page cache
+            await load_page(client, page_calls(kind, *target))
+        for _ in range(repeat):
+            t = time.perf_counter()
+            (await client.get("/healthz")).raise_for_status()
+            out["healthz (baseline)"].append(time.perf_counter() - t)
+            for kind in ("nation", "province", "camera"):
+                out[kind].append(await load_page(client, page_calls(kind, *target)))
+    return out
+
+
+def _target(db_path: Path) -> tuple[str, str, str, str]:
+    """A camera in the province with the most cameras (the heaviest province page)."""
+    import sqlite3
+
+    con = sqlite3.connect(db_path)
+    try:
+        province = con.execute(
+            "SELECT s.province FROM cameras c JOIN sites s ON s.id = c.site GROUP BY s.province "
+            "ORDER BY COUNT(*) DESC LIMIT 1").fetchone()[0]  # fmt: skip
+        district, site, camera = con.execute(
+            "SELECT s.district, s.site_id, c.camera_id FROM cameras c JOIN sites s ON s.id = c.site "
+            "WHERE s.province = ? ORDER BY c.id LIMIT 1", [province]).fetchone()  # fmt: skip
+        return str(province), str(district), str(site), str(camera)
+    finally:
+        con.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 1,000,000 cameras over 15,600 sites")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--dir", type=Path, default=None, help="keep the database here (reused when present)")
+    args = parser.parse_args()
+    workdir = args.dir or Path(os.environ.get("TMPDIR", "/tmp")) / f"camwatch-dashboard-bench-{args.scale:g}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_path = workdir / "aggregator.db"
+    if not db_path.exists():
+        build(db_path, args.scale, args.days)
+    import sqlite3
+
+    con = sqlite3.connect(db_path)
+    cameras = int(con.execute("SELECT COUNT(*) FROM camera_inventory").fetchone()[0])
+    con.close()
+    target = _target(db_path)
+
+    from deploy.demo.services import aggregator_env, mint_token
+    from tests.rig.ports import free_port
+
+    port = free_port()
+    env = aggregator_env(workdir, 1, port)  # no broker: the server runs with --no-ingest
+    env.update(CAMWATCH_RATE_LIMIT_PER_S="10000", CAMWATCH_RATE_LIMIT_BURST="100000")
+    token = mint_token(db_path, "admin", "bench", env["CAMWATCH_TOKEN_PEPPER"])
+    log = (workdir / "serve.log").open("ab")
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "serve", "--no-ingest"], cwd=REPO, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        from deploy.demo.services import wait_http
+
+        wait_http(f"http://127.0.0.1:{port}/healthz", 600.0)
+        print(f"server up in {time.perf_counter() - t:.1f} s on {cameras:,} cameras; target province "
+              f"{target[0]}, camera {target[2]}/{target[3]}", flush=True)  # fmt: skip
+        figures = asyncio.run(measure(f"http://127.0.0.1:{port}", token, args.repeat, target))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    base = statistics.median(figures["healthz (baseline)"])
+    print(f"\n{'page (HTML + API calls)':28} {'p50 ms':>9} {'p95 ms':>9} {'p50 / baseline':>15}")
+    for name, values in figures.items():
+        p50, p95 = statistics.median(values) * 1000, pct(values, 95) * 1000
+        print(f"{name:28} {p50:9.1f} {p95:9.1f} {statistics.median(values) / base:15.1f}")
+    print(f"\n{cameras:,} cameras, {args.repeat} loads per page, one client, server: camwatch-aggregator serve")
+
+
+if __name__ == "__main__":
+    main()
