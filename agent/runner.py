@@ -21,26 +21,37 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+
+from pydantic import ValidationError
 
 from protocol import BirthCamera, CameraInventory, CameraState, Reason
 
 from .config import AgentConfig, CameraConfig, Credential, Secrets
 from .frames import OUTER_GRACE_S
 from .health import HealthTracker
+from .inventory import read_inventory
 from .models import EventSink, ProbeResult, StateChange, StepResult
 from .probes import Prober
 from .references import ReferenceStore
 
-__all__ = ["Runner", "check_deadline"]
+__all__ = ["InventoryReader", "Runner", "check_deadline"]
 
 logger = logging.getLogger(__name__)
 
 # Extra worker threads beyond the concurrency: room for grabs whose FFmpeg call is stuck
 # past its outer deadline (each such thread is abandoned, not killed, by Python).
 SPARE_THREADS = 8
+# Maker, model, firmware and serial change rarely (a firmware upgrade, a swapped camera):
+# reading them at start and every 6 h keeps births current at ~10 SOAP calls per camera.
+INVENTORY_REFRESH_S = 6 * 3600.0
+
+# (camera_id, address, onvif port, video source, [(user, password), ...]) -> inventory or None
+InventoryReader = Callable[
+    [str, str, int, str, Sequence[tuple[str, str]]], Awaitable[CameraInventory | None]
+]
 
 
 def check_deadline(config: AgentConfig) -> float:
@@ -66,6 +77,7 @@ class Runner:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         deadline_s: float | None = None,
+        inventory: InventoryReader | None = read_inventory,
     ) -> None:
         self.config = config
         self.secrets = secrets
@@ -82,6 +94,8 @@ class Runner:
         self._semaphore = asyncio.Semaphore(config.checks.concurrency)
         self._deadline = deadline_s if deadline_s is not None else check_deadline(config)
         self._executor: ThreadPoolExecutor | None = None
+        self._inventory_reader = inventory
+        self.inventory: dict[str, CameraInventory] = {}
 
     @property
     def cameras(self) -> list[CameraConfig]:
@@ -147,6 +161,40 @@ class Runner:
 
         return list(await asyncio.gather(*(one(cam) for cam in self.cameras)))
 
+    async def refresh_inventory(self) -> int:
+        """Read every ONVIF camera's inventory (maker, model, firmware, serial, MAC); count read."""
+        reader = self._inventory_reader
+        if reader is None:
+            return 0
+
+        async def one(cam: CameraConfig) -> None:
+            assert reader is not None and cam.onvif_port is not None
+            pairs = [(c.username, c.password.get_secret_value()) for c in self._credentials(cam)]
+            async with self._semaphore:
+                try:
+                    found = await asyncio.wait_for(
+                        reader(cam.id, cam.address, cam.onvif_port, cam.video_source, pairs),
+                        self._deadline,
+                    )
+                except TimeoutError:
+                    logger.info("%s: inventory not read within %.0f s", cam.id, self._deadline)
+                    return
+            if found is not None:
+                self.inventory[cam.id] = found
+
+        await asyncio.gather(*(one(c) for c in self.cameras if c.onvif_port is not None))
+        return sum(1 for c in self.cameras if c.id in self.inventory)
+
+    async def _inventory_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                count = await self.refresh_inventory()
+                logger.info("%s: inventory read for %d cameras", self.config.site.site_id, count)
+            except Exception:  # optional data: never let it end the agent
+                logger.exception("%s: inventory refresh failed", self.config.site.site_id)
+            if await _stopped(stop, INVENTORY_REFRESH_S):
+                return
+
     async def _camera_loop(self, camera: CameraConfig, stop: asyncio.Event) -> None:
         interval = self.config.checks.interval_s
         jitter = self.config.checks.jitter_s
@@ -170,6 +218,7 @@ class Runner:
                     len(self.cameras), self.config.checks.interval_s, self.config.checks.concurrency)
         tasks = [asyncio.create_task(self._camera_loop(cam, stop), name=f"camera-{cam.id}")
                  for cam in self.cameras]
+        tasks.append(asyncio.create_task(self._inventory_loop(stop), name="inventory"))
         try:
             await stop.wait()
         finally:
@@ -187,18 +236,29 @@ class Runner:
         for cam in self.config.cameras:
             health = self.health.get(cam.id)
             last = self.last.get(cam.id)
-            inventory = CameraInventory(
-                address=cam.address,
-                onvif_port=cam.onvif_port,
-                video_source=cam.video_source,
-                stream_uri=cam.stream_uri,
-                snapshot_uri=cam.snapshot_uri,
-                width=last.width if last else None,
-                height=last.height if last else None,
-                fps=round(last.fps, 2) if last and last.fps is not None else None,
-                codec=(last.codec if last else "")[:32],
-                clock_offset_s=last.clock_offset_s if last else None,
-            )
+            figures: dict[str, object] = {
+                "address": cam.address, "onvif_port": cam.onvif_port,
+            }
+            for key, value in (("video_source", cam.video_source), ("stream_uri", cam.stream_uri),
+                               ("snapshot_uri", cam.snapshot_uri)):
+                if value:
+                    figures[key] = value
+            if last is not None:
+                measured: tuple[tuple[str, object], ...] = (
+                    ("width", last.width), ("height", last.height),
+                    ("fps", round(last.fps, 2) if last.fps is not None else None),
+                    ("codec", last.codec[:32]), ("clock_offset_s", last.clock_offset_s))
+                for key, measured_value in measured:
+                    if measured_value not in (None, ""):
+                        figures[key] = measured_value
+            # ONVIF identity (maker, serial, ...) merged with what this agent measured itself.
+            base = self.inventory.get(cam.id)
+            known = base.model_dump() if base is not None else {}
+            try:
+                inventory = CameraInventory.model_validate(known | figures)
+            except ValidationError as err:  # e.g. a 200-character host name: send less, not nothing
+                logger.debug("%s: inventory figures left out of the birth: %s", cam.id, err)
+                inventory = base or CameraInventory()
             state = health.state if cam.enabled else CameraState.MAINTENANCE
             out.append(BirthCamera(
                 camera_id=cam.id, name=cam.name, inventory=inventory, state=state,

@@ -52,7 +52,7 @@ def test_hung_camera_never_delays_others_and_stop_is_clean(tmp_path: Path) -> No
     cfg = config(tmp_path, ["hung1", "a", "b", "c"], interval_s=1)
     prober = FakeProber()
     sink = PrintSink()
-    runner = Runner(cfg, None, sink, prober=prober, deadline_s=0.3)  # type: ignore[arg-type]
+    runner = Runner(cfg, None, sink, prober=prober, deadline_s=0.3, inventory=None)  # type: ignore[arg-type]
     stop = asyncio.Event()
     seen: Counter[str] = Counter()
 
@@ -74,7 +74,7 @@ def test_hung_camera_never_delays_others_and_stop_is_clean(tmp_path: Path) -> No
 
 def test_stop_interrupts_the_wait_between_cycles(tmp_path: Path) -> None:
     cfg = config(tmp_path, ["a"], interval_s=3600, jitter_s=0)
-    runner = Runner(cfg, None, PrintSink(), prober=FakeProber())  # type: ignore[arg-type]
+    runner = Runner(cfg, None, PrintSink(), prober=FakeProber(), inventory=None)  # type: ignore[arg-type]
     stop = asyncio.Event()
     runner.on_result = lambda r: stop.set()
     asyncio.run(asyncio.wait_for(runner.run(stop), 10))  # an hour-long interval does not hold it
@@ -128,3 +128,32 @@ def test_credentials_from_secrets_reach_the_prober(tmp_path: Path) -> None:
     runner = Runner(config(tmp_path, ["a"]), secrets, PrintSink(), prober=Recording())  # type: ignore[arg-type]
     asyncio.run(runner.check_all())
     assert got == [["admin"]]
+
+
+def test_snapshot_merges_onvif_inventory_with_measured_figures(tmp_path: Path) -> None:
+    from protocol import CameraInventory
+
+    asked: list[tuple[str, int, list[tuple[str, str]]]] = []
+
+    async def reader(cam_id: str, address: str, port: int, source: str,
+                     creds: Any) -> CameraInventory | None:
+        asked.append((address, port, list(creds)))
+        if cam_id == "b":
+            return None  # unreadable: the birth still carries what was measured
+        return CameraInventory(maker="Acme", model="X1", serial="SN1", firmware="5.1", width=1920,
+                               fps=25.0)
+
+    runner = Runner(config(tmp_path, ["a", "b"]), None, PrintSink(), prober=FakeProber(),  # type: ignore[arg-type]
+                    inventory=reader)
+
+    async def go() -> int:
+        count = await runner.refresh_inventory()
+        await runner.check_all()
+        return count
+
+    assert asyncio.run(go()) == 1
+    assert asked == [("10.0.0.1", 80, []), ("10.0.0.1", 80, [])]
+    a, b = runner.current_snapshot()
+    assert (a.inventory.maker, a.inventory.serial, a.inventory.firmware) == ("Acme", "SN1", "5.1")
+    assert a.inventory.width == 320 and a.inventory.fps == 10.0  # measured beats declared
+    assert b.inventory.maker == "" and b.inventory.width == 320
