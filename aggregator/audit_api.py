@@ -189,9 +189,11 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
             path.unlink(missing_ok=True)
         return report.as_dict()
 
-    @router.get("/imports", summary="Recent imports with their counts")
+    @router.get("/imports", summary="Recent imports with their counts (admin)")
     def imports(*, caller: Any = caller_dep, db: Database = db_dep,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
+        # File names and counts of every province: for admins only.
+        _require_admin(caller)
         rows = db.conn.execute(
             "SELECT id, kind, at, source, format, encoding, rows, inserted, updated, unchanged, "
             "rejected, by_user FROM audit_imports ORDER BY id DESC LIMIT ?", (limit,))

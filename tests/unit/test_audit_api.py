@@ -190,3 +190,10 @@ def test_hygiene_per_province(client: TestClient) -> None:
                                 "firmware": "9.80.1", "newest_firmware": "10.2.0",
                                 "clock_offset_s": None}]
     assert client.get("/api/v1/audit/hygiene", headers=as_("bkk-viewer")).json()["cameras"] == []
+
+
+def test_import_log_is_for_admins(client: TestClient) -> None:
+    upload(client, "admin", register_csv(ROWS))
+    assert client.get("/api/v1/audit/imports", headers=as_("viewer")).status_code == 403
+    (entry,) = client.get("/api/v1/audit/imports", headers=as_("admin")).json()
+    assert (entry["kind"], entry["inserted"], entry["rejected"], entry["by"]) == ("register", 3, 1, "admin")
