@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from .pages import build_me_router
+from .me import build_me_router
 from .pages import router as pages_router
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "include_dashboard"]

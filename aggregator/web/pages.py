@@ -8,16 +8,14 @@ Content-Security-Policy allows only this origin's scripts, so injected markup ca
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-__all__ = ["CSP", "build_me_router", "render_template", "router"]
+__all__ = ["CSP", "render_template", "router"]
 
 _HERE = Path(__file__).parent
 CSP = (
@@ -75,14 +73,3 @@ def render_template(name: str, **context: object) -> str:
     """Render one of the dashboard's Jinja2 templates (autoescaped)."""
     return _environment().get_template(name).render(**context)
 
-
-def build_me_router(principal: Callable[..., Any]) -> APIRouter:
-    """``GET /api/v1/me``: who the token is (the dashboard hides what the role may not do)."""
-    me_router = APIRouter(prefix="/api/v1", tags=["dashboard"])
-
-    @me_router.get("/me")
-    def me(who: Annotated[Any, Depends(principal)]) -> dict[str, object]:
-        """The caller's name, role and provinces (empty: the whole country); never the token."""
-        return {"name": who.name, "role": who.role, "provinces": sorted(who.provinces or ())}
-
-    return me_router

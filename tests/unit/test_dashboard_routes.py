@@ -1,0 +1,95 @@
+"""Dashboard routes: the HTML shell, /api/v1/me, the report and camera-day endpoints, scopes.
+
+The caller is a stand-in for the API's authentication (a unit test of these routes only);
+the database is real and written by the real StateStore.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from aggregator.db import open_db
+from aggregator.geography import load_geography
+from aggregator.state import Inbound, StateStore
+from aggregator.web import include_dashboard
+from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, SiteTopic
+
+
+@dataclass
+class Caller:
+    name: str = "tester"
+    role: str = "viewer"
+    provinces: frozenset[str] = field(default_factory=frozenset)
+
+
+@pytest.fixture
+def app_with() -> Iterator[tuple[TestClient, Caller]]:
+    db = open_db(":memory:")
+    geo = load_geography(db)
+    now = datetime.now(UTC)
+    store = StateStore(db, geo, start=now - timedelta(days=3))
+    t0 = now - timedelta(days=2)
+    store.apply([Inbound(SiteTopic("10", "1001", "S1", Kind.BIRTH), Birth(
+        site="S1", ts=t0, bd_seq=0, cameras=[BirthCamera(camera_id="c1", state=CameraState.UP, since=t0)]), t0)])
+    down = now - timedelta(days=1)
+    store.apply([Inbound(SiteTopic("10", "1001", "S1", Kind.EVENTS), Events(site="S1", ts=down, seq=1, events=[
+        Event(id=1, camera_id="c1", at=down, state=CameraState.DOWN)]), down)])  # fmt: skip
+    caller = Caller()
+    app = FastAPI()
+    include_dashboard(app, principal=lambda: caller, database=lambda: db)
+    yield TestClient(app), caller
+    db.close()
+
+
+def test_shell_is_served_with_a_strict_policy(app_with: tuple[TestClient, Caller]) -> None:
+    client, _ = app_with
+    res = client.get("/")
+    assert res.status_code == 200
+    assert "script-src 'self'" in res.headers["content-security-policy"]
+    assert '<html lang="th">' in res.text and 'type="module"' in res.text
+    assert client.get("/?lang=en").text.count('<html lang="en">') == 1
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/th-provinces.json").json()["provinces"]["10"]["d"]
+
+
+def test_me_names_the_caller_without_secrets(app_with: tuple[TestClient, Caller]) -> None:
+    client, caller = app_with
+    caller.provinces = frozenset({"50", "10"})
+    assert client.get("/api/v1/me").json() == {"name": "tester", "role": "viewer", "provinces": ["10", "50"]}
+
+
+def test_report_formats_and_scope(app_with: tuple[TestClient, Caller]) -> None:
+    client, caller = app_with
+    month = datetime.now(UTC).strftime("%Y-%m")
+    data = client.get(f"/api/v1/reports/monthly?month={month}&lang=en").json()
+    assert data["rows"][-1]["code"] == "TH" and len(data["rows"]) == 78
+    csv = client.get(f"/api/v1/reports/monthly?month={month}&province=10&format=csv&lang=th")
+    assert csv.headers["content-type"].startswith("text/csv") and "attachment" in csv.headers["content-disposition"]
+    assert csv.text.splitlines()[0].startswith("รหัส,พื้นที่")
+    html = client.get(f"/api/v1/reports/monthly?month={month}&province=10&format=html&lang=th")
+    assert "กรุงเทพมหานคร" in html.text and "default-src 'none'" in html.headers["content-security-policy"]
+    assert client.get("/api/v1/reports/monthly?month=2026-13").status_code == 422
+    caller.provinces = frozenset({"50"})
+    assert client.get(f"/api/v1/reports/monthly?month={month}").status_code == 403  # nation: unscoped only
+    assert client.get(f"/api/v1/reports/monthly?month={month}&province=10").status_code == 403
+    assert client.get(f"/api/v1/reports/monthly?month={month}&province=50").status_code == 200
+
+
+def test_camera_days_are_exact_and_scoped(app_with: tuple[TestClient, Caller]) -> None:
+    client, caller = app_with
+    days = client.get("/api/v1/reports/camera-days/S1/c1?days=30").json()
+    assert len(days) == 30
+    known = [d for d in days if d["available"] is not None]
+    assert 2 <= len(known) <= 3  # the camera exists for two days (three Bangkok dates at most)
+    total = sum(d["up_s"] + d["down_s"] for d in days)
+    assert total == pytest.approx(2 * 86400, abs=5)
+    assert sum(d["down_s"] for d in days) == pytest.approx(86400, abs=5)
+    assert client.get("/api/v1/reports/camera-days/S1/nope").status_code == 404
+    caller.provinces = frozenset({"50"})
+    assert client.get("/api/v1/reports/camera-days/S1/c1").status_code == 404
