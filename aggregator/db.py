@@ -221,8 +221,9 @@ CREATE INDEX IF NOT EXISTS transitions_camera ON transitions(camera, at_ms);
 -- Covering index for the partial-day rollups: the range scan never touches the table.
 CREATE INDEX IF NOT EXISTS transitions_at ON transitions(at_ms, site, old_state, new_state);
 
--- Closed-interval milliseconds per camera per Asia/Bangkok day (the open interval of the
--- current state is added at query time from the camera's since).
+-- Milliseconds per camera per Asia/Bangkok day: complete for every day before the checkpoint
+-- (store_meta.checkpoint_ms); for today, closed intervals only (the open interval of the
+-- current state runs from the camera's tail_ms).
 CREATE TABLE IF NOT EXISTS camera_day (
     camera INTEGER NOT NULL,
     day INTEGER NOT NULL,

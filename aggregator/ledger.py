@@ -6,9 +6,10 @@ ledger sums those deltas in memory and writes them with three ``executemany`` up
 the end of the batch, so a batch of 50,000 events costs a few thousand row writes.
 
 Conventions (see state.py): a *closed* interval (the camera has a later transition) is
-counted in full in every table; the *open* interval of the current state is counted in
-site/province tables only up to the checkpoint (the last Bangkok midnight rolled) and
-never in camera_day (the reader adds it from the camera's ``since``).
+counted in full in every table; the *open* interval of the current state is counted only
+up to the checkpoint (the last Bangkok midnight rolled): every day before it is complete,
+and the midnight roll adds each open interval's day. So a change closing a month-long
+interval touches today's rows only, and the hot path writes one camera row per change.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlite_utils import Database
 
 from .days import day_of, day_start
 
-__all__ = ["Ledger", "N_STATES"]
+__all__ = ["CAMERA_SQL", "Ledger", "N_STATES"]
 
 N_STATES = 5
 _MS_COLS = ("up_ms", "degraded_ms", "down_ms", "unknown_ms", "maint_ms")
@@ -34,7 +35,7 @@ def _upsert_sql(table: str, key: str, cols: tuple[str, ...]) -> str:
     )
 
 
-_CAMERA_SQL = _upsert_sql("camera_day", "camera", _MS_COLS)
+CAMERA_SQL = _upsert_sql("camera_day", "camera", _MS_COLS)
 _SITE_SQL = _upsert_sql("site_day", "site", _MS_COLS + _N_COLS)
 _PROVINCE_SQL = _upsert_sql("province_day", "province", _MS_COLS + _N_COLS)
 
@@ -71,10 +72,9 @@ class Ledger:
         """Add (sign +1) or remove (-1) time in ``state`` over ``[a, b)``; ``b`` None = open."""
         if state < 0:
             return
-        if b is not None and b > a:
-            self._add(self.camera, camera, a, b, state, sign, N_STATES)
         end = self.checkpoint if b is None else b
         if end > a:
+            self._add(self.camera, camera, a, end, state, sign, N_STATES)
             self._add(self.site, site, a, end, state, sign, 2 * N_STATES)
             self._add(self.province, province, a, end, state, sign, 2 * N_STATES)
 
@@ -149,7 +149,7 @@ class Ledger:
     def flush(self, db: Database) -> int:
         """Write every delta (one executemany per table); return the rows written."""
         conn = db.conn
-        conn.executemany(_CAMERA_SQL, [(k[0], k[1], *v) for k, v in self.camera.items() if any(v)])
+        conn.executemany(CAMERA_SQL, [(k[0], k[1], *v) for k, v in self.camera.items() if any(v)])
         conn.executemany(_SITE_SQL, [(k[0], k[1], *v) for k, v in self.site.items() if any(v)])
         conn.executemany(_PROVINCE_SQL, [(k[0], k[1], *v) for k, v in self.province.items() if any(v)])
         written = len(self.camera) + len(self.site) + len(self.province)

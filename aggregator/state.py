@@ -47,7 +47,7 @@ from protocol.sequence import death_matches
 from . import registry
 from .days import DAY_MS, day_of, day_start, from_ms, to_ms
 from .geography import Geography, UnknownArea
-from .ledger import N_STATES, Ledger
+from .ledger import CAMERA_SQL, N_STATES, Ledger
 
 __all__ = [
     "NO_STATE",
@@ -611,6 +611,14 @@ class StateStore:
                 if row is not None:
                     counts[int(site_ids[cam]) * N_STATES + int(row[0])] += 1
             d0, d1 = day_of(c0), day_of(c1)
+            # every camera's open interval gets its row for the day just ended (one executemany)
+            cams = np.nonzero(live)[0]
+            st_live = st[live]
+            dur_i = dur.astype(np.int64)
+            per_state = [np.where(st_live == k, dur_i, 0).tolist() for k in range(N_STATES)]
+            self.db.conn.executemany(
+                CAMERA_SQL, zip(cams.tolist(), [d0] * len(cams), *per_state, strict=True)
+            )
             for key in np.nonzero(ms)[0].tolist():
                 site = self.sites[key // N_STATES]
                 self._ledger.add_site_ms(site.id, site.province, d0, key % N_STATES, int(ms[key]))

@@ -188,7 +188,7 @@ def test_daily_totals_exact_with_backfill_and_midnights(seed: int) -> None:
             state, _, _ = store.current("s1", cam)  # type: ignore[misc]
             tail = int(store.cols.tail[store.site_by_name["s1"].cameras[cam]])  # the open interval's start
             open_part = [0] * 5
-            lo, hi = max(a, tail), min(b, horizon)
+            lo, hi = max(a, tail, checkpoint), min(b, horizon)  # days before the checkpoint are complete
             if hi > lo:
                 open_part[STATE_CODE[state]] = hi - lo
             assert [x + y for x, y in zip(row, open_part, strict=True)] == exact, (cam, day)
@@ -216,7 +216,8 @@ def test_state_survives_reload(store: StateStore) -> None:
     again = StateStore(store.db, store.geography)
     assert again.current("s1", "c1")[0] == CameraState.DEGRADED  # type: ignore[index]
     assert again.site_by_name["s1"].last_event_id == 1
-    assert again.state_counts()["10"][CameraState.DOWN] == 1
+    assert again.state_counts()["1001"][STATE_CODE[CameraState.DOWN]] == 1
+    assert store.state_counts() == again.state_counts()
 
 
 def test_failed_batch_rolls_back_memory(store: StateStore) -> None:
