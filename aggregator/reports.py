@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlite_utils import Database
 
@@ -94,6 +95,7 @@ class MonthlyReport:
     rows: tuple[AreaFigures, ...]
     total: AreaFigures
     worst_sites: tuple[SiteFigures, ...]
+    audit: dict[str, Any] | None = None  # the audit helper's register section, when available
 
 
 # ----- reading ------------------------------------------------------------------------------
@@ -300,7 +302,19 @@ def build_report(
         key=lambda s: (s.totals.available or 0.0, -s.totals.down_ms, s.site_id),
     )
     return MonthlyReport(month, province, prov_th, prov_en, now, window, tuple(rows), total,
-                         tuple(ranked[:WORST_SITES]))  # fmt: skip
+                         tuple(ranked[:WORST_SITES]), _audit(db, province, window.end_ms))  # fmt: skip
+
+
+def _audit(db: Database, province: str | None, now_ms: int) -> dict[str, Any] | None:
+    """The register audit's section (declared vs seen cameras, risk points, hygiene), if any."""
+    try:
+        from .audit_report import audit_section
+    except ImportError:
+        return None
+    try:
+        return audit_section(db, province, now_ms=now_ms).as_dict()
+    except sqlite3.OperationalError:  # audit tables not migrated in this database
+        return None
 
 
 # ----- rendering ----------------------------------------------------------------------------
@@ -377,6 +391,7 @@ def to_json(report: MonthlyReport, lang: Lang) -> dict[str, object]:
         "columns": columns(lang),
         "rows": [_row(r, lang) for r in (*report.rows, report.total)],
         "worst_sites": _sites(report, lang),
+        "audit": report.audit,
     }
 
 
@@ -434,6 +449,7 @@ def to_html(report: MonthlyReport, lang: Lang) -> str:
         rows=rows,
         total=total,
         sites=sites,
+        audit=report.audit,
         generated=report.generated_at.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M"),
         period=(from_ms(report.window.start_ms).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M"),
                 from_ms(report.window.end_ms).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")),  # fmt: skip

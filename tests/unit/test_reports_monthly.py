@@ -130,3 +130,5 @@ def test_exports_in_thai_and_english(fleet) -> None:  # type: ignore[no-untyped-
     assert "83.9%" in html  # 52/62
     data = to_json(report, "en")
     assert data["rows"][-1]["code"] == "TH" and data["worst_sites"][0]["site_id"] == "B"
+    audit = data["audit"]  # the register audit's section rides along (no register imported: zeros)
+    assert isinstance(audit, dict) and audit["declared"] == 0 and "verified" in audit["classes"]
