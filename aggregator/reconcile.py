@@ -180,7 +180,8 @@ def _identity_rule(declared: list[Declared], pool: _Pool, attr: Callable[[Declar
             left.append(d)
             continue
         # Several video sources of one device share its serial and MAC: take the nearest.
-        best = min(found, key=lambda s: (_distance(d, s) or 0.0, s.key))
+        best = found[0] if len(found) == 1 else min(
+            found, key=lambda s: (_distance(d, s) or 0.0, s.key))
         pool.free.discard(best.key)
         pairs.append((d, best, rule, _distance(d, best)))
     return left
@@ -241,10 +242,10 @@ def _position_confidence(distance: float, options: ReconcileOptions) -> float:
 
 
 def _classify(d: Declared, s: Discovered, rule: Rule, dist: float | None,
-              options: ReconcileOptions) -> Match:
+              options: ReconcileOptions, serials: dict[int, str]) -> Match:
     confidence = _CONFIDENCE.get(rule) or _position_confidence(dist or 0.0, options)
     notes: list[str] = []
-    ds, ss = normalize_serial(d.serial), normalize_serial(s.serial)
+    ds, ss = serials.get(id(d), ""), serials.get(id(s), "")
     if (d.site and d.site != s.site) or (dist is not None and dist > options.moved_m):
         klass = Class.MOVED
         notes.append(f"declared site {d.site}, seen at {s.site}" if d.site and d.site != s.site
@@ -289,11 +290,13 @@ def reconcile(declared: Iterable[Declared], discovered: Iterable[Discovered],
         pool.free.discard(s.key)
         pairs.append((d, s, Rule.OPERATOR, _distance(d, s)))
     left = [d for d in decl if d.key not in pinned]
-    left = _identity_rule(left, pool, lambda x: normalize_serial(x.serial), Rule.SERIAL, pairs)
+    # Normalise each serial once: the rule and the classification both compare them.
+    serials = {id(x): normalize_serial(x.serial) for x in (*decl, *disc) if x.serial}
+    left = _identity_rule(left, pool, lambda x: serials.get(id(x), ""), Rule.SERIAL, pairs)
     left = _identity_rule(left, pool, lambda x: x.mac.lower(), Rule.MAC, pairs)
     left = _ip_rule(left, pool, options, pairs)
     left = _position_rule(left, pool, options, pairs)
-    out = [_classify(d, s, rule, dist, options) for d, s, rule, dist in pairs]
+    out = [_classify(d, s, rule, dist, options, serials) for d, s, rule, dist in pairs]
     out.extend(Match(Class.GHOST, d.key, None, Rule.NONE, 1.0, None, d.province, d.district, "",
                      d.lat, d.lon, "") for d in left)
     out.extend(Match(Class.UNREGISTERED, None, s.key, Rule.NONE, 1.0, None, s.province,

@@ -52,7 +52,10 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp = p2 - p1
     dl = math.radians(lon2 - lon1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    # Rounding can push h a hair above 1 for antipodes; a branch is cheaper than min() here.
+    if h > 1.0:
+        h = 1.0
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
 class GridIndex(Generic[T]):
