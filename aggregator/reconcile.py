@@ -291,7 +291,8 @@ def reconcile(declared: Iterable[Declared], discovered: Iterable[Discovered],
         pairs.append((d, s, Rule.OPERATOR, _distance(d, s)))
     left = [d for d in decl if d.key not in pinned]
     # Normalise each serial once: the rule and the classification both compare them.
-    serials = {id(x): normalize_serial(x.serial) for x in (*decl, *disc) if x.serial}
+    serials = {id(x): normalize_serial(x.serial) for x in decl if x.serial}
+    serials.update((id(x), normalize_serial(x.serial)) for x in disc if x.serial)
     left = _identity_rule(left, pool, lambda x: serials.get(id(x), ""), Rule.SERIAL, pairs)
     left = _identity_rule(left, pool, lambda x: x.mac.lower(), Rule.MAC, pairs)
     left = _ip_rule(left, pool, options, pairs)
