@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from .days import DAY_MS as _DAY_MS
 from .days import day_of, day_start
 
 __all__ = ["CAMERA_SQL", "Ledger", "N_STATES"]
 
 N_STATES = 5
+_OFFSET_MS = 7 * 3_600_000  # Asia/Bangkok, as in aggregator.days
 _MS_COLS = ("up_ms", "degraded_ms", "down_ms", "unknown_ms", "maint_ms")
 _N_COLS = ("up_n", "degraded_n", "down_n", "unknown_n", "maint_n")
 
@@ -88,20 +90,31 @@ class Ledger:
         if old < 0:
             self.interval(camera, site, province, t, None, new, +1)
             return
-        if tail >= self.checkpoint and day_of(tail) == day_of(t):
-            if t > tail:
-                day = day_of(t)
-                amount = t - tail
-                row = self.camera.get((camera, day))
-                if row is None:
-                    row = self.camera[(camera, day)] = [0] * N_STATES
-                row[old] += amount
-                for table, key in ((self.site, site), (self.province, province)):
-                    row = table.get((key, day))
+        checkpoint = self.checkpoint
+        if t >= checkpoint:
+            # Open intervals are already counted up to the checkpoint, so the net change is
+            # [max(tail, checkpoint), t) in ``old``: usually a few seconds of today.
+            start = tail if tail > checkpoint else checkpoint
+            day = (t + _OFFSET_MS) // _DAY_MS
+            if (start + _OFFSET_MS) // _DAY_MS == day:
+                amount = t - start
+                if amount:
+                    key = (camera, day)
+                    row = self.camera.get(key)
                     if row is None:
-                        row = table[(key, day)] = [0] * (2 * N_STATES)
+                        row = self.camera[key] = [0] * N_STATES
                     row[old] += amount
-            return
+                    key = (site, day)
+                    row = self.site.get(key)
+                    if row is None:
+                        row = self.site[key] = [0] * (2 * N_STATES)
+                    row[old] += amount
+                    key = (province, day)
+                    row = self.province.get(key)
+                    if row is None:
+                        row = self.province[key] = [0] * (2 * N_STATES)
+                    row[old] += amount
+                return
         self.interval(camera, site, province, tail, None, old, -1)
         self.interval(camera, site, province, tail, t, old, +1)
         self.interval(camera, site, province, t, None, new, +1)

@@ -444,9 +444,11 @@ class StateStore:
         cols = self.cols
         site.last_seen_ms = recv
         self._dirty_sites.add(site.id)
+        cameras = site.cameras
+        change = self._change
         for ev in msg.events:
             at = to_ms(ev.at)
-            cam = site.cameras.get(ev.camera_id)
+            cam = cameras.get(ev.camera_id)
             if ev.id <= site.last_event_id and cam is not None:
                 self._flush_pending()
                 hit = self.db.execute(
@@ -461,7 +463,7 @@ class StateStore:
             if cols.missing[cam]:
                 cols.missing[cam] = 0
                 self._missing_rows.append((0, recv, cam))
-            self._change(cam, site, at, STATE_CODE[ev.state], REASON_CODE[ev.reason], ev.id, ev.historical, recv, result)
+            change(cam, site, at, STATE_CODE[ev.state], REASON_CODE[ev.reason], ev.id, ev.historical, recv, result, ev.at)
             if ev.id > site.last_event_id:
                 site.last_event_id = ev.id
         result.committed_event_ids[site.site_id] = site.last_event_id
@@ -509,9 +511,10 @@ class StateStore:
     # ----- the timeline ----------------------------------------------------------------
     def _change(
         self, cam: int, site: _Site, t: int, state: int, reason: int, event_id: int | None,
-        historical: bool, recv: int, result: ApplyResult,
+        historical: bool, recv: int, result: ApplyResult, at: datetime | None = None,
     ) -> None:  # fmt: skip
-        """Insert ``state`` at ``t`` into the camera's timeline and account for it exactly.
+        """Insert ``state`` at ``t`` (``at`` as a datetime when the caller has it) into the
+        camera's timeline and account for it exactly.
 
         An event that repeats the state in force at ``t`` is still stored (with an id): it
         bounds the interval of any change backfilled before it later. ``tail`` is the time of
@@ -581,7 +584,7 @@ class StateStore:
         result.transitions.append(
             Transition(
                 site.site_id, site.province, site.district, cols.ids[cam], STATES[old] if old >= 0 else None,
-                STATES[state], REASONS[reason], from_ms(t), historical or t < tail,
+                STATES[state], REASONS[reason], at if at is not None else from_ms(t), historical or t < tail,
             )
         )  # fmt: skip
 
