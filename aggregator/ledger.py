@@ -109,10 +109,10 @@ class Ledger:
                     if row is None:
                         row = self.site[key] = [0] * (2 * N_STATES)
                     row[old] += amount
-                    key = (province, day)
-                    row = self.province.get(key)
+                    pkey = (province, day)
+                    row = self.province.get(pkey)
                     if row is None:
-                        row = self.province[key] = [0] * (2 * N_STATES)
+                        row = self.province[pkey] = [0] * (2 * N_STATES)
                     row[old] += amount
                 return
         self.interval(camera, site, province, tail, None, old, -1)
