@@ -3,7 +3,8 @@
 A point is covered when at least ``required`` usable cameras lie within its radius. "Within"
 is distance <= radius (a camera exactly on the circle counts), with a millimetre allowed for
 floating-point rounding. Over the last 30 days a camera counts when its usable fraction
-(up time / known time, DESIGN.md) reached ``usable_30d_min``.
+(up time / known time, DESIGN.md; :mod:`aggregator.risk_store` reads it exactly from core's
+per-camera totals) reached ``usable_30d_min``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from aggregator.audit_store import utcnow_text
+from aggregator.availability import Window
 from aggregator.register import Rejection, file_sha256
 from aggregator.risk import (
+    BOUNDARY_TOLERANCE_M,
     RISK_ALIASES,
     RISK_REQUIRED,
     Coverage,
@@ -22,6 +25,8 @@ from aggregator.risk import (
     coverage,
     parse_risk_row,
 )
+from aggregator.rollups import camera_totals
+from aggregator.spatial import GridIndex
 from aggregator.tablefile import TableLimits, open_table
 
 __all__ = [
@@ -37,9 +42,7 @@ logger = logging.getLogger(__name__)
 
 WINDOW_DAYS = 30
 _DAY_MS = 86_400_000
-# Bangkok is UTC+7 all year; core's camera_day rows are Bangkok days (aggregator/days.py).
-_BANGKOK_MS = 7 * 3_600_000
-_UP, _DEGRADED, _DOWN = 0, 1, 2
+_UP = 0  # core's cameras.state code for up
 # Classes whose declared position is the camera's own (better than its site's).
 _PLACED = ("verified", "declared_but_broken", "unconfirmed", "replaced")
 
@@ -133,48 +136,45 @@ def load_risk_points(db: Database, province: str | None = None) -> list[RiskPoin
     return [RiskPoint(*row) for row in db.conn.execute(sql + " ORDER BY key", params)]
 
 
-def _usable_fractions(db: Database, now_ms: int) -> dict[int, float]:
-    """Usable fraction (up / known time) per camera id over the last WINDOW_DAYS Bangkok days."""
-    first_day = (now_ms - WINDOW_DAYS * _DAY_MS + _BANGKOK_MS) // _DAY_MS
-    window_start = first_day * _DAY_MS - _BANGKOK_MS
-    up: dict[int, int] = {}
-    known: dict[int, int] = {}
-    for cam, up_ms, known_ms in db.conn.execute(
-            "SELECT camera, sum(up_ms), sum(up_ms + degraded_ms + down_ms) FROM camera_day "
-            "WHERE day >= ? GROUP BY camera", (first_day,)):
-        up[cam], known[cam] = int(up_ms), int(known_ms)
-    # The state a camera is in now is an open interval not yet in camera_day.
-    for cam, state, since_ms in db.conn.execute("SELECT id, state, since_ms FROM cameras"):
-        open_ms = max(0, now_ms - max(int(since_ms), window_start))
-        if state in (_UP, _DEGRADED, _DOWN):
-            known[cam] = known.get(cam, 0) + open_ms
-            if state == _UP:
-                up[cam] = up.get(cam, 0) + open_ms
-    return {cam: up.get(cam, 0) / k for cam, k in known.items() if k > 0}
-
-
-def load_coverage_cameras(db: Database, now_ms: int | None = None) -> list[CoverageCamera]:
-    """Read every present camera with a position: its own, else its register entry's, else its site's."""
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-    fractions = _usable_fractions(db, now_ms)
+def _camera_rows(db: Database) -> list[tuple[int, str, float, float, int]]:
+    """Every present camera with a position: its own, else its register entry's, else its site's."""
     marks = ",".join("?" * len(_PLACED))
     sql = (
         "SELECT c.id, s.site_id || '/' || c.camera_id, "
         "coalesce(c.lat, d.lat, s.lat), coalesce(c.lon, d.lon, s.lon), c.state "
         "FROM cameras c JOIN sites s ON s.id = c.site "
-        f"LEFT JOIN audit_matches m ON m.discovered_key = s.site_id || '/' || c.camera_id "
+        "LEFT JOIN audit_matches m ON m.discovered_key = s.site_id || '/' || c.camera_id "
         f"AND m.klass IN ({marks}) "
         "LEFT JOIN audit_declared d ON d.key = m.declared_key WHERE c.missing = 0"
     )
+    return [row for row in db.conn.execute(sql, _PLACED) if row[2] is not None and row[3] is not None]
+
+
+def load_coverage_cameras(db: Database, points: Sequence[RiskPoint],
+                          now_ms: int | None = None) -> list[CoverageCamera]:
+    """Cameras near any of ``points``, with their exact usable fraction over the last 30 days.
+
+    The fraction comes from core's per-camera totals (aggregator.rollups.camera_totals, the
+    same maths as every availability figure), read only for cameras that can matter.
+    """
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    window = Window(now_ms - WINDOW_DAYS * _DAY_MS, now_ms)
+    grid: GridIndex[tuple[int, str, float, float, int]] = GridIndex(cell_m=200.0)
+    for row in _camera_rows(db):
+        grid.add(row[2], row[3], row)
+    near: dict[int, tuple[int, str, float, float, int]] = {}
+    for p in points:
+        for row, _ in grid.within(p.lat, p.lon, p.radius_m + BOUNDARY_TOLERANCE_M):
+            near[row[0]] = row
     return [
-        CoverageCamera(key, lat, lon, state == _UP, fractions.get(cam))
-        for cam, key, lat, lon, state in db.conn.execute(sql, _PLACED)
-        if lat is not None and lon is not None
+        CoverageCamera(key, lat, lon, state == _UP, camera_totals(db, cam, window).usable)
+        for cam, key, lat, lon, state in near.values()
     ]
 
 
 def province_coverage(db: Database, province: str | None = None, *,
                       now_ms: int | None = None, usable_30d_min: float = 0.9) -> list[Coverage]:
     """Coverage of the stored risk points (of one province, or all) by the stored fleet."""
-    return coverage(load_risk_points(db, province), load_coverage_cameras(db, now_ms),
+    points = load_risk_points(db, province)
+    return coverage(points, load_coverage_cameras(db, points, now_ms),
                     usable_30d_min=usable_30d_min)

@@ -20,7 +20,18 @@ from aggregator.register import import_register
 from aggregator.risk import rank_uncovered
 from aggregator.risk_store import import_risk_points, province_coverage
 from aggregator.state import Inbound, StateStore
-from protocol import Birth, BirthCamera, CameraInventory, CameraState, Kind, SiteInfo, SiteTopic
+from protocol import (
+    Birth,
+    BirthCamera,
+    CameraInventory,
+    CameraState,
+    Event,
+    Events,
+    Kind,
+    Reason,
+    SiteInfo,
+    SiteTopic,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -135,10 +146,18 @@ def test_risk_coverage_on_the_stored_fleet(db: Database, tmp_path: Path) -> None
     report = import_risk_points(db, path)
     assert (report.inserted, report.rejected) == (2, 1)
     assert report.rejections[0].line == 4 and "radius" in report.rejections[0].reasons[0]
+    # c3 is down for two of the six hours: usable now, but only 2/3 of the window.
+    store = StateStore(db, load_geography(db), start=T0)
+    down, up = T0 + timedelta(hours=1), T0 + timedelta(hours=3)
+    store.apply([Inbound(SiteTopic("50", "5001", "cm-01", Kind.EVENTS), Events(
+        site="cm-01", ts=up, seq=1, events=[
+            Event(id=1, camera_id="c3", at=down, state=CameraState.DOWN, reason=Reason.UNREACHABLE),
+            Event(id=2, camera_id="c3", at=up, state=CameraState.UP)]), up)])
     now = to_ms(T0 + timedelta(hours=6))
     got = {c.point.name: c for c in province_coverage(db, "50", now_ms=now)}
     gate = got["ประตูท่าแพ"]
-    assert (gate.cameras, gate.usable_now, gate.usable_30d) == (5, 4, 4)  # c2 is down all along
+    assert (gate.cameras, gate.usable_now, gate.usable_30d) == (5, 4, 3)  # c2 down all along
+    assert gate.best_30d == 1.0
     ranked = rank_uncovered(list(got.values()))
     assert [c.point.name for c in ranked["50"]] == ["ดอยสุเทพ"]
 
