@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from aggregator.tablefile import TableFileError, TableLimits
 
-__all__ = ["parse_mapping", "register"]
+__all__ = ["load_mapping_file", "parse_mapping", "register"]
 
 EXIT_OK = 0
 EXIT_FILE_REFUSED = 2
@@ -32,6 +32,20 @@ def parse_mapping(items: list[str] | None) -> dict[str, str]:
             raise ValueError(f"--map {item!r} is not FIELD=HEADER")
         mapping[field.strip()] = header.strip()
     return mapping
+
+
+def load_mapping_file(path: Path) -> dict[str, str]:
+    """Read a column mapping kept in a file: a YAML (or JSON) object ``field: header``."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ValueError(f"mapping file {path}: {err}") from err
+    if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+        raise ValueError(f"mapping file {path}: expected an object of field: header text")
+    return {k.strip(): v.strip() for k, v in data.items()}
 
 
 def _open(args: argparse.Namespace) -> Database:
@@ -66,7 +80,8 @@ def _import_register(args: argparse.Namespace) -> int:
     from aggregator.register import import_register
 
     try:
-        mapping = parse_mapping(args.map)
+        mapping = load_mapping_file(args.map_file) if args.map_file else {}
+        mapping.update(parse_mapping(args.map))
     except ValueError as err:
         print(f"error: {err}")
         return EXIT_USAGE
@@ -136,6 +151,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("file", help="register file; the content decides CSV or XLSX, not the name")
     p.add_argument("--map", action="append", metavar="FIELD=HEADER",
                    help="map a column whose header is not a known alias (repeatable)")
+    p.add_argument("--map-file", type=Path, default=None,
+                   help="YAML/JSON file of field: header mappings (--map entries win)")
     p.add_argument("--max-bytes", type=int, default=TableLimits().max_bytes)
     p.add_argument("--prune", action="store_true",
                    help="delete declared cameras of the file's provinces that it no longer lists")

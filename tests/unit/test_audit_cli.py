@@ -45,6 +45,12 @@ def test_import_reconcile_and_refusal(tmp_path: Path, capsys: pytest.CaptureFixt
     assert run("import-register", str(pdf), "--db", db) == 2
     assert "refused, nothing imported" in capsys.readouterr().out
     assert run("import-register", str(reg), "--db", db, "--map", "oops") == 64
+    mapping = tmp_path / "columns.yaml"
+    mapping.write_text("register_id: Code\n", encoding="utf-8")
+    assert run("import-register", str(reg), "--db", db, "--map-file", str(mapping)) == 0
+    assert "1 unchanged" in capsys.readouterr().out
+    mapping.write_text("- not a mapping\n", encoding="utf-8")
+    assert run("import-register", str(reg), "--db", db, "--map-file", str(mapping)) == 64
 
 
 def test_parse_mapping() -> None:
