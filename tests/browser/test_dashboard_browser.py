@@ -178,3 +178,20 @@ def test_token_stays_out_of_urls_and_logs(stack: DashboardStack, open_page: Any)
     assert page.evaluate("sessionStorage.getItem('camwatch.token')") == token  # this tab only
     assert page.evaluate("localStorage.getItem('camwatch.token')") is None
     assert token not in (stack.workdir / "aggregator.log").read_text(errors="replace")
+
+
+def test_committee_report_page_and_printable_view(stack: DashboardStack, open_page: Any) -> None:
+    page = open_page(stack.aggregator.admin_token, "th", "#/reports")
+    page.wait_for_selector("#report-table tbody tr")
+    assert page.locator("#report-table tbody tr").count() == 78  # 77 provinces and the total
+    assert page.inner_text("#report-table thead th:nth-child(4)") == "พร้อมใช้งาน"
+    bkk = page.locator("#report-table tbody tr", has_text="กรุงเทพมหานคร")
+    assert bkk.locator("td").nth(2).inner_text() == "7"  # Bangkok's cameras in the test fleet
+    shot(page, "report-th")
+    with page.context.expect_page() as printable:
+        page.click("text=หน้าพิมพ์")
+    view = printable.value
+    view.wait_for_selector("#areas tbody tr")
+    assert view.url.startswith("blob:") and stack.aggregator.admin_token not in view.url
+    assert "กรุงเทพมหานคร" in view.inner_text("#areas")
+    shot(view, "report-printable-th")

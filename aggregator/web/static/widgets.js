@@ -36,7 +36,9 @@ export function figureCards(a, wins = {}, openFaults = null) {
     cards.push(c);
   }
   cards.push(card(t("cameras"), fmtInt(now.cameras), null, "fig-cameras"));
-  if (openFaults !== null) cards.push(card(t("openFaults"), fmtInt(openFaults), null, "fig-open-faults"));
+  if (openFaults !== null) {
+    cards.push(card(t("openFaults"), typeof openFaults === "string" ? openFaults : fmtInt(openFaults), null, "fig-open-faults"));
+  }
   return h("div", { class: "cards" }, cards);
 }
 

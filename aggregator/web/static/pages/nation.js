@@ -11,10 +11,13 @@ function provinceRows(res) {
   return page(res).items.map((r) => ({ ...r, ...current(r) }));
 }
 
+// The fault list has no total: count one page of up to FAULT_CAP and say "1,000+" beyond it.
+const FAULT_CAP = 1000;
+
 async function openFaults() {
-  // The fault list is paged; the count of open faults is the length of a page up to the cap.
   try {
-    return page(await api.faults({ active: true, limit: 1000, top_level: true })).items.length;
+    const n = page(await api.faults({ active: true, limit: FAULT_CAP, top_level: true })).items.length;
+    return n >= FAULT_CAP ? `${n.toLocaleString()}+` : n;
   } catch (err) {
     if (err.status === 401) throw err;
     return null;
