@@ -241,6 +241,29 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
                  "province", "district", "state", "lat", "lon", "note", "location", "agency"]
         return [dict(zip(names, row, strict=True)) for row in rows]
 
+    @router.get("/declared", summary="Declared cameras of the register, with their latest class")
+    def declared(*, caller: Any = caller_dep, db: Database = db_dep, province: str | None = None,
+                 district: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{3}$")] = None,
+                 q: Annotated[str, Query(max_length=100)] = "",
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                 offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+        where, params = _in("d.province", _visible(caller, province))
+        if district is not None:
+            where += " AND d.district = ?"
+            params.append(district)
+        if q:
+            where += " AND (d.location LIKE ? OR d.serial LIKE ? OR d.register_id LIKE ? OR d.ip = ?)"
+            like = "%" + q.replace("%", "").replace("_", "") + "%"
+            params.extend([like, like.upper(), like, q])
+        names = ["key", "register_id", "province", "district", "agency", "location", "lat", "lon",
+                 "maker", "model", "ip", "mac", "serial", "installed", "status", "site", "line",
+                 "class", "discovered_key", "rule"]
+        rows = db.conn.execute(
+            f"SELECT {', '.join('d.' + n for n in names[:17])}, m.klass, m.discovered_key, m.rule "
+            "FROM audit_declared d LEFT JOIN audit_matches m ON m.declared_key = d.key "
+            f"WHERE {where} ORDER BY d.key LIMIT ? OFFSET ?", [*params, limit, offset])
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     def _override_scope(caller: Any, db: Database, declared_key: str, discovered_key: str) -> None:
         _check_province(caller, declared_key.split("|", 1)[0])
         site = discovered_key.split("/", 1)[0]

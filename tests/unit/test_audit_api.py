@@ -197,3 +197,16 @@ def test_import_log_is_for_admins(client: TestClient) -> None:
     assert client.get("/api/v1/audit/imports", headers=as_("viewer")).status_code == 403
     (entry,) = client.get("/api/v1/audit/imports", headers=as_("admin")).json()
     assert (entry["kind"], entry["inserted"], entry["rejected"], entry["by"]) == ("register", 3, 1, "admin")
+
+
+def test_declared_list_with_class_search_and_scope(client: TestClient) -> None:
+    upload(client, "admin", register_csv(ROWS))
+    client.post("/api/v1/audit/reconcile", headers=as_("admin"), json={})
+    rows = client.get("/api/v1/audit/declared", headers=as_("viewer")).json()
+    assert {(r["key"], r["class"]) for r in rows} == {
+        ("10|id|B1", "ghost"), ("50|id|D1", "verified"), ("50|id|D9", "ghost")}
+    found = client.get("/api/v1/audit/declared", params={"q": "suthep"}, headers=as_("viewer")).json()
+    assert [r["register_id"] for r in found] == ["D9"]
+    assert [r["key"] for r in client.get("/api/v1/audit/declared", headers=as_("bkk-viewer")).json()] == ["10|id|B1"]
+    assert client.get("/api/v1/audit/declared", params={"province": "50"},
+                      headers=as_("bkk-viewer")).status_code == 404
