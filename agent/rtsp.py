@@ -1,9 +1,10 @@
-"""RTSP DESCRIBE preflight: learn *why* a stream does not open (401, 404, silence).
+"""Small RTSP requests that OpenCV cannot make: OPTIONS (alive?) and DESCRIBE (why not?).
 
-OpenCV only says "not opened". When a grab fails, one DESCRIBE request (with basic or
-digest auth, as the camera asks) tells the installer whether the password is wrong, the
-path is wrong or the camera does not speak at all. It is never sent when the grab works,
-so a healthy camera sees no extra session.
+OpenCV holds one process-wide lock for a whole FFmpeg open, so a camera that accepts and
+never answers would stall every other camera's open. :func:`ping` (one OPTIONS, async, no
+lock) weeds those out first. When a grab fails, :func:`describe` (with basic or digest
+auth, as the camera asks) tells the installer whether the password is wrong, the path is
+wrong or the camera does not speak RTSP at all; it is never sent when the grab works.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["DescribeResult", "describe"]
+__all__ = ["DescribeResult", "describe", "ping"]
 
 # Enough for any real camera's DESCRIBE answer (SDP is a few hundred bytes).
 _MAX_HEADER_BYTES = 16384
@@ -67,10 +68,12 @@ def _authorization(scheme: str, params: dict[str, str], uri: str, user: str, pas
 
 
 async def _request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, uri: str, cseq: int, auth: str | None
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, uri: str, cseq: int, auth: str | None,
+    method: str = "DESCRIBE",
 ) -> tuple[int, str, dict[str, list[str]]]:
-    lines = [f"DESCRIBE {uri} RTSP/1.0", f"CSeq: {cseq}", "Accept: application/sdp",
-             "User-Agent: camwatch-agent"]
+    lines = [f"{method} {uri} RTSP/1.0", f"CSeq: {cseq}", "User-Agent: camwatch-agent"]
+    if method == "DESCRIBE":
+        lines.append("Accept: application/sdp")
     if auth:
         lines.append(f"Authorization: {auth}")
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
@@ -93,11 +96,38 @@ async def _request(
     return int(match.group(1)), match.group(2), headers
 
 
-async def describe(uri: str, username: str, password: str, *, timeout_s: float) -> DescribeResult:
-    """Send DESCRIBE to ``uri`` (answering one auth challenge) within ``timeout_s`` in all."""
+def _clean(uri: str) -> tuple[str, int, str]:
     parts = urlsplit(uri)
     host, port = parts.hostname or "", parts.port or 554
-    clean = urlunsplit((parts.scheme, f"{host}:{port}", parts.path or "/", parts.query, ""))
+    return host, port, urlunsplit((parts.scheme, f"{host}:{port}", parts.path or "/", parts.query, ""))
+
+
+async def ping(uri: str, *, timeout_s: float) -> DescribeResult:
+    """Send one OPTIONS: any RTSP answer (even 401) proves the server is alive.
+
+    Cheaper than DESCRIBE for the camera, and unlike DESCRIBE it never makes a server
+    prepare (and then tear down) the media for a client that is about to leave.
+    """
+    host, port, clean = _clean(uri)
+    try:
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_connection(host, port)
+            try:
+                status, reason, _ = await _request(reader, writer, clean, 1, None, "OPTIONS")
+                return DescribeResult(status, reason)
+            finally:
+                writer.close()
+    except TimeoutError:
+        return DescribeResult(0, "", "timeout")
+    except ConnectionRefusedError:
+        return DescribeResult(0, "", "refused")
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as err:
+        return DescribeResult(0, "", f"protocol: {type(err).__name__}")
+
+
+async def describe(uri: str, username: str, password: str, *, timeout_s: float) -> DescribeResult:
+    """Send DESCRIBE to ``uri`` (answering one auth challenge) within ``timeout_s`` in all."""
+    host, port, clean = _clean(uri)
     try:
         async with asyncio.timeout(timeout_s):
             reader, writer = await asyncio.open_connection(host, port)

@@ -103,6 +103,8 @@ def test_hung_camera_goes_down_without_delaying_the_others(
         by_id = {r.camera_id: r for r in cycle}
         assert (by_id["hung"].state, by_id["hung"].reason) == (CameraState.DOWN, Reason.STREAM_FAILED)
         assert "does not answer" in by_id["hung"].message
+        # found by the OPTIONS preflight: OpenCV (whose open holds a process-wide lock) never saw it
+        assert [s.name for s in by_id["hung"].steps] == ["tcp", "options"]
         assert all(by_id[f"cam{i}"].state is CameraState.UP for i in range(3))
     # The hung camera took the first slot, yet all three others finished before it did.
     first_cycle = order[:4]

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from agent.frames import with_credentials
-from agent.rtsp import _authorization, describe
+from agent.rtsp import _authorization, describe, ping
 from protocol import redact_uri
 
 pytestmark = pytest.mark.timeout(30)
@@ -112,3 +112,14 @@ def test_credentials_are_quoted_into_the_uri_and_redactable() -> None:
     assert redact_uri(uri) == "rtsp://10.0.0.14:554/Streaming/101?x=1"
     assert with_credentials("rtsp://[fe80::1]/s", "u", "p") == "rtsp://u:p@[fe80::1]/s"
     assert with_credentials("rtsp://10.0.0.1/s", "", "") == "rtsp://10.0.0.1/s"
+
+
+def test_ping_counts_any_rtsp_answer_as_alive() -> None:
+    async def go() -> tuple[int, str]:
+        server, port = await serve(digest_camera("pw"))  # answers 401 to anything unauthenticated
+        async with server:
+            alive = await ping(f"rtsp://127.0.0.1:{port}/s", timeout_s=5)
+        server.close()
+        gone = await ping(f"rtsp://127.0.0.1:{port}/s", timeout_s=5)
+        return alive.status, gone.error
+    assert asyncio.run(go()) == (401, "refused")
