@@ -1,10 +1,11 @@
 """Import a provincial camera register (CSV or XLSX) into the declared-cameras table.
 
-The whole file is read in one transaction: valid rows are inserted or updated by their
-natural key (:func:`aggregator.register_rows.natural_key`), invalid and duplicate rows are
-rejected with their line number and reasons, and a whole-file problem
-(:class:`aggregator.tablefile.TableFileError`) rolls everything back, so a register is never
-half imported without the report saying so.
+Valid rows are inserted or updated by their natural key
+(:func:`aggregator.register_rows.natural_key`), invalid and duplicate rows are rejected with
+their line number and reasons, and a whole-file problem
+(:class:`aggregator.tablefile.TableFileError`) imports nothing, so a register is never half
+imported without the report saying so. The file is validated into a private staging database
+first and merged in one short transaction (see :func:`import_register`).
 
 Usage::
 
@@ -45,8 +46,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Rows written per statement batch: big enough to amortise SQLite calls, small enough that
-# the lookup of existing hashes stays one short query per batch.
+# Rows staged per executemany: big enough to amortise SQLite calls, small enough to keep
+# memory flat on a 400k-row file.
 _BATCH = 2000
 # Rejections kept in the import log and in API answers; the count is always exact.
 MAX_REPORTED_REJECTIONS = 1000

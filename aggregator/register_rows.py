@@ -34,6 +34,7 @@ __all__ = [
     "resolve_district",
     "resolve_province",
     "parse_coordinate",
+    "parse_date",
 ]
 
 
