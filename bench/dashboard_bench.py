@@ -85,6 +85,40 @@ async def measure(url: str, token: str, repeat: int, target: tuple[str, str, str
     return out
 
 
+# What each page shows once its data is drawn (the browser measurement waits for it).
+READY = {"nation": "#province-table tbody tr", "province": "#districts-table tbody tr a",
+         "camera": "#day-bars .bar"}  # fmt: skip
+
+
+def browser_loads(url: str, token: str, repeat: int, target: tuple[str, str, str, str]) -> dict[str, list[float]]:
+    """Seconds from navigation to the page's data drawn, in headless Chromium (modules cached)."""
+    from playwright.sync_api import sync_playwright
+
+    province, _district, site, camera = target
+    hashes = {"nation": "#/nation", "province": f"#/province/{province}", "camera": f"#/camera/{site}/{camera}"}
+    out: dict[str, list[float]] = {f"{k} (Chromium)": [] for k in hashes}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])  # fmt: skip
+        try:
+            ctx = browser.new_context()
+            ctx.add_init_script(f"sessionStorage.setItem('camwatch.token', {token!r});")
+            page = ctx.new_page()
+            page.set_default_timeout(REQUEST_TIMEOUT_S * 1000)
+            for i in range(repeat + 1):  # the first round warms the module cache
+                for kind, hash_ in hashes.items():
+                    page.goto("about:blank")
+                    t = time.perf_counter()
+                    page.goto(f"{url}/{hash_}")
+                    page.wait_for_selector(READY[kind])
+                    if i:
+                        out[f"{kind} (Chromium)"].append(time.perf_counter() - t)
+        finally:
+            browser.close()
+    return out
+
+
 def _target(db_path: Path) -> tuple[str, str, str, str]:
     """A camera in the province with the most cameras (the heaviest province page)."""
     import sqlite3
@@ -108,6 +142,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--dir", type=Path, default=None, help="keep the database here (reused when present)")
+    parser.add_argument("--browser", type=int, default=0, metavar="N",
+                        help="also time N real page loads in headless Chromium (data drawn)")  # fmt: skip
     args = parser.parse_args()
     workdir = args.dir or Path(os.environ.get("TMPDIR", "/tmp")) / f"camwatch-dashboard-bench-{args.scale:g}"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +175,8 @@ def main() -> None:
         print(f"server up in {time.perf_counter() - t:.1f} s on {cameras:,} cameras; target province "
               f"{target[0]}, camera {target[2]}/{target[3]}", flush=True)  # fmt: skip
         figures = asyncio.run(measure(f"http://127.0.0.1:{port}", token, args.repeat, target))
+        if args.browser:
+            figures.update(browser_loads(f"http://127.0.0.1:{port}", token, args.browser, target))
     finally:
         proc.terminate()
         try:
