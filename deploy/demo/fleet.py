@@ -29,7 +29,7 @@ from pathlib import Path
 
 from agent.outbox import Outbox
 from agent.publisher import Publisher, PublisherSettings
-from protocol import BirthCamera, CameraInventory, CameraState, Reason
+from protocol import BirthCamera, CameraInventory, CameraState, Reason, SiteInfo
 
 __all__ = ["Fleet", "SimChange", "SimSite", "plan_fleet"]
 
@@ -124,7 +124,8 @@ class SimulatedSite:
             site=site.site_id, province=site.province, district=site.district, host=host, port=port, tls=False,
             heartbeat_interval_s=heartbeat_s, keepalive_s=KEEPALIVE_S, jitter_s=jitter_s, reconnect_max_s=10,
         )  # fmt: skip
-        self.publisher = Publisher(settings, self.outbox, snapshot=self.snapshot)
+        self.publisher = Publisher(settings, self.outbox, snapshot=self.snapshot,
+                                   site_info=SiteInfo(name=site.name, agency="Demo agency"))
 
     def _fault(self) -> tuple[CameraState, Reason]:
         if self.rng.random() < 0.6:
