@@ -68,8 +68,9 @@ R = TypeVar("R")
 # Messages awaiting PUBACK before the worker waits: enough to fill a 4G link's
 # round trip, small enough that a disconnect strands little in paho's memory.
 _MAX_IN_FLIGHT = 16
-# The worker wakes at least this often to check heartbeats and session changes.
+# The worker sleeps at least this long between idle passes, and at most _MAX_SLEEP_S.
 _WORKER_TICK_S = 0.5
+_MAX_SLEEP_S = 5.0
 # How long the worker waits for one PUBACK before it looks at the session again.
 _PUBACK_WAIT_S = 0.2
 
@@ -172,7 +173,7 @@ class Publisher:
         self._sent_upto = 0
         self._backlog_upto = 0
         self._next_heartbeat = 0.0
-        self._in_flight: deque[mqtt.MQTTMessageInfo] = deque()
+        self._in_flight: deque[tuple[mqtt.MQTTMessageInfo, int]] = deque()  # (message, event id up to)
         self.births = 0  # how many births went out (status and tests)
         self.acked_upto = 0  # highest event id the centre acknowledged
         self.confirmed_upto = 0  # highest event id whose message the broker acknowledged
@@ -317,12 +318,14 @@ class Publisher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(_WORKER_TICK_S)
+            # Sleep until the next heartbeat is due; new events, acks and session changes wake
+            # the worker at once, so thousands of idle publishers in one process stay cheap.
+            until_beat = self._next_heartbeat - time.monotonic()
+            self._wake.wait(min(max(until_beat, _WORKER_TICK_S), _MAX_SLEEP_S))
             self._wake.clear()
             try:
                 self._step()
-                if all(info.is_published() for info in self._in_flight):
-                    self.confirmed_upto = self._sent_upto
+                self._trim_in_flight()
             except Exception:  # the worker must survive anything; the next tick retries
                 logger.exception("%s: publisher step failed", self.settings.site)
                 self._stop.wait(1.0)
@@ -361,7 +364,7 @@ class Publisher:
                 seq=self._seq,
                 events=[e.to_wire(historical=e.id <= self._backlog_upto) for e in batch],
             )
-            if not self._publish(Kind.EVENTS, encode(message, max_bytes=2**31), session):
+            if not self._publish(Kind.EVENTS, encode(message, max_bytes=2**31), session, batch[-1].id):
                 return
             self._sent_upto = batch[-1].id
         if self._live(session) and time.monotonic() >= self._next_heartbeat:
@@ -411,12 +414,12 @@ class Publisher:
         if not self._publish(Kind.HEARTBEAT, encode(beat, max_bytes=2**31), session) and compacted:
             logger.warning("%s: heartbeat with %d compacted events not sent", s.site, compacted)
 
-    def _publish(self, kind: Kind, payload: bytes, session: int) -> bool:
+    def _publish(self, kind: Kind, payload: bytes, session: int, upto: int = 0) -> bool:
         """Hand one QoS 1 message to paho, keeping at most _MAX_IN_FLIGHT unacknowledged."""
         while len(self._in_flight) >= _MAX_IN_FLIGHT:
-            oldest = self._in_flight[0]
+            oldest = self._in_flight[0][0]
             if oldest.is_published():
-                self._in_flight.popleft()
+                self._trim_in_flight()
                 continue
             if not self._live(session):
                 return False
@@ -428,5 +431,11 @@ class Publisher:
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             logger.debug("%s: publish on %s not queued: %s", self.settings.site, kind, info.rc)
             return False
-        self._in_flight.append(info)
+        self._in_flight.append((info, upto))
         return True
+
+    def _trim_in_flight(self) -> None:
+        """Forget messages the broker acknowledged, in order, advancing ``confirmed_upto``."""
+        while self._in_flight and self._in_flight[0][0].is_published():
+            _, upto = self._in_flight.popleft()
+            self.confirmed_upto = max(self.confirmed_upto, upto)

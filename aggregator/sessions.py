@@ -15,6 +15,7 @@ Pure bookkeeping, no MQTT and no database, so the rules are unit-tested on their
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
@@ -53,6 +54,7 @@ class _Site(Generic[T]):
     fillers: list[tuple[SiteMessage, T]] = field(default_factory=list)
     awaiting_birth: bool = False
     ack_upto: int = 0  # highest event id safe to acknowledge
+    last_birth: tuple[int, datetime] | None = None  # (bd_seq, ts) of the last birth applied
     last_rebirth: float = float("-inf")
 
 
@@ -64,6 +66,7 @@ class SiteSessions(Generic[T]):
         self.rebirth_min_interval_s = rebirth_min_interval_s
         self._sites: dict[str, _Site[T]] = {}
         self.late_wills = 0
+        self.duplicate_births = 0
         self.gaps = 0
 
     def _site(self, site: str) -> _Site[T]:
@@ -82,6 +85,14 @@ class SiteSessions(Generic[T]):
         """
         s = self._site(message.site)
         if isinstance(message, Birth):
+            key = (message.bd_seq, message.ts)
+            if key == s.last_birth:
+                # The same birth delivered again (the broker resends unacknowledged QoS 1
+                # messages after a restart): applying it would rewind the site to an old
+                # snapshot, so it is dropped like any duplicate.
+                self.duplicate_births += 1
+                return [Routed(message, tag, Decision.DROP)], False
+            s.last_birth = key
             dropped = [Routed(m, t, Decision.DROP) for m, t in s.held + s.fillers]
             s.held, s.fillers, s.missing = [], [], set()
             s.gap_start = s.gap_deadline = None
