@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-import numpy as np
 from sqlite_utils import Database
 
 from protocol import (
@@ -45,9 +42,22 @@ from protocol import (
 from protocol.sequence import death_matches
 
 from . import registry
-from .days import DAY_MS, day_of, day_start, from_ms, to_ms
+from .days import day_of, day_start, from_ms, to_ms
 from .geography import Geography, UnknownArea
-from .ledger import CAMERA_SQL, N_STATES, Ledger
+from .ledger import N_STATES, Ledger
+from .memory import (
+    NO_STATE,
+    REASON_BY_VALUE,
+    REASON_CODE,
+    REASON_VALUES,
+    REASONS,
+    STATE_CODE,
+    STATES,
+    CameraColumns,
+    LiveView,
+    SiteRecord,
+)
+from .midnight import roll_day
 
 __all__ = [
     "NO_STATE",
@@ -61,16 +71,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-STATES: tuple[CameraState, ...] = (
-    CameraState.UP, CameraState.DEGRADED, CameraState.DOWN, CameraState.UNKNOWN, CameraState.MAINTENANCE,
-)  # fmt: skip
-STATE_CODE: dict[CameraState, int] = {s: i for i, s in enumerate(STATES)}
-REASONS: tuple[Reason, ...] = tuple(Reason)
-REASON_CODE: dict[Reason, int] = {r: i for i, r in enumerate(REASONS)}
-_REASON_VALUES: tuple[str, ...] = tuple(r.value for r in REASONS)
-_REASON_BY_VALUE: dict[str, int] = {r.value: i for i, r in enumerate(REASONS)}
-NO_STATE = -1  # the camera did not exist yet
-_NEVER = -(2**62)
 _UNKNOWN = STATE_CODE[CameraState.UNKNOWN]
 _OFFLINE = REASON_CODE[Reason.SITE_OFFLINE]
 _MISSING = REASON_CODE[Reason.MISSING]
@@ -115,76 +115,7 @@ class ApplyResult:
     lag_s: float = 0.0  # commit time minus the oldest item's receive time
 
 
-class _Site:
-    __slots__ = (
-        "agency", "agent_version", "bd_seq", "cameras", "district", "id", "interval_s", "last_event_id",
-        "last_seen_ms", "lat", "lon", "name", "online", "province", "site_id",
-    )  # fmt: skip
-
-    def __init__(self, row: registry.SiteRow) -> None:
-        self.id = row.id
-        self.site_id = row.site_id
-        self.province = row.province
-        self.district = row.district
-        self.name = row.name
-        self.lat = row.lat
-        self.lon = row.lon
-        self.agency = row.agency
-        self.agent_version = row.agent_version
-        self.bd_seq = row.bd_seq
-        self.last_event_id = row.last_event_id
-        self.last_seen_ms = row.last_seen_ms or 0
-        self.interval_s = row.heartbeat_interval_s
-        self.online = row.online
-        self.cameras: dict[str, int] = {}
-
-    def row(self) -> tuple[object, ...]:
-        return (
-            self.name, self.lat, self.lon, self.agency, self.agent_version, self.bd_seq,
-            self.last_event_id, self.last_seen_ms, self.interval_s, int(self.online), self.id,
-        )  # fmt: skip
-
-
-class _Columns:
-    """Current state of every camera, indexed by camera row id (0 unused).
-
-    ``array.array`` columns: item access returns plain ints (several times faster than
-    numpy scalars on the per-event path) while :meth:`view` gives numpy views for the
-    vectorised midnight roll and counts. Growth builds new arrays instead of resizing, so a
-    reader's view of the old ones stays valid.
-    """
-
-    _SPEC = (("state", "b", NO_STATE), ("reason", "b", 0), ("since", "q", _NEVER), ("tail", "q", _NEVER),
-             ("site", "l", 0), ("inv_hash", "q", 0), ("missing", "b", 0))  # fmt: skip
-
-    def __init__(self, capacity: int) -> None:
-        capacity = max(capacity, 1024)
-        for name, code, fill in self._SPEC:
-            setattr(self, name, array(code, [fill]) * capacity)
-        self.state: array[int]
-        self.reason: array[int]
-        self.since: array[int]
-        self.tail: array[int]
-        self.site: array[int]
-        self.inv_hash: array[int]
-        self.missing: array[int]
-        self.ids: list[str] = [""]
-        self.n = 1  # next row id
-
-    def grow(self) -> None:
-        size = len(self.state)
-        for name, code, fill in self._SPEC:
-            new = array(code, getattr(self, name))
-            new.extend(array(code, [fill]) * size)
-            setattr(self, name, new)
-
-    def view(self, name: str, n: int) -> np.ndarray[Any, Any]:
-        """A numpy view of the first ``n`` items of column ``name``."""
-        column = getattr(self, name)
-        return np.frombuffer(column, dtype=np.dtype(column.typecode), count=n)
-
-
-class StateStore:
+class StateStore(LiveView):
     """The one writer: ``apply`` batches of inbound messages, ``expire_silent_sites``.
 
     Example::
@@ -211,14 +142,14 @@ class StateStore:
     def _load(self) -> None:
         db = self.db
         self.checkpoint = int(db.execute("SELECT value FROM store_meta WHERE key='checkpoint_ms'").fetchone()[0])
-        self.sites: dict[int, _Site] = {}
-        self.site_by_name: dict[str, _Site] = {}
+        self.sites: dict[int, SiteRecord] = {}
+        self.site_by_name: dict[str, SiteRecord] = {}
         for srow in registry.iter_sites(db):
-            site = _Site(srow)
+            site = SiteRecord(srow)
             self.sites[site.id] = site
             self.site_by_name[site.site_id] = site
         count = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM camera_inventory").fetchone()[0])
-        cols = _Columns(count + 2)
+        cols = CameraColumns(count + 2)
         cols.ids = [""] * (count + 1)
         cols.n = count + 1
         cur = db.execute(
@@ -228,7 +159,7 @@ class StateStore:
         for r in cur:
             cam = r[0]
             cols.state[cam] = r[3]
-            cols.reason[cam] = _REASON_BY_VALUE.get(r[4], 0)
+            cols.reason[cam] = REASON_BY_VALUE.get(r[4], 0)
             cols.since[cam] = r[5]
             cols.site[cam] = r[1]
             cols.missing[cam] = r[6]
@@ -298,61 +229,6 @@ class StateStore:
             self._roll(to_ms(now))
             self._flush()
 
-    def state_counts(self) -> dict[str, list[int]]:
-        """Cameras per state (list in STATES order) per district right now, kept incrementally."""
-        return {district: list(counts) for district, counts in self._counts.items()}
-
-    def _camera_mask(self, level: str, key: str | None) -> np.ndarray[Any, Any] | None:
-        """Cameras of one nation/province/district/agency/site, as a mask over row ids (None = all)."""
-        if level == "nation":
-            return None
-        attribute = {"province": "province", "district": "district", "agency": "agency", "site": "site_id"}[level]
-        chosen = np.zeros(max(self.sites, default=0) + 1, dtype=np.bool_)
-        for site in self.sites.values():
-            if getattr(site, attribute) == key:
-                chosen[site.id] = True
-        mask: np.ndarray[Any, Any] = chosen[self.cols.view("site", self.cols.n)]
-        return mask
-
-    def counts_now(self, level: str, key: str | None) -> list[int]:
-        """Cameras per state now for one level (the caller holds ``lock`` for a consistent read)."""
-        if level in ("nation", "province", "district"):
-            out = [0] * N_STATES
-            for district, counts in self._counts.items():
-                if level == "nation" or (level == "district" and district == key) or (
-                    level == "province" and self.geography.districts.get(district) is not None
-                    and self.geography.districts[district].province == key
-                ):  # fmt: skip
-                    out = [a + b for a, b in zip(out, counts, strict=True)]
-            return out
-        n = self.cols.n
-        st = self.cols.view("state", n)
-        mask = self._camera_mask(level, key)
-        chosen = st[(st >= 0) & mask] if mask is not None else st[st >= 0]
-        return [int(v) for v in np.bincount(chosen.astype(np.int64), minlength=N_STATES)[:N_STATES]]
-
-    def open_ms(self, level: str, key: str | None, start_ms: int, end_ms: int) -> list[int]:
-        """Milliseconds in each state over ``[start_ms, end_ms)`` of the cameras' open intervals
-        (their current state since their last transition row), for one level."""
-        n = self.cols.n
-        st = self.cols.view("state", n)
-        tail = self.cols.view("tail", n)
-        mask = self._camera_mask(level, key)
-        valid = (st >= 0) if mask is None else (st >= 0) & mask
-        lo = np.maximum(tail[valid], start_ms)
-        dur = np.clip(end_ms - lo, 0, None)
-        sums = np.bincount(st[valid].astype(np.int64), weights=dur.astype(np.float64), minlength=N_STATES)
-        return [int(v) for v in sums[:N_STATES]]
-
-    def current(self, site_id: str, camera_id: str) -> tuple[CameraState, Reason, datetime] | None:
-        """The current (state, reason, since) of one camera, or None if unknown."""
-        site = self.site_by_name.get(site_id)
-        cam = site.cameras.get(camera_id) if site else None
-        if cam is None or self.cols.state[cam] < 0:
-            return None
-        c = self.cols
-        return STATES[c.state[cam]], REASONS[c.reason[cam]], from_ms(int(c.since[cam]))
-
     # ----- per message -----------------------------------------------------------------
     def _apply_one(self, item: Inbound, result: ApplyResult) -> None:
         msg = item.message
@@ -379,7 +255,7 @@ class StateStore:
         else:
             result.rejected.append((site.site_id, f"{type(msg).__name__} is not a message the store applies"))
 
-    def _site_for(self, topic: SiteTopic, recv: int, result: ApplyResult) -> _Site | None:
+    def _site_for(self, topic: SiteTopic, recv: int, result: ApplyResult) -> SiteRecord | None:
         site = self.site_by_name.get(topic.site)
         if site is None:
             row = registry.get_site(self.db, topic.site)
@@ -392,7 +268,7 @@ class StateStore:
                 registry.insert_site(self.db, topic.site, topic.province, topic.district, now_ms=recv)
                 row = registry.get_site(self.db, topic.site)
                 assert row is not None
-            site = _Site(row)
+            site = SiteRecord(row)
             self.sites[site.id] = site
             self.site_by_name[site.site_id] = site
         if (site.province, site.district) != (topic.province, topic.district):
@@ -402,7 +278,7 @@ class StateStore:
             return None
         return site
 
-    def _birth(self, site: _Site, birth: Birth, recv: int, result: ApplyResult) -> None:
+    def _birth(self, site: SiteRecord, birth: Birth, recv: int, result: ApplyResult) -> None:
         info = birth.site_info
         site.name, site.agency, site.lat, site.lon = info.name, info.agency, info.lat, info.lon
         site.agent_version = birth.agent_version
@@ -440,7 +316,7 @@ class StateStore:
                 self._missing_rows.append((1, recv, cam))
                 self._change(cam, site, max(recv, cols.tail[cam]), _UNKNOWN, _MISSING, None, False, recv, result)
 
-    def _events(self, site: _Site, msg: Events, recv: int, result: ApplyResult) -> None:
+    def _events(self, site: SiteRecord, msg: Events, recv: int, result: ApplyResult) -> None:
         cols = self.cols
         site.last_seen_ms = recv
         self._dirty_sites.add(site.id)
@@ -468,7 +344,7 @@ class StateStore:
                 site.last_event_id = ev.id
         result.committed_event_ids[site.site_id] = site.last_event_id
 
-    def _heartbeat(self, site: _Site, msg: Heartbeat, recv: int, result: ApplyResult) -> None:
+    def _heartbeat(self, site: SiteRecord, msg: Heartbeat, recv: int, result: ApplyResult) -> None:
         site.last_seen_ms = recv
         site.interval_s = msg.interval_s
         self._dirty_sites.add(site.id)
@@ -484,7 +360,7 @@ class StateStore:
                 self._change(cam, site, max(recv, cols.tail[cam]), STATE_CODE[state], _NONE_REASON,
                              None, False, recv, result)  # fmt: skip
 
-    def _site_offline(self, site: _Site, at: int, result: ApplyResult) -> None:
+    def _site_offline(self, site: SiteRecord, at: int, result: ApplyResult) -> None:
         site.online = False
         self._dirty_sites.add(site.id)
         result.transitions.append(self._site_transition(site, CameraState.UP, CameraState.UNKNOWN, Reason.SITE_OFFLINE, at))
@@ -493,10 +369,10 @@ class StateStore:
             if not cols.missing[cam] and cols.state[cam] >= 0:
                 self._change(cam, site, max(at, cols.tail[cam]), _UNKNOWN, _OFFLINE, None, False, at, result)
 
-    def _site_transition(self, site: _Site, old: CameraState, new: CameraState, reason: Reason, at: int) -> Transition:
+    def _site_transition(self, site: SiteRecord, old: CameraState, new: CameraState, reason: Reason, at: int) -> Transition:
         return Transition(site.site_id, site.province, site.district, None, old, new, reason, from_ms(at), False)
 
-    def _new_camera(self, site: _Site, camera_id: str, recv: int) -> int:
+    def _new_camera(self, site: SiteRecord, camera_id: str, recv: int) -> int:
         cols = self.cols
         cam = cols.n
         if cam >= len(cols.state):
@@ -510,7 +386,7 @@ class StateStore:
 
     # ----- the timeline ----------------------------------------------------------------
     def _change(
-        self, cam: int, site: _Site, t: int, state: int, reason: int, event_id: int | None,
+        self, cam: int, site: SiteRecord, t: int, state: int, reason: int, event_id: int | None,
         historical: bool, recv: int, result: ApplyResult, at: datetime | None = None,
     ) -> None:  # fmt: skip
         """Insert ``state`` at ``t`` (``at`` as a datetime when the caller has it) into the
@@ -545,7 +421,7 @@ class StateStore:
                 cols.since[cam] = t
             if cam not in self._new_cameras:
                 self._dirty.add(cam)
-            self._pending.append((cam, site.id, t, old, state, _REASON_VALUES[reason], event_id, int(historical), recv))
+            self._pending.append((cam, site.id, t, old, state, REASON_VALUES[reason], event_id, int(historical), recv))
         else:
             self._flush_pending()
             db = self.db
@@ -562,7 +438,7 @@ class StateStore:
                 self._change(cam, site, tail, state, reason, event_id, historical, recv, result)
                 return
             old = int(prev[1]) if prev else NO_STATE
-            same = prev is not None and old == state and _REASON_BY_VALUE.get(prev[2]) == reason
+            same = prev is not None and old == state and REASON_BY_VALUE.get(prev[2]) == reason
             if same and event_id is None:
                 return
             next_id, next_at = int(nxt[0]), int(nxt[1])
@@ -577,7 +453,7 @@ class StateStore:
                     cols.since[cam] = next_at
                     if cam not in self._new_cameras:
                         self._dirty.add(cam)
-            db.execute(_INSERT_TRANSITION, [cam, site.id, t, old, state, _REASON_VALUES[reason], event_id, int(historical), recv])
+            db.execute(_INSERT_TRANSITION, [cam, site.id, t, old, state, REASON_VALUES[reason], event_id, int(historical), recv])
             db.execute("UPDATE transitions SET old_state = ? WHERE id = ?", [state, next_id])
         if same:
             return
@@ -593,41 +469,7 @@ class StateStore:
         """Move the checkpoint to the last Bangkok midnight at or before ``now_ms``."""
         while day_start(day_of(self.checkpoint) + 1) <= now_ms:
             self._flush_pending()
-            c0 = self.checkpoint
-            c1 = c0 + DAY_MS
-            cols = self.cols
-            n = cols.n
-            st = cols.view("state", n).astype(np.int64)
-            si = cols.view("tail", n)
-            site_ids = cols.view("site", n).astype(np.int64)
-            nkeys = (max(self.sites, default=0) + 1) * N_STATES
-            live = (st >= 0) & (si < c1)
-            dur = c1 - np.maximum(si[live], c0)
-            keys = site_ids[live] * N_STATES + st[live]
-            ms = np.bincount(keys, weights=dur.astype(np.float64), minlength=nkeys)
-            counts = np.bincount(keys, minlength=nkeys)
-            late = np.nonzero((st >= 0) & (si >= c1))[0]
-            for cam in late.tolist():  # changed after midnight already: state at midnight from the log
-                row = self.db.execute(
-                    "SELECT new_state FROM transitions WHERE camera = ? AND at_ms <= ? ORDER BY at_ms DESC, id DESC LIMIT 1",
-                    [cam, c1]).fetchone()  # fmt: skip
-                if row is not None:
-                    counts[int(site_ids[cam]) * N_STATES + int(row[0])] += 1
-            d0, d1 = day_of(c0), day_of(c1)
-            # every camera's open interval gets its row for the day just ended (one executemany)
-            cams = np.nonzero(live)[0]
-            st_live = st[live]
-            dur_i = dur.astype(np.int64)
-            per_state = [np.where(st_live == k, dur_i, 0).tolist() for k in range(N_STATES)]
-            self.db.conn.executemany(
-                CAMERA_SQL, zip(cams.tolist(), [d0] * len(cams), *per_state, strict=True)
-            )
-            for key in np.nonzero(ms)[0].tolist():
-                site = self.sites[key // N_STATES]
-                self._ledger.add_site_ms(site.id, site.province, d0, key % N_STATES, int(ms[key]))
-            for key in np.nonzero(counts)[0].tolist():
-                site = self.sites[key // N_STATES]
-                self._ledger.count(site.id, site.province, d1, key % N_STATES, int(counts[key]))
+            c1 = roll_day(self.db, self.cols, self.sites, self._ledger, self.checkpoint)
             self.checkpoint = c1
             self._ledger.checkpoint = c1
             self._checkpoint_dirty = True
@@ -648,7 +490,7 @@ class StateStore:
                 site = self.sites[cols.site[cam]]
                 known = cols.state[cam] >= 0
                 rows.append((cam, site.id, cols.ids[cam], site.agency, first, first,
-                             cols.state[cam] if known else _UNKNOWN, _REASON_VALUES[cols.reason[cam]],
+                             cols.state[cam] if known else _UNKNOWN, REASON_VALUES[cols.reason[cam]],
                              cols.since[cam] if known else first, cols.tail[cam] if known else first,
                              *self._inventory.pop(cam)))  # fmt: skip
             registry.insert_cameras(db, rows)
@@ -656,7 +498,7 @@ class StateStore:
         if self._dirty:
             db.conn.executemany(
                 "UPDATE camera_state SET state = ?, reason = ?, since_ms = ?, tail_ms = ? WHERE camera = ?",
-                [(cols.state[c], _REASON_VALUES[cols.reason[c]], cols.since[c], cols.tail[c], c)
+                [(cols.state[c], REASON_VALUES[cols.reason[c]], cols.since[c], cols.tail[c], c)
                  for c in self._dirty],  # fmt: skip
             )
             self._dirty.clear()

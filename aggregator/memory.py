@@ -1,0 +1,181 @@
+"""The writer's in-memory state: state codes, per-site records, compact camera columns, live reads.
+
+Kept apart from :mod:`aggregator.state` (the writing) so the memory layout and the read side
+the API uses under the store's lock are in one place.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from protocol import CameraState, Reason
+
+from . import registry
+from .days import from_ms
+from .geography import Geography
+
+__all__ = [
+    "NEVER",
+    "NO_STATE",
+    "REASONS",
+    "REASON_BY_VALUE",
+    "REASON_CODE",
+    "REASON_VALUES",
+    "STATES",
+    "STATE_CODE",
+    "CameraColumns",
+    "LiveView",
+    "SiteRecord",
+]
+
+N_STATES = 5
+STATES: tuple[CameraState, ...] = (
+    CameraState.UP, CameraState.DEGRADED, CameraState.DOWN, CameraState.UNKNOWN, CameraState.MAINTENANCE,
+)  # fmt: skip
+STATE_CODE: dict[CameraState, int] = {s: i for i, s in enumerate(STATES)}
+REASONS: tuple[Reason, ...] = tuple(Reason)
+REASON_CODE: dict[Reason, int] = {r: i for i, r in enumerate(REASONS)}
+REASON_VALUES: tuple[str, ...] = tuple(r.value for r in REASONS)
+REASON_BY_VALUE: dict[str, int] = {r.value: i for i, r in enumerate(REASONS)}
+NO_STATE = -1  # the camera did not exist yet
+NEVER = -(2**62)
+
+
+class SiteRecord:
+    __slots__ = (
+        "agency", "agent_version", "bd_seq", "cameras", "district", "id", "interval_s", "last_event_id",
+        "last_seen_ms", "lat", "lon", "name", "online", "province", "site_id",
+    )  # fmt: skip
+
+    def __init__(self, row: registry.SiteRow) -> None:
+        self.id = row.id
+        self.site_id = row.site_id
+        self.province = row.province
+        self.district = row.district
+        self.name = row.name
+        self.lat = row.lat
+        self.lon = row.lon
+        self.agency = row.agency
+        self.agent_version = row.agent_version
+        self.bd_seq = row.bd_seq
+        self.last_event_id = row.last_event_id
+        self.last_seen_ms = row.last_seen_ms or 0
+        self.interval_s = row.heartbeat_interval_s
+        self.online = row.online
+        self.cameras: dict[str, int] = {}
+
+    def row(self) -> tuple[object, ...]:
+        return (
+            self.name, self.lat, self.lon, self.agency, self.agent_version, self.bd_seq,
+            self.last_event_id, self.last_seen_ms, self.interval_s, int(self.online), self.id,
+        )  # fmt: skip
+
+
+class CameraColumns:
+    """Current state of every camera, indexed by camera row id (0 unused).
+
+    ``array.array`` columns: item access returns plain ints (several times faster than
+    numpy scalars on the per-event path) while :meth:`view` gives numpy views for the
+    vectorised midnight roll and counts. Growth builds new arrays instead of resizing, so a
+    reader's view of the old ones stays valid.
+    """
+
+    _SPEC = (("state", "b", NO_STATE), ("reason", "b", 0), ("since", "q", NEVER), ("tail", "q", NEVER),
+             ("site", "l", 0), ("inv_hash", "q", 0), ("missing", "b", 0))  # fmt: skip
+
+    def __init__(self, capacity: int) -> None:
+        capacity = max(capacity, 1024)
+        for name, code, fill in self._SPEC:
+            setattr(self, name, array(code, [fill]) * capacity)
+        self.state: array[int]
+        self.reason: array[int]
+        self.since: array[int]
+        self.tail: array[int]
+        self.site: array[int]
+        self.inv_hash: array[int]
+        self.missing: array[int]
+        self.ids: list[str] = [""]
+        self.n = 1  # next row id
+
+    def grow(self) -> None:
+        size = len(self.state)
+        for name, code, fill in self._SPEC:
+            new = array(code, getattr(self, name))
+            new.extend(array(code, [fill]) * size)
+            setattr(self, name, new)
+
+    def view(self, name: str, n: int) -> np.ndarray[Any, Any]:
+        """A numpy view of the first ``n`` items of column ``name``."""
+        column = getattr(self, name)
+        return np.frombuffer(column, dtype=np.dtype(column.typecode), count=n)
+
+
+class LiveView:
+    """Reads of the current state for the API and feed (mixed into the StateStore)."""
+
+    cols: CameraColumns
+    sites: dict[int, SiteRecord]
+    site_by_name: dict[str, SiteRecord]
+    geography: Geography
+    lock: threading.Lock
+    _counts: dict[str, list[int]]
+
+    def state_counts(self) -> dict[str, list[int]]:
+        """Cameras per state (list in STATES order) per district right now, kept incrementally."""
+        return {district: list(counts) for district, counts in self._counts.items()}
+
+    def _camera_mask(self, level: str, key: str | None) -> np.ndarray[Any, Any] | None:
+        """Cameras of one nation/province/district/agency/site, as a mask over row ids (None = all)."""
+        if level == "nation":
+            return None
+        attribute = {"province": "province", "district": "district", "agency": "agency", "site": "site_id"}[level]
+        chosen = np.zeros(max(self.sites, default=0) + 1, dtype=np.bool_)
+        for site in self.sites.values():
+            if getattr(site, attribute) == key:
+                chosen[site.id] = True
+        mask: np.ndarray[Any, Any] = chosen[self.cols.view("site", self.cols.n)]
+        return mask
+
+    def counts_now(self, level: str, key: str | None) -> list[int]:
+        """Cameras per state now for one level (the caller holds ``lock`` for a consistent read)."""
+        if level in ("nation", "province", "district"):
+            out = [0] * N_STATES
+            for district, counts in self._counts.items():
+                if level == "nation" or (level == "district" and district == key) or (
+                    level == "province" and self.geography.districts.get(district) is not None
+                    and self.geography.districts[district].province == key
+                ):  # fmt: skip
+                    out = [a + b for a, b in zip(out, counts, strict=True)]
+            return out
+        n = self.cols.n
+        st = self.cols.view("state", n)
+        mask = self._camera_mask(level, key)
+        chosen = st[(st >= 0) & mask] if mask is not None else st[st >= 0]
+        return [int(v) for v in np.bincount(chosen.astype(np.int64), minlength=N_STATES)[:N_STATES]]
+
+    def open_ms(self, level: str, key: str | None, start_ms: int, end_ms: int) -> list[int]:
+        """Milliseconds in each state over ``[start_ms, end_ms)`` of the cameras' open intervals
+        (their current state since their last transition row), for one level."""
+        n = self.cols.n
+        st = self.cols.view("state", n)
+        tail = self.cols.view("tail", n)
+        mask = self._camera_mask(level, key)
+        valid = (st >= 0) if mask is None else (st >= 0) & mask
+        lo = np.maximum(tail[valid], start_ms)
+        dur = np.clip(end_ms - lo, 0, None)
+        sums = np.bincount(st[valid].astype(np.int64), weights=dur.astype(np.float64), minlength=N_STATES)
+        return [int(v) for v in sums[:N_STATES]]
+
+    def current(self, site_id: str, camera_id: str) -> tuple[CameraState, Reason, datetime] | None:
+        """The current (state, reason, since) of one camera, or None if unknown."""
+        site = self.site_by_name.get(site_id)
+        cam = site.cameras.get(camera_id) if site else None
+        if cam is None or self.cols.state[cam] < 0:
+            return None
+        c = self.cols
+        return STATES[c.state[cam]], REASONS[c.reason[cam]], from_ms(int(c.since[cam]))
