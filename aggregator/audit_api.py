@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlite_utils import Database
 
@@ -36,6 +37,7 @@ __all__ = ["OverrideIn", "ReconcileIn", "build_router"]
 # Multipart framing around the file: boundaries and part headers, never near a kilobyte.
 _MULTIPART_OVERHEAD = 64 * 1024
 _COPY_CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 class OverrideIn(BaseModel):
@@ -131,6 +133,15 @@ def _writable(db: Database) -> Iterator[Database]:
         writer.close()
 
 
+async def _in_thread(db: Database, work: Callable[[Database], T]) -> T:
+    """Run a long write (an import) off the event loop, on a connection that may write."""
+    def run() -> T:
+        with _writable(db) as writer:
+            return work(writer)
+
+    return await run_in_threadpool(run)
+
+
 def _file_error(err: TableFileError) -> HTTPException:
     status = 413 if isinstance(err, FileTooLargeError) else 422
     return HTTPException(status_code=status, detail=f"refused, nothing imported: {err}")
@@ -161,11 +172,10 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
             raise HTTPException(status_code=422, detail="mapping must be an object field -> header")
         path = await _spool(request, file, limits)
         try:
-            with _writable(db) as writer:
-                report = import_register(writer, path, mapping=columns, limits=limits,
-                                         source=file.filename or path.name, prune=prune,
-                                         by=str(getattr(caller, "name", "")),
-                                         allowed_provinces=_scope(caller))
+            report = await _in_thread(db, lambda writer: import_register(
+                writer, path, mapping=columns, limits=limits, source=file.filename or path.name,
+                prune=prune, by=str(getattr(caller, "name", "")),
+                allowed_provinces=_scope(caller)))
         except TableFileError as err:
             raise _file_error(err) from err
         finally:
@@ -178,11 +188,9 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
         _require_admin(caller)
         path = await _spool(request, file, limits)
         try:
-            with _writable(db) as writer:
-                report = import_risk_points(writer, path, limits=limits,
-                                            source=file.filename or path.name,
-                                            by=str(getattr(caller, "name", "")),
-                                            allowed_provinces=_scope(caller))
+            report = await _in_thread(db, lambda writer: import_risk_points(
+                writer, path, limits=limits, source=file.filename or path.name,
+                by=str(getattr(caller, "name", "")), allowed_provinces=_scope(caller)))
         except TableFileError as err:
             raise _file_error(err) from err
         finally:
