@@ -20,6 +20,7 @@ from typing import Any
 import geothai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aggregator.province_check import wrong_province
 from aggregator.spatial import THAILAND_BOUNDS
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "resolve_province",
     "parse_coordinate",
     "parse_date",
+    "position_problem",
 ]
 
 
@@ -283,12 +285,28 @@ class RegisterRow(BaseModel):
         return found
 
 
+def position_problem(province: str, lat: float, lon: float) -> str | None:
+    """Say what is wrong with a position declared in ``province``: outside Thailand, or
+    clearly inside another province; None when it is plausible."""
+    return _check_position(lat, lon) or _check_province(province, lat, lon)
+
+
 def _check_position(lat: float, lon: float) -> str | None:
     if THAILAND_BOUNDS.contains(lat, lon):
         return None
     if THAILAND_BOUNDS.contains(lon, lat):
         return f"coordinates {lat}, {lon} are outside Thailand (latitude and longitude swapped?)"
     return f"coordinates {lat}, {lon} are outside Thailand"
+
+
+def _check_province(province: str, lat: float, lon: float) -> str | None:
+    other = wrong_province(province, lat, lon)
+    if other is None:
+        return None
+    found, declared = geothai.province(other), geothai.province(province)
+    return (f"coordinates {lat}, {lon} lie in province {other} "
+            f"({found.name_en if found else '?'}), not in {province} "
+            f"({declared.name_en if declared else '?'})")
 
 
 # Stand-ins for fields already found wrong, so the model still reports every other problem.
@@ -330,6 +348,8 @@ def parse_row(raw: Mapping[str, Any]) -> tuple[RegisterRow | None, list[str]]:
             failed.add(axis)
     if "lat" not in failed and "lon" not in failed:
         where = _check_position(values["lat"], values["lon"])
+        if where is None and province is not None:
+            where = _check_province(province, values["lat"], values["lon"])
         if where:
             errors.append(where)
             failed.update(("lat", "lon"))

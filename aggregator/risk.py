@@ -17,8 +17,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from aggregator.register_rows import normalize_header, parse_coordinate, resolve_province
-from aggregator.spatial import THAILAND_BOUNDS, GridIndex, haversine_m
+from aggregator.register_rows import (
+    normalize_header,
+    parse_coordinate,
+    position_problem,
+    resolve_province,
+)
+from aggregator.spatial import GridIndex, haversine_m
 
 __all__ = [
     "RISK_ALIASES",
@@ -117,8 +122,8 @@ def parse_risk_row(raw: Mapping[str, Any]) -> tuple[RiskPointRow | None, list[st
         except ValueError as err:
             errors.append(str(err))
             values[axis] = {"lat": 13.75, "lon": 100.5, "radius_m": 1.0}[axis]
-    if not errors and not THAILAND_BOUNDS.contains(values["lat"], values["lon"]):
-        errors.append(f"coordinates {values['lat']}, {values['lon']} are outside Thailand")
+    if not errors and (where := position_problem(values["province"], values["lat"], values["lon"])):
+        errors.append(where)
     if raw.get("required") not in (None, ""):
         values["required"] = raw["required"]
     try:

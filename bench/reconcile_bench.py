@@ -1,7 +1,7 @@
 """Benchmark: import a 400,000-row provincial register and reconcile it against 400,000 discovered cameras.
 
-Synthetic but shaped like the real fleet: cameras in clusters of ~10 around sites spread over
-every province, 70 % of register rows with a serial, some with a MAC, all with a private IP
+Synthetic but shaped like the real fleet: cameras in clusters of ~10 around sites placed
+inside their own province (on the aggregator's province outlines), 70 % of register rows with a serial, some with a MAC, all with a private IP
 (repeating between sites); of the discovered cameras 80 % are declared ones (some replaced,
 some moved), the rest unregistered; 10 % of declared cameras are never seen.
 
@@ -33,6 +33,7 @@ import aggregator.register as register_module  # noqa: E402
 from aggregator.audit_store import load_declared, load_discovered, run_reconcile  # noqa: E402
 from aggregator.db import open_db  # noqa: E402
 from aggregator.geography import load_geography  # noqa: E402
+from aggregator.province_check import load_outlines  # noqa: E402
 from aggregator.reconcile import reconcile  # noqa: E402
 from aggregator.register import import_register  # noqa: E402
 from aggregator.spatial import haversine_m  # noqa: E402
@@ -60,9 +61,17 @@ def make_fleet(rows: int, seed: int = 8) -> tuple[list[list[str]], list[tuple], 
     cameras: list[tuple] = []
     n_sites = max(1, rows // 10)
     site_pos = []
+    outlines = load_outlines()
+    assert outlines is not None, "the province map is part of the aggregator package"
     for s in range(n_sites):
         d = districts[s % len(districts)]
-        lat, lon = rng.uniform(6.0, 20.0), rng.uniform(98.0, 105.0)
+        # A site somewhere inside its own province (the importer refuses other provinces).
+        rings = outlines.rings[d.province_code]
+        while True:
+            _, (x0, y0, x1, y1) = rings[rng.randrange(len(rings))]
+            lat, lon = rng.uniform(y0, y1), rng.uniform(x0, x1)
+            if outlines.containing(lat, lon) == d.province_code:
+                break
         site_pos.append((d, lat, lon))
         sites.append((s + 1, f"site-{s:06d}", d.province_code, d.code, f"Site {s}", lat, lon, "", 0, 0, 0))
     cam_id = 0

@@ -9,7 +9,8 @@ import pytest
 MODULES = ["aggregator.register", "aggregator.register_rows", "aggregator.tablefile",
            "aggregator.reconcile", "aggregator.audit_store", "aggregator.audit_api",
            "aggregator.audit_report", "aggregator.cli_audit", "aggregator.risk",
-           "aggregator.risk_store", "aggregator.hygiene", "aggregator.spatial"]
+           "aggregator.risk_store", "aggregator.hygiene", "aggregator.spatial",
+           "aggregator.province_check"]
 
 
 @pytest.mark.parametrize("name", MODULES)
