@@ -127,3 +127,32 @@ def test_retained_garbage_host_state_is_ignored(tmp_path: Path, mosquitto: Any) 
     finally:
         noise.close()
         agent.stop()
+
+
+def test_a_large_birth_is_split_and_assembled(tmp_path: Path, mosquitto: Any) -> None:
+    db = tmp_path / "centre.db"
+    births = Collector(mosquitto.port, [site_filter(site="site-big", kind="birth")])
+    ingest = start_ingest(db, mosquitto, ["site-big"])
+    agent = Agent(tmp_path, mosquitto, "site-big", cameras=600, max_payload_bytes=16 * 1024).start()
+    try:
+        wait_until(lambda: agent.publisher.births == 1, what="birth sent")
+
+        def cameras() -> int:
+            conn = sqlite3.connect(db)
+            try:
+                return int(conn.execute("SELECT COUNT(*) FROM cameras").fetchone()[0])
+            except sqlite3.OperationalError:
+                return 0
+            finally:
+                conn.close()
+
+        wait_until(lambda: cameras() == 600, what="the assembled birth stored")
+        wait_until(lambda: len(births.messages) > 2, what="600 cameras need several 16 KiB parts")
+        assert all(len(p.payload) <= 16 * 1024 for p in births.messages)
+        agent.emit(10)  # the seq continues after the last part: no gap, no rebirth
+        wait_until(lambda: _committed(db, agent), what="events after a split birth")
+        assert agent.publisher.births == 1
+    finally:
+        births.close()
+        agent.stop()
+        ingest.stop()
