@@ -17,6 +17,7 @@ from aggregator.reconcile import (
     ReconcileOptions,
     reconcile,
 )
+from aggregator.state import STATES
 
 __all__ = [
     "DECLARED_COLUMNS",
@@ -138,14 +139,11 @@ def utcnow_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-# Order of core's integer camera states (aggregator.state.STATES, cameras.state column).
-_STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
-
-
 def _state_name(code: int, missing: int) -> str:
+    """Name of core's integer state (cameras.state); "missing" when gone from the last birth."""
     if missing:
         return "missing"
-    return _STATE_NAMES[code] if 0 <= code < len(_STATE_NAMES) else "unknown"
+    return STATES[code].value if 0 <= code < len(STATES) else "unknown"
 
 
 def load_declared(db: Database, province: str | None = None) -> list[Declared]:

@@ -27,7 +27,9 @@ from aggregator.risk import (
 )
 from aggregator.rollups import camera_totals
 from aggregator.spatial import GridIndex
+from aggregator.state import STATE_CODE
 from aggregator.tablefile import TableLimits, open_table
+from protocol import CameraState
 
 __all__ = [
     "RiskImportReport",
@@ -42,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 WINDOW_DAYS = 30
 _DAY_MS = 86_400_000
-_UP = 0  # core's cameras.state code for up
+_UP = STATE_CODE[CameraState.UP]  # core's cameras.state code for up
 # Classes whose declared position is the camera's own (better than its site's).
 _PLACED = ("verified", "declared_but_broken", "unconfirmed", "replaced")
 
