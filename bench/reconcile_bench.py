@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import geothai  # noqa: E402
 
+import aggregator.audit_store as audit_store  # noqa: E402
 import aggregator.register as register_module  # noqa: E402
 from aggregator.audit_store import load_declared, load_discovered, run_reconcile  # noqa: E402
 from aggregator.db import open_db  # noqa: E402
@@ -186,6 +187,17 @@ def main() -> None:
 
         base_join, joined = median_time(dict_join, args.repeat)
         match_s, matches = median_time(lambda: reconcile(declared, discovered), args.repeat)
+        save_times: list[float] = []
+        real_save = audit_store.save_matches
+
+        def timed_save(*a: object, **kw: object) -> object:
+            t = time.perf_counter()
+            try:
+                return real_save(*a, **kw)  # type: ignore[arg-type]
+            finally:
+                save_times.append(time.perf_counter() - t)
+
+        audit_store.save_matches = timed_save  # type: ignore[assignment]
         full_s, run = median_time(lambda: run_reconcile(db), max(1, args.repeat - 1))
         n = args.naive_subset
         t = time.perf_counter()
@@ -196,6 +208,7 @@ def main() -> None:
         print(f"reconcile (pure, all 5 rules):  {match_s:8.2f} s (median) = {match_s / base_join:.1f}x "
               f"the serial dict join; {len(matches)} lines")  # type: ignore[arg-type]
         print(f"reconcile incl. load + save:    {full_s:8.2f} s (median); classes {run[1]}")  # type: ignore[index]
+        print(f"write lock held (saving lines): {statistics.median(save_times):8.2f} s (median)")
         print(f"naive O(n^2) position match:    {naive_s:8.2f} s for {n}x{n}, extrapolated "
               f"{naive_full:,.0f} s for the full size = {naive_full / match_s:,.0f}x the grid index")
         print(f"total import + reconcile:       {first_s + full_s:8.2f} s")
