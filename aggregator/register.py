@@ -35,7 +35,13 @@ from aggregator.register_rows import (
     natural_key,
     parse_row,
 )
-from aggregator.tablefile import TableFileError, TableLimits, open_table
+from aggregator.tablefile import (
+    EncodingError,
+    Table,
+    TableFileError,
+    TableLimits,
+    open_table,
+)
 
 __all__ = [
     "ImportReport",
@@ -160,15 +166,16 @@ def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | No
     big register, while ingest keeps writing), then merged in one transaction.
     """
     name = source or path.name
-    table = open_table(path, HEADER_ALIASES, REQUIRED_FIELDS, mapping=mapping, limits=limits)
-    counts = _Counts()
+    sha = file_sha256(path)
     with tempfile.TemporaryDirectory(prefix="camwatch-register-") as tmp:
         stage_path = Path(tmp) / "stage.sqlite3"
         try:
-            sha = file_sha256(path)
-            _stage(stage_path, _batches(table.rows, counts, _Duplicates(), allowed_provinces))
-        finally:
-            table.close()
+            table, counts = _read(path, stage_path, mapping, limits, allowed_provinces, None)
+        except _LateThaiText:
+            # The sniffed start was plain ASCII (English headers) but Thai text further down
+            # is TIS-620: read the whole file again as such. Only the private stage was written.
+            stage_path.unlink(missing_ok=True)
+            table, counts = _read(path, stage_path, mapping, limits, allowed_provinces, "cp874")
         import_id, absent = _merge(db, stage_path, counts, prune,
                                    (name, sha, table.format, table.encoding, by))
     logger.info("%s: register imported: %d rows, %d new, %d updated, %d unchanged, %d rejected",
@@ -180,6 +187,28 @@ def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | No
         updated=counts.updated, unchanged=counts.unchanged, rejected=counts.rejected,
         absent=absent, rejections=tuple(counts.rejections),
     )
+
+
+def _read(path: Path, stage_path: Path, mapping: Mapping[str, str] | None,
+          limits: TableLimits | None, allowed: frozenset[str] | None,
+          encoding: str | None) -> tuple[Table, _Counts]:
+    """Validate the file into the stage; raise EncodingError for a late UTF-8 failure."""
+    table = open_table(path, HEADER_ALIASES, REQUIRED_FIELDS, mapping=mapping, limits=limits,
+                       encoding=encoding)
+    counts = _Counts()
+    try:
+        _stage(stage_path, _batches(table.rows, counts, _Duplicates(), allowed))
+    except EncodingError as err:
+        if encoding is None and table.encoding.startswith("utf-8"):
+            raise _LateThaiText(str(err)) from err
+        raise
+    finally:
+        table.close()
+    return table, counts
+
+
+class _LateThaiText(EncodingError):
+    """UTF-8 was sniffed from the start of the file but fails further down."""
 
 
 _STAGE_COLUMNS = ("key", *DECLARED_COLUMNS, "row_hash", "line")

@@ -180,15 +180,20 @@ def _missing(found: Mapping[int, str], required: Sequence[str]) -> list[str]:
 
 def open_table(path: Path, aliases: Mapping[str, Sequence[str]], required: Sequence[str], *,
                mapping: Mapping[str, str] | None = None,
-               limits: TableLimits | None = None) -> Table:
-    """Open a CSV/XLSX file, find its header row and return a stream of mapped rows."""
+               limits: TableLimits | None = None, encoding: str | None = None) -> Table:
+    """Open a CSV/XLSX file, find its header row and return a stream of mapped rows.
+
+    ``encoding`` overrides the sniffed text encoding (a retry after a late decoding error).
+    """
     limits = limits or TableLimits()
     size = path.stat().st_size
     if size > limits.max_bytes:
         raise FileTooLargeError(f"{path.name}: {size} bytes is over the limit of {limits.max_bytes}")
     if size == 0:
         raise NotATableError(f"{path.name}: the file is empty")
-    fmt, encoding = sniff(path)
+    fmt, sniffed = sniff(path)
+    if fmt == "xlsx" or encoding is None:
+        encoding = sniffed
     closers: list[Any] = []
     raw: Iterator[tuple[int, Sequence[Any]]]
     if fmt == "xlsx":

@@ -335,3 +335,21 @@ def test_validation_phase_leaves_the_database_writable(tmp_path: Path,
     rows = [EN, *[row(register_id=f"W{i}") for i in range(5)]]
     report = import_register(db, write_csv(tmp_path / "r.csv", rows))
     assert report.inserted == 5 and len(writes) == 5
+
+
+def test_tis620_text_after_a_long_ascii_start_is_read_again_as_thai(db: Database, tmp_path: Path) -> None:
+    """The encoding is sniffed from the first 256 KiB; Thai bytes after that still import."""
+    ascii_rows = [row(register_id=f"E{i}", location="Tha Phae Gate, old city moat, north-east corner "
+                      + "x" * 200) for i in range(1200)]
+    ascii_rows = [[c if c not in GOOD[1:3] else {"เชียงใหม่": "50", "อ.เมือง": "5001"}[c] for c in r]
+                  for r in ascii_rows]
+    for r in ascii_rows:
+        r[EN.index("Status")] = "ok"
+        r[EN.index("Installed")] = "2019-01-01"
+    path = write_csv(tmp_path / "r.csv", [EN, *ascii_rows, row(register_id="T1")], encoding="cp874")
+    assert path.stat().st_size > 256 * 1024
+    report = import_register(db, path)
+    assert report.encoding == "cp874"
+    assert (report.inserted, report.rejected) == (1201, 0)
+    stored = db.execute("SELECT location FROM audit_declared WHERE register_id = 'T1'").fetchone()
+    assert stored == ("ประตูท่าแพ",)
