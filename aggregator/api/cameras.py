@@ -98,9 +98,12 @@ def list_cameras(
         params += scope
     filters = (("s.district", district), ("s.site_id", site_id), ("c.agency", agency), ("c.maker", maker),
                ("c.model", model), ("c.firmware", firmware), ("st.reason", reason.value if reason else None))  # fmt: skip
+    # With an area filter, reach cameras through their sites (a province is ~1% of the country);
+    # the unary + keeps SQLite from preferring the national maker index instead.
+    local = scope is not None or district is not None or site_id is not None
     for column, value in filters:
         if value is not None:
-            where.append(f"{column} = ?")
+            where.append(f"+{column} = ?" if local and column.startswith("c.") else f"{column} = ?")
             params.append(value)
     if state is not None:
         where.append("st.state = ?")
