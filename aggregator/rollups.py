@@ -78,10 +78,19 @@ class Live(Protocol):
 
     def open_ms(self, level: str, key: str | None, start_ms: int, end_ms: int) -> list[int]: ...
 
+    def changes(self, level: str, key: str | None, lo: int, hi: int) -> list[tuple[int, int, int, int]] | None: ...
 
-def _changes(db: Database, where: str, params: list[object], lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+
+def _changes(
+    db: Database, where: str, params: list[object], lo: int, hi: int, live: Live | None = None,
+    level: Level = Level.NATION, key: str | None = None,
+) -> list[tuple[int, int, int, int]]:  # fmt: skip
     if hi <= lo:
         return []
+    if live is not None:
+        recent = live.changes(level.value, key, lo, hi)
+        if recent is not None:
+            return recent
     rows = db.execute(
         "SELECT old_state, new_state, COUNT(*), SUM(at_ms) FROM transitions WHERE at_ms >= ? AND at_ms < ?"
         f"{where} GROUP BY old_state, new_state", [lo, hi, *params]).fetchall()  # fmt: skip
@@ -109,20 +118,20 @@ def _segment(
         assert live is not None
         closed = _day_sums(db, level, key, _MS, day, day)
         return Totals.of(closed) + Totals.of(live.open_ms(level.value, key, a, b))
-    inside = _changes(db, where, params, a, b)
+    inside = _changes(db, where, params, a, b, live, level, key)
     # Stored day-start counts include the transitions at exactly midnight; "before x" excludes those at x.
     if how == "forward":
         counts = _day_sums(db, level, key, _N, day, day)
         if a > d0:
-            counts = advance_counts(counts, [c[:3] for c in _changes(db, where, params, d0 + 1, a)])
+            counts = advance_counts(counts, [c[:3] for c in _changes(db, where, params, d0 + 1, a, live, level, key)])
         else:
-            counts = _undo(counts, _changes(db, where, params, d0, d0 + 1))
+            counts = _undo(counts, _changes(db, where, params, d0, d0 + 1, live, level, key))
         return segment_totals(counts, a, b, inside)
     if how == "from_day_end":
-        counts = _undo(_day_sums(db, level, key, _N, day + 1, day + 1), _changes(db, where, params, b, d1 + 1))
+        counts = _undo(_day_sums(db, level, key, _N, day + 1, day + 1), _changes(db, where, params, b, d1 + 1, live, level, key))
     else:
         assert live is not None
-        counts = _undo(live.counts_now(level.value, key), _changes(db, where, params, b, _FOREVER))
+        counts = _undo(live.counts_now(level.value, key), _changes(db, where, params, b, _FOREVER, live, level, key))
     return segment_totals_backward(counts, a, b, inside)
 
 

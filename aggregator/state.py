@@ -42,7 +42,7 @@ from protocol import (
 from protocol.sequence import death_matches
 
 from . import registry
-from .days import day_of, day_start, from_ms, to_ms
+from .days import DAY_MS, day_of, day_start, from_ms, to_ms
 from .geography import Geography, UnknownArea
 from .ledger import N_STATES, Ledger
 from .memory import (
@@ -55,6 +55,7 @@ from .memory import (
     STATES,
     CameraColumns,
     LiveView,
+    RecentLog,
     SiteRecord,
 )
 from .midnight import roll_day
@@ -186,6 +187,12 @@ class StateStore(LiveView):
         self._missing_rows: list[tuple[int, int, int]] = []
         self._pending: list[tuple[object, ...]] = []
         self._ledger = Ledger(self.checkpoint)
+        self.recent = RecentLog(self.checkpoint - DAY_MS)
+        for row in db.execute(
+            "SELECT id, site, at_ms, old_state, new_state FROM transitions WHERE at_ms >= ? ORDER BY id",
+            [self.recent.horizon],
+        ):
+            self.recent.append(*row)
         self._checkpoint_dirty = False
 
     # ----- public ----------------------------------------------------------------------
@@ -458,8 +465,11 @@ class StateStore(LiveView):
                     cols.since[cam] = next_at
                     if cam not in self._new_cameras:
                         self._dirty.add(cam)
-            db.execute(_INSERT_TRANSITION, [cam, site.id, t, old, state, REASON_VALUES[reason], event_id, int(historical), recv])
+            cur = db.execute(_INSERT_TRANSITION, [cam, site.id, t, old, state, REASON_VALUES[reason], event_id,
+                                                  int(historical), recv])  # fmt: skip
             db.execute("UPDATE transitions SET old_state = ? WHERE id = ?", [state, next_id])
+            self.recent.append(int(cur.lastrowid or 0), site.id, t, old, state)
+            self.recent.set_old(next_id, state)
         if same:
             return
         result.transitions.append(
@@ -476,6 +486,7 @@ class StateStore(LiveView):
             self._flush_pending()
             c1 = roll_day(self.db, self.cols, self.sites, self._ledger, self.checkpoint)
             self.checkpoint = c1
+            self.recent.prune(c1 - DAY_MS)
             self._ledger.checkpoint = c1
             self._checkpoint_dirty = True
 
@@ -483,6 +494,12 @@ class StateStore(LiveView):
     def _flush_pending(self) -> None:
         if self._pending:
             self.db.conn.executemany(_INSERT_TRANSITION, self._pending)
+            # rowids of one executemany are consecutive, ending at the last one inserted
+            last = int(self.db.conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+            first = last - len(self._pending) + 1
+            recent = self.recent
+            for i, row in enumerate(self._pending):
+                recent.append(first + i, row[1], row[2], row[3], row[4])  # type: ignore[arg-type]
             self._pending.clear()
 
     def _flush(self) -> None:
