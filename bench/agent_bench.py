@@ -17,6 +17,7 @@ the run under ~3 minutes it is measured on 8 cameras and scaled for 32 and 64 (m
 Targets (issue 3): 64 cameras within a 60 s cycle at <= 25 % of 2 cores and <= 200 MB.
 
     .venv/bin/python bench/agent_bench.py [--sizes 8 32 64] [--repeats 3] [--full-baseline]
+    .venv/bin/python bench/agent_bench.py --size 1280x720 --sizes 64 --repeats 1   # HD cameras
     .venv/bin/python bench/agent_bench.py --picture     # the figures behind agent/picture.py
 """
 
@@ -108,13 +109,14 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in ("wall", "cpu", "rss", "ok")}
 
 
-def bench(sizes: list[int], repeats: int, full_baseline: bool) -> None:
+def bench(sizes: list[int], repeats: int, full_baseline: bool, size: tuple[int, int]) -> None:
     from tests.rig.rtsp_server import RtspServer
 
-    server = RtspServer(workdir=Path(tempfile.mkdtemp(prefix="camwatch-rtsp-")), copies=MOUNT_COPIES)
-    server.start()
+    server = RtspServer(workdir=Path(tempfile.mkdtemp(prefix="camwatch-rtsp-")), copies=MOUNT_COPIES,
+                        copy_size=size)
+    server.start(timeout=60)
     try:
-        print(f"RTSP rig on port {server.port}: {MOUNT_COPIES} shared 320x240 10 fps H.264 mounts; "
+        print(f"RTSP rig on port {server.port}: {MOUNT_COPIES} shared {size[0]}x{size[1]} 10 fps H.264 mounts; "
               f"median of {repeats} runs per cell, each in a fresh process\n")
         base_n = min(sizes)
         naive_runs = {base_n: median_of([run_worker("naive", server.port, base_n) for _ in range(max(1, repeats - 2))])}
@@ -184,6 +186,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--full-baseline", action="store_true")
     parser.add_argument("--picture", action="store_true")
+    parser.add_argument("--size", default="320x240", help="camera picture size WxH (e.g. 1280x720)")
     parser.add_argument("--worker", choices=["camwatch", "naive"])
     parser.add_argument("--port", type=int)
     parser.add_argument("--n", type=int)
@@ -194,7 +197,8 @@ def main() -> None:
     elif args.picture:
         picture_figures(args.repeats)
     else:
-        bench(sorted(args.sizes), args.repeats, args.full_baseline)
+        w, h = (int(v) for v in args.size.lower().split("x"))
+        bench(sorted(args.sizes), args.repeats, args.full_baseline, (w, h))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,20 @@ MOUNTS: dict[str, str] = {
     "moved": _scene(_PANNED).format(post=_ENCODE),
     "stops": _scene(_SMPTE, buffers=STOPS_AFTER_FRAMES).format(post=_ENCODE),
 }
+
+
+def moving_mount(width: int, height: int, fps: int = FPS, kbps: int = 200) -> str:
+    """The ``moving`` scene at another size and bit rate (benchmarks: HD cameras)."""
+    raw = f"video/x-raw,width={width},height={height},framerate={fps}/1"
+    encode = _ENCODE.replace("bitrate=200", f"bitrate={kbps}")
+    return (
+        f"compositor name=mix background=black ! {raw} ! {encode} "
+        f"videotestsrc is-live=true pattern=smpte ! {raw} ! mix. "
+        f"videotestsrc is-live=true pattern=ball background-color=0x00000000 "
+        f"! video/x-raw,format=AYUV,width={width},height={height},framerate={fps}/1 ! mix."
+    )
+
+
 # Mounts whose pipeline must be per client: /stops must end for every new viewer.
 _UNSHARED = {"stops", "frozen"}
 
@@ -121,6 +135,7 @@ class RtspServer:
     workdir: Path
     port: int = 0
     copies: int = 0
+    copy_size: tuple[int, int] = (WIDTH, HEIGHT)  # size of the /moving-N copies
     host: str = "127.0.0.1"
     process: subprocess.Popen[bytes] | None = None
     _log: list[Path] = field(default_factory=list)
@@ -145,7 +160,8 @@ class RtspServer:
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.rig.rtsp_server", "--port", str(self.port),
-                 "--copies", str(self.copies), "--host", self.host],
+                 "--copies", str(self.copies), "--host", self.host,
+                 "--copy-size", f"{self.copy_size[0]}x{self.copy_size[1]}"],
                 cwd=repo, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
         try:
@@ -210,7 +226,7 @@ class SilentServer:
         self._sock.close()
 
 
-def _serve(host: str, port: int, copies: int) -> None:  # pragma: no cover - subprocess
+def _serve(host: str, port: int, copies: int, copy_size: tuple[int, int] = (WIDTH, HEIGHT)) -> None:  # pragma: no cover - subprocess
     import gi
 
     gi.require_version("Gst", "1.0")
@@ -242,8 +258,11 @@ def _serve(host: str, port: int, copies: int) -> None:  # pragma: no cover - sub
 
     mounts = server.get_mount_points()
     entries = dict(MOUNTS)
+    w, h = copy_size
+    # Bit rate grows with the picture: ~200 kbit/s at 320x240, ~2 Mbit/s at 1280x720.
+    copy = MOUNTS["moving"] if copy_size == (WIDTH, HEIGHT) else moving_mount(w, h, kbps=max(200, w * h // 450))
     for i in range(copies):
-        entries[f"moving-{i}"] = MOUNTS["moving"]
+        entries[f"moving-{i}"] = copy
     for name, launch in entries.items():
         for secure in (False, True):
             factory = GstRtspServer.RTSPMediaFactory()
@@ -265,8 +284,10 @@ def main() -> None:  # pragma: no cover - subprocess
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8554)
     parser.add_argument("--copies", type=int, default=0, help="extra /moving-N mounts")
+    parser.add_argument("--copy-size", default=f"{WIDTH}x{HEIGHT}", help="WxH of the /moving-N copies")
     args = parser.parse_args()
-    _serve(args.host, args.port, args.copies)
+    w, h = (int(v) for v in args.copy_size.lower().split("x"))
+    _serve(args.host, args.port, args.copies, (w, h))
 
 
 if __name__ == "__main__":  # pragma: no cover
