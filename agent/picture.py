@@ -13,7 +13,7 @@ metric            moving  black  frozen  covered  blurred  moved
 ================  ======  =====  ======  =======  =======  =====
 mean grey         128.0   0.0    127.9   51.9     127.6    97.8
 grey std          86.0    0.0    86.6    1.6-2.6  72.3     64.4
-block diff        88-144  0.0    0-1.86  4.1-4.7  15-82    88-174
+block diff        88-144  0.0    0-1.86  4.0-4.7  15-82    88-174
 sharpness         4.4     0.0    5.0     73       0.0076   8.9
 edge density      0.048   0.0    0.050   0.0      0.0      0.053
 uniform fraction  0.19    1.0    0.19    1.0      0.11     0.23
@@ -21,7 +21,7 @@ scene similarity  0.95    0.0    0.985   ~0.0     0.665    0.484
 ================  ======  =====  ======  =======  =======  =====
 
 Defaults chosen from these: black mean <= 16 and std <= 6 (16 is video black level);
-frozen block diff <= 3.0 (1.6x the worst frozen figure, 1.86, and below the 4.1 of a
+frozen block diff <= 3.0 (1.6x the worst frozen figure, 1.86, and below the 4.0 of a
 still but live sensor, the covered mount); covered std <= 8 (live scenes >= 64) or one
 flat patch >= 75% of the picture with edge density <= 0.01 (live 0.19-0.23 and 0.05);
 sharpness < 0.05 = blurred (6.5x the blurred figure, 90x below the sharp scene); scene
