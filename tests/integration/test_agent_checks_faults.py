@@ -4,6 +4,7 @@ stream stopping mid-way, a camera that accepts and never answers, a wrong path."
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,11 @@ pytest_plugins = ["tests.rig.rtsp"]
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
-def test_rtsp_auth_right_wrong_and_credential_sets(rtsp_server: RtspServer, tmp_path: Path) -> None:
+def test_rtsp_auth_right_wrong_and_credential_sets(
+    rtsp_server: RtspServer, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
     uri = rtsp_server.uri("secure/moving")  # no user-info: credentials come from the secrets
     config = make_config(tmp_path, [
         camera("good", uri, credential="right"),
@@ -45,6 +50,10 @@ def test_rtsp_auth_right_wrong_and_credential_sets(rtsp_server: RtspServer, tmp_
     assert downs == {"bad": Reason.AUTH_FAILED, "none": Reason.AUTH_FAILED}
     for result in second:
         assert PASSWORD not in result.message and "not-the-password" not in result.message
+    # nothing leaks through our logs, nor through FFmpeg's own messages on stderr
+    out, err = capfd.readouterr()
+    for text in (caplog.text, out, err, repr(sink.changes)):
+        assert PASSWORD not in text and "not-the-password" not in text
 
 
 def test_server_killed_goes_down_and_recovers(rtsp_server: RtspServer, tmp_path: Path) -> None:
