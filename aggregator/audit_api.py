@@ -225,7 +225,7 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
         where, params = _in("province", _visible(caller, province))
         out: dict[str, dict[str, int]] = {}
         for prov, klass, n in db.conn.execute(
-                f"SELECT province, klass, count(*) FROM audit_matches WHERE {where} "
+                f"SELECT province, klass, count(*) FROM audit_current_matches WHERE {where} "
                 "GROUP BY province, klass ORDER BY province", params):
             out.setdefault(prov, {})[klass] = n
         return out
@@ -242,7 +242,7 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
         rows = db.conn.execute(
             "SELECT m.klass, m.declared_key, m.discovered_key, m.rule, m.confidence, m.distance_m, "
             "m.province, m.district, m.state, m.lat, m.lon, m.note, d.location, d.agency "
-            "FROM audit_matches m LEFT JOIN audit_declared d ON d.key = m.declared_key "
+            "FROM audit_current_matches m LEFT JOIN audit_declared d ON d.key = m.declared_key "
             f"WHERE {where} ORDER BY m.province, m.klass, m.declared_key, m.discovered_key "
             "LIMIT ? OFFSET ?", [*params, limit, offset])
         names = ["class", "declared_key", "discovered_key", "rule", "confidence", "distance_m",
@@ -268,7 +268,7 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
                  "class", "discovered_key", "rule"]
         rows = db.conn.execute(
             f"SELECT {', '.join('d.' + n for n in names[:17])}, m.klass, m.discovered_key, m.rule "
-            "FROM audit_declared d LEFT JOIN audit_matches m ON m.declared_key = d.key "
+            "FROM audit_declared d LEFT JOIN audit_current_matches m ON m.declared_key = d.key "
             f"WHERE {where} ORDER BY d.key LIMIT ? OFFSET ?", [*params, limit, offset])
         return [dict(zip(names, row, strict=True)) for row in rows]
 

@@ -40,7 +40,7 @@ def audit_section(db: Database, province: str | None = None, *, now_ms: int | No
     where, params = ("province = ?", [province]) if province else ("1", [])
     classes = {k.value: 0 for k in Class}
     for klass, n in db.conn.execute(
-            f"SELECT klass, count(*) FROM audit_matches WHERE {where} GROUP BY klass", params):
+            f"SELECT klass, count(*) FROM audit_current_matches WHERE {where} GROUP BY klass", params):
         classes[klass] = n
     declared = sum(n for k, n in classes.items() if k != Class.UNREGISTERED.value)
     coverage = province_coverage(db, province, now_ms=now_ms)

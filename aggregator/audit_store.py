@@ -26,6 +26,7 @@ __all__ = [
     "load_discovered",
     "load_overrides",
     "migrate_audit",
+    "migrate_audit_v2",
     "run_reconcile",
     "save_matches",
     "set_override",
@@ -208,27 +209,77 @@ def delete_override(db: Database, declared_key: str, discovered_key: str) -> boo
     return cursor.rowcount > 0
 
 
+# Lines written (or deleted) per transaction while saving a run: each holds the write lock
+# for a fraction of a second, so ingest never waits long behind a national run.
+_SAVE_CHUNK = 20_000
+
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS audit_current (
+    province TEXT PRIMARY KEY,
+    run_id INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO audit_current (province, run_id)
+    SELECT province, max(run_id) FROM audit_matches GROUP BY province;
+CREATE INDEX IF NOT EXISTS audit_matches_run ON audit_matches (run_id);
+CREATE VIEW IF NOT EXISTS audit_current_matches AS
+    SELECT m.* FROM audit_matches m
+    JOIN audit_current c ON c.province = m.province AND c.run_id = m.run_id
+"""
+
+
+def migrate_audit_v2(db: Database) -> None:
+    """Add the per-province pointer to the current run (listed in aggregator/db.py as audit_v2).
+
+    Readers use the view ``audit_current_matches``; a run writes its lines in short
+    transactions, then moves the pointers in one, then deletes the older lines.
+    """
+    for statement in _SCHEMA_V2.split(";"):
+        if statement.strip():
+            db.conn.execute(statement)
+
+
 def save_matches(db: Database, matches: Sequence[Match], province: str | None) -> tuple[int, dict[str, int]]:
-    """Replace the stored matches (of one province, or all) by ``matches``; return run id and counts."""
+    """Make ``matches`` the current lines (of one province, or all); return run id and counts.
+
+    Readers never see a half-saved run: the new lines become visible together when the
+    provinces' pointers move to the new run, in one short transaction.
+    """
     counts: dict[str, int] = {}
     for m in matches:
         counts[m.klass.value] = counts.get(m.klass.value, 0) + 1
-    with db.conn:
-        cursor = db.conn.execute("INSERT INTO audit_runs (at, province, counts) VALUES (?, ?, ?)",
-                                 (utcnow_text(), province, json.dumps(counts)))
-        run_id = int(cursor.lastrowid or 0)
+    conn = db.conn
+    with conn:
+        cursor = conn.execute("INSERT INTO audit_runs (at, province, counts) VALUES (?, ?, ?)",
+                              (utcnow_text(), province, json.dumps(counts)))
+    run_id = int(cursor.lastrowid or 0)
+    for start in range(0, len(matches), _SAVE_CHUNK):
+        with conn:
+            conn.executemany(
+                "INSERT INTO audit_matches (run_id, klass, declared_key, discovered_key, rule, "
+                "confidence, distance_m, province, district, state, lat, lon, note) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(run_id, m.klass.value, m.declared_key, m.discovered_key, m.rule.value,
+                  m.confidence, m.distance_m, m.province, m.district, m.state, m.lat, m.lon, m.note)
+                 for m in matches[start:start + _SAVE_CHUNK]],
+            )
+    with conn:
         if province:
-            db.conn.execute("DELETE FROM audit_matches WHERE province = ?", (province,))
-        else:
-            db.conn.execute("DELETE FROM audit_matches")
-        db.conn.executemany(
-            "INSERT INTO audit_matches (run_id, klass, declared_key, discovered_key, rule, "
-            "confidence, distance_m, province, district, state, lat, lon, note) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [(run_id, m.klass.value, m.declared_key, m.discovered_key, m.rule.value, m.confidence,
-              m.distance_m, m.province, m.district, m.state, m.lat, m.lon, m.note)
-             for m in matches],
-        )
+            touched = {province}
+        else:  # a national run also empties provinces that have no line any more
+            touched = {m.province for m in matches}
+            touched.update(p for (p,) in conn.execute("SELECT province FROM audit_current"))
+        conn.executemany(
+            "INSERT INTO audit_current (province, run_id) VALUES (?, ?) ON CONFLICT (province) "
+            "DO UPDATE SET run_id = excluded.run_id WHERE excluded.run_id > audit_current.run_id",
+            [(p, run_id) for p in sorted(touched)])
+    while True:
+        with conn:
+            deleted = conn.execute(
+                "DELETE FROM audit_matches WHERE rowid IN (SELECT m.rowid FROM audit_matches m "
+                "JOIN audit_current c ON c.province = m.province WHERE m.run_id < c.run_id "
+                "LIMIT ?)", (_SAVE_CHUNK,)).rowcount
+        if deleted < _SAVE_CHUNK:
+            break
     return run_id, counts
 
 

@@ -54,6 +54,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("quarantine_v1", _lazy("aggregator.quarantine", "migrate_quarantine")),
     ("faults_v1", _lazy("aggregator.fault_store", "migrate_faults")),
     ("audit_v1", _lazy("aggregator.audit_store", "migrate_audit")),
+    ("audit_v2", _lazy("aggregator.audit_store", "migrate_audit_v2")),
 ]
 
 

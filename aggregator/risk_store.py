@@ -145,7 +145,7 @@ def _camera_rows(db: Database) -> list[tuple[int, str, float, float, int]]:
         "SELECT c.id, s.site_id || '/' || c.camera_id, "
         "coalesce(c.lat, d.lat, s.lat), coalesce(c.lon, d.lon, s.lon), c.state "
         "FROM cameras c JOIN sites s ON s.id = c.site "
-        "LEFT JOIN audit_matches m ON m.discovered_key = s.site_id || '/' || c.camera_id "
+        "LEFT JOIN audit_current_matches m ON m.discovered_key = s.site_id || '/' || c.camera_id "
         f"AND m.klass IN ({marks}) "
         "LEFT JOIN audit_declared d ON d.key = m.declared_key WHERE c.missing = 0"
     )
