@@ -208,7 +208,8 @@ def main() -> None:
         print(f"reconcile (pure, all 5 rules):  {match_s:8.2f} s (median) = {match_s / base_join:.1f}x "
               f"the serial dict join; {len(matches)} lines")  # type: ignore[arg-type]
         print(f"reconcile incl. load + save:    {full_s:8.2f} s (median); classes {run[1]}")  # type: ignore[index]
-        print(f"write lock held (saving lines): {statistics.median(save_times):8.2f} s (median)")
+        print(f"saving lines (20k per commit):  {statistics.median(save_times):8.2f} s (median; "
+              "the write lock is held for one chunk at a time)")
         print(f"naive O(n^2) position match:    {naive_s:8.2f} s for {n}x{n}, extrapolated "
               f"{naive_full:,.0f} s for the full size = {naive_full / match_s:,.0f}x the grid index")
         print(f"total import + reconcile:       {first_s + full_s:8.2f} s")
