@@ -38,6 +38,7 @@ def publisher_settings(config: AgentConfig) -> PublisherSettings:
         username=b.username or s.site_id, password=b.resolve_password(), tls=b.tls,
         ca_file=str(b.ca_file) if b.ca_file else None, client_id=b.client_id,
         keepalive_s=b.keepalive_s, heartbeat_interval_s=float(b.heartbeat_interval_s),
+        jitter_s=b.connect_jitter_s,
     )
 
 

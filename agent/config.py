@@ -149,6 +149,10 @@ class BrokerConfig(_Config):
     client_id: str | None = Field(default=None, max_length=64, description="MQTT client id (None = site id)")
     keepalive_s: int = Field(default=60, ge=5, le=3600, description="MQTT keepalive")
     heartbeat_interval_s: int = Field(default=60, ge=5, le=3600, description="Heartbeat period")
+    connect_jitter_s: float = Field(
+        default=10.0, ge=0, le=600,
+        description="Random wait before (re)connecting, so thousands of sites do not reconnect at once",
+    )
 
     @field_validator("password")
     @classmethod
