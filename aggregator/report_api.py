@@ -62,6 +62,7 @@ def build_router(
         province: str | None = Query(default=None, pattern=r"^[1-9][0-9]$"),
         format: Literal["json", "csv", "html"] = "json",
         lang: Literal["th", "en"] = "th",
+        audit: bool | None = Query(default=None, description="Add the register audit (default: printable page only)"),
     ) -> Response:
         """One month's report for the nation or a province."""
         if not _MONTH.match(month):
@@ -69,7 +70,10 @@ def build_router(
         if not _allowed(who, province):
             raise HTTPException(403, "your token is not scoped to this area")
         try:
-            report = build_report(db, month, province or None)
+            # The audit section costs seconds at national scale: the printable page carries it,
+            # the dashboard's table and the CSV do not need it.
+            with_audit = audit if audit is not None else format == "html"
+            report = build_report(db, month, province or None, with_audit=with_audit)
         except ValueError as err:
             raise HTTPException(422, str(err)) from err
         name = f"camwatch-{month}{'-' + province if province else ''}"
