@@ -72,5 +72,7 @@ export async function render(main) {
   if (!session.canAct) main.append(h("p", { class: "muted", id: "viewer-note" }, t("faults.viewer")));
   main.append(message, table.root);
   table.start();
-  return { onFeed() { table.refresh(); } };
+  // A live refresh redraws the rows: never while a technician is writing a note.
+  const writing = () => [...main.querySelectorAll("textarea.fault-note")].some((el) => el.value || el === document.activeElement);
+  return { onFeed() { if (!writing()) table.refresh(); } };
 }
