@@ -16,11 +16,12 @@ import numpy as np
 from protocol import CameraState, Reason
 
 from . import registry
-from .days import from_ms
+from .days import day_of, day_start, from_ms
 from .geography import Geography
 
 __all__ = [
     "NEVER",
+    "RECENT_DAYS",
     "NO_STATE",
     "REASONS",
     "REASON_BY_VALUE",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 N_STATES = 5
+# Days of transitions kept in memory for rollups: a 30-day window's first partial day included.
+RECENT_DAYS = 32
 STATES: tuple[CameraState, ...] = (
     CameraState.UP, CameraState.DEGRADED, CameraState.DOWN, CameraState.UNKNOWN, CameraState.MAINTENANCE,
 )  # fmt: skip
@@ -117,65 +120,78 @@ class CameraColumns:
 
 
 class RecentLog:
-    """Transitions at or after ``horizon`` (the midnight before the checkpoint) in compact columns.
+    """Transitions of the last :data:`RECENT_DAYS` Bangkok days in compact columns, one bucket a day.
 
-    Rollups of windows ending now read yesterday's and today's changes from here with numpy
-    instead of scanning ~100,000 rows a day in SQLite. Rows are appended in id order (the order
-    the store inserts them), so a backfill's rewrite of the next row's ``old`` finds it by
-    binary search. Older rows are dropped at each midnight roll.
+    Rollups read a day's changes from here with numpy instead of scanning ~100,000 SQLite rows
+    a day (every partial day of a window lies inside one day). About 22 bytes a row: a month
+    of a million-camera country (~4M rows) is ~90 MiB. Rows are appended in id order, so a
+    backfill's rewrite of the next row's ``old`` finds it by binary search in its day.
     """
 
     def __init__(self, horizon: int) -> None:
         self.horizon = horizon
-        self.ids = array("q")
-        self.at = array("q")
-        self.site = array("l")
-        self.old = array("b")
-        self.new = array("b")
+        self.days: dict[int, tuple[array[int], array[int], array[int], array[int], array[int]]] = {}
 
     def append(self, row_id: int, site: int, at: int, old: int, new: int) -> None:
         """Keep one inserted transition (ignored when older than the horizon)."""
-        if at >= self.horizon:
-            self.ids.append(row_id)
-            self.at.append(at)
-            self.site.append(site)
-            self.old.append(old)
-            self.new.append(new)
+        if at < self.horizon:
+            return
+        day = day_of(at)
+        bucket = self.days.get(day)
+        if bucket is None:
+            bucket = self.days[day] = (array("q"), array("q"), array("l"), array("b"), array("b"))
+        ids, ats, sites, olds, news = bucket
+        ids.append(row_id)
+        ats.append(at)
+        sites.append(site)
+        olds.append(old)
+        news.append(new)
 
-    def set_old(self, row_id: int, old: int) -> None:
-        """Mirror ``UPDATE transitions SET old_state`` for a kept row."""
-        ids = np.frombuffer(self.ids, dtype=np.int64)
+    def set_old(self, row_id: int, at: int, old: int) -> None:
+        """Mirror ``UPDATE transitions SET old_state`` for a kept row (``at`` finds its day)."""
+        bucket = self.days.get(day_of(at))
+        if bucket is None:
+            return
+        ids = np.frombuffer(bucket[0], dtype=np.int64)
         i = int(np.searchsorted(ids, row_id))
         if i < len(ids) and int(ids[i]) == row_id:
-            self.old[i] = old
+            bucket[3][i] = old
 
     def prune(self, horizon: int) -> None:
-        """Drop rows before the new ``horizon``."""
+        """Drop the days before the new ``horizon`` (a midnight)."""
         self.horizon = horizon
-        keep = np.frombuffer(self.at, dtype=np.int64) >= horizon
-        for name, code in (("ids", "q"), ("at", "q"), ("site", "l"), ("old", "b"), ("new", "b")):
-            column = np.frombuffer(getattr(self, name), dtype=np.dtype(code))[keep]
-            setattr(self, name, array(code, column.tobytes()))
+        for day in [d for d in self.days if day_start(d) < horizon]:
+            del self.days[day]
+
+    @property
+    def rows(self) -> int:
+        """How many transitions are kept."""
+        return sum(len(b[0]) for b in self.days.values())
 
     def changes(self, sites: np.ndarray[Any, Any] | None, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         """``(old, new, how_many, sum_of_at)`` of the kept rows in ``[lo, hi)`` at the chosen sites."""
-        at = np.frombuffer(self.at, dtype=np.int64)
-        mask = (at >= lo) & (at < hi)
-        if sites is not None:
-            site = np.frombuffer(self.site, dtype=np.dtype("l"))
-            mask &= sites[np.minimum(site, len(sites) - 1)] & (site < len(sites))
-        old = np.frombuffer(self.old, dtype=np.int8)[mask].astype(np.int64)
-        new = np.frombuffer(self.new, dtype=np.int8)[mask].astype(np.int64)
-        keys = (old + 1) * (N_STATES + 1) + (new + 1)
-        size = (N_STATES + 1) ** 2
-        counts = np.bincount(keys, minlength=size)
-        # offsets from lo keep the float sums exact (< 2**53 ms)
-        offsets = np.bincount(keys, weights=(at[mask] - lo).astype(np.float64), minlength=size)
-        out = []
-        for k in np.nonzero(counts)[0].tolist():
-            n = int(counts[k])
-            out.append((k // (N_STATES + 1) - 1, k % (N_STATES + 1) - 1, n, int(offsets[k]) + n * lo))
-        return out
+        totals: dict[tuple[int, int], list[int]] = {}
+        first, last = day_of(lo), day_of(hi - 1)
+        for day, bucket in list(self.days.items()):
+            if not first <= day <= last:
+                continue
+            at = np.frombuffer(bucket[1], dtype=np.int64)
+            mask = (at >= lo) & (at < hi)
+            if sites is not None:
+                site = np.frombuffer(bucket[2], dtype=np.dtype("l"))
+                mask &= sites[np.minimum(site, len(sites) - 1)]
+            old = np.frombuffer(bucket[3], dtype=np.int8)[mask].astype(np.int64)
+            new = np.frombuffer(bucket[4], dtype=np.int8)[mask].astype(np.int64)
+            keys = (old + 1) * (N_STATES + 1) + (new + 1)
+            size = (N_STATES + 1) ** 2
+            counts = np.bincount(keys, minlength=size)
+            # offsets from lo keep the float sums exact (< 2**53 ms)
+            offsets = np.bincount(keys, weights=(at[mask] - lo).astype(np.float64), minlength=size)
+            for k in np.nonzero(counts)[0].tolist():
+                acc = totals.setdefault((k // (N_STATES + 1) - 1, k % (N_STATES + 1) - 1), [0, 0])
+                acc[0] += int(counts[k])
+                acc[1] += int(offsets[k])
+        return [(o, n, c, off + c * lo) for (o, n), (c, off) in totals.items()]
 
 
 class LiveView:

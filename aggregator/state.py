@@ -51,6 +51,7 @@ from .memory import (
     REASON_CODE,
     REASON_VALUES,
     REASONS,
+    RECENT_DAYS,
     STATE_CODE,
     STATES,
     CameraColumns,
@@ -187,7 +188,7 @@ class StateStore(LiveView):
         self._missing_rows: list[tuple[int, int, int]] = []
         self._pending: list[tuple[object, ...]] = []
         self._ledger = Ledger(self.checkpoint)
-        self.recent = RecentLog(self.checkpoint - DAY_MS)
+        self.recent = RecentLog(self.checkpoint - RECENT_DAYS * DAY_MS)
         for row in db.execute(
             "SELECT id, site, at_ms, old_state, new_state FROM transitions WHERE at_ms >= ? ORDER BY id",
             [self.recent.horizon],
@@ -469,7 +470,7 @@ class StateStore(LiveView):
                                                   int(historical), recv])  # fmt: skip
             db.execute("UPDATE transitions SET old_state = ? WHERE id = ?", [state, next_id])
             self.recent.append(int(cur.lastrowid or 0), site.id, t, old, state)
-            self.recent.set_old(next_id, state)
+            self.recent.set_old(next_id, next_at, state)
         if same:
             return
         result.transitions.append(
@@ -486,7 +487,7 @@ class StateStore(LiveView):
             self._flush_pending()
             c1 = roll_day(self.db, self.cols, self.sites, self._ledger, self.checkpoint)
             self.checkpoint = c1
-            self.recent.prune(c1 - DAY_MS)
+            self.recent.prune(c1 - RECENT_DAYS * DAY_MS)
             self._ledger.checkpoint = c1
             self._checkpoint_dirty = True
 

@@ -249,13 +249,6 @@ def rowwise_baseline(db: Any, n: int) -> tuple[float, float, float]:
 
 
 def measure(path: Path, args: argparse.Namespace) -> None:
-    from fastapi.testclient import TestClient
-
-    from aggregator.api import create_app
-    from aggregator.auth import create_token
-    from aggregator.availability import Window, integrate_timeline
-    from aggregator.settings import AggregatorSettings
-
     n_sites = int((path.parent / "meta").read_text().split()[0])
     first_birth_s = float((path.parent / "meta").read_text().split()[1])
     t = time.perf_counter()
@@ -272,6 +265,9 @@ def measure(path: Path, args: argparse.Namespace) -> None:
     print(f"\n== {n_sites} sites, {n_cams} cameras, {len(geo.provinces)} provinces; state loaded in {load_s:.1f} s, "
           f"RSS {rss_mib():.0f} MiB")  # fmt: skip
 
+    if args.latency_only:
+        api_latency(db, geo, store, path, args)
+        return
     # 1. write path
     rate = sustained(store, country, args.events)
     many, rowwise, autocommit = rowwise_baseline(db, 20_000)
@@ -296,7 +292,18 @@ def measure(path: Path, args: argparse.Namespace) -> None:
     if not args.no_mqtt:
         mqtt_figures(store, country, args, path)
 
-    # 4. API latency
+    api_latency(db, geo, store, path, args)
+
+
+def api_latency(db: Any, geo: Geography, store: StateStore, path: Path, args: argparse.Namespace) -> None:
+    """p50/p95 of the operator queries through the HTTP API, and a naive rollup as baseline."""
+    from fastapi.testclient import TestClient
+
+    from aggregator.api import create_app
+    from aggregator.auth import create_token
+    from aggregator.availability import Window, integrate_timeline
+    from aggregator.settings import AggregatorSettings
+
     pepper = "bench-pepper-0123456789"
     token = create_token(db, "bench", "admin", [], pepper=pepper, geography=geo)[1]
     settings = AggregatorSettings(db_path=path, token_pepper=pepper, rate_limit_per_s=10000, rate_limit_burst=100000)  # type: ignore[arg-type]
@@ -445,6 +452,7 @@ def main() -> None:
     parser.add_argument("--mqtt-sites", type=int, default=500)
     parser.add_argument("--mqtt-events", type=int, default=200_000)
     parser.add_argument("--no-mqtt", action="store_true")
+    parser.add_argument("--latency-only", action="store_true", help="only the API latency figures")
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--dir", type=Path, default=None, help="keep the database here (reused when present)")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
