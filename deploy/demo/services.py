@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -77,6 +78,16 @@ class BrokerInfo:
 
     port: int
     kind: str
+
+
+def _port_free(port: int) -> bool:
+    """Whether ``port`` can be bound on the loopback address right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _free_port() -> int:
@@ -166,7 +177,9 @@ def start_aggregator(
 ) -> AggregatorProcess:
     """Create the database, enrol ``sites`` ((site, province, district)) and mint tokens,
     then run ``camwatch-aggregator serve``."""
-    port = api_port or _free_port()
+    port = api_port if api_port and _port_free(api_port) else _free_port()
+    if api_port and port != api_port:
+        logger.warning("port %d is in use: the dashboard gets port %d instead", api_port, port)
     env = aggregator_env(workdir, broker_port, port)
     db_path = Path(env["CAMWATCH_DB_PATH"])
     from aggregator import registry
