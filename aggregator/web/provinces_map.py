@@ -96,7 +96,8 @@ def _bounds(features: Iterable[Mapping[str, Any]]) -> tuple[float, float, float,
 
 
 def build_map(collection: Mapping[str, Any], tolerance: float = TOLERANCE_DEG) -> dict[str, Any]:
-    """Return ``{"viewBox", "source", "provinces": {code: {"d", "cx", "cy"}}}`` for Thailand."""
+    """Return ``{"source", "bounds", "projection", "viewBox", "provinces": {code: {"d", "cx", "cy"}}}``
+    for Thailand (``bounds`` = min lon, min lat, max lon, max lat)."""
     features = [
         f for f in collection["features"]
         if str(f["properties"].get("iso_3166_2", "")).startswith("TH-")
@@ -123,6 +124,9 @@ def build_map(collection: Mapping[str, Any], tolerance: float = TOLERANCE_DEG) -
         provinces[code] = {"d": "".join(parts), "cx": cx, "cy": cy}
     return {
         "source": SOURCE,
+        # lon/lat extents the projection was scaled to, so others can invert project()
+        "bounds": list(bounds),
+        "projection": f"equirectangular, x scaled by cos({_MID_LAT} deg), {int(HEIGHT_PX)} px high, north up",
         "viewBox": f"0 0 {math.ceil(width)} {int(HEIGHT_PX)}",
         "provinces": dict(sorted(provinces.items())),
     }

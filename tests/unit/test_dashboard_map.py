@@ -15,6 +15,8 @@ def test_committed_map_has_every_dopa_province_once() -> None:
     data = json.loads((STATIC_DIR / "th-provinces.json").read_text("utf-8"))
     assert set(data["provinces"]) == set(Geography.from_geothai().provinces)
     assert "Natural Earth" in data["source"]
+    min_lon, min_lat, max_lon, max_lat = data["bounds"]  # Thailand's extent, for whoever inverts the projection
+    assert 97 < min_lon < max_lon < 106 and 5 < min_lat < max_lat < 21
     _, _, width, height = (int(v) for v in data["viewBox"].split())
     for code, shape in data["provinces"].items():
         assert shape["d"].startswith("M") and shape["d"].endswith("Z"), code
