@@ -49,7 +49,7 @@ function onFeedEvent(evt) {
   setAsOf(ts ? Date.parse(ts) || Date.now() : Date.now());
   if (!page || !page.onFeed) return;
   if (page.onFeedNow) page.onFeedNow(evt);
-  const wait = Math.max(0, lastRefresh + REFRESH_MIN_INTERVAL_MS - Date.now());
+  const wait = Math.max(0, lastRefresh + (page.refreshMs || REFRESH_MIN_INTERVAL_MS) - Date.now());
   if (refreshTimer) return;
   refreshTimer = setTimeout(() => {
     refreshTimer = null;

@@ -62,7 +62,26 @@ export async function render(main) {
 
   draw(nation, wins, open);
   main.append(head, h("div", { class: "grid2" }, h("div", {}, map.root, stateBox), tableBox));
+  function applyCounts(perProvince) {
+    let changed = false;
+    rows = rows.map((r) => {
+      const states = perProvince[r.code];
+      if (!states) return r;
+      changed = true;
+      return { ...r, states, ...current({ ...r, states, cameras: undefined }) , cameras: r.cameras };
+    });
+    if (changed) { map.update(rows); drawTable(); }
+  }
+
   return {
+    // The feed's province counts redraw the map and table at once, without asking the API;
+    // the national figures are re-read at most every 10 s (this page is the heaviest to read).
+    refreshMs: 10000,
+    onFeedNow(evt) {
+      const d = evt.data || {};
+      if (evt.type === "rollup" && d.province && d.states) applyCounts({ [d.province]: d.states });
+      if (evt.type === "snapshot" && d.provinces) applyCounts(d.provinces);
+    },
     async onFeed() {
       const [n, p, o] = await Promise.all([api.nation(), api.provinces(), openFaults()]);
       if (!wins["24h"] || wins["24h"] === nation.last_24h) wins["24h"] = n.last_24h;
