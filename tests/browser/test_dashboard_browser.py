@@ -195,3 +195,17 @@ def test_committee_report_page_and_printable_view(stack: DashboardStack, open_pa
     assert view.url.startswith("blob:") and stack.aggregator.admin_token not in view.url
     assert "กรุงเทพมหานคร" in view.inner_text("#areas")
     shot(view, "report-printable-th")
+
+
+def test_nation_map_and_table_follow_the_feed(stack: DashboardStack, open_page: Any) -> None:
+    page = open_page(stack.aggregator.admin_token, "en")
+    cell = "#province-table tr[data-code='50'] td:nth-child(4)"
+    page.wait_for_selector(f"{cell}:has-text('100.0%')")
+    page.wait_for_selector("#feed-status[data-state='live']")
+    page.evaluate("window.__marker = 'same page'")
+    stack.sites["t-cm-1"].set("t-cm-1-cam2", CameraState.DOWN, Reason.UNREACHABLE)
+    page.wait_for_selector(f"{cell}:has-text('66.7%')")  # 2 of Chiang Mai's 3 cameras
+    assert page.get_attribute("#province-map path[data-code='50']", "data-available") == str(2 / 3)
+    assert page.evaluate("window.__marker") == "same page"
+    stack.sites["t-cm-1"].set("t-cm-1-cam2", CameraState.UP, Reason.NONE)
+    page.wait_for_selector(f"{cell}:has-text('100.0%')")
