@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["AggregatorProcess", "BrokerInfo", "Stack", "start_aggregator", "start_broker", "wait_http"]
@@ -139,9 +139,25 @@ class AggregatorProcess:
     """The running aggregator and the demo's tokens (one per role)."""
 
     url: str
-    admin_token: str
-    technician_token: str
-    viewer_token: str
+    admin_token: str = field(repr=False)
+    technician_token: str = field(repr=False)
+    viewer_token: str = field(repr=False)
+    db_path: Path | None = None
+    pepper: str = field(default="", repr=False)
+
+    def mint(self, role: str, provinces: Sequence[str] = ()) -> str:
+        """Another token (for tests), e.g. a viewer scoped to some provinces."""
+        from aggregator.auth import create_token
+        from aggregator.db import open_db
+        from aggregator.geography import Geography
+
+        assert self.db_path is not None
+        db = open_db(self.db_path)
+        try:
+            return create_token(db, f"extra-{role}", role, list(provinces), pepper=self.pepper,
+                                geography=Geography.from_geothai())[1]  # fmt: skip
+        finally:
+            db.close()
 
 
 def mint_token(db_path: Path, role: str, name: str, pepper: str) -> str:
@@ -201,7 +217,8 @@ def start_aggregator(
                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     stack.add_process("aggregator", proc)
     logger.info("aggregator: http://127.0.0.1:%d (log %s)", port, workdir / "aggregator.log")
-    return AggregatorProcess(f"http://127.0.0.1:{port}", tokens["admin"], tokens["technician"], tokens["viewer"])
+    return AggregatorProcess(f"http://127.0.0.1:{port}", tokens["admin"], tokens["technician"], tokens["viewer"],
+                             db_path, pepper)  # fmt: skip
 
 
 def wait_http(url: str, timeout: float) -> None:

@@ -209,3 +209,14 @@ def test_nation_map_and_table_follow_the_feed(stack: DashboardStack, open_page: 
     assert page.evaluate("window.__marker") == "same page"
     stack.sites["t-cm-1"].set("t-cm-1-cam2", CameraState.UP, Reason.NONE)
     page.wait_for_selector(f"{cell}:has-text('100.0%')")
+
+
+def test_province_scoped_viewer_starts_at_its_province(stack: DashboardStack, open_page: Any) -> None:
+    token = stack.aggregator.mint("viewer", ["50"])
+    page = open_page(token, "en")
+    page.wait_for_selector("#districts-table tbody tr")
+    assert page.url.endswith("#/province/50")
+    assert page.inner_text("#area-figures h1") == "Province Chiang Mai"
+    assert not page.is_visible("#nav a[href='#/nation']")
+    assert stack.status("/api/v1/nation", token) == 403  # the API refuses the national view anyway
+    assert stack.status("/api/v1/provinces/10", token) == 404

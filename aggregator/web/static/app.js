@@ -64,7 +64,13 @@ async function route() {
   if (!session.me) {
     try { await loadMe(); } catch { return; }
   }
-  const hash = location.hash || "#/nation";
+  let hash = location.hash || "#/nation";
+  // A token scoped to some provinces may not read the national summary: start at its province.
+  const scoped = session.me.provinces && session.me.provinces.length;
+  if (scoped && hash === "#/nation") {
+    hash = `#/province/${session.me.provinces[0]}`;
+    history.replaceState(null, "", hash);
+  }
   for (const [re, fn] of ROUTES) {
     const m = hash.match(re);
     if (!m) continue;
@@ -97,6 +103,8 @@ async function loadMe() {
   who.textContent = `${session.me.name || ""} · ${t("role")}: ${session.me.role}`;
   who.dataset.role = session.me.role;
   document.getElementById("signout").hidden = false;
+  const scoped = session.me.provinces && session.me.provinces.length;
+  document.querySelector('#nav a[href="#/nation"]').hidden = Boolean(scoped);
   if (!feed) {
     feed = new Feed({ onEvent: onFeedEvent, onStatus: setFeedStatus });
     feed.start();

@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { h, clear } from "../dom.js";
 import { t, lang, fmtPct, fmtInt, placeName } from "../i18n.js";
+import { session } from "../session.js";
 
 function lastMonth() {
   const d = new Date();
@@ -21,7 +22,8 @@ function download(blob, name) {
 export async function render(main) {
   const provinces = await api.provinces();
   const month = h("input", { type: "month", id: "report-month", value: new Date().toISOString().slice(0, 7) });
-  const scope = h("select", { id: "report-scope" }, h("option", { value: "" }, t("level.nation")),
+  const scoped = session.me && session.me.provinces && session.me.provinces.length;
+  const scope = h("select", { id: "report-scope" }, scoped ? null : h("option", { value: "" }, t("level.nation")),
     (provinces.items ?? provinces).map((p) => h("option", { value: p.code ?? p.province }, placeName(p))));
   const out = h("div", { id: "report" });
   const params = () => ({ month: month.value || lastMonth(), province: scope.value, lang: lang() });
