@@ -87,7 +87,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     runner = Runner(config, secrets, PrintSink(sys.stderr))
     if sys.stderr.isatty():
         runner.on_result = lambda r: print(f"  checked {r.camera_id}: {r.state.value}", file=sys.stderr)
-    results = asyncio.run(runner.check_all())
+    try:
+        results = asyncio.run(runner.check_all())
+    finally:
+        runner.close()
     if args.json:
         for r in results:
             print(json.dumps({"camera_id": r.camera_id, "state": r.state.value, "reason": r.reason.value,

@@ -19,9 +19,11 @@ Exceptions (all :class:`FrameError`)::
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -63,7 +65,15 @@ OUTER_GRACE_S = 3.0
 
 
 class FrameError(Exception):
-    """A frame could not be grabbed."""
+    """A frame could not be grabbed; ``open_s`` is how long OpenCV's open took, if known."""
+
+    def __init__(self, message: str, *, open_s: float | None = None) -> None:
+        super().__init__(message)
+        self.open_s = open_s
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only state survives the trip back from a grab worker process.
+        return (type(self), (str(self),), self.__dict__)
 
 
 class StreamOpenError(FrameError):
@@ -73,8 +83,8 @@ class StreamOpenError(FrameError):
 class StreamEndedError(FrameError):
     """The stream stopped sending frames before the burst was complete."""
 
-    def __init__(self, message: str, frames_read: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, frames_read: int = 0, *, open_s: float | None = None) -> None:
+        super().__init__(message, open_s=open_s)
         self.frames_read = frames_read
 
 
@@ -144,7 +154,7 @@ def grab_blocking(uri: str, *, frames: int, open_timeout_s: float, read_timeout_
     try:
         opened = time.monotonic()
         if not cap.isOpened():
-            raise StreamOpenError("stream did not open")
+            raise StreamOpenError("stream did not open", open_s=opened - start)
         got: list[Gray] = []
         pts: list[float] = []
         arrivals: list[float] = []
@@ -158,9 +168,10 @@ def grab_blocking(uri: str, *, frames: int, open_timeout_s: float, read_timeout_
             height, width = frame.shape[:2]
             got.append(_reduce(np.asarray(frame, dtype=np.uint8)))
         if not got:
-            raise StreamEndedError("stream opened but sent no decodable frame", 0)
+            raise StreamEndedError("stream opened but sent no decodable frame", 0, open_s=opened - start)
         if len(got) < frames:
-            raise StreamEndedError(f"stream stopped after {len(got)} of {frames} frames", len(got))
+            raise StreamEndedError(f"stream stopped after {len(got)} of {frames} frames", len(got),
+                                   open_s=opened - start)
         reported = float(cap.get(cv2.CAP_PROP_FPS))
         fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
         codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ") if fourcc else ""
@@ -186,17 +197,15 @@ async def grab(
     frames: int = 5,
     open_timeout_s: float = 8.0,
     read_timeout_s: float = 4.0,
+    executor: Executor | None = None,
 ) -> GrabResult:
-    """Grab a burst from ``uri`` in a worker thread, never taking much over the timeouts."""
+    """Grab a burst from ``uri`` in a worker thread (or ``executor``), never taking much
+    over the timeouts."""
     full = with_credentials(uri, username, password)
     deadline = open_timeout_s + read_timeout_s * frames + OUTER_GRACE_S
+    work = functools.partial(grab_blocking, full, frames=frames,
+                             open_timeout_s=open_timeout_s, read_timeout_s=read_timeout_s)
     try:
-        return await asyncio.wait_for(
-            asyncio.to_thread(
-                grab_blocking, full, frames=frames,
-                open_timeout_s=open_timeout_s, read_timeout_s=read_timeout_s,
-            ),
-            deadline,
-        )
+        return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(executor, work), deadline)
     except TimeoutError as err:
         raise GrabTimeout(f"no frames within {deadline:.0f} s") from err

@@ -94,6 +94,7 @@ class Runner:
         self._semaphore = asyncio.Semaphore(config.checks.concurrency)
         self._deadline = deadline_s if deadline_s is not None else check_deadline(config)
         self._executor: ThreadPoolExecutor | None = None
+        self._executor_loop: asyncio.AbstractEventLoop | None = None
         self._inventory_reader = inventory
         self.inventory: dict[str, CameraInventory] = {}
 
@@ -106,10 +107,13 @@ class Runner:
         return self.secrets.for_camera(camera) if self.secrets is not None else ()
 
     def _install_executor(self) -> None:
-        if self._executor is None:
+        # One pool per event loop: asyncio.run() shuts the loop's default executor down.
+        loop = asyncio.get_running_loop()
+        if self._executor is None or self._executor_loop is not loop:
             workers = self.config.checks.concurrency + SPARE_THREADS
             self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="camwatch-grab")
-            asyncio.get_running_loop().set_default_executor(self._executor)
+            loop.set_default_executor(self._executor)
+            self._executor_loop = loop
 
     async def check_camera(self, camera: CameraConfig) -> ProbeResult:
         """Check one camera within the semaphore and its hard deadline; record the outcome."""
@@ -225,10 +229,17 @@ class Runner:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if self._executor is not None:
-                # Do not wait for threads stuck in FFmpeg: they end with their own timeouts.
-                self._executor.shutdown(wait=False, cancel_futures=True)
+            self.close()
             logger.info("%s: stopped", self.config.site.site_id)
+
+    def close(self) -> None:
+        """Release grab threads and processes (never waiting for one stuck in FFmpeg)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        close = getattr(self.prober, "close", None)
+        if close is not None:
+            close()
 
     def current_snapshot(self) -> list[BirthCamera]:
         """Every configured camera with its confirmed state, for births and heartbeats."""
