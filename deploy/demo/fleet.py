@@ -96,7 +96,7 @@ class SimulatedSite:
     """One site's outbox + publisher in this process, and its cameras' simulated states."""
 
     def __init__(self, site: SimSite, host: str, port: int, workdir: Path, rng: random.Random, *,
-                 jitter_s: float = 5.0, heartbeat_s: float = HEARTBEAT_S) -> None:  # fmt: skip
+                 jitter_s: float = 5.0, heartbeat_s: float = HEARTBEAT_S, history_days: int = 0) -> None:  # fmt: skip
         self.site = site
         self.rng = rng
         self.outbox = Outbox(workdir / f"{site.site_id}.outbox.sqlite3")
@@ -120,12 +120,38 @@ class SimulatedSite:
                 camera_id=cam, name=f"Camera {i + 1}", inventory=inventory, state=state, reason=reason,
                 since=now - timedelta(days=30 if state is CameraState.UP else 0, seconds=rng.uniform(0, 3600)),
             )  # fmt: skip
+        if history_days:
+            self._history(history_days, now)
         settings = PublisherSettings(
             site=site.site_id, province=site.province, district=site.district, host=host, port=port, tls=False,
             heartbeat_interval_s=heartbeat_s, keepalive_s=KEEPALIVE_S, jitter_s=jitter_s, reconnect_max_s=10,
         )  # fmt: skip
         self.publisher = Publisher(settings, self.outbox, snapshot=self.snapshot,
                                    site_info=SiteInfo(name=site.name, agency="Demo agency"))
+
+    def _history(self, days: int, now: datetime) -> None:
+        """Record past outages (before each camera's current state) in the outbox: they reach the
+        centre after the birth as replayed history, so 24 h / 7 d / 30 d figures and the daily
+        bars have something to show. Worse provinces had more and longer outages."""
+        share = self.site.failure_rate * MEAN_REPAIR_S  # 0.005 .. 0.15
+        start = now - timedelta(days=days)
+        for cam, birth in self.states.items():
+            t = start
+            # an up camera's history runs to now (backfilled inside its current run); a failed one's
+            # ends before its current failure began
+            end = now - timedelta(minutes=10) if birth.state is CameraState.UP else birth.since - timedelta(minutes=1)
+            changes: list[SimChange] = []
+            while True:
+                t += timedelta(days=self.rng.expovariate(share * 20 / days))  # ~share*20 outages a month
+                back = t + timedelta(hours=self.rng.expovariate(1 / (1 + 20 * share)))
+                if back >= end:
+                    break
+                state, reason = self._fault()
+                changes.append(SimChange(cam, state, reason, t, {"simulated": True}, CameraState.UP))
+                changes.append(SimChange(cam, CameraState.UP, Reason.NONE, back, {"simulated": True}, state))
+                t = back
+            for change in changes:
+                self.outbox.record(change)
 
     def _fault(self) -> tuple[CameraState, Reason]:
         if self.rng.random() < 0.6:
@@ -183,11 +209,12 @@ class Fleet:
     """Every simulated site, one ticking thread, and the power-cut site's own process."""
 
     def __init__(self, sites: Sequence[SimSite], host: str, port: int, workdir: Path, *,
-                 seed: int = 11, tick_s: float = 1.0, flapping: int = 6) -> None:  # fmt: skip
+                 seed: int = 11, tick_s: float = 1.0, flapping: int = 6, history_days: int = 30) -> None:  # fmt: skip
         self.host, self.port, self.workdir = host, port, workdir
         self.rng = random.Random(seed)
         self.tick_s = tick_s
-        self.sites = [SimulatedSite(s, host, port, workdir, random.Random(seed + i)) for i, s in enumerate(sites)]
+        self.sites = [SimulatedSite(s, host, port, workdir, random.Random(seed + i), history_days=history_days)
+                      for i, s in enumerate(sites)]  # fmt: skip
         everything = [c for s in sites for c in s.cameras]
         self.flapping = set(self.rng.sample(everything, min(flapping, len(everything))))
         self.changes = 0
