@@ -21,7 +21,7 @@ from .feed import Feed
 from .geography import load_geography
 from .metrics import IngestMeter
 from .settings import AggregatorSettings
-from .state import ApplyResult, StateStore
+from .state import STATE_FLUSH_S, ApplyResult, StateStore
 
 __all__ = ["SILENCE_CHECK_S", "Service"]
 
@@ -42,7 +42,8 @@ class Service:
         self.settings = settings
         self.db = open_db(settings.db_path)
         self.geography = load_geography(self.db)
-        self.store = StateStore(self.db, self.geography, heartbeat_grace=settings.heartbeat_grace)
+        self.store = StateStore(self.db, self.geography, heartbeat_grace=settings.heartbeat_grace,
+                                state_flush_s=STATE_FLUSH_S)  # fmt: skip
         self.feed = Feed(self.store.state_counts)
         self.meter = IngestMeter()
         self.faults = self._make_faults() if faults else None
@@ -93,6 +94,7 @@ class Service:
             self.ingest.stop()
         if self.faults is not None:
             self.faults.stop()
+        self.store.flush_state()
 
     def check_silence(self, now: datetime | None = None) -> list[Any]:
         """Expire silent sites now and tell the listeners; return the transitions."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,6 +79,12 @@ _OFFLINE = REASON_CODE[Reason.SITE_OFFLINE]
 _MISSING = REASON_CODE[Reason.MISSING]
 _NONE_REASON = REASON_CODE[Reason.NONE]
 _DEFAULT_HEARTBEAT_S = 60
+# The service rewrites camera_state at most this often (or when this many cameras changed): at
+# a million cameras each change dirties a random 4 KiB page, so writing it every batch costs
+# more than everything else; transitions (the truth) are written every batch and replayed on
+# start. The StateStore default (0) writes it every batch, for tools and tests that read it at once.
+STATE_FLUSH_S = 1.0
+STATE_FLUSH_MAX = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +134,13 @@ class StateStore(LiveView):
     """
 
     def __init__(
-        self, db: Database, geography: Geography, *, heartbeat_grace: float = 2.5, start: datetime | None = None
-    ) -> None:
+        self, db: Database, geography: Geography, *, heartbeat_grace: float = 2.5, start: datetime | None = None,
+        state_flush_s: float = 0.0,
+    ) -> None:  # fmt: skip
         self.db = db
         self.geography = geography
         self.heartbeat_grace = heartbeat_grace
+        self.state_flush_s = state_flush_s
         self.lock = threading.Lock()  # one apply at a time even if two threads try
         # Checkpoint the WAL every ~80 MiB instead of SQLite's 4 MiB: hot pages (today's daily
         # totals, camera states) are copied back once per checkpoint, not once per few batches;
@@ -143,6 +152,8 @@ class StateStore(LiveView):
             checkpoint = day_start(day_of(to_ms(start or datetime.now(UTC))))
             with db.atomic():
                 db.execute("INSERT INTO store_meta(key, value) VALUES ('checkpoint_ms', ?)", [checkpoint])
+                # camera_state reflects transitions up to this id; later ones are replayed on start
+                db.execute("INSERT INTO store_meta(key, value) VALUES ('state_through', 0)")
         self._load()
 
     # ----- loading -------------------------------------------------------------------
@@ -175,6 +186,9 @@ class StateStore(LiveView):
             cols.ids[cam] = r[2]
             self.sites[r[1]].cameras[r[2]] = cam
         self.cols = cols
+        self._dirty: set[int] = set()
+        self._replay_states()
+        self._state_flushed = time.monotonic()
         self._counts: dict[str, list[int]] = {}
         for site in self.sites.values():
             counts = self._counts.setdefault(site.district, [0] * N_STATES)
@@ -182,7 +196,6 @@ class StateStore(LiveView):
                 if cols.state[cam] >= 0:
                     counts[cols.state[cam]] += 1
         self._new_cameras: dict[int, int] = {}  # camera -> first_seen_ms
-        self._dirty: set[int] = set()
         self._dirty_sites: set[int] = set()
         self._inventory: dict[int, tuple[object, ...]] = {}
         self._missing_rows: list[tuple[int, int, int]] = []
@@ -195,6 +208,37 @@ class StateStore(LiveView):
         ):
             self.recent.append(*row)
         self._checkpoint_dirty = False
+
+    def _replay_states(self) -> None:
+        """Bring states read from ``camera_state`` up to date with the transitions committed after
+        its last write (it is written at most every STATE_FLUSH_S; transitions every batch).
+        Replaying a transition already reflected changes nothing, so ``state_through`` may lag."""
+        db, cols = self.db, self.cols
+        row = db.execute("SELECT value FROM store_meta WHERE key = 'state_through'").fetchone()
+        if row is None:
+            return  # a database from before lazy state writes: camera_state is current
+        for _, cam, at, new, reason_text in db.execute(
+            "SELECT id, camera, at_ms, new_state, reason FROM transitions WHERE id > ? ORDER BY id", [int(row[0])]
+        ).fetchall():
+            reason = REASON_BY_VALUE.get(reason_text, 0)
+            if at >= cols.tail[cam]:
+                if (cols.state[cam], cols.reason[cam]) != (new, reason):
+                    cols.state[cam], cols.reason[cam], cols.since[cam] = new, reason, at
+                cols.tail[cam] = at
+            elif (at >= cols.since[cam]) == (new != cols.state[cam]):  # a backfill that moves the run's start
+                nxt = db.execute("SELECT at_ms FROM transitions WHERE camera = ? AND at_ms > ? ORDER BY at_ms, id LIMIT 1",
+                                 [cam, at]).fetchone()  # fmt: skip
+                next_at = int(nxt[0]) if nxt else at
+                if new != cols.state[cam]:
+                    cols.since[cam] = next_at
+                elif next_at == cols.since[cam]:
+                    cols.since[cam] = at
+            self._dirty.add(cam)
+
+    def flush_state(self) -> None:
+        """Write every camera's current state now (on shutdown; otherwise at most every STATE_FLUSH_S)."""
+        with self.lock, self.db.atomic():
+            self._flush(force=True)
 
     # ----- public ----------------------------------------------------------------------
     def apply(self, items: Sequence[Inbound]) -> ApplyResult:
@@ -461,11 +505,14 @@ class StateStore(LiveView):
                     ledger.interval(cam, site.id, prov, int(prev[0]), t, old, +1)
                 ledger.interval(cam, site.id, prov, t, next_at, state, +1)
                 ledger.midnights(site.id, prov, t, next_at, old, state)
-                if t >= cols.since[cam] and state != cols.state[cam]:
+                since = cols.since[cam]
+                if t >= since and state != cols.state[cam]:
                     # the current state's run is broken at t: it now begins at the next row
                     cols.since[cam] = next_at
-                    if cam not in self._new_cameras:
-                        self._dirty.add(cam)
+                elif t < since and state == cols.state[cam] and next_at == since:
+                    cols.since[cam] = t  # the current state's run now begins earlier
+                if cols.since[cam] != since and cam not in self._new_cameras:
+                    self._dirty.add(cam)
             cur = db.execute(_INSERT_TRANSITION, [cam, site.id, t, old, state, REASON_VALUES[reason], event_id,
                                                   int(historical), recv])  # fmt: skip
             db.execute("UPDATE transitions SET old_state = ? WHERE id = ?", [state, next_id])
@@ -503,7 +550,7 @@ class StateStore(LiveView):
                 recent.append(first + i, row[1], row[2], row[3], row[4])  # type: ignore[arg-type]
             self._pending.clear()
 
-    def _flush(self) -> None:
+    def _flush(self, force: bool = False) -> None:
         db = self.db
         cols = self.cols
         self._flush_pending()
@@ -518,13 +565,18 @@ class StateStore(LiveView):
                              *self._inventory.pop(cam)))  # fmt: skip
             registry.insert_cameras(db, rows)
             self._new_cameras.clear()
-        if self._dirty:
+        if self._dirty and (force or len(self._dirty) >= STATE_FLUSH_MAX
+                            or time.monotonic() - self._state_flushed >= self.state_flush_s):  # fmt: skip
             db.conn.executemany(
                 "UPDATE camera_state SET state = ?, reason = ?, since_ms = ?, tail_ms = ? WHERE camera = ?",
                 [(cols.state[c], REASON_VALUES[cols.reason[c]], cols.since[c], cols.tail[c], c)
-                 for c in self._dirty],  # fmt: skip
+                 for c in sorted(self._dirty)],  # fmt: skip
             )
+            through = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM transitions").fetchone()[0])
+            db.execute("INSERT INTO store_meta(key, value) VALUES ('state_through', ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [through])  # fmt: skip
             self._dirty.clear()
+            self._state_flushed = time.monotonic()
         if self._inventory:
             registry.update_inventory(db, [(*v, c) for c, v in self._inventory.items()])
             self._inventory.clear()

@@ -57,8 +57,12 @@ _DETAIL = _LIST + (
 )
 
 
-def _fields(r: Any) -> dict[str, Any]:
+def _fields(r: Any, store: Any = None) -> dict[str, Any]:
     missing = bool(r[12])
+    # the writer's memory is the current state; camera_state on disk may be up to a second behind
+    now = store.current(r[0], r[1]) if store is not None else None
+    if now is not None:
+        r = (*r[:9], STATE_CODE[now[0]], now[1].value, to_ms(now[2]), *r[12:])
     return {
         "site_id": r[0], "camera_id": r[1], "province": r[2], "district": r[3], "name": r[4], "maker": r[5], "model": r[6],
         "firmware": r[7], "agency": r[8], "state": STATES[int(r[9])], "reason": r[10], "since": when(r[11]), "missing": missing,
@@ -121,7 +125,7 @@ def list_cameras(
         f"SELECT {_LIST}, s.last_seen_ms {_FROM} {clause} ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?",
         [*params, limit, offset],
     ).fetchall()
-    return Page[CameraPublic](total=total, limit=limit, offset=offset, items=[CameraPublic(**_fields(r)) for r in rows])
+    return Page[CameraPublic](total=total, limit=limit, offset=offset, items=[CameraPublic(**_fields(r, ctx.store)) for r in rows])
 
 
 @router.get("/{site_id}/{camera_id}", response_model=CameraDetail, summary="One camera with its history")
@@ -144,7 +148,7 @@ def get_camera(
     ]
     fault = ctx.current_fault(site_id, camera_id) if ctx.current_fault else None
     return CameraDetail(
-        **_fields(r), serial=r[14], mac=r[15], address=r[16], video_source=r[17], stream_uri=r[18], width=r[19],
+        **_fields(r, ctx.store), serial=r[14], mac=r[15], address=r[16], video_source=r[17], stream_uri=r[18], width=r[19],
         height=r[20], fps=r[21], codec=r[22], first_seen=when(r[23]), lat=r[24], lon=r[25], transitions=history,
         fault=fault,
     )  # fmt: skip

@@ -26,6 +26,7 @@ from protocol import (
 )
 
 T0 = datetime(2026, 10, 30, 20, 0, tzinfo=UTC)  # 03:00 Bangkok on 31 October
+RESTART = 0.2
 
 
 def topic(site: str, kind: Kind, province: str = "10", district: str = "1001") -> SiteTopic:
@@ -147,12 +148,12 @@ def test_unknown_district_is_rejected(store: StateStore) -> None:
     assert store.db.execute("SELECT COUNT(*) FROM sites").fetchone()[0] == 0
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_daily_totals_exact_with_backfill_and_midnights(seed: int) -> None:
     """Random forward and out-of-order events over 4 days; every total equals brute force."""
     rng = random.Random(seed)
     db = open_db(":memory:")
-    store = StateStore(db, load_geography(db), start=T0)
+    store = StateStore(db, load_geography(db), start=T0, state_flush_s=3600.0)
     cams = ["a", "b", "c"]
     store.apply([birth("s1", dict.fromkeys(cams, CameraState.UP), T0)])
     timelines = {c: [(to_ms(T0), 0)] for c in cams}
@@ -172,7 +173,17 @@ def test_daily_totals_exact_with_backfill_and_midnights(seed: int) -> None:
         for _i, cam, at, state in batch:
             timelines[cam].append((to_ms(at), STATE_CODE[state]))
         store.apply([events("s1", batch, now, historical=True)])
+        if rng.random() < RESTART:  # restart: camera_state written lazily, rebuilt from transitions
+            store = StateStore(db, store.geography, state_flush_s=3600.0)
     horizon = to_ms(now)
+    for cam in cams:  # current state and since (start of the last run of equal states), by brute force
+        ordered = [st for _, st in sorted(timelines[cam], key=lambda p: p[0])]
+        times = [t for t, _ in sorted(timelines[cam], key=lambda p: p[0])]
+        i = len(ordered) - 1
+        while i > 0 and ordered[i - 1] == ordered[-1]:
+            i -= 1
+        state, _, since = store.current("s1", cam)  # type: ignore[misc]
+        assert (STATE_CODE[state], to_ms(since)) == (ordered[-1], times[i]), cam
     site_rowid = store.site_by_name["s1"].id
     checkpoint = store.checkpoint
     assert checkpoint == day_start(day_of(horizon))
@@ -238,3 +249,19 @@ def test_failed_batch_rolls_back_memory(store: StateStore) -> None:
     assert store.current("s1", "c1")[0] == CameraState.UP  # type: ignore[index]
     assert store.db.execute("SELECT COUNT(*) FROM transitions").fetchone()[0] == 1
     assert DAY_MS == 86_400_000
+
+
+def test_lazily_written_states_are_replayed_on_start(store: StateStore) -> None:
+    """With camera_state written at most every few seconds, a restart rebuilds it from transitions."""
+    store.apply([birth("s1", {"c1": CameraState.UP, "c2": CameraState.UP}, T0)])
+    store.state_flush_s = 3600.0
+    store.apply([events("s1", [(1, "c1", T0 + timedelta(minutes=1), CameraState.DOWN),
+                               (2, "c2", T0 + timedelta(minutes=2), CameraState.DEGRADED)], T0 + timedelta(minutes=3))])  # fmt: skip
+    store.apply([events("s1", [(3, "c1", T0 + timedelta(seconds=30), CameraState.MAINTENANCE)], T0 + timedelta(minutes=4))])
+    assert store.db.execute("SELECT state FROM cameras WHERE camera_id = 'c1'").fetchone() == (0,)  # not written yet
+    again = StateStore(store.db, store.geography)
+    for cam in ("c1", "c2"):
+        assert again.current("s1", cam) == store.current("s1", cam)
+    assert again.state_counts() == store.state_counts()
+    store.flush_state()
+    assert store.db.execute("SELECT state FROM cameras WHERE camera_id = 'c1'").fetchone() == (STATE_CODE[CameraState.DOWN],)
