@@ -19,7 +19,7 @@ apt_packages=(
     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 )
 if [ "$mode" = "test" ]; then
-    apt_packages+=(chromium openssl iproute2)
+    apt_packages+=(chromium fonts-thai-tlwg openssl iproute2)
 fi
 
 missing=()
