@@ -196,7 +196,9 @@ def _faults(db: Database, window: Window, province: str | None) -> dict[str, _Fa
             slot[0] = int(str(slot[0])) + 1
         if resolved_at and start <= resolved_at < end:
             slot[1] = int(str(slot[1])) + 1
-            if opened_at and resolution != "wont_fix" and parent is None:
+            # A resolution stamped before the opening (a backfilled recovery applied to a later
+            # fault) is no repair time: it is left out rather than dragging the mean below zero.
+            if opened_at and resolved_at >= opened_at and resolution != "wont_fix" and parent is None:
                 times = slot[2]
                 assert isinstance(times, list)
                 times.append((resolved_at - opened_at).total_seconds())

@@ -66,7 +66,9 @@ def fleet():  # type: ignore[no-untyped-def]
     from aggregator.fault_store import migrate_faults  # faults' own tables
 
     migrate_faults(db)
-    for fid, opened, resolved in ((1, down_at, down_at + timedelta(hours=5)), (2, up_at, None)):
+    # fault 3: a resolution stamped before its opening (a backfilled recovery): no repair time
+    faults = ((1, down_at, down_at + timedelta(hours=5)), (2, up_at, None), (3, up_at, up_at - timedelta(hours=50)))
+    for fid, opened, resolved in faults:
         db["faults"].insert({
             "id": fid, "kind": "camera", "status": "resolved" if resolved else "open", "province": "10",
             "district": "1001", "site": "A", "camera_id": "cam2", "state": "down", "reason": "stream_failed",
@@ -90,8 +92,8 @@ def test_nation_report_is_exact(fleet) -> None:  # type: ignore[no-untyped-def]
     assert bkk.totals.down_ms == 10 * day
     assert bkk.totals.available == pytest.approx(52 / 62)
     assert bkk.never_seen == 1  # camC
-    assert (bkk.faults_opened, bkk.faults_closed) == (2, 1)
-    assert bkk.mttr_h == pytest.approx(5.0)
+    assert (bkk.faults_opened, bkk.faults_closed) == (3, 2)
+    assert bkk.mttr_h == pytest.approx(5.0)  # the backwards one is not averaged in
     cm = next(r for r in report.rows if r.code == "50")
     assert cm.totals.available == 0.0
     assert report.total.cameras == 4
