@@ -44,9 +44,10 @@ function setFeedStatus(state) {
 }
 
 function onFeedEvent(evt) {
+  // While the feed is live, every message (keep-alives too) says the figures are current now.
+  // An event's own time is not used: a replayed transition can be days old.
+  setAsOf(Date.now());
   if (evt.type === "keepalive") return;
-  const ts = evt.data && (evt.data.ts || evt.data.at);
-  setAsOf(ts ? Date.parse(ts) || Date.now() : Date.now());
   if (!page || !page.onFeed) return;
   if (page.onFeedNow) page.onFeedNow(evt);
   const wait = Math.max(0, lastRefresh + (page.refreshMs || REFRESH_MIN_INTERVAL_MS) - Date.now());
