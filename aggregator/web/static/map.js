@@ -28,9 +28,10 @@ export async function provinceMap(rows, onPick) {
   const root = svg("svg", { viewBox: data.viewBox, role: "img", "aria-label": t("map.title") });
   const paths = {};
   for (const [code, p] of Object.entries(data.provinces)) {
-    const path = svg("path", { d: p.d, "data-code": code });
+    const path = svg("path", { d: p.d, "data-code": code, tabindex: 0, role: "link" });
     path.append(svg("title", {}));
     path.addEventListener("click", () => onPick(code));
+    path.addEventListener("keydown", (e) => { if (e.key === "Enter") onPick(code); });
     root.append(path);
     paths[code] = path;
   }
@@ -42,6 +43,7 @@ export async function provinceMap(rows, onPick) {
       path.setAttribute("fill", colour(a));
       path.dataset.available = a === null ? "" : String(a);
       path.firstChild.textContent = `${placeName(r) || code}: ${a === null ? t("map.none") : fmtPct(a)}`;
+      path.setAttribute("aria-label", path.firstChild.textContent);
     }
   }
   update(rows);
