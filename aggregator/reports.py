@@ -163,11 +163,16 @@ def _never_seen(db: Database, window: Window, province: str | None) -> dict[int,
     return {int(site): int(n) for site, n in rows}
 
 
-@dataclass(frozen=True, slots=True)
-class _FaultCounts:
+@dataclass(slots=True)
+class _Tally:
+    """What a report row adds up while it is being built (mutable, internal)."""
+
+    cameras: int = 0
+    never: int = 0
+    totals: Totals = field(default_factory=Totals)
     opened: int = 0
     closed: int = 0
-    repair_s: tuple[float, ...] = ()
+    repair_s: list[float] = field(default_factory=list)
 
 
 def _iso(value: str | None) -> datetime | None:
@@ -177,35 +182,29 @@ def _iso(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _faults(db: Database, window: Window, province: str | None) -> dict[str, _FaultCounts]:
-    """Faults opened / closed in the window and repair times, keyed by district (or '')."""
+def _faults(db: Database, window: Window, province: str | None) -> dict[tuple[str, str], _Tally]:
+    """Faults opened / closed in the window and repair times, keyed by (province, district)."""
     if not db["faults"].exists():
         return {}
     where, params = ("", []) if province is None else (" AND province = ?", [province])
     start, end = from_ms(window.start_ms), from_ms(window.end_ms)
-    acc: dict[str, list[object]] = defaultdict(lambda: [0, 0, []])
+    out: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
     for prov, district, opened, resolved, resolution, parent in db.execute(
         "SELECT province, district, opened_at, resolved_at, resolution, parent_id FROM faults "
         f"WHERE (resolved_at IS NULL OR resolved_at >= ?){where}",
         [start.isoformat()[:10], *params],
     ).fetchall():
-        key = f"{prov}|{district or ''}"
+        tally = out[(str(prov), str(district or ""))]
         opened_at, resolved_at = _iso(opened), _iso(resolved)
-        slot = acc[key]
         if opened_at and start <= opened_at < end:
-            slot[0] = int(str(slot[0])) + 1
+            tally.opened += 1
         if resolved_at and start <= resolved_at < end:
-            slot[1] = int(str(slot[1])) + 1
+            tally.closed += 1
             # A resolution stamped before the opening (a backfilled recovery applied to a later
             # fault) is no repair time: it is left out rather than dragging the mean below zero.
             if opened_at and resolved_at >= opened_at and resolution != "wont_fix" and parent is None:
-                times = slot[2]
-                assert isinstance(times, list)
-                times.append((resolved_at - opened_at).total_seconds())
-    return {
-        k: _FaultCounts(int(str(v[0])), int(str(v[1])), tuple(v[2]) if isinstance(v[2], list) else ())
-        for k, v in acc.items()
-    }
+                tally.repair_s.append((resolved_at - opened_at).total_seconds())
+    return out
 
 
 # ----- building -----------------------------------------------------------------------------
@@ -252,46 +251,31 @@ def build_report(
         areas = db.execute(
             "SELECT code, name_th, name_en FROM districts WHERE province = ? ORDER BY code", [province]
         ).fetchall()
-    acc: dict[str, dict[str, object]] = {
-        str(c): {"cameras": 0, "never": 0, "totals": Totals(), "opened": 0, "closed": 0, "repair": []}
-        for c, _th, _en in areas
-    }
+    acc = {str(c): _Tally() for c, _th, _en in areas}
     site_rows: list[SiteFigures] = []
     for rowid, site_id, name, prov, district, d_th, d_en, cams in sites:
-        key = str(prov) if province is None else str(district)
-        a = acc[key]
+        tally = acc[str(prov) if province is None else str(district)]
         t = totals.get(int(rowid), Totals())
-        a["cameras"] = int(str(a["cameras"])) + int(cams)
-        a["never"] = int(str(a["never"])) + never.get(int(rowid), 0)
-        prev = a["totals"]
-        assert isinstance(prev, Totals)
-        a["totals"] = prev + t
+        tally.cameras += int(cams)
+        tally.never += never.get(int(rowid), 0)
+        tally.totals = tally.totals + t
         site_rows.append(SiteFigures(str(site_id), str(name), str(prov), str(district), str(d_th),
                                      str(d_en), int(cams), t))  # fmt: skip
-    for fkey, counts in faults.items():
-        prov, district = fkey.split("|")
-        key = prov if province is None else district
-        if key not in acc:
+    for (prov, district), counts in faults.items():
+        tally_or_none = acc.get(prov if province is None else district)
+        if tally_or_none is None:
             continue
-        a = acc[key]
-        a["opened"] = int(str(a["opened"])) + counts.opened
-        a["closed"] = int(str(a["closed"])) + counts.closed
-        repair = a["repair"]
-        assert isinstance(repair, list)
-        repair.extend(counts.repair_s)
+        tally_or_none.opened += counts.opened
+        tally_or_none.closed += counts.closed
+        tally_or_none.repair_s.extend(counts.repair_s)
 
     rows: list[AreaFigures] = []
     all_repair: list[float] = []
     for code, name_th, name_en in areas:
         a = acc[str(code)]
-        repair = a["repair"]
-        assert isinstance(repair, list)
-        all_repair.extend(repair)
-        tot = a["totals"]
-        assert isinstance(tot, Totals)
-        rows.append(AreaFigures(str(code), str(name_th), str(name_en), int(str(a["cameras"])),
-                                int(str(a["never"])), tot, int(str(a["opened"])), int(str(a["closed"])),
-                                _mean_h(repair)))  # fmt: skip
+        all_repair.extend(a.repair_s)
+        rows.append(AreaFigures(str(code), str(name_th), str(name_en), a.cameras, a.never, a.totals,
+                                a.opened, a.closed, _mean_h(a.repair_s)))  # fmt: skip
     grand = Totals()
     for r in rows:
         grand = grand + r.totals
