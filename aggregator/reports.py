@@ -43,6 +43,7 @@ __all__ = [
     "build_report",
     "columns",
     "to_csv",
+    "title",
     "to_html",
     "to_json",
 ]
