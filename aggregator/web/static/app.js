@@ -8,6 +8,7 @@ import * as area from "./pages/area.js";
 import * as camera from "./pages/camera.js";
 import * as faults from "./pages/faults.js";
 import * as reports from "./pages/reports.js";
+import { session } from "./session.js";
 
 // Re-read the page's figures at most this often when the feed reports changes, so a burst of
 // thousands of transitions costs one refresh, not thousands.
@@ -23,7 +24,6 @@ const ROUTES = [
   [/^#\/reports$/, (m) => reports.render(m)],
 ];
 
-import { session } from "./session.js";
 let page = null;
 let feed = null;
 let refreshTimer = null;
