@@ -9,6 +9,12 @@ export function stateBadge(state, reason) {
   return h("span", { class: `state ${s}`, title, dataset: { state: s } }, t(`state.${s}`));
 }
 
+/** A site's connection: online (green) or offline (grey), never confused with a camera state. */
+export function siteBadge(online) {
+  return h("span", { class: `state ${online ? "up" : "unknown"}`, dataset: { online: online ? "true" : "false" } },
+    t(online ? "site.online" : "site.offline"));
+}
+
 export function stateBar(counts) {
   const total = STATES.reduce((n, s) => n + (counts[s] || 0), 0) || 1;
   return h("div", { class: "statebar", title: STATES.map((s) => `${t(`state.${s}`)} ${counts[s] || 0}`).join(", ") },

@@ -4,7 +4,7 @@
 import { api, windows } from "../api.js";
 import { h, STATES } from "../dom.js";
 import { t, fmtPct, fmtInt, fmtTime, placeName } from "../i18n.js";
-import { figureCards, stateTable, stateBar, stateBadge, crumbs } from "../widgets.js";
+import { figureCards, stateTable, stateBar, stateBadge, siteBadge, crumbs } from "../widgets.js";
 import { current, page } from "../shape.js";
 import { pagedTable } from "../table.js";
 
@@ -84,7 +84,7 @@ export async function renderDistrict(main, code) {
       { key: "site_id", label: t("id"), sort: "site_id", sortDesc: "-site_id", render: (r) => h("a", { href: `#/site/${encodeURIComponent(r.site_id)}` }, r.site_id) },
       { key: "name", label: t("name"), sort: "name" },
       { key: "cameras", label: t("cameras"), num: true, render: (r) => fmtInt(r.cameras) },
-      { key: "states", label: t("state"), render: (r) => (r.online === false ? stateBadge("unknown", "site_offline") : r.states ? stateBar(current(r).counts) : stateBadge("up")) },
+      { key: "online", label: t("state"), render: (r) => (r.states ? [siteBadge(r.online), " ", stateBar(current(r).counts)] : siteBadge(r.online)) },
       { key: "last_seen", label: t("inv.lastSeen"), sort: "last_seen", sortDesc: "-last_seen", render: (r) => fmtTime(r.last_seen) },
     ],
   });
@@ -98,7 +98,7 @@ export async function renderSite(main, siteId) {
   const header = (s) => [crumbs([[placeName(province), `#/province/${province.code}`],
     [placeName(district), `#/district/${district.code}`], [s.site_id, null]]),
   h("h1", {}, `${t("level.site")} ${s.name || s.site_id}`),
-  h("p", { id: "site-online" }, s.online ? stateBadge("up") : stateBadge("unknown", "site_offline"), " ", t("inv.lastSeen"), " ", fmtTime(s.last_seen))];
+  h("p", { id: "site-online" }, siteBadge(s.online), " ", t("inv.lastSeen"), " ", fmtTime(s.last_seen))];
   const enc = encodeURIComponent(siteId);
   const table = pagedTable({
     id: "cameras-table",
