@@ -230,10 +230,11 @@ class Outbox:
     def _compact(self, target: int) -> int:
         """Merge each camera's older events into one interval until ``target`` rows remain.
 
-        Cameras with the longest history are merged first. The interval keeps the id and
-        time of the camera's first old event, the state that lasted longest, and the
-        seconds spent in each state up to the camera's latest event (which stays as is).
-        Returns how many events disappeared.
+        Cameras with the longest history are merged first. The interval takes the time of
+        the camera's first old event and the id of its last old one (so an interval that
+        covers events not yet published is published after the ones that were), the state
+        that lasted longest, and the seconds spent in each state up to the camera's latest
+        event (which stays as is). Returns how many events disappeared.
         """
         removed = 0
         depth = self.depth()
@@ -275,14 +276,15 @@ class Outbox:
         }
         for state, secs in sorted(seconds.items()):
             details[f"s_{state}"] = round(secs, 3)
+        keep = old[-1][0]
         with self._tx():
             self._db.execute(
-                "DELETE FROM events WHERE camera_id = ? AND id > ? AND id < ?",
-                (camera_id, first[0], latest[0]),
+                "DELETE FROM events WHERE camera_id = ? AND id >= ? AND id < ?",
+                (camera_id, first[0], keep),
             )
             self._db.execute(
-                "UPDATE events SET state = ?, reason = ?, details = ? WHERE id = ?",
-                (longest, reason, json.dumps(details, sort_keys=True), first[0]),
+                "UPDATE events SET state = ?, reason = ?, at = ?, details = ? WHERE id = ?",
+                (longest, reason, first[3], json.dumps(details, sort_keys=True), keep),
             )
             self._db.execute(
                 "UPDATE meta SET value = value + ? WHERE key = 'compacted'", (len(old) - 1,)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 import random
+import shutil
 import ssl
 import threading
 import time
@@ -408,11 +409,19 @@ class Publisher:
             uptime_s=time.monotonic() - self._started,
             outbox_depth=self.outbox.depth(),
             compacted=compacted,
+            free_disk_bytes=self._free_disk(),
             cameras={c.camera_id: c.state for c in self._snapshot()},
         )
         self._next_heartbeat = time.monotonic() + s.heartbeat_interval_s
         if not self._publish(Kind.HEARTBEAT, encode(beat, max_bytes=2**31), session) and compacted:
             logger.warning("%s: heartbeat with %d compacted events not sent", s.site, compacted)
+
+    def _free_disk(self) -> int | None:
+        """Free bytes where the outbox lives: the centre sees a gateway filling up in time."""
+        try:
+            return shutil.disk_usage(self.outbox.path.parent).free
+        except OSError:
+            return None
 
     def _publish(self, kind: Kind, payload: bytes, session: int, upto: int = 0) -> bool:
         """Hand one QoS 1 message to paho, keeping at most _MAX_IN_FLIGHT unacknowledged."""

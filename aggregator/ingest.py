@@ -169,9 +169,14 @@ class Ingest:
         self._stage_hook = stage_hook  # tests: called at "received", "committed", "acked"
         self._queue: queue.Queue[_Delivery] = queue.Queue(_QUEUE_MAX)
         self._stop = threading.Event()
+        self._subscribed = threading.Event()  # the broker confirmed this connection's subscriptions
         self._generation = 0
         self._cmd_ids = count(1)
         self.committed_batches = 0
+        self._counters = dict.fromkeys(
+            ("received", "committed", "dropped", "quarantined", "duplicates", "rebirths", "acks"), 0
+        )
+        self._lag_s = 0.0  # receive-to-commit delay of the oldest message of the last batch
         self._topics: dict[str, SiteTopic] = {}  # last topic seen per site (for acks and cmds)
         self._enrolled: dict[str, tuple[str, str]] = {}  # cache of registry lookups that hit
         self._client = self._make_client()
@@ -201,6 +206,7 @@ class Ingest:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.enable_logger(logging.getLogger(f"{__name__}.paho"))
         return client
 
@@ -251,9 +257,26 @@ class Ingest:
 
         self._guard("on_connect", run)
 
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        def run() -> None:
+            failed = [r for r in reasons if r.is_failure]
+            if failed:
+                logger.error("ingest: broker refused subscriptions: %s", failed)
+                return
+            self._subscribed.set()
+
+        self._guard("on_subscribe", run)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until connected and subscribed (what a health check and a test wait for)."""
+        return self._subscribed.wait(timeout)
+
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
+        self._subscribed.clear()
         self._guard("on_disconnect", lambda: logger.warning("ingest: disconnected: %s", reason))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -303,6 +326,7 @@ class Ingest:
     def _cycle(self) -> None:
         batch = self._take_batch()
         now = time.monotonic()
+        self._counters["received"] += len(batch)
         items: list[Inbound] = []
         to_ack: list[_Delivery] = []
         rebirths: set[str] = set()
@@ -310,11 +334,15 @@ class Ingest:
             self._route(delivery, now, items, to_ack, rebirths)
         expired, gap_sites = self.sessions.expire(now)
         to_ack += [r.tag for r in expired]
+        self._counters["dropped"] += len(expired)
         rebirths.update(gap_sites)
         if not items and not to_ack and not rebirths:
             return
         self._stage("received")
         result = self._apply(items, to_ack) if items else None
+        if items:
+            self._counters["committed"] += len(items)
+            self._lag_s = (datetime.now(UTC) - min(i.received_at for i in items)).total_seconds()
         self._stage("committed")
         for delivery in to_ack:
             if delivery.generation == self._generation:
@@ -333,11 +361,13 @@ class Ingest:
             if upto:
                 ack = Ack(site=site, ts=datetime.now(UTC), event_id=upto)
                 self._send(self._topics[site], Kind.ACK, ack)
+                self._counters["acks"] += 1
         for site in sorted(rebirths):
             if site in self._topics:
                 self._request_rebirth(self._topics[site])
         if result is not None:
             self.committed_batches += 1
+            self._counters["duplicates"] += int(getattr(result, "duplicates", 0))
             for site, why in getattr(result, "rejected", ()):
                 self.quarantine.add(str(self._topics.get(site, site)), b"", "rejected", why)
             for listener in self.listeners:
@@ -405,6 +435,8 @@ class Ingest:
         if r.decision is Decision.HOLD:
             return
         to_ack.append(r.tag)
+        if r.decision is Decision.DROP:
+            self._counters["dropped"] += 1
         if r.decision is Decision.APPLY:
             items.append(Inbound(topic=topic, message=r.message, received_at=r.tag.received_at))
 
@@ -431,6 +463,7 @@ class Ingest:
 
     def _request_rebirth(self, topic: SiteTopic) -> None:
         logger.info("%s: asking for a rebirth", topic.site)
+        self._counters["rebirths"] += 1
         cmd = Command(
             site=topic.site,
             ts=datetime.now(UTC),
@@ -442,6 +475,19 @@ class Ingest:
     def _stage(self, name: str) -> None:
         if self._stage_hook is not None:
             self._stage_hook(name)
+
+    def stats(self) -> dict[str, int | float]:
+        """Counters for /metrics: messages received, committed, dropped (duplicates of the
+        session rules, late wills, expired gaps), quarantined, store duplicates, rebirths
+        asked, acks sent; the writer's queue depth and last receive-to-commit lag."""
+        out: dict[str, int | float] = dict(self._counters)
+        out["quarantined"] = self.quarantine.added  # no database read from the caller's thread
+        out["queue_depth"] = self._queue.qsize()
+        out["lag_s"] = round(self._lag_s, 3)
+        out["gaps"] = self.sessions.gaps
+        out["late_wills"] = self.sessions.late_wills
+        out["connected"] = int(self.connected)
+        return out
 
     @property
     def connected(self) -> bool:

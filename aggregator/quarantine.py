@@ -83,6 +83,7 @@ class Quarantine:
     def __init__(self, db: Database, *, max_rows: int = DEFAULT_MAX_ROWS) -> None:
         self.db = db
         self.max_rows = max_rows
+        self.added = 0  # refused payloads recorded by this process
         if not db["quarantine_counts"].exists():  # a database opened without migrations
             with db.conn:
                 migrate_quarantine(db)
@@ -113,6 +114,7 @@ class Quarantine:
             )
             newest = cursor.lastrowid or 0
             conn.execute("DELETE FROM quarantine WHERE id <= ?", (newest - self.max_rows,))
+        self.added += 1
         logger.warning("%s: quarantined (%s): %s", topic[:120], reason, detail[:200])
 
     def counts(self) -> dict[str, int]:

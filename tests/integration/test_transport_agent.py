@@ -94,6 +94,7 @@ def test_outbox_compaction_is_reported_in_the_next_heartbeat(tmp_path: Path, mos
             found = beats.wait_for(1, timeout=15)
             first = decode(Heartbeat, found[0].payload)
             assert first.compacted == 100 - queued, "every merged event is reported"
+            assert first.free_disk_bytes is not None and first.free_disk_bytes > 0
             wait_until(lambda: agent.outbox.depth() == 0, what="compacted backlog acked")
             conn = sqlite3.connect(db)
             for cam in agent.camera_ids:

@@ -52,6 +52,9 @@ def test_each_bad_payload_is_quarantined_with_its_reason(tmp_path: Path, mosquit
         }
         counts = Quarantine(ingest.db).counts()
         assert counts == expected
+        stats = ingest.stats()
+        assert stats["quarantined"] == sum(expected.values())
+        assert stats["committed"] == 2 and stats["connected"] == 1  # the birth and the good events
         rows = Quarantine(ingest.db).recent()
         oversize = next(r for r in rows if r.reason == "oversize")
         assert len(oversize.head) == 1024 and oversize.size > 300 * 1024

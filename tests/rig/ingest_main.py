@@ -58,6 +58,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     ingest.start()
     print("INGEST STARTED", flush=True)
+    if ingest.wait_ready(30):
+        print("INGEST READY", flush=True)
     done.wait()
     ingest.stop()
     return 0

@@ -246,6 +246,9 @@ def start_ingest(db_path: Path, broker: Broker, sites: Sequence[str] = (), **opt
     )
     ingest = Ingest(settings, db, store)
     ingest.start()
+    if not ingest.wait_ready(20):  # subscribed: nothing a test publishes next can be missed
+        ingest.stop()
+        pytest.fail("ingest did not connect and subscribe within 20 s")
     return ingest
 
 

@@ -102,3 +102,16 @@ def test_other_sqlite_errors_are_not_swallowed(tmp_path: Path) -> None:
     box._db.execute("DROP TABLE events")
     with pytest.raises(sqlite3.OperationalError):
         box.record(Change("a", CameraState.UP, Reason.NONE, T0))
+
+
+def test_an_interval_covering_unsent_events_is_still_ahead_of_the_sent_ones(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db", max_events=10)
+    for c in changes(["a"], 10, start=T0):
+        box.record(c)
+    sent_upto = 5  # the publisher had sent ids 1..5 when the outbox filled up
+    box.record(Change("a", CameraState.UP, Reason.NONE, T0 + timedelta(hours=1)))
+    rest = box.pending(after_id=sent_upto)
+    interval = [e for e in rest if "compacted" in e.details]
+    assert interval, "the merged history of the unsent events is still to be sent"
+    assert interval[0].at == T0 and interval[0].details["compacted"] == 9  # events 1-9; 10 stays
+    assert rest[-1].id == 11 and rest[-1].at == T0 + timedelta(hours=1)
