@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from .me import build_me_router
 from .pages import router as pages_router
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "include_dashboard"]
@@ -35,5 +34,4 @@ def include_dashboard(
 
     app.include_router(pages_router)
     app.include_router(build_router(principal, database))
-    app.include_router(build_me_router(principal))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,4 +1,4 @@
-"""Dashboard routes: the HTML shell, /api/v1/me, the report and camera-day endpoints, scopes.
+"""Dashboard routes: the HTML shell, the report and camera-day endpoints, scopes.
 
 The caller is a stand-in for the API's authentication (a unit test of these routes only);
 the database is real and written by the real StateStore.
@@ -56,12 +56,6 @@ def test_shell_is_served_with_a_strict_policy(app_with: tuple[TestClient, Caller
     assert client.get("/?lang=en").text.count('<html lang="en">') == 1
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/static/th-provinces.json").json()["provinces"]["10"]["d"]
-
-
-def test_me_names_the_caller_without_secrets(app_with: tuple[TestClient, Caller]) -> None:
-    client, caller = app_with
-    caller.provinces = frozenset({"50", "10"})
-    assert client.get("/api/v1/me").json() == {"name": "tester", "role": "viewer", "provinces": ["10", "50"]}
 
 
 def test_report_formats_and_scope(app_with: tuple[TestClient, Caller]) -> None:
