@@ -16,6 +16,7 @@ from tests.rig.transport import (
     Agent,
     IngestProcess,
     assert_exactly_once,
+    assert_timeline,
     ledger,
     start_ingest,
     wait_until,
@@ -29,6 +30,7 @@ def _settle(db: Path, agent: Agent) -> None:
     wait_until(lambda: want <= set(ledger(db)), timeout=40, what="every event committed")
     wait_until(lambda: agent.outbox.depth() == 0, timeout=40, what="acks emptied the outbox")
     assert_exactly_once(db, [agent])
+    assert_timeline(db, agent, agent.made)  # the uptime a fault-free run would have stored
 
 
 @pytest.mark.parametrize("stage", ["received", "committed"])

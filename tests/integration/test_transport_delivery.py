@@ -41,6 +41,8 @@ def _settled(db_path: Path, *agents: Agent) -> None:
     wait_until(lambda: _all_committed(db_path, *agents), what="every event committed")
     wait_until(lambda: all(a.outbox.depth() == 0 for a in agents), what="acks emptied the outboxes")
     assert_exactly_once(db_path, agents)
+    for agent in agents:  # the uptime a fault-free run would have stored
+        assert_timeline(db_path, agent, agent.made)
 
 
 def test_events_reach_the_store_and_are_acked(tmp_path: Path, mosquitto: Any) -> None:

@@ -69,6 +69,7 @@ class Agent:
         self.site = site
         self.camera_ids = [f"{site}-cam{i}" for i in range(cameras)]
         self.produced: set[int] = set()
+        self.made: list[Change] = []  # every change recorded, for timeline checks
         self.states: dict[str, BirthCamera] = {}
         self.outbox = Outbox(workdir / f"{site}.outbox.sqlite3", max_events=options.pop("max_events", 100_000))
         settings = PublisherSettings(
@@ -99,6 +100,7 @@ class Agent:
         after = self.outbox.last_event_id()
         if after > before:
             self.produced.add(after)
+        self.made.append(change)
         previous = self.states.get(change.camera_id)
         update = {"state": change.state, "reason": change.reason, "since": change.at}
         self.states[change.camera_id] = (
@@ -107,9 +109,11 @@ class Agent:
         )
         self.publisher.notify()
 
-    def emit(self, n: int, **kw: Any) -> None:
-        for change in changes(self.camera_ids, n, **kw):
+    def emit(self, n: int, **kw: Any) -> list[Change]:
+        made = list(changes(self.camera_ids, n, **kw))
+        for change in made:
             self.record(change)
+        return made
 
     def start(self) -> Agent:
         self.publisher.start()
