@@ -80,7 +80,8 @@ def test_state_change_over_mqtt_appears_without_reload(stack: DashboardStack, op
     page.evaluate("window.__marker = 'same page'")
     stack.sites["t-bkk-2"].set("t-bkk-2-cam1", CameraState.DOWN, Reason.STREAM_FAILED)
     page.wait_for_selector("#camera-state[data-state='down']")
-    assert "stream_failed" in page.inner_text("#camera-state")
+    assert page.get_attribute("#camera-reason", "data-reason") == "stream_failed"
+    assert "stream failed" in page.inner_text("#camera-state")  # the reason in words
     assert page.evaluate("window.__marker") == "same page"  # no reload happened
     shot(page, "camera-live-down")
     stack.sites["t-bkk-2"].set("t-bkk-2-cam1", CameraState.UP, Reason.NONE)

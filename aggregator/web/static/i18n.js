@@ -34,6 +34,11 @@ const STRINGS = {
     "reports.title": "Committee report", "reports.month": "Month", "reports.scope": "Scope",
     "reports.show": "Show", "reports.csv": "Export CSV", "reports.print": "Printable page",
     "error.load": "Could not load data", "error.forbidden": "Your role may not do this.",
+    "reason.none": "", "reason.unreachable": "unreachable", "reason.auth_failed": "login refused",
+    "reason.onvif_failed": "ONVIF failed", "reason.stream_failed": "stream failed", "reason.no_video": "no picture (black)",
+    "reason.frozen": "frozen picture", "reason.blurred": "blurred", "reason.obstructed": "covered",
+    "reason.scene_changed": "camera moved", "reason.low_fps": "too few frames", "reason.clock_skew": "clock wrong",
+    "reason.site_offline": "site offline", "reason.missing": "missing", "reason.planned": "planned work",
     "role": "Role", "site.online": "online", "site.offline": "offline",
   },
   th: {
@@ -72,6 +77,11 @@ const STRINGS = {
     "reports.title": "รายงานสำหรับคณะกรรมการ", "reports.month": "เดือน", "reports.scope": "ขอบเขต",
     "reports.show": "แสดง", "reports.csv": "ส่งออก CSV", "reports.print": "หน้าพิมพ์",
     "error.load": "โหลดข้อมูลไม่สำเร็จ", "error.forbidden": "บทบาทของคุณไม่มีสิทธิ์ทำรายการนี้",
+    "reason.none": "", "reason.unreachable": "ติดต่อไม่ได้", "reason.auth_failed": "รหัสผ่านไม่ถูกต้อง",
+    "reason.onvif_failed": "ONVIF ผิดพลาด", "reason.stream_failed": "เปิดสตรีมไม่ได้", "reason.no_video": "ภาพดำ",
+    "reason.frozen": "ภาพค้าง", "reason.blurred": "ภาพเบลอ", "reason.obstructed": "ถูกบัง",
+    "reason.scene_changed": "กล้องถูกขยับ", "reason.low_fps": "เฟรมเรตต่ำ", "reason.clock_skew": "นาฬิกาคลาดเคลื่อน",
+    "reason.site_offline": "จุดติดตั้งขาดการติดต่อ", "reason.missing": "ไม่พบกล้อง", "reason.planned": "ซ่อมบำรุงตามแผน",
     "role": "บทบาท", "site.online": "ออนไลน์", "site.offline": "ออฟไลน์",
   },
 };
@@ -100,6 +110,14 @@ export function placeName(row) {
   const th = row.name_th || row.province_name_th || "";
   const en = row.name_en || row.province_name_en || "";
   return (lang() === "th" ? th || en : en || th) || row.name || row.code || "";
+}
+
+/** A reason code in words (the code itself when it is new to this dashboard). */
+export function reasonText(code) {
+  if (!code || code === "none") return "";
+  const key = `reason.${code}`;
+  const text = t(key);
+  return text === key ? code : text;
 }
 
 export function fmtPct(value) {

@@ -1,11 +1,11 @@
 // Shared pieces of the pages: figure cards, state badges and bars, breadcrumbs.
 import { h, STATES } from "./dom.js";
-import { t, fmtPct, fmtInt, placeName } from "./i18n.js";
+import { t, fmtPct, fmtInt, placeName, reasonText } from "./i18n.js";
 import { current, windowed } from "./shape.js";
 
 export function stateBadge(state, reason) {
   const s = state || "unknown";
-  const title = reason && reason !== "none" ? reason : undefined;
+  const title = reason && reason !== "none" ? reasonText(reason) : undefined;
   return h("span", { class: `state ${s}`, title, dataset: { state: s } }, t(`state.${s}`));
 }
 

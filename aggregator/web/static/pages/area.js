@@ -3,7 +3,7 @@
 // province's districts (at most 73 rows) are sorted in the page.
 import { api, windows } from "../api.js";
 import { h, STATES } from "../dom.js";
-import { t, fmtPct, fmtInt, fmtTime, placeName } from "../i18n.js";
+import { t, fmtPct, fmtInt, fmtTime, placeName, reasonText } from "../i18n.js";
 import { figureCards, stateTable, stateBar, stateBadge, siteBadge, crumbs } from "../widgets.js";
 import { current, page } from "../shape.js";
 import { pagedTable } from "../table.js";
@@ -110,7 +110,7 @@ export async function renderSite(main, siteId) {
       { key: "name", label: t("name") },
       { key: "model", label: t("inv.model"), sort: "maker", render: (r) => [r.maker, r.model].filter(Boolean).join(" ") },
       { key: "state", label: t("state"), sort: "state", render: (r) => stateBadge(r.state, r.reason) },
-      { key: "reason", label: t("reason"), render: (r) => (r.reason && r.reason !== "none" ? r.reason : "") },
+      { key: "reason", label: t("reason"), render: (r) => reasonText(r.reason) },
       { key: "since", label: t("since"), sort: "since", sortDesc: "-since", render: (r) => fmtTime(r.since) },
     ],
   });

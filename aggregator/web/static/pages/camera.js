@@ -2,7 +2,7 @@
 // transitions, faults, and the last snapshot when one was requested.
 import { api, ApiError } from "../api.js";
 import { h, STATES } from "../dom.js";
-import { t, fmtPct, fmtTime, placeName } from "../i18n.js";
+import { t, fmtPct, fmtTime, placeName, reasonText } from "../i18n.js";
 import { stateBadge, crumbs } from "../widgets.js";
 import { page } from "../shape.js";
 
@@ -55,7 +55,7 @@ export async function render(main, site, cam) {
   function drawState(x) {
     stateBox.dataset.state = x.state;
     stateBox.replaceChildren(stateBadge(x.state, x.reason), " ",
-      x.reason && x.reason !== "none" ? h("span", { id: "camera-reason" }, x.reason) : "",
+      x.reason && x.reason !== "none" ? h("span", { id: "camera-reason", dataset: { reason: x.reason } }, reasonText(x.reason)) : "",
       " · ", t("since"), " ", fmtTime(x.since));
   }
   head.append(crumbs([
@@ -68,7 +68,7 @@ export async function render(main, site, cam) {
     trBody.replaceChildren(...(rows.length ? rows : []).map((r) => h("tr", {},
       h("td", {}, fmtTime(r.at), r.historical ? ` (${t("historical")})` : ""),
       h("td", {}, STATES.includes(r.old_state) ? stateBadge(r.old_state) : "–"), h("td", {}, stateBadge(r.new_state)),
-      h("td", {}, r.reason !== "none" ? r.reason : ""))));
+      h("td", {}, reasonText(r.reason)))));
   }
   drawTransitions(c.transitions ?? []);
   const faultRows = page(faults).items;
@@ -82,7 +82,7 @@ export async function render(main, site, cam) {
       h("table", { id: "transitions" }, h("thead", {}, h("tr", {}, h("th", {}, t("at")), h("th", {}, t("from")), h("th", {}, t("to")), h("th", {}, t("reason")))), trBody),
       h("h2", {}, t("camera.faults")),
       h("table", { id: "camera-faults" }, h("tbody", {}, faultRows.length ? faultRows.map((f) => h("tr", {},
-        h("td", {}, `#${f.id}`), h("td", {}, t(`faults.status.${f.status}`)), h("td", {}, f.reason),
+        h("td", {}, `#${f.id}`), h("td", {}, t(`faults.status.${f.status}`)), h("td", {}, reasonText(f.reason)),
         h("td", {}, fmtTime(f.opened_at)), h("td", {}, f.resolved_at ? fmtTime(f.resolved_at) : ""))) :
         h("tr", {}, h("td", { class: "muted" }, t("noRows"))))))));
   return {

@@ -2,7 +2,7 @@
 // sees the queue without the buttons (and the API refuses anyway).
 import { api, ApiError } from "../api.js";
 import { h } from "../dom.js";
-import { t, fmtAge, fmtTime, placeName } from "../i18n.js";
+import { t, fmtAge, fmtTime, placeName, reasonText } from "../i18n.js";
 import { pagedTable } from "../table.js";
 import { stateBadge } from "../widgets.js";
 import { page } from "../shape.js";
@@ -63,7 +63,7 @@ export async function render(main) {
       { key: "kind", label: t("faults.kind"), render: (f) => f.kind },
       { key: "where", label: t("faults.where"), render: (f) => where(f, names) },
       { key: "state", label: t("state"), render: (f) => stateBadge(f.state, f.reason) },
-      { key: "reason", label: t("reason"), render: (f) => f.reason },
+      { key: "reason", label: t("reason"), render: (f) => reasonText(f.reason) },
       { key: "status", label: t("faults.status"), render: (f) => h("span", { class: "fault-status" }, t(`faults.status.${f.status}`)) },
       { key: "actions", label: "", render: actions },
     ],
