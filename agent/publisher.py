@@ -72,6 +72,9 @@ _MAX_IN_FLIGHT = 16
 # The worker sleeps at least this long between idle passes, and at most _MAX_SLEEP_S.
 _WORKER_TICK_S = 0.5
 _MAX_SLEEP_S = 5.0
+# A stopping agent waits this long for its death's PUBACK; past it, the heartbeat deadline
+# tells the centre instead.
+_DEATH_WAIT_S = 2.0
 # How long the worker waits for one PUBACK before it looks at the session again.
 _PUBACK_WAIT_S = 0.2
 
@@ -231,11 +234,23 @@ class Publisher:
             self._client.loop_start()
 
     def stop(self) -> None:
-        """Disconnect cleanly and stop the threads."""
+        """Publish our own death, disconnect cleanly and stop the threads.
+
+        A clean MQTT disconnect discards the will, so the death is sent explicitly (as
+        Sparkplug edge nodes do): the centre marks the site unknown at once instead of
+        waiting for the heartbeat deadline.
+        """
         self._stop.set()
         self._wake.set()
         if self._worker.is_alive():
             self._worker.join(10)
+        if self._connected:
+            death = Death(site=self.settings.site, ts=datetime.now(UTC), bd_seq=self._bd_seq)
+            try:
+                info = self._client.publish(self.topic(Kind.DEATH), encode(death), qos=1)
+                info.wait_for_publish(_DEATH_WAIT_S)
+            except (RuntimeError, ValueError) as err:
+                logger.warning("%s: death not published on stop: %s", self.settings.site, err)
         self._client.disconnect()
         self._client.loop_stop()
 

@@ -56,6 +56,20 @@ def test_events_reach_the_store_and_are_acked(tmp_path: Path, mosquitto: Any) ->
         _settled(db, agent)
         assert_timeline(db, agent, made)
         assert agent.publisher.acked_upto == agent.outbox.last_event_id()
+        agent.stop()  # a clean stop publishes the death: the site is unknown at once, never down
+
+        def site_row() -> tuple[int, ...]:
+            conn = sqlite3.connect(db)
+            try:
+                return tuple(conn.execute("SELECT online FROM sites WHERE site_id = 'site-a'").fetchone())
+            finally:
+                conn.close()
+
+        wait_until(lambda: site_row() == (0,), what="site offline after the agent's death")
+        conn = sqlite3.connect(db)
+        states = {s for (s,) in conn.execute("SELECT state FROM cameras")}
+        conn.close()
+        assert states == {3}, "unknown (3), never down"
     finally:
         agent.stop()
         ingest.stop()

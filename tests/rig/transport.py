@@ -120,6 +120,9 @@ class Agent:
         return self
 
     def stop(self) -> None:
+        if getattr(self, "_stopped", False):
+            return
+        self._stopped = True
         self.publisher.stop()
         self.outbox.close()
 
