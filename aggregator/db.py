@@ -71,7 +71,7 @@ def _migration_set() -> _Migrations:
     return migrations
 
 
-def open_db(path: str | Path, *, migrate: bool = True) -> Database:
+def open_db(path: str | Path, *, migrate: bool = True, page_size: int | None = None) -> Database:
     """Open (creating if needed) the database at ``path`` and apply pending migrations.
 
     ``path`` may be ``":memory:"`` for unit tests. The connection may be used from another
@@ -80,6 +80,8 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     conn = sqlite3.connect(
         str(path), timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False
     )
+    if page_size is not None:  # only takes effect when the file is created
+        conn.execute(f"PRAGMA page_size = {int(page_size)}")
     db = Database(conn)
     if str(path) != ":memory:":
         db.enable_wal()

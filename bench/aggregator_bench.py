@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from aggregator.days import to_ms  # noqa: E402
 from aggregator.db import open_db  # noqa: E402
 from aggregator.geography import Geography, load_geography  # noqa: E402
-from aggregator.state import Inbound, StateStore  # noqa: E402
+from aggregator.state import STATE_FLUSH_S, Inbound, StateStore  # noqa: E402
 from protocol import (  # noqa: E402
     Birth,
     BirthCamera,
@@ -117,11 +117,13 @@ class Country:
                      historical=historical)  # fmt: skip
 
 
-def events_batches(country: Country, timed: list[tuple[datetime, int, Event]], delay: timedelta) -> list[list[Inbound]]:
-    """Group time-sorted events into per-site Events messages, ~BATCH_EVENTS statuses per batch."""
+def events_batches(
+    country: Country, timed: list[tuple[datetime, int, Event]], delay: timedelta, size: int = BATCH_EVENTS
+) -> list[list[Inbound]]:
+    """Group time-sorted events into per-site Events messages, ``size`` statuses per batch."""
     batches: list[list[Inbound]] = []
-    for start in range(0, len(timed), BATCH_EVENTS):
-        chunk = timed[start:start + BATCH_EVENTS]
+    for start in range(0, len(timed), size):
+        chunk = timed[start:start + size]
         per_site: dict[int, list[Event]] = defaultdict(list)
         for _, i, ev in chunk:
             per_site[i].append(ev)
@@ -136,12 +138,12 @@ def events_batches(country: Country, timed: list[tuple[datetime, int, Event]], d
 def build(path: Path, scale: float, days: int) -> None:
     """Create the database with ``days`` of history ending now."""
     t_start = time.perf_counter()
-    db = open_db(path)
+    db = open_db(path, page_size=int(os.environ.get("BENCH_PAGE_SIZE", "4096")))
     geo = load_geography(db)
     n_sites = max(77, int(FULL_SITES * scale))
     now = datetime.now(UTC).replace(microsecond=0)
     t0 = now - timedelta(days=days)
-    store = StateStore(db, geo, start=t0)
+    store = StateStore(db, geo, start=t0, state_flush_s=STATE_FLUSH_S)
     country = Country(geo, n_sites)
     rng = country.rng
     t = time.perf_counter()
@@ -195,7 +197,7 @@ def build(path: Path, scale: float, days: int) -> None:
     (path.parent / "meta").write_text(f"{n_sites} {first_birth_s:.3f}\n")
 
 
-def sustained(store: StateStore, country: Country, n_events: int) -> float:
+def sustained(store: StateStore, country: Country, n_events: int, *, batch: int = BATCH_EVENTS) -> float:
     """Apply ``n_events`` live events (batched like ingest) and return statuses/s."""
     rng = random.Random(3)
     now = datetime.now(UTC)
@@ -206,7 +208,7 @@ def sustained(store: StateStore, country: Country, n_events: int) -> float:
         i, j = divmod(cam, CAMS_PER_SITE)
         at = now + timedelta(milliseconds=k)
         timed.append((at, i, country.event(i, j, at, rng.choice([CameraState.DOWN, CameraState.DEGRADED]))))
-    batches = events_batches(country, timed, timedelta(0))
+    batches = events_batches(country, timed, timedelta(0), batch)
     t = time.perf_counter()
     for batch in batches:
         store.apply(batch)
@@ -254,7 +256,7 @@ def measure(path: Path, args: argparse.Namespace) -> None:
     t = time.perf_counter()
     db = open_db(path)
     geo = load_geography(db)
-    store = StateStore(db, geo)
+    store = StateStore(db, geo, state_flush_s=STATE_FLUSH_S)  # as the service runs it
     load_s = time.perf_counter() - t
     country = Country(geo, n_sites)
     for site in store.sites.values():
@@ -267,6 +269,11 @@ def measure(path: Path, args: argparse.Namespace) -> None:
 
     if args.latency_only:
         api_latency(db, geo, store, path, args)
+        return
+    if args.write_only:
+        for batch in (5000, 20000):
+            rate = sustained(store, country, args.events, batch=batch)
+            print(f"sustained statuses applied+committed, {batch} a batch: {rate:,.0f}/s")
         return
     # 1. write path
     rate = sustained(store, country, args.events)
@@ -453,6 +460,7 @@ def main() -> None:
     parser.add_argument("--mqtt-events", type=int, default=200_000)
     parser.add_argument("--no-mqtt", action="store_true")
     parser.add_argument("--latency-only", action="store_true", help="only the API latency figures")
+    parser.add_argument("--write-only", action="store_true", help="only the sustained write figures")
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--dir", type=Path, default=None, help="keep the database here (reused when present)")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
