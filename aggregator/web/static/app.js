@@ -101,7 +101,7 @@ async function loadMe() {
   session.me = await api.me();
   session.canAct = ["technician", "admin"].includes(session.me.role);
   const who = document.getElementById("who");
-  who.textContent = `${session.me.name || ""} · ${t("role")}: ${session.me.role}`;
+  who.textContent = `${session.me.name || ""} · ${t("role")}: ${t(`role.${session.me.role}`)}`;
   who.dataset.role = session.me.role;
   document.getElementById("signout").hidden = false;
   const scoped = session.me.provinces && session.me.provinces.length;

@@ -39,6 +39,8 @@ const STRINGS = {
     "reason.frozen": "frozen picture", "reason.blurred": "blurred", "reason.obstructed": "covered",
     "reason.scene_changed": "camera moved", "reason.low_fps": "too few frames", "reason.clock_skew": "clock wrong",
     "reason.site_offline": "site offline", "reason.missing": "missing", "reason.planned": "planned work",
+    "kind.camera": "camera", "kind.site": "site", "kind.district": "district", "kind.province": "province",
+    "kind.flapping": "flapping", "role.viewer": "viewer", "role.technician": "technician", "role.admin": "administrator",
     "role": "Role", "site.online": "online", "site.offline": "offline",
   },
   th: {
@@ -82,6 +84,8 @@ const STRINGS = {
     "reason.frozen": "ภาพค้าง", "reason.blurred": "ภาพเบลอ", "reason.obstructed": "ถูกบัง",
     "reason.scene_changed": "กล้องถูกขยับ", "reason.low_fps": "เฟรมเรตต่ำ", "reason.clock_skew": "นาฬิกาคลาดเคลื่อน",
     "reason.site_offline": "จุดติดตั้งขาดการติดต่อ", "reason.missing": "ไม่พบกล้อง", "reason.planned": "ซ่อมบำรุงตามแผน",
+    "kind.camera": "กล้อง", "kind.site": "จุดติดตั้ง", "kind.district": "อำเภอ", "kind.province": "จังหวัด",
+    "kind.flapping": "สถานะแกว่ง", "role.viewer": "ผู้ดู", "role.technician": "ช่างเทคนิค", "role.admin": "ผู้ดูแลระบบ",
     "role": "บทบาท", "site.online": "ออนไลน์", "site.offline": "ออฟไลน์",
   },
 };

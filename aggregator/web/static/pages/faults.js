@@ -60,7 +60,7 @@ export async function render(main) {
     columns: [
       { key: "id", label: "#", sort: "id", sortDesc: "-id", render: (f) => String(f.id) },
       { key: "age", label: t("faults.age"), sort: "opened_at", sortDesc: "-opened_at", render: (f) => h("span", { title: fmtTime(f.opened_at) }, fmtAge((Date.now() - Date.parse(f.opened_at)) / 1000)) },
-      { key: "kind", label: t("faults.kind"), render: (f) => f.kind },
+      { key: "kind", label: t("faults.kind"), render: (f) => t(`kind.${f.kind}`) },
       { key: "where", label: t("faults.where"), render: (f) => where(f, names) },
       { key: "state", label: t("state"), render: (f) => stateBadge(f.state, f.reason) },
       { key: "reason", label: t("reason"), render: (f) => reasonText(f.reason) },
