@@ -80,7 +80,10 @@ class NationSummary(_Out):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "cameras": 312000, "sites": 4870, "sites_online": 4861,
         "states": {"up": 301000, "degraded": 4000, "down": 5000, "unknown": 2000, "maintenance": 0},
-        "last_24h": None, "provinces": 77}]})  # fmt: skip
+        "last_24h": {"level": "nation", "key": None, "start": "2026-11-01T03:00:00Z", "end": "2026-11-02T03:00:00Z",
+                     "available": 0.987, "usable": 0.971, "up_s": 25900000000.0, "degraded_s": 420000000.0,
+                     "down_s": 340000000.0, "unknown_s": 120000000.0, "maintenance_s": 0.0},
+        "provinces": 77}]})  # fmt: skip
 
     cameras: int
     sites: int
