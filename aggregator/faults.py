@@ -135,8 +135,13 @@ class FaultEngine(FaultBook):
             # Nobody knows (or planned work): neither a failure nor a recovery.
             self._unfail(cam)
             return
-        flapping = self._count_flap(cam, t.at)
         fault = self._active.get(("camera", cam))
+        if fault is not None and t.at < fault.opened_at:
+            # A backfilled correction of the past (replayed after an outage, older than the
+            # live fault): it fixes availability history but cannot resolve or change a fault
+            # that opened after it, or repair times would come out negative.
+            return
+        flapping = self._count_flap(cam, t.at)
         if t.new_state is CameraState.UP:
             self._unfail(cam)
             if fault is None:

@@ -151,6 +151,18 @@ def test_historical_transitions_make_faults_that_are_not_live() -> None:
     assert not c.live and c.fault.historical
 
 
+def test_backfilled_recovery_older_than_a_live_fault_does_not_resolve_it() -> None:
+    # A replay of 30 days of history after a birth used to close the current live fault with a
+    # resolution time before its opening: negative repair times in the committee report.
+    engine = FaultEngine()
+    [opened] = engine.process([cam(1000, "c1", DOWN, Reason.UNREACHABLE)], t(1001))
+    assert engine.process([cam(-86400, "c1", UP, historical=True)], t(1002)) == []
+    [fault] = engine.active()
+    assert fault.id == opened.fault.id and fault.resolved_at is None
+    [resolved] = engine.process([cam(1600, "c1", UP)], t(1601))
+    assert resolved.fault.duration_s == 600
+
+
 def test_lifecycle_acknowledge_resolve_with_note_and_wont_fix() -> None:
     engine = FaultEngine(FaultRules(escalate_after_s=(60.0,)))
     [a] = engine.process([cam(0, "c1", DOWN, Reason.OBSTRUCTED)], t(0))
