@@ -38,7 +38,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     else
         echo "camwatch setup: these system packages are missing and I am not root:" >&2
         echo "  sudo apt-get install ${missing[*]}" >&2
-        exit 2
+        if [ "$mode" = "test" ]; then
+            exit 2  # the tests talk to the real peers: never run them without
+        fi
+        # The demo can still run: amqtt stands in for a missing Mosquitto, and without
+        # GStreamer the demo leaves out the real agent (scripts/demo.sh says so).
+        echo "camwatch setup: continuing with what the demo can do without them" >&2
+        demo_degraded=1
     fi
 fi
 # The Debian mosquitto package starts a system broker on port 1883; camwatch's
@@ -66,6 +72,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     pip_install --no-deps 'ipycam==1.3.0'
     touch "$stamp"
 fi
-.venv/bin/python -c 'import gi; gi.require_version("GstRtspServer", "1.0")' || {
-    echo "camwatch setup: GStreamer RTSP server bindings are not importable" >&2; exit 2; }
+if [ -n "${demo_degraded:-}" ] && ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; then
+    pip_install 'amqtt>=0.11'
+fi
+if ! .venv/bin/python -c 'import gi; gi.require_version("GstRtspServer", "1.0")' 2>/dev/null; then
+    echo "camwatch setup: GStreamer RTSP server bindings are not importable" >&2
+    [ "$mode" = "test" ] && exit 2
+fi
 echo "camwatch setup: ready ($mode)"
