@@ -77,6 +77,6 @@ if [ -n "${demo_degraded:-}" ] && ! command -v mosquitto >/dev/null && [ ! -x /u
 fi
 if ! .venv/bin/python -c 'import gi; gi.require_version("GstRtspServer", "1.0")' 2>/dev/null; then
     echo "camwatch setup: GStreamer RTSP server bindings are not importable" >&2
-    [ "$mode" = "test" ] && exit 2
+    if [ "$mode" = "test" ]; then exit 2; fi
 fi
 echo "camwatch setup: ready ($mode)"
