@@ -125,7 +125,7 @@ class Outbox:
             raise ValueError("max_events must be at least 2")
         self.path = Path(path)
         self.max_events = max_events
-        self._on_record = on_record
+        self._listeners: list[Callable[[], None]] = [on_record] if on_record is not None else []
         self._lock = threading.RLock()
         self._held: dict[str, tuple[ChangeLike, int]] = {}  # camera -> (latest change, merged)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -173,8 +173,8 @@ class Outbox:
                 if not _is_disk_trouble(err):
                     raise
                 event_id = self._on_disk_trouble(change, err)
-        if self._on_record is not None:
-            self._on_record()
+        for listener in self._listeners:
+            listener()
         return event_id
 
     def _insert(self, change: ChangeLike, merged: int = 0) -> int:
@@ -290,6 +290,10 @@ class Outbox:
                 "UPDATE meta SET value = value + ? WHERE key = 'compacted'", (len(old) - 1,)
             )
         return len(old) - 1
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after every record (the publisher wakes up to send at once)."""
+        self._listeners.append(callback)
 
     # -- reading and acknowledging --------------------------------------------------------
 

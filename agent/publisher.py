@@ -182,6 +182,7 @@ class Publisher:
         self.acked_upto = 0  # highest event id the centre acknowledged
         self.confirmed_upto = 0  # highest event id whose message the broker acknowledged
         self._client = self._make_client()
+        outbox.add_listener(self.notify)  # a recorded change leaves at once, not at the next tick
         self._worker = threading.Thread(target=self._run, name=f"publisher-{settings.site}", daemon=True)
 
     def topic(self, kind: Kind) -> str:

@@ -1,0 +1,38 @@
+"""Transport settings come from the agent config and the aggregator environment (issue 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import parse_config
+from agent.publisher import PublisherSettings
+from aggregator.ingest import IngestSettings
+from aggregator.settings import AggregatorSettings
+
+
+def test_publisher_settings_from_the_agent_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "broker-password").write_text("s3cret-from-credential\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    config = parse_config({
+        "site": {"site_id": "cm-0001", "province": "50", "district": "5001", "name": "x"},
+        "broker": {"host": "broker.example", "port": 8883, "ca_file": "/etc/camwatch-agent/ca.crt",
+                   "password": "credential:broker-password", "heartbeat_interval_s": 30},
+    })
+    s = PublisherSettings.from_config(config, agent_version="1.2")
+    assert (s.site, s.province, s.district, s.host, s.port) == ("cm-0001", "50", "5001", "broker.example", 8883)
+    assert s.username == "cm-0001" and s.password == "s3cret-from-credential"
+    assert s.tls and s.ca_file == "/etc/camwatch-agent/ca.crt" and s.heartbeat_interval_s == 30.0
+    assert "s3cret" not in repr(config)
+
+
+def test_ingest_settings_from_the_environment() -> None:
+    tls = IngestSettings.from_settings(AggregatorSettings(
+        mqtt_url="mqtts://broker.example:8883", mqtt_username="aggregator",
+        mqtt_password="a-long-enough-secret", mqtt_cafile=Path("/etc/camwatch/ca.crt")))
+    assert (tls.host, tls.port, tls.tls, tls.username, tls.password, tls.ca_file) == (
+        "broker.example", 8883, True, "aggregator", "a-long-enough-secret", "/etc/camwatch/ca.crt")
+    assert tls.client_id == "camwatch-aggregator", "a stable client id keeps the persistent session"
+    plain = IngestSettings.from_settings(AggregatorSettings(mqtt_url="mqtt://127.0.0.1"))
+    assert (plain.port, plain.tls) == (1883, False)
