@@ -125,6 +125,7 @@ class PublisherSettings:
             client_id=b.client_id,
             keepalive_s=b.keepalive_s,
             heartbeat_interval_s=float(b.heartbeat_interval_s),
+            jitter_s=b.connect_jitter_s,
             agent_version=agent_version,
         )
 
