@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from protocol import MAX_EVENT_ID, CameraState, Event, Reason
+from protocol import MAX_EVENT_ID, CameraState, Event, Reason, redact_uri
 
 __all__ = ["ChangeLike", "Outbox", "StoredEvent"]
 
@@ -103,6 +103,15 @@ def _is_disk_trouble(err: sqlite3.Error) -> bool:
     """Whether ``err`` means "no room" (SQLITE_FULL) or the disk failed (SQLITE_IOERR)."""
     text = str(err).lower()
     return "full" in text or "disk i/o" in text
+
+
+def _safe_details(details: Mapping[str, str | int | float | bool | None]) -> dict[str, str | int | float | bool | None]:
+    """The details with any user name or password removed from URIs: camera credentials
+    never leave the gateway, even when a check puts the URI it used into an event."""
+    return {
+        key: redact_uri(value) if isinstance(value, str) and "://" in value else value
+        for key, value in details.items()
+    }
 
 
 class Outbox:
@@ -190,7 +199,7 @@ class Outbox:
                     CameraState(change.state).value,
                     Reason(change.reason).value,
                     change.at.astimezone(UTC).isoformat(),
-                    json.dumps(dict(change.details), sort_keys=True),
+                    json.dumps(_safe_details(change.details), sort_keys=True),
                 ),
             )
             self._db.execute(

@@ -49,6 +49,8 @@ def test_aggregator_killed_between_receive_and_ack(tmp_path: Path, mosquitto: An
         else:
             assert committed, "the killed batch was committed"
         assert agent.outbox.depth() > 0, "no application ack reached the agent"
+        wait_until(lambda: not agent.publisher._centre_online,  # noqa: SLF001
+                   what="the aggregator's will (host state offline) reached the agent")
         centre = IngestProcess(tmp_path, db, mosquitto, CAMWATCH_TEST_SITES="site-a")
         _settle(db, agent)
     finally:

@@ -117,6 +117,11 @@ def test_anonymous_and_wrong_password_are_refused(secured: Secured) -> None:
     assert _connect_rc(port, "site-a", secured.site_password("site-b"), ca=secured.ca).is_failure
     ok = _connect_rc(port, "site-a", secured.site_password("site-a"), ca=secured.ca)
     assert not ok.is_failure
+    other = secured.ca.parent.parent / "other-ca"
+    subprocess.run(["bash", str(ROOT / "deploy/mosquitto/make-pilot-ca.sh"), str(other), "localhost", "127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    impostor = _connect_rc(port, "site-a", secured.site_password("site-a"), ca=other / "ca.crt")
+    assert isinstance(impostor, ssl.SSLCertVerificationError), "a broker certificate from another CA is refused"
 
 
 def test_plain_tcp_to_the_tls_listener_fails(secured: Secured) -> None:

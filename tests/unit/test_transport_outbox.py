@@ -115,3 +115,14 @@ def test_an_interval_covering_unsent_events_is_still_ahead_of_the_sent_ones(tmp_
     assert interval, "the merged history of the unsent events is still to be sent"
     assert interval[0].at == T0 and interval[0].details["compacted"] == 9  # events 1-9; 10 stays
     assert rest[-1].id == 11 and rest[-1].at == T0 + timedelta(hours=1)
+
+
+def test_camera_credentials_in_details_never_reach_the_queue(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.db")
+    uri = "rtsp://admin:Hunter2-cam@10.0.0.9:554/ch1"
+    box.record(Change("a", CameraState.DOWN, Reason.STREAM_FAILED, T0, {"uri": uri, "tries": 3}))
+    stored = box.pending()[0].details
+    assert stored == {"uri": "rtsp://10.0.0.9:554/ch1", "tries": 3}
+    box.close()
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("o.db*"))  # db, and WAL if any
+    assert b"10.0.0.9" in on_disk and b"Hunter2-cam" not in on_disk
