@@ -39,10 +39,11 @@ from paho.mqtt.properties import Properties
 from sqlite_utils import Database
 
 from aggregator import registry
+from aggregator.commit import Stopped, commit_batch
 from aggregator.quarantine import Quarantine, migrate_quarantine
 from aggregator.sessions import Decision, Routed, SiteSessions
 from aggregator.settings import AggregatorSettings
-from aggregator.state import Inbound
+from aggregator.state import ApplyResult, Inbound
 from protocol import (
     DEFAULT_MAX_BYTES,
     Ack,
@@ -79,16 +80,12 @@ _WRITER_TICK_S = 0.2
 _QUEUE_MAX = 50_000
 # A week: a centre upgrade or a long outage never loses the queued messages of the session.
 _SESSION_EXPIRY_S = 7 * 24 * 3600
-# A failed store transaction is retried this many times (a reader's checkpoint can hold
-# the lock briefly) before the batch is applied message by message to find the bad one.
-_APPLY_ATTEMPTS = 3
-_APPLY_RETRY_S = 0.5
 
 
 class Store(Protocol):
     """What ingest needs from aggregator.state.StateStore."""
 
-    def apply(self, items: Sequence[Inbound]) -> Any: ...
+    def apply(self, items: Sequence[Inbound]) -> ApplyResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,9 +336,15 @@ class Ingest:
         if not items and not to_ack and not rebirths:
             return
         self._stage("received")
-        result = self._apply(items, to_ack) if items else None
+        result: ApplyResult | None = None
         if items:
-            self._counters["committed"] += len(items)
+            try:
+                result, committed = commit_batch(self.store, items, self.quarantine, self._stop)
+            except Stopped:
+                return  # nothing acknowledged: the broker delivers it all again after a restart
+            for item in committed:
+                self.sessions.committed(item.message)
+            self._counters["committed"] += len(committed)
             self._lag_s = (datetime.now(UTC) - min(i.received_at for i in items)).total_seconds()
         self._stage("committed")
         for delivery in to_ack:
@@ -367,8 +370,8 @@ class Ingest:
                 self._request_rebirth(self._topics[site])
         if result is not None:
             self.committed_batches += 1
-            self._counters["duplicates"] += int(getattr(result, "duplicates", 0))
-            for site, why in getattr(result, "rejected", ()):
+            self._counters["duplicates"] += result.duplicates
+            for site, why in result.rejected:
                 self.quarantine.add(str(self._topics.get(site, site)), b"", "rejected", why)
             for listener in self.listeners:
                 try:
@@ -439,23 +442,6 @@ class Ingest:
             self._counters["dropped"] += 1
         if r.decision is Decision.APPLY:
             items.append(Inbound(topic=topic, message=r.message, received_at=r.tag.received_at))
-
-    def _apply(self, items: list[Inbound], to_ack: list[_Delivery]) -> Any:
-        for attempt in range(1, _APPLY_ATTEMPTS + 1):
-            try:
-                return self.store.apply(items)
-            except Exception as err:  # noqa: BLE001 - any store failure: retry, then isolate
-                logger.warning("ingest: apply of %d items failed (try %d): %s", len(items), attempt, err)
-                if attempt < _APPLY_ATTEMPTS:
-                    self._stop.wait(_APPLY_RETRY_S)
-        # Isolate the poison message: apply one by one, quarantine the ones that fail.
-        result = None
-        for item in items:
-            try:
-                result = self.store.apply([item])
-            except Exception as err:  # noqa: BLE001 - recorded with its reason, ingest goes on
-                self.quarantine.add(str(item.topic), encode(item.message, max_bytes=2**31), "store_error", str(err))
-        return result
 
     def _send(self, topic: SiteTopic, kind: Kind, message: SiteMessage) -> None:
         target = site_topic(topic.province, topic.district, topic.site, kind)

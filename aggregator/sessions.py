@@ -8,8 +8,9 @@ Pure bookkeeping, no MQTT and no database, so the rules are unit-tested on their
 * A seq jump holds the site's later messages for a reorder window. If the missing ones
   arrive in time, everything is released in seq order; if not, the held messages are
   dropped (the agent still has their events) and a rebirth is asked for.
-* The application ack for a site only ever covers events of messages released in order
-  since its last birth, so an ack never lets the agent delete an event nobody stored.
+* The application ack for a site only ever covers events of messages released in order and
+  then committed (:meth:`SiteSessions.committed`), so an ack never lets the agent delete an
+  event nobody stored.
 """
 
 from __future__ import annotations
@@ -136,7 +137,6 @@ class SiteSessions(Generic[T]):
         if s.gap_deadline is not None:
             s.held.append((message, tag))
             return [Routed(message, tag, Decision.HOLD)], False
-        self._cover(s, message)
         return [Routed(message, tag, Decision.APPLY)], False
 
     def _release(self, s: _Site[T]) -> list[Routed[T]]:
@@ -145,12 +145,12 @@ class SiteSessions(Generic[T]):
         released = [*fillers, *s.held]
         s.held, s.fillers = [], []
         s.gap_start = s.gap_deadline = None
-        for message, _ in released:
-            self._cover(s, message)
         return [Routed(m, t, Decision.APPLY) for m, t in released]
 
-    def _cover(self, s: _Site[T], message: SiteMessage) -> None:
+    def committed(self, message: SiteMessage) -> None:
+        """The store committed ``message`` (released in order): its events may be acknowledged."""
         if isinstance(message, Events):
+            s = self._site(message.site)
             s.ack_upto = max(s.ack_upto, max(e.id for e in message.events))
 
     def _want_rebirth(self, s: _Site[T], now: float) -> bool:

@@ -23,8 +23,19 @@ def decisions(routed: list) -> list[tuple[str, Decision]]:  # type: ignore[type-
     return [(r.tag, r.decision) for r in routed]
 
 
+class Sessions(SiteSessions[str]):
+    """SiteSessions whose applied messages the (imaginary) store commits at once."""
+
+    def route(self, message, tag, now, *, birth_last_seq=None):  # type: ignore[no-untyped-def]
+        routed, rebirth = super().route(message, tag, now, birth_last_seq=birth_last_seq)
+        for r in routed:
+            if r.decision is Decision.APPLY:
+                self.committed(r.message)
+        return routed, rebirth
+
+
 def test_in_order_messages_apply_and_advance_the_ack() -> None:
-    s: SiteSessions[str] = SiteSessions(reorder_window_s=5, rebirth_min_interval_s=30)
+    s = Sessions(reorder_window_s=5, rebirth_min_interval_s=30)
     assert decisions(s.route(birth(1), "b", 0)[0]) == [("b", Decision.APPLY)]
     assert decisions(s.route(ev(1, 1, 2), "e1", 0)[0]) == [("e1", Decision.APPLY)]
     assert decisions(s.route(Heartbeat(site="s", ts=T0, seq=2), "h", 0)[0]) == [("h", Decision.APPLY)]
@@ -32,13 +43,13 @@ def test_in_order_messages_apply_and_advance_the_ack() -> None:
 
 
 def test_split_birth_continues_from_its_last_part_seq() -> None:
-    s: SiteSessions[str] = SiteSessions(reorder_window_s=5, rebirth_min_interval_s=30)
+    s = Sessions(reorder_window_s=5, rebirth_min_interval_s=30)
     s.route(birth(1), "b", 0, birth_last_seq=2)
     assert decisions(s.route(ev(3, 1), "e", 0)[0]) == [("e", Decision.APPLY)]
 
 
 def test_gap_filled_within_window_releases_in_seq_order() -> None:
-    s: SiteSessions[str] = SiteSessions(reorder_window_s=5, rebirth_min_interval_s=30)
+    s = Sessions(reorder_window_s=5, rebirth_min_interval_s=30)
     s.route(birth(1), "b", 0)
     s.route(ev(1, 1), "e1", 0)
     assert decisions(s.route(ev(4, 4), "e4", 1)[0]) == [("e4", Decision.HOLD)]
@@ -53,7 +64,7 @@ def test_gap_filled_within_window_releases_in_seq_order() -> None:
 
 
 def test_gap_not_filled_drops_held_messages_and_asks_rebirth_once() -> None:
-    s: SiteSessions[str] = SiteSessions(reorder_window_s=5, rebirth_min_interval_s=30)
+    s = Sessions(reorder_window_s=5, rebirth_min_interval_s=30)
     s.route(birth(1), "b", 0)
     s.route(ev(1, 1), "e1", 0)
     s.route(ev(3, 3), "e3", 1)
@@ -72,7 +83,7 @@ def test_gap_not_filled_drops_held_messages_and_asks_rebirth_once() -> None:
 
 
 def test_late_will_is_ignored_and_current_death_applies() -> None:
-    s: SiteSessions[str] = SiteSessions(reorder_window_s=5, rebirth_min_interval_s=30)
+    s = Sessions(reorder_window_s=5, rebirth_min_interval_s=30)
     s.route(birth(1), "b1", 0)
     s.route(birth(2, T0 + timedelta(seconds=1)), "b2", 0)
     assert decisions(s.route(Death(site="s", ts=T0, bd_seq=1), "d1", 0)[0]) == [("d1", Decision.DROP)]
@@ -82,7 +93,7 @@ def test_late_will_is_ignored_and_current_death_applies() -> None:
 
 
 def test_no_session_asks_rebirth_and_duplicate_birth_is_dropped() -> None:
-    s: SiteSessions[str] = SiteSessions(reorder_window_s=5, rebirth_min_interval_s=30)
+    s = Sessions(reorder_window_s=5, rebirth_min_interval_s=30)
     routed, rebirth = s.route(ev(9, 1), "e", 0)
     assert decisions(routed) == [("e", Decision.DROP)] and rebirth
     s.route(birth(3), "b", 1)
@@ -91,8 +102,17 @@ def test_no_session_asks_rebirth_and_duplicate_birth_is_dropped() -> None:
     assert decisions(s.route(birth(3, T0 + timedelta(seconds=5)), "rebirth", 3)[0]) == [("rebirth", Decision.APPLY)]
 
 
-def test_redelivered_old_message_is_not_a_gap() -> None:
+def test_nothing_is_acknowledged_before_the_store_commits() -> None:
     s: SiteSessions[str] = SiteSessions(reorder_window_s=5, rebirth_min_interval_s=30)
+    s.route(birth(1), "b", 0)
+    routed, _ = s.route(ev(1, 1, 2), "e", 0)
+    assert decisions(routed) == [("e", Decision.APPLY)] and s.ack_upto("s") == 0
+    s.committed(routed[0].message)
+    assert s.ack_upto("s") == 2
+
+
+def test_redelivered_old_message_is_not_a_gap() -> None:
+    s = Sessions(reorder_window_s=5, rebirth_min_interval_s=30)
     s.route(birth(1), "b", 0)
     s.route(ev(1, 1), "e1", 0)
     s.route(ev(2, 2), "e2", 0)
