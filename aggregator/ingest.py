@@ -73,6 +73,9 @@ logger = logging.getLogger(__name__)
 # first: big enough to amortise the fsync, short enough that live alerts stay live.
 _BATCH_MAX = 1000
 _BATCH_WAIT_S = 0.05
+# A batch whose cycle raised (a bug, a full disk under the quarantine) is tried this many
+# times before it is left to the broker's redelivery.
+_CYCLE_RETRIES = 5
 # The writer wakes at least this often to close expired seq gaps.
 _WRITER_TICK_S = 0.2
 # Deliveries waiting for the writer; past this the network thread blocks (back-pressure
@@ -167,6 +170,7 @@ class Ingest:
         self._queue: queue.Queue[_Delivery] = queue.Queue(_QUEUE_MAX)
         self._stop = threading.Event()
         self._subscribed = threading.Event()  # the broker confirmed this connection's subscriptions
+        self._carry: list[_Delivery] = []  # a batch whose cycle failed, tried again
         self._generation = 0
         self._cmd_ids = count(1)
         self.committed_batches = 0
@@ -298,11 +302,22 @@ class Ingest:
     # -- writer thread ----------------------------------------------------------------------
 
     def _run(self) -> None:
+        failures = 0
         while not self._stop.is_set():
+            batch = self._carry or self._take_batch()
+            self._carry = []
             try:
-                self._cycle()
-            except Exception:  # the writer must survive anything; unacked messages come back
-                logger.exception("ingest: writer cycle failed")
+                self._cycle(batch)
+                failures = 0
+            except Exception:  # the writer must survive anything
+                failures += 1
+                logger.exception("ingest: writer cycle failed (%d in a row)", failures)
+                if failures < _CYCLE_RETRIES:
+                    self._carry = batch  # the same deliveries again: the store de-duplicates
+                else:
+                    # Left unacknowledged: the broker delivers them again on the next connection.
+                    logger.error("ingest: %d deliveries left unacknowledged after %d failures", len(batch), failures)
+                    failures = 0
                 self._stop.wait(1.0)
 
     def _take_batch(self) -> list[_Delivery]:
@@ -320,8 +335,7 @@ class Ingest:
                 break
         return batch
 
-    def _cycle(self) -> None:
-        batch = self._take_batch()
+    def _cycle(self, batch: list[_Delivery]) -> None:
         now = time.monotonic()
         self._counters["received"] += len(batch)
         items: list[Inbound] = []
@@ -351,8 +365,15 @@ class Ingest:
             if delivery.generation == self._generation:
                 self._client.ack(delivery.mid, delivery.qos)
         self._stage("acked")
-        # One ack per site after the commit; a heartbeat reporting a non-empty outbox gets the
-        # last ack again, in case the previous one was lost with a connection.
+        try:  # past the broker acks: a failure here must not make the writer retry the batch
+            self._after_commit(items, rebirths, result)
+        except Exception:
+            logger.exception("ingest: after-commit work failed (acks come again with the next batch)")
+
+    def _after_commit(self, items: list[Inbound], rebirths: set[str], result: ApplyResult | None) -> None:
+        """Application acks, rebirth commands, rejected items and listeners, after the commit."""
+        # One ack per site; a heartbeat reporting a non-empty outbox gets the last ack again,
+        # in case the previous one was lost with a connection.
         ack_sites = {
             i.message.site
             for i in items
@@ -368,16 +389,17 @@ class Ingest:
         for site in sorted(rebirths):
             if site in self._topics:
                 self._request_rebirth(self._topics[site])
-        if result is not None:
-            self.committed_batches += 1
-            self._counters["duplicates"] += result.duplicates
-            for site, why in result.rejected:
-                self.quarantine.add(str(self._topics.get(site, site)), b"", "rejected", why)
-            for listener in self.listeners:
-                try:
-                    listener(result)
-                except Exception:  # one broken listener must not stop ingest or the others
-                    logger.exception("ingest: listener %r failed", listener)
+        if result is None:
+            return
+        self.committed_batches += 1
+        self._counters["duplicates"] += result.duplicates
+        for site, why in result.rejected:
+            self.quarantine.add(str(self._topics.get(site, site)), b"", "rejected", why)
+        for listener in self.listeners:
+            try:
+                listener(result)
+            except Exception:  # one broken listener must not stop ingest or the others
+                logger.exception("ingest: listener %r failed", listener)
 
     def _route(
         self,
