@@ -207,7 +207,9 @@ class LiveView:
 
     def state_counts(self) -> dict[str, list[int]]:
         """Cameras per state (list in STATES order) per district right now, kept incrementally."""
-        return {district: list(counts) for district, counts in self._counts.items()}
+        # list() copies the items in one C call (no thread switch), so the writer adding a
+        # district meanwhile cannot break the iteration; API threads call this without the lock
+        return {district: list(counts) for district, counts in list(self._counts.items())}
 
     def _site_mask(self, level: str, key: str | None) -> np.ndarray[Any, Any] | None:
         """Sites of one nation/province/district/agency/site, as a mask over site ids (None = all)."""
