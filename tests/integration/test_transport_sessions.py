@@ -131,3 +131,26 @@ def test_events_without_a_session_ask_for_a_rebirth(rig: Any) -> None:
     site.send("birth", birth(3))
     site.send("events", events(1, 1))
     wait_until(lambda: _ids(db) == [1], what="event committed after the birth")
+
+
+def test_a_heartbeat_with_a_waiting_outbox_gets_the_last_ack_again(rig: Any, mosquitto: Any) -> None:
+    """An application ack lost with a connection is repeated: the agent's outbox never stalls."""
+    from protocol import Ack, Heartbeat
+
+    db, site, _, _ = rig
+    acks = Collector(mosquitto.port, [site_filter(site=SITE, kind="ack")])
+    try:
+        site.send("birth", birth(1))
+        site.send("events", events(1, 1, 2))
+        first = decode(Ack, acks.wait_for(1)[0].payload)
+        assert first.event_id == 2
+        site.send("heartbeat", Heartbeat(site=SITE, ts=datetime.now(UTC), seq=2, outbox_depth=0))
+        site.send("heartbeat", Heartbeat(site=SITE, ts=datetime.now(UTC), seq=3, outbox_depth=2))
+        assert [decode(Ack, m.payload).event_id for m in acks.wait_for(2)] == [2, 2]
+        site.send("events", events(4, 3))
+        wait_until(lambda: any(decode(Ack, m.payload).event_id == 3 for m in acks.messages), what="ack of 3")
+        assert [decode(Ack, m.payload).event_id for m in acks.messages] == [2, 2, 3], \
+            "repeated for the waiting outbox only, then the next commit"
+        assert _ids(db) == [1, 2, 3]
+    finally:
+        acks.close()
