@@ -103,6 +103,11 @@ class SiteSessions(Generic[T]):
             s.awaiting_birth = False
             return [*dropped, Routed(message, tag, Decision.APPLY)], False
         if isinstance(message, Death):
+            if s.tracker.bd_seq is None:
+                # No birth seen by this process (the aggregator restarted): the store keeps
+                # the site's bd_seq and decides whether this will belongs to its session.
+                s.awaiting_birth = True
+                return [Routed(message, tag, Decision.APPLY)], False
             if not s.tracker.on_death(message.bd_seq):
                 self.late_wills += 1
                 return [Routed(message, tag, Decision.DROP)], False

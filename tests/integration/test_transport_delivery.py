@@ -165,7 +165,7 @@ def test_centre_offline_while_agents_keep_checking(tmp_path: Path, mosquitto: An
         assert agent.outbox.depth() == 40
         ingest = start_ingest(db, mosquitto, ["site-a"])
         _settled(db, agent)
-        assert agent.publisher.births == births + 1
+        assert agent.publisher.births >= births + 1
     finally:
         watch.close()
         agent.stop()

@@ -52,7 +52,7 @@ def changes(camera_ids: Sequence[str], n: int, *, start: datetime | None = None,
         )
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+def wait_until(predicate: Callable[[], bool], timeout: float = 45.0, what: str = "condition") -> None:
     """Poll ``predicate`` until true; fail the test with ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -118,3 +118,11 @@ def test_redelivered_old_message_is_not_a_gap() -> None:
     s.route(ev(2, 2), "e2", 0)
     assert decisions(s.route(ev(1, 1), "dup", 0)[0]) == [("dup", Decision.APPLY)]  # the store de-duplicates
     assert s.next_deadline() is None
+
+
+def test_a_death_before_any_birth_goes_to_the_store_which_knows_the_session() -> None:
+    s = Sessions(reorder_window_s=5, rebirth_min_interval_s=30)
+    routed, rebirth = s.route(Death(site="s", ts=T0, bd_seq=4), "d", 0)
+    assert decisions(routed) == [("d", Decision.APPLY)] and not rebirth
+    routed, rebirth = s.route(ev(9, 1), "e", 1)  # events after it wait for the next birth
+    assert decisions(routed) == [("e", Decision.DROP)] and rebirth
