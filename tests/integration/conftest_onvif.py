@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.rig.onvif_sim import HangingServer, SimCamera, SimOptions, closed_port, start_camera
+from tests.rig.onvif_sim import SimCamera, SimOptions, closed_port, start_camera
+from tests.rig.ports import SilentServer
 
 
 @pytest.fixture
@@ -26,9 +27,9 @@ def onvif_camera() -> Iterator[Callable[..., SimCamera]]:
 
 
 @pytest.fixture
-def hanging_onvif() -> Iterator[HangingServer]:
+def hanging_onvif() -> Iterator[SilentServer]:
     """A TCP port that accepts and never answers (a hung camera)."""
-    server = HangingServer()
+    server = SilentServer()
     yield server
     server.close()
 

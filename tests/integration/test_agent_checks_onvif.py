@@ -17,7 +17,8 @@ from tests.integration.conftest_agent_checks import (
     make_runner,
     secrets,
 )
-from tests.rig.onvif_sim import HangingServer, SimCamera, closed_port
+from tests.rig.onvif_sim import SimCamera, closed_port
+from tests.rig.ports import SilentServer
 from tests.rig.rtsp_server import RtspServer
 
 pytest_plugins = ["tests.rig.rtsp", "tests.integration.conftest_onvif"]
@@ -26,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
 def test_onvif_outcomes_beside_a_working_stream(
     rtsp_server: RtspServer, onvif_camera: Callable[..., SimCamera],
-    hanging_onvif: HangingServer, tmp_path: Path,
+    hanging_onvif: SilentServer, tmp_path: Path,
 ) -> None:
     stream = rtsp_server.uri("moving")
     good = onvif_camera(stream_urls=[stream], username="admin", password="pw")

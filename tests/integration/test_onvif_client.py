@@ -17,7 +17,8 @@ from agent.onvif_client import (
     check_alive,
     read_device,
 )
-from tests.rig.onvif_sim import HangingServer, SimCamera, loopback_block
+from tests.rig.onvif_sim import SimCamera, loopback_block
+from tests.rig.ports import SilentServer
 
 pytest_plugins = ["tests.integration.conftest_onvif"]
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -113,14 +114,14 @@ def test_refused_port_is_unreachable(refusing_port: int) -> None:
         run(check_alive("127.0.0.1", refusing_port, "admin", SECRET, timeouts=AMPLE))
 
 
-def test_hanging_device_times_out_within_the_read_timeout(hanging_onvif: HangingServer) -> None:
+def test_hanging_device_times_out_within_the_read_timeout(hanging_onvif: SilentServer) -> None:
     # The per-call read timeout (1 s) fires, not the 30 s budget: a hang never holds a slot long.
     with pytest.raises(OnvifTimeout, match=r"no answer to GetSystemDateAndTime within 1 s"):
         run(check_alive(hanging_onvif.host, hanging_onvif.port, None, None,
                         timeouts=Timeouts(connect=1.0, read=1.0, total=30.0)))
 
 
-def test_total_budget_bounds_the_whole_read(hanging_onvif: HangingServer) -> None:
+def test_total_budget_bounds_the_whole_read(hanging_onvif: SilentServer) -> None:
     with pytest.raises(OnvifTimeout, match="gave up"):
         run(read_device(hanging_onvif.host, hanging_onvif.port, None, None,
                         timeouts=Timeouts(connect=1.0, read=30.0, total=1.0)))

@@ -26,7 +26,7 @@ and CIDR probes can tell them apart.
 
 Use from tests through :func:`start_camera` (or the ``onvif_camera`` fixture factory in
 ``tests/integration/conftest_onvif.py``). Plus two non-SOAP fault peers:
-:func:`closed_port` (ONVIF refuses) and :class:`HangingServer` (accepts, never answers).
+:func:`closed_port` (ONVIF refuses) and :class:`~tests.rig.ports.SilentServer` (accepts, never answers).
 """
 
 from __future__ import annotations
@@ -157,41 +157,6 @@ def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
 def closed_port(host: str = "127.0.0.1") -> int:
     """Return a port where nothing listens: connections are refused."""
     return free_port(host)
-
-
-class HangingServer:
-    """A TCP listener that accepts connections and never answers (a hung camera)."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
-        self._sock.listen(64)
-        self.host = host
-        self.port: int = self._sock.getsockname()[1]
-        self._held: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        self._sock.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._held.append(conn)  # keep it open, read nothing, answer nothing
-
-    def close(self) -> None:
-        """Stop accepting and drop every held connection."""
-        self._stop.set()
-        self._thread.join(timeout=2)
-        for conn in self._held:
-            conn.close()
-        self._sock.close()
 
 
 # ---------------------------------------------------------------- child process side
