@@ -11,8 +11,9 @@ is after the current state's start (the usual case) the open interval is split i
 when it is earlier (a backfilled outage, an out-of-order replay) the neighbouring
 transitions are read and only the interval between them is recomputed, so past days'
 totals stay exact. Events are de-duplicated by (site, event id): ids above the site's
-high-water mark are new; lower ids are looked up in ``transitions``. A re-delivered event
-that changed nothing is re-applied as the no-op it is.
+high-water mark are new; lower ids are looked up in ``transitions``. The mark never goes
+down (whatever births say), and a birth older than the site's last applied one of the same
+session is ignored, so redeliveries after a broker restart are never stored twice.
 
 If a batch fails the transaction rolls back and the in-memory state is reloaded from the
 database, so memory never holds what the database does not.
@@ -208,6 +209,13 @@ class StateStore(LiveView):
         ):
             self.recent.append(*row)
         self._checkpoint_dirty = False
+        # ts of the last birth applied per site (store_meta 'birth_ms:<site row id>'), so a
+        # redelivered old birth is recognised even after a restart.
+        self._birth_ms: dict[int, int] = {
+            int(key[9:]): int(value)
+            for key, value in db.execute("SELECT key, value FROM store_meta WHERE key LIKE 'birth_ms:%'")
+        }
+        self._births_dirty: set[int] = set()
 
     def _replay_states(self) -> None:
         """Bring states read from ``camera_state`` up to date with the transitions committed after
@@ -336,15 +344,29 @@ class StateStore(LiveView):
         return site
 
     def _birth(self, site: SiteRecord, birth: Birth, recv: int, result: ApplyResult) -> None:
+        ts = to_ms(birth.ts)
+        last = self._birth_ms.get(site.id)
+        if last is not None and birth.bd_seq == site.bd_seq and ts <= last:
+            # The same session's birth again, or an older one (QoS 1 redelivery after a broker
+            # or aggregator restart): its snapshot is older than what is stored, so applying it
+            # would rewind the cameras. A rebirth the centre asked for carries a newer ts.
+            logger.info("%s: stale birth (bd_seq %s, ts %s) ignored", site.site_id, birth.bd_seq, birth.ts)
+            result.duplicates += 1
+            return
+        self._birth_ms[site.id] = ts
+        self._births_dirty.add(site.id)
         info = birth.site_info
         site.name, site.agency, site.lat, site.lon = info.name, info.agency, info.lat, info.lon
         site.agent_version = birth.agent_version
         site.bd_seq = birth.bd_seq
         site.last_seen_ms = recv
         if birth.last_event_id < site.last_event_id:
-            logger.warning("%s: agent event ids went back from %d to %d (outbox reset)",
-                           site.site_id, site.last_event_id, birth.last_event_id)
-            site.last_event_id = birth.last_event_id
+            # Either the agent's outbox was reset or this is an old birth delivered again. The
+            # high-water mark is NOT lowered: ids at or below it are looked up exactly in
+            # ``transitions`` (camera, time, id), so a redelivered event is never stored twice
+            # and a reset agent's new events (other times) are still applied.
+            logger.info("%s: birth names event id %d below the committed %d (reset outbox or redelivery)",
+                        site.site_id, birth.last_event_id, site.last_event_id)  # fmt: skip
         if not site.online:
             site.online = True
             result.transitions.append(self._site_transition(site, CameraState.UNKNOWN, CameraState.UP, Reason.NONE, recv))
@@ -586,6 +608,13 @@ class StateStore(LiveView):
         if self._dirty_sites:
             registry.update_site(db, [self.sites[s].row() for s in self._dirty_sites])
             self._dirty_sites.clear()
+        if self._births_dirty:
+            db.conn.executemany(
+                "INSERT INTO store_meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(f"birth_ms:{s}", self._birth_ms[s]) for s in sorted(self._births_dirty)],
+            )
+            self._births_dirty.clear()
         self._ledger.flush(db)
         if self._checkpoint_dirty:
             db.execute("UPDATE store_meta SET value = ? WHERE key = 'checkpoint_ms'", [self.checkpoint])
