@@ -16,6 +16,7 @@ from .models import EventSink, PrintSink
 from .outbox import Outbox
 from .publisher import Publisher, PublisherSettings
 from .runner import Runner
+from .snapshot import SnapshotTaker, taker_for_runner
 
 __all__ = ["publisher_settings", "register"]
 
@@ -58,6 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_CONFIG
     publisher: Publisher | None = None
+    taker: SnapshotTaker | None = None
     sink: EventSink
     if args.print_only:
         sink = PrintSink()
@@ -70,10 +72,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         site = config.site
         publisher = Publisher(publisher_settings(config), outbox, runner.current_snapshot,
                               SiteInfo(name=site.name, agency=site.agency, lat=site.lat, lon=site.lon))
+        taker = taker_for_runner(runner, publisher.publish_reply)
+        publisher.on_command = taker.handle  # snapshot commands; replies go straight out
         publisher.start()
     try:
         asyncio.run(_serve(runner))
     finally:
         if publisher is not None:
             publisher.stop()
+        if taker is not None:
+            taker.close()
     return 0

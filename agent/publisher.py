@@ -46,6 +46,7 @@ from protocol import (
     Kind,
     ProtocolError,
     SiteInfo,
+    SiteMessage,
     agent_subscriptions,
     decode,
     decode_site_message,
@@ -182,6 +183,8 @@ class Publisher:
         self.births = 0  # how many births went out (status and tests)
         self.acked_upto = 0  # highest event id the centre acknowledged
         self.confirmed_upto = 0  # highest event id whose message the broker acknowledged
+        # Other commands (snapshot) go here, called on paho's thread: it must return at once.
+        self.on_command: Callable[[Command], None] | None = None
         self._client = self._make_client()
         outbox.add_listener(self.notify)  # a recorded change leaves at once, not at the next tick
         self._worker = threading.Thread(target=self._run, name=f"publisher-{settings.site}", daemon=True)
@@ -317,6 +320,19 @@ class Publisher:
             with self._lock:
                 self._need_birth = True
             self._wake.set()
+        elif isinstance(decoded, Command) and self.on_command is not None:
+            self.on_command(decoded)
+
+    def publish_reply(self, message: SiteMessage, kind: Kind = Kind.SNAPSHOT) -> bool:
+        """Publish one reply (QoS 1, not retained, not kept in the outbox) if connected now.
+
+        Replies do not take part in ``seq``: the centre matches them by their ``cmd_id``.
+        """
+        with self._lock:
+            if not self._connected:
+                return False
+        info = self._client.publish(self.topic(kind), encode(message, max_bytes=self.settings.max_payload_bytes), qos=1)
+        return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _on_host_state(self, state: HostState) -> None:
         with self._lock:

@@ -55,6 +55,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("faults_v1", _lazy("aggregator.fault_store", "migrate_faults")),
     ("audit_v1", _lazy("aggregator.audit_store", "migrate_audit")),
     ("audit_v2", _lazy("aggregator.audit_store", "migrate_audit_v2")),
+    ("snapshots_v1", _lazy("aggregator.snapshots", "migrate_snapshots")),
 ]
 
 

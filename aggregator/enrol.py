@@ -144,7 +144,7 @@ def write_acl(acl_file: Path, db: Database, password_file: Path, aggregator_user
             continue
         sites += 1
         lines += ["", f"user {user}"]
-        for kind in (Kind.BIRTH, Kind.DEATH, Kind.EVENTS, Kind.HEARTBEAT):
+        for kind in (k for k in Kind if k.from_agent):  # birth, death, events, heartbeat, snapshot
             lines.append(f"topic write {site_topic(site.province, site.district, user, kind)}")
         for kind in (Kind.ACK, Kind.CMD):
             lines.append(f"topic read {site_topic(site.province, site.district, user, kind)}")

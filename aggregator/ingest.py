@@ -43,6 +43,7 @@ from aggregator.commit import Stopped, commit_batch
 from aggregator.quarantine import Quarantine, migrate_quarantine
 from aggregator.sessions import Decision, Routed, SiteSessions
 from aggregator.settings import AggregatorSettings
+from aggregator.snapshots import SnapshotStore, snapshot_command
 from aggregator.state import ApplyResult, Inbound
 from protocol import (
     DEFAULT_MAX_BYTES,
@@ -58,6 +59,7 @@ from protocol import (
     ProtocolError,
     SiteMessage,
     SiteTopic,
+    Snapshot,
     decode_site_message,
     encode,
     site_filter,
@@ -161,6 +163,7 @@ class Ingest:
         self.store = store
         self.listeners = list(listeners)
         self.quarantine = Quarantine(db)
+        self.snapshots = SnapshotStore(db)  # replies to snapshot commands: latest per camera
         self.sessions: SiteSessions[_Delivery] = SiteSessions(
             reorder_window_s=settings.reorder_window_s,
             rebirth_min_interval_s=settings.rebirth_min_interval_s,
@@ -419,6 +422,13 @@ class Ingest:
             to_ack.append(d)
             return
         self._topics[topic.site] = topic
+        if isinstance(message, Snapshot):  # a reply outside the session's seq: store and ack
+            try:
+                self.snapshots.put(message, d.received_at)
+            except ValueError as err:
+                self.quarantine.add(d.topic, d.payload, "invalid", str(err))
+            to_ack.append(d)
+            return
         last_seq: int | None = None
         if isinstance(message, Birth):
             parts = message.parts
@@ -479,6 +489,12 @@ class Ingest:
             command=CommandKind.REBIRTH,
         )
         self._send(topic, Kind.CMD, cmd)
+
+    def request_snapshot(self, province: str, district: str, site: str, camera_id: str) -> str | None:
+        """Publish a ``snapshot`` command (any thread); its cmd_id, or None when not connected."""
+        cmd_id, topic, payload = snapshot_command(province, district, site, camera_id)
+        ok = self._client.is_connected() and self._client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
+        return cmd_id if ok else None
 
     def _stage(self, name: str) -> None:
         if self._stage_hook is not None:

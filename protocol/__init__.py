@@ -19,6 +19,7 @@ from .errors import (
 )
 from .messages import (
     MAX_EVENT_ID,
+    MAX_SNAPSHOT_CHARS,
     PROTOCOL_MAJOR,
     PROTOCOL_VERSION,
     Ack,
@@ -39,6 +40,7 @@ from .messages import (
     Reason,
     SiteInfo,
     SiteMessage,
+    Snapshot,
     redact_uri,
 )
 from .sequence import SeqVerdict, SessionTracker, death_matches, next_seq, seq_distance
@@ -63,6 +65,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "HOST_STATE_TOPIC",
     "MAX_EVENT_ID",
+    "MAX_SNAPSHOT_CHARS",
     "MODEL_FOR_KIND",
     "PROTOCOL_MAJOR",
     "PROTOCOL_VERSION",
@@ -94,6 +97,7 @@ __all__ = [
     "SiteInfo",
     "SiteMessage",
     "SiteMismatch",
+    "Snapshot",
     "SiteTopic",
     "TopicError",
     "UnsupportedVersion",

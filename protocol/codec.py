@@ -30,6 +30,7 @@ from .messages import (
     Heartbeat,
     Message,
     SiteMessage,
+    Snapshot,
 )
 from .topics import Kind, SiteTopic, parse_site_topic
 
@@ -52,6 +53,7 @@ MODEL_FOR_KIND: dict[Kind, type[SiteMessage]] = {
     Kind.HEARTBEAT: Heartbeat,
     Kind.ACK: Ack,
     Kind.CMD: Command,
+    Kind.SNAPSHOT: Snapshot,
 }
 
 M = TypeVar("M", bound=Message)

@@ -31,6 +31,7 @@ from pydantic import (
 
 __all__ = [
     "MAX_EVENT_ID",
+    "MAX_SNAPSHOT_CHARS",
     "PROTOCOL_MAJOR",
     "PROTOCOL_VERSION",
     "Ack",
@@ -53,6 +54,7 @@ __all__ = [
     "SiteId",
     "SiteInfo",
     "SiteMessage",
+    "Snapshot",
     "Timestamp",
     "redact_uri",
 ]
@@ -62,6 +64,9 @@ PROTOCOL_VERSION = "1.0"
 # Event ids are positive signed 64-bit integers so SQLite stores them natively.
 MAX_EVENT_ID = 2**63 - 1
 _EPOCH_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+# Base64 characters of one snapshot: 240,000 (about 175 KiB of JPEG) keeps the whole
+# message under the codec's 256 KiB limit with room for the other fields.
+MAX_SNAPSHOT_CHARS = 240_000
 # A clock may run ahead a little; a day ahead is a broken clock, not drift.
 MAX_FUTURE = timedelta(days=1)
 
@@ -290,6 +295,42 @@ class Command(SiteMessage):
     cmd_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     command: CommandKind
     camera_id: CameraId | None = None
+
+
+class Snapshot(SiteMessage):
+    """Agent to centre: the answer to a ``snapshot`` command, one JPEG or the reason there is none.
+
+    A reply, not history: it is not kept in the agent's outbox and the centre keeps only
+    the latest per camera. Exactly one of ``data`` (with ``taken_at``, ``width``, ``height``)
+    and ``error`` is given.
+    """
+
+    camera_id: CameraId
+    cmd_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="The command this answers")
+    taken_at: Timestamp | None = Field(default=None, description="Edge time the frame was grabbed")
+    content_type: Literal["image/jpeg"] = "image/jpeg"
+    width: int | None = Field(default=None, ge=1, le=4096)
+    height: int | None = Field(default=None, ge=1, le=4096)
+    data: str = Field(
+        default="",
+        max_length=MAX_SNAPSHOT_CHARS,
+        pattern=r"^[A-Za-z0-9+/]*={0,2}$",
+        description="The JPEG, base64 (standard alphabet, padded)",
+    )
+    error: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_]{1,64}$",
+        description="Why there is no picture: unknown_camera, rate_limited, stream_failed, ...",
+    )
+
+    @model_validator(mode="after")
+    def _picture_or_error(self) -> Snapshot:
+        if self.error is None:
+            if not self.data or self.taken_at is None or self.width is None or self.height is None:
+                raise ValueError("a snapshot without an error needs data, taken_at, width and height")
+        elif self.data:
+            raise ValueError("a snapshot has either data or an error, not both")
+        return self
 
 
 class HostState(Message):

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .messages import Ack, Alert, Birth, Command, Death, Events, Heartbeat, HostState
+from .messages import Ack, Alert, Birth, Command, Death, Events, Heartbeat, HostState, Snapshot
 
 __all__ = ["SCHEMA_DIR", "WIRE_MODELS", "generate", "main", "render"]
 
@@ -25,6 +25,7 @@ WIRE_MODELS: dict[str, type[BaseModel]] = {
     "heartbeat": Heartbeat,
     "ack": Ack,
     "cmd": Command,
+    "snapshot": Snapshot,
     "host_state": HostState,
     "alert": Alert,
 }

@@ -55,11 +55,12 @@ class Kind(StrEnum):
     HEARTBEAT = "heartbeat"
     ACK = "ack"
     CMD = "cmd"
+    SNAPSHOT = "snapshot"
 
     @property
     def from_agent(self) -> bool:
         """Whether agents publish this kind (the others are published by the centre)."""
-        return self in (Kind.BIRTH, Kind.DEATH, Kind.EVENTS, Kind.HEARTBEAT)
+        return self in (Kind.BIRTH, Kind.DEATH, Kind.EVENTS, Kind.HEARTBEAT, Kind.SNAPSHOT)
 
 
 @dataclass(frozen=True, slots=True)

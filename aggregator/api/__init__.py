@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from ..auth import RateLimiter
 from ..geography import Geography
 from ..settings import AggregatorSettings
-from . import areas, availability, cameras, live, ops, sites
+from . import areas, availability, cameras, live, ops, sites, snapshots
 from .deps import ApiContext, ReaderPool, get_caller, get_db
 
 __all__ = ["ApiContext", "create_app"]
@@ -62,7 +62,7 @@ def create_app(
         ],
     )  # fmt: skip
     app.state.ctx = ctx
-    for module in (areas, sites, cameras, availability, live, ops):
+    for module in (areas, sites, cameras, snapshots, availability, live, ops):
         app.include_router(module.router)
     app.include_router(ops.health_router)
     if plugins:

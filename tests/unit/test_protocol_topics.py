@@ -96,4 +96,6 @@ def test_filters_and_agent_subscriptions() -> None:
 
 
 def test_kind_direction() -> None:
-    assert {k for k in Kind if k.from_agent} == {Kind.BIRTH, Kind.DEATH, Kind.EVENTS, Kind.HEARTBEAT}
+    assert {k for k in Kind if k.from_agent} == {
+        Kind.BIRTH, Kind.DEATH, Kind.EVENTS, Kind.HEARTBEAT, Kind.SNAPSHOT
+    }
