@@ -114,7 +114,7 @@ class FaultBook:
             recent is not None
             and recent.resolved_at is not None
             and recent.resolution is not Resolution.WONT_FIX
-            and at - recent.resolved_at <= window
+            and timedelta(0) <= at - recent.resolved_at <= window  # not from a backfill before it
         ):
             fault = dataclasses.replace(
                 recent,

@@ -99,6 +99,8 @@ class FaultEngine(FaultBook):
         self._sites_in_district = sites_in_district
         self._districts_in_province = districts_in_province
         self._last_forget: datetime | None = None
+        # camera -> (fault opened by a backfill in the current batch, when its episode ended)
+        self._past: dict[str, tuple[Fault, datetime]] = {}
         for fault in self._active.values():
             if fault.kind is FaultKind.SITE and fault.site and fault.district:
                 self._gone[fault.site] = _Gone(fault.province, fault.district, fault.opened_at)
@@ -122,9 +124,59 @@ class FaultEngine(FaultBook):
                     self._site_lost(t, out)
                 elif t.new_state in (CameraState.UP, CameraState.DEGRADED):
                     self._site_back(t, out)
-            else:
-                self._camera(t, t.camera_id, out)
+                continue
+            ends_at: datetime | None = getattr(t, "ends_at", None)
+            if ends_at is not None:
+                self._backfill(t, t.camera_id, ends_at, out)
+                continue
+            self._settle_past(t.camera_id, out)
+            self._camera(t, t.camera_id, out)
+        for cam in list(self._past):
+            self._settle_past(cam, out)
         return out
+
+    # -- the past ------------------------------------------------------------------------
+
+    def _backfill(self, t: TransitionLike, cam: str, ends_at: datetime, out: list[FaultChange]) -> None:
+        """A change inserted into the camera's past, before a row already stored (``ends_at``).
+
+        The camera's current run is not affected, so neither is its active fault. A failure
+        found this way is a closed episode of the past: it is recorded (never alerted) and
+        resolved when a backfilled recovery of the same batch says so, or else at ``ends_at``
+        when the batch ends. So a replayed outage whose recovery is already stored does not
+        leave a fault open forever, and one replayed after a live fault cannot close it.
+        """
+        pending = self._past.get(cam)
+        if pending is not None:
+            fault, until = pending
+            if t.at < fault.opened_at or t.at >= until:
+                self._settle_past(cam, out)  # not inside the same episode
+            elif t.new_state in _FAILING:
+                if (fault.state, fault.reason) != (t.new_state, t.reason):
+                    fault = self._change(fault, FaultAction.UPDATED, t.at, False, out,
+                                         state=t.new_state, reason=t.reason)  # fmt: skip
+                self._past[cam] = (fault, max(until, ends_at))
+                return
+            else:
+                del self._past[cam]
+                self._resolve(fault, t.at, False, out, Resolution.AUTO, by="")
+                return
+        if t.new_state not in _FAILING or ("camera", cam) in self._active:
+            return
+        opened = self._open(
+            ("camera", cam), kind=FaultKind.CAMERA, province=t.province, district=t.district, site=t.site,
+            camera_id=cam, state=t.new_state, reason=t.reason, at=t.at, live=False, out=out,
+        )  # fmt: skip
+        self._past[cam] = (opened, ends_at)
+
+    def _settle_past(self, cam: str, out: list[FaultChange]) -> None:
+        """Resolve a backfilled episode at the stored row that followed it."""
+        pending = self._past.pop(cam, None)
+        if pending is None:
+            return
+        fault, until = pending
+        if self._active.get(("camera", cam)) is fault:
+            self._resolve(fault, until, False, out, Resolution.AUTO, by="")
 
     def _camera(self, t: TransitionLike, cam: str, out: list[FaultChange]) -> None:
         live = not t.historical
@@ -159,8 +211,13 @@ class FaultEngine(FaultBook):
         if fault is not None:
             if flapping and fault.kind is FaultKind.CAMERA:
                 self._to_flapping(fault, t.at, live, out)
-            elif (fault.state, fault.reason) != (t.new_state, t.reason):
-                self._change(fault, FaultAction.UPDATED, t.at, live, out, state=t.new_state, reason=t.reason)
+                return
+            if (fault.state, fault.reason) != (t.new_state, t.reason):
+                fault = self._change(fault, FaultAction.UPDATED, t.at, live, out, state=t.new_state, reason=t.reason)
+            if live and fault.historical and fault.alerted_at is None and fault.parent_id is None:
+                # Opened from replayed history, now confirmed live (e.g. by the birth after a
+                # reconnect): a current problem, so it alerts now.
+                self._change(fault, FaultAction.RELEASED, t.at, True, out, historical=False)
             return
         if self._held(t.site, t.district, t.province):
             return
@@ -323,12 +380,19 @@ class FaultEngine(FaultBook):
         self._maybe_clear_area(t.district, t.province, t.at, live, out)
 
     def _release_cameras(self, site: str, at: datetime, live: bool, out: list[FaultChange]) -> None:
+        """The site is back: every camera still failing NOW gets its own fault, alerted when
+        the site's return is live, even if the failure was first seen in replayed history
+        (it is a current problem, not a replayed one). A fault opened from history and never
+        alerted is released as live for the same reason."""
         for cam in sorted(self._failing_by_site.get(site, ())):
             failing = self._failing[cam]
-            if ("camera", cam) not in self._active and not self._held(
-                site, failing.district, failing.province
-            ):
-                self._open_camera(cam, failing, FaultKind.CAMERA, at, live and not failing.historical, out)
+            if self._held(site, failing.district, failing.province):
+                continue
+            fault = self._active.get(("camera", cam))
+            if fault is None:
+                self._open_camera(cam, failing, FaultKind.CAMERA, at, live, out)
+            elif live and fault.historical and fault.alerted_at is None and fault.parent_id is None:
+                self._change(fault, FaultAction.RELEASED, at, True, out, historical=False)
 
     def _maybe_clear_area(
         self, district: str, province: str, at: datetime, live: bool, out: list[FaultChange]

@@ -110,6 +110,11 @@ class Transition:
     reason: Reason
     at: datetime
     historical: bool
+    # Set when the change was inserted into the past before an already stored row (a backfill):
+    # the inserted state gave way at ``ends_at``, and ``current`` is the camera's state now.
+    # Fault rules use them so a replayed outage neither reopens nor closes the current fault.
+    ends_at: datetime | None = None
+    current: CameraState | None = None
 
 
 @dataclass
@@ -540,6 +545,17 @@ class StateStore(LiveView):
             db.execute("UPDATE transitions SET old_state = ? WHERE id = ?", [state, next_id])
             self.recent.append(int(cur.lastrowid or 0), site.id, t, old, state)
             self.recent.set_old(next_id, next_at, state)
+            if same:
+                return
+            now_state = cols.state[cam]
+            result.transitions.append(
+                Transition(
+                    site.site_id, site.province, site.district, cols.ids[cam], STATES[old] if old >= 0 else None,
+                    STATES[state], REASONS[reason], at if at is not None else from_ms(t), True,
+                    from_ms(next_at), STATES[now_state] if now_state >= 0 else None,
+                )
+            )  # fmt: skip
+            return
         if same:
             return
         result.transitions.append(

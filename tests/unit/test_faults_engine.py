@@ -205,3 +205,104 @@ def test_mtta_mttr_per_province_district_and_agency() -> None:
     assert nation.mtta_s == 120.0 and nation.mttr_s == 900.0
     assert [r.group for r in response_figures(faults, t(-1), t(10), by="agency")] == ["city", "police"]
     assert response_figures(faults, t(10), t(20)) == []
+
+
+# -- replayed history against the real StateStore (issue 6: faults consistent with the present) --
+
+def _store_and_engine() -> tuple[object, FaultEngine]:
+    from aggregator.db import open_db
+    from aggregator.geography import load_geography
+    from aggregator.state import StateStore
+
+    db = open_db(":memory:")
+    return StateStore(db, load_geography(db), start=T0), FaultEngine()
+
+
+def _inbound_birth(state: CameraState, at: datetime, bd_seq: int = 1) -> object:
+    from aggregator.state import Inbound
+    from protocol import Birth, BirthCamera, Kind, SiteTopic
+
+    msg = Birth(site="s1", ts=at, bd_seq=bd_seq,
+                cameras=[BirthCamera(camera_id="c1", state=state, since=at,
+                                     reason=Reason.NONE if state is UP else Reason.UNREACHABLE)])  # fmt: skip
+    return Inbound(SiteTopic("10", "1001", "s1", Kind.BIRTH), msg, at)
+
+
+def _inbound_replay(evs: list[tuple[int, float, CameraState]], received: datetime) -> object:
+    from aggregator.state import Inbound
+    from protocol import Event, Events, Kind, SiteTopic
+
+    msg = Events(site="s1", ts=received, seq=1, events=[
+        Event(id=i, camera_id="c1", at=t(at), state=s, historical=True,
+              reason=Reason.NONE if s is UP else Reason.UNREACHABLE) for i, at, s in evs])  # fmt: skip
+    return Inbound(SiteTopic("10", "1001", "s1", Kind.EVENTS), msg, received)
+
+
+def test_replayed_outage_whose_recovery_is_already_stored_does_not_stay_open() -> None:
+    """The birth says c1 is up since 2 h; the replay brings a down at 0 s whose recovery (the
+    birth's row) is already in the timeline: the fault is recorded, closed, never alerted."""
+    store, engine = _store_and_engine()
+    now = t(7200)
+    changes = engine.process(store.apply([_inbound_birth(UP, now)]).transitions, now)  # type: ignore[attr-defined]
+    assert changes == []
+    result = store.apply([_inbound_replay([(1, 0, DOWN)], now)])  # type: ignore[attr-defined]
+    [down] = result.transitions
+    assert down.ends_at == now and down.current is UP and down.historical
+    changes = engine.process(result.transitions, now)
+    assert [(c.action, c.live) for c in changes] == [(FaultAction.OPENED, False), (FaultAction.RESOLVED, False)]
+    assert changes[-1].fault.resolved_at == now and engine.active() == []
+
+
+def test_replayed_outage_with_its_own_recovery_resolves_at_the_recovery() -> None:
+    store, engine = _store_and_engine()
+    now = t(7200)
+    store.apply([_inbound_birth(UP, now)])  # type: ignore[attr-defined]
+    result = store.apply([_inbound_replay([(1, 0, DOWN), (2, 600, UP)], now)])  # type: ignore[attr-defined]
+    changes = engine.process(result.transitions, now)
+    assert [(c.action, c.fault.resolved_at) for c in changes] == [(FaultAction.OPENED, None),
+                                                                  (FaultAction.RESOLVED, t(600))]
+    assert engine.active() == []
+
+
+def test_backfilled_recovery_cannot_close_a_current_live_fault() -> None:
+    """c1 is down now (live fault since 1 h); a replay inserts up-then-down episodes inside the
+    fault's run: the live fault stays open (the camera is still down)."""
+    store, engine = _store_and_engine()
+    store.apply([_inbound_birth(UP, t(0))])  # type: ignore[attr-defined]
+    from aggregator.state import Inbound
+    from protocol import Event, Events, Kind, SiteTopic
+
+    down_now = Events(site="s1", ts=t(3600), seq=2, events=[
+        Event(id=5, camera_id="c1", at=t(3600), state=DOWN, reason=Reason.UNREACHABLE)])  # fmt: skip
+    result = store.apply([Inbound(SiteTopic("10", "1001", "s1", Kind.EVENTS), down_now, t(3600))])  # type: ignore[attr-defined]
+    [opened] = engine.process(result.transitions, t(3600))
+    assert opened.action is FaultAction.OPENED and opened.live
+    # a replay of an older id: a down at 30 min (before the live one, after the birth's up)
+    result = store.apply([_inbound_replay([(3, 1800, DOWN), (4, 2400, UP)], t(3700))])  # type: ignore[attr-defined]
+    assert [(tr.new_state, tr.current) for tr in result.transitions] == [(DOWN, DOWN), (UP, DOWN)]
+    changes = engine.process(result.transitions, t(3700))
+    assert [c.action for c in changes] == []  # the live fault's camera key is taken: nothing to record
+    [still] = engine.active()
+    assert still.id == opened.fault.id and still.status is FaultStatus.OPEN
+
+
+def test_camera_failing_in_replayed_history_alerts_when_its_site_returns() -> None:
+    """Site silent; the replay shows c1 failing (historical, held under the site fault); the
+    site returns with no change for c1: it is failing NOW, so its fault is live (alerted)."""
+    engine = FaultEngine()
+    engine.process([site(0, UNK)], t(0))
+    assert engine.process([cam(10, "c1", DOWN, Reason.UNREACHABLE, historical=True)], t(20)) == []
+    changes = engine.process([site(60, UP)], t(60))
+    opened = [c for c in changes if c.fault.camera_id == "c1"]
+    assert [(c.action, c.live) for c in opened] == [(FaultAction.OPENED, True)]
+
+
+def test_fault_opened_from_history_alerts_once_confirmed_live() -> None:
+    engine = FaultEngine()
+    [opened] = engine.process([cam(0, "c1", DOWN, Reason.UNREACHABLE, historical=True)], t(1))
+    assert not opened.live
+    changes = engine.process([cam(30, "c1", DOWN, Reason.NO_VIDEO)], t(31))
+    assert [(c.action, c.live) for c in changes] == [(FaultAction.UPDATED, True), (FaultAction.RELEASED, True)]
+    assert not changes[-1].fault.historical
+    # a further live confirmation does not alert again
+    assert engine.process([cam(40, "c1", DOWN, Reason.UNREACHABLE)], t(41))[-1].action is FaultAction.UPDATED
