@@ -27,12 +27,16 @@ __all__ = [
     "Window",
     "WindowKind",
     "advance_counts",
+    "clip_spans",
     "integrate_timeline",
+    "merge_spans",
     "month_window",
     "plan_window",
     "resolve_window",
     "segment_totals",
     "segment_totals_backward",
+    "subtract_spans",
+    "with_maintenance",
 ]
 
 _N = 5
@@ -231,3 +235,59 @@ def plan_window(window: Window, checkpoint_ms: int) -> WindowPlan:
         t = stop
     return WindowPlan(whole[0] if whole else None, whole[-1] if whole else None, tuple(segments))
 
+
+
+# -- planned maintenance ------------------------------------------------------------------
+# Time inside a maintenance window counts as maintenance whatever the camera reported: the
+# rollup computes the window's totals, then the totals over the (few) maintenance spans, and
+# moves the latter into maintenance. Spans are half-open ``(start_ms, end_ms)``.
+
+Span = tuple[int, int]
+
+
+def merge_spans(spans: Iterable[Span]) -> list[Span]:
+    """The union of ``spans``, sorted, overlapping or touching ones merged, empty ones dropped."""
+    out: list[Span] = []
+    for a, b in sorted(s for s in spans if s[1] > s[0]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def clip_spans(spans: Iterable[Span], window: Window) -> list[Span]:
+    """``spans`` cut to the window, merged."""
+    return merge_spans((max(a, window.start_ms), min(b, window.end_ms)) for a, b in spans)
+
+
+def subtract_spans(spans: Iterable[Span], cut: Iterable[Span]) -> list[Span]:
+    """The parts of ``spans`` outside every span of ``cut`` (both merged first)."""
+    holes = merge_spans(cut)
+    out: list[Span] = []
+    for a, b in merge_spans(spans):
+        for h0, h1 in holes:
+            if h1 <= a or h0 >= b:
+                continue
+            if h0 > a:
+                out.append((a, h0))
+            a = max(a, h1)
+            if a >= b:
+                break
+        if a < b:
+            out.append((a, b))
+    return out
+
+
+def with_maintenance(total: Totals, inside: Totals) -> Totals:
+    """``total`` with the time of ``inside`` (the same cameras' totals over the maintenance
+    spans within the window) moved to maintenance. Time before a camera existed is in
+    neither, so it stays uncounted."""
+    moved = inside.up_ms + inside.degraded_ms + inside.down_ms + inside.unknown_ms
+    return Totals(
+        total.up_ms - inside.up_ms,
+        total.degraded_ms - inside.degraded_ms,
+        total.down_ms - inside.down_ms,
+        total.unknown_ms - inside.unknown_ms,
+        total.maint_ms + moved,
+    )

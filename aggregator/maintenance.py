@@ -28,6 +28,7 @@ __all__ = [
     "MaintenanceWindow",
     "TargetKind",
     "WindowSpec",
+    "load_windows",
     "migrate_maintenance",
 ]
 
@@ -177,6 +178,13 @@ def _window(row: dict[str, Any]) -> MaintenanceWindow:
         note=row["note"] or "",
         created_by=row["created_by"] or "",
     )
+
+
+def load_windows(db: Database) -> list[MaintenanceWindow]:
+    """Every stored window (none before the faults tables exist), for availability rollups."""
+    if _TABLE not in db.table_names():
+        return []
+    return [_window(row) for row in db[_TABLE].rows]
 
 
 class MaintenanceCalendar:

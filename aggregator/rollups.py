@@ -12,15 +12,21 @@ from typing import Any, Protocol
 from sqlite_utils import Database
 
 from .availability import (
+    Span,
     Totals,
     Window,
     advance_counts,
+    clip_spans,
     integrate_timeline,
+    merge_spans,
     plan_window,
     segment_totals,
     segment_totals_backward,
+    subtract_spans,
+    with_maintenance,
 )
-from .days import day_start
+from .days import day_start, from_ms, to_ms
+from .maintenance import MaintenanceWindow, TargetKind, load_windows
 
 __all__ = ["Level", "camera_totals", "checkpoint_ms", "rollup_totals"]
 
@@ -148,10 +154,15 @@ def rollup_totals(
     ``live`` (the in-process StateStore) makes windows ending now cheap; it is held locked so
     the database and memory are read at the same instant.
     """
+    windows = load_windows(db)
     if live is not None:
         with live.lock:
-            return _rollup(db, level, key, window, live.checkpoint, live, now_ms or window.end_ms)
-    return _rollup(db, level, key, window, checkpoint_ms(db), None, 0)
+            now = now_ms or window.end_ms
+            total = _rollup(db, level, key, window, live.checkpoint, live, now)
+            return _planned(db, level, key, window, windows, total, live.checkpoint, live, now)
+    checkpoint = checkpoint_ms(db)
+    total = _rollup(db, level, key, window, checkpoint, None, 0)
+    return _planned(db, level, key, window, windows, total, checkpoint, None, 0)
 
 
 def _rollup(
@@ -167,7 +178,109 @@ def _rollup(
 
 
 def camera_totals(db: Database, camera: int, window: Window) -> Totals:
-    """Exact totals of one camera (by row id) over ``window``, from its own transitions."""
+    """Exact totals of one camera (by row id) over ``window``, from its own transitions, with
+    the time inside maintenance windows (its own, its site's, its district's) as maintenance."""
+    total = _camera_raw(db, camera, window)
+    windows = load_windows(db)
+    if not windows:
+        return total
+    row = db.execute(
+        "SELECT c.camera_id, s.site_id, s.district FROM camera_inventory c JOIN sites s ON s.id = c.site WHERE c.id = ?",
+        [camera],
+    ).fetchone()
+    if row is None:
+        return total
+    targets = {(TargetKind.CAMERA, row[0]), (TargetKind.SITE, row[1]), (TargetKind.DISTRICT, row[2])}
+    spans = merge_spans(sp for w in windows if (w.target_kind, w.target_id) in targets for sp in _spans(w, window))
+    inside = Totals()
+    for a, b in spans:
+        inside = inside + _camera_raw(db, camera, Window(a, b))
+    return with_maintenance(total, inside)
+
+
+def _spans(w: MaintenanceWindow, window: Window) -> list[Span]:
+    """The window's occurrences inside ``window`` as ms spans."""
+    return clip_spans(((to_ms(a), to_ms(b)) for a, b in w.occurrences(from_ms(window.start_ms), from_ms(window.end_ms))),
+                      window)  # fmt: skip
+
+
+def _planned(
+    db: Database, level: Level, key: str | None, window: Window, windows: list[MaintenanceWindow], total: Totals,
+    checkpoint: int, live: Live | None, now_ms: int,
+) -> Totals:  # fmt: skip
+    """``total`` with the time maintenance windows cover moved to maintenance, exactly.
+
+    Each camera's covered time is the union of its district's, site's and own windows;
+    counted once: district windows as district rollups when the whole district is in the
+    scope (else as rollups of the scope's sites in it), site windows minus their district's
+    spans, camera windows minus both. Windows are few, so this is a few extra rollups.
+    """
+    if not windows:
+        return total
+    by_target: dict[tuple[TargetKind, str], list[Span]] = {}
+    for w in windows:
+        spans = _spans(w, window)
+        if spans:
+            by_target.setdefault((w.target_kind, w.target_id), []).extend(spans)
+    if not by_target:
+        return total
+    scope, params = _scope_sql(level, key)
+    district_spans = {t[1]: merge_spans(sp) for t, sp in by_target.items() if t[0] is TargetKind.DISTRICT}
+    whole_districts: dict[str, list[Span]] = {}
+    site_units: dict[str, list[Span]] = {}  # site_id -> spans counted with a site rollup
+    covered: dict[int, tuple[str, list[Span]]] = {}  # site row id -> (site_id, spans of its site and district)
+    for district, spans in district_spans.items():
+        if level in (Level.NATION, Level.PROVINCE, Level.DISTRICT) and db.execute(
+            f"SELECT 1 FROM sites WHERE district = ?{scope} LIMIT 1", [district, *params]
+        ).fetchone():
+            whole_districts[district] = spans
+        elif level in (Level.SITE, Level.AGENCY):
+            for site_row, site_id in db.execute(
+                f"SELECT id, site_id FROM sites WHERE district = ?{scope}", [district, *params]
+            ).fetchall():
+                site_units[site_id] = list(spans)
+                covered[int(site_row)] = (site_id, list(spans))
+    for (kind, target), spans in by_target.items():
+        if kind is not TargetKind.SITE:
+            continue
+        row = db.execute(f"SELECT id, district FROM sites WHERE site_id = ?{scope}", [target, *params]).fetchone()
+        if row is None:
+            continue
+        own = merge_spans(spans)
+        site_units[target] = subtract_spans(merge_spans(site_units.get(target, []) + own),
+                                            whole_districts.get(row[1], []))  # fmt: skip
+        covered[int(row[0])] = (target, merge_spans(covered.get(int(row[0]), ("", []))[1] + own
+                                                    + district_spans.get(row[1], [])))  # fmt: skip
+    inside = Totals()
+    for district, spans in whole_districts.items():
+        for a, b in spans:
+            inside = inside + _rollup(db, Level.DISTRICT, district, Window(a, b), checkpoint, live, now_ms)
+    for site_id, spans in site_units.items():
+        for a, b in spans:
+            inside = inside + _rollup(db, Level.SITE, site_id, Window(a, b), checkpoint, live, now_ms)
+    for (kind, target), spans in by_target.items():
+        if kind is not TargetKind.CAMERA:
+            continue
+        joined, _ = _scope_sql(level, key, "s.")
+        for cam, site_row, district in db.execute(
+            "SELECT c.id, c.site, s.district FROM camera_inventory c JOIN sites s ON s.id = c.site "
+            f"WHERE c.camera_id = ?{joined}", [target, *params],
+        ).fetchall():  # fmt: skip
+            above = covered.get(int(site_row), ("", district_spans.get(district, [])))[1]
+            for a, b in subtract_spans(spans, above):
+                inside = inside + _camera_raw(db, int(cam), Window(a, b))
+    return with_maintenance(total, inside)
+
+
+def _scope_sql(level: Level, key: str | None, alias: str = "") -> tuple[str, list[object]]:
+    """SQL restricting rows of ``sites`` (``alias``: its name in a join) to the level's sites."""
+    if level is Level.NATION:
+        return "", []
+    column = {Level.PROVINCE: "province", Level.DISTRICT: "district", Level.AGENCY: "agency", Level.SITE: "site_id"}
+    return f" AND {alias}{column[level]} = ?", [key]
+
+
+def _camera_raw(db: Database, camera: int, window: Window) -> Totals:
     first = db.execute(
         "SELECT at_ms, new_state FROM transitions WHERE camera = ? AND at_ms <= ? ORDER BY at_ms DESC, id DESC LIMIT 1",
         [camera, window.start_ms],

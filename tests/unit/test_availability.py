@@ -124,3 +124,68 @@ def test_plan_window_uses_whole_days_only_before_checkpoint() -> None:
         (d + 2, day_start(d + 2), day_start(d + 3)),
         (d + 3, day_start(d + 3), day_start(d + 3) + 2 * H),
     )
+
+
+# -- maintenance windows (hand-computed) ------------------------------------------------------
+
+def test_span_union_subtraction_and_clipping() -> None:
+    from aggregator.availability import clip_spans, merge_spans, subtract_spans
+
+    assert merge_spans([(5, 9), (0, 2), (2, 3), (8, 12), (20, 20)]) == [(0, 3), (5, 12)]
+    assert subtract_spans([(0, 10), (20, 30)], [(2, 4), (8, 22), (25, 26)]) == [(0, 2), (4, 8), (22, 25), (26, 30)]
+    assert subtract_spans([(0, 10)], [(0, 10)]) == [] and subtract_spans([(0, 10)], []) == [(0, 10)]
+    assert clip_spans([(-5, 3), (8, 40)], Window(0, 10)) == [(0, 3), (8, 10)]
+
+
+def test_time_inside_maintenance_moves_to_maintenance() -> None:
+    from aggregator.availability import with_maintenance
+
+    total = Totals(up_ms=700, degraded_ms=100, down_ms=150, unknown_ms=40, maint_ms=10)
+    inside = Totals(up_ms=50, degraded_ms=0, down_ms=150, unknown_ms=20, maint_ms=10)
+    moved = with_maintenance(total, inside)
+    assert moved == Totals(up_ms=650, degraded_ms=100, down_ms=0, unknown_ms=20, maint_ms=230)
+    assert moved.available == 750 / 750 and moved.usable == 650 / 750
+
+
+def test_weekly_window_crossing_bangkok_midnight() -> None:
+    """A weekly window Sunday 22:00 Bangkok for 4 h covers Sun 22:00 - Mon 02:00. The camera is
+    up from Sunday 00:00 except down from 23:00 to 01:00 (inside the window). Over the two
+    Bangkok days Sun+Mon: 44 h up, 0 h down, 4 h maintenance; availability 1.0. Over Monday
+    alone: 22 h up, 2 h maintenance."""
+    from datetime import time as clock
+
+    from aggregator.db import open_db
+    from aggregator.geography import load_geography
+    from aggregator.maintenance import MaintenanceCalendar, WindowSpec
+    from aggregator.rollups import Level, camera_totals, rollup_totals
+    from aggregator.state import Inbound, StateStore
+    from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, SiteTopic
+
+    bkk = ZoneInfo("Asia/Bangkok")
+    sunday = datetime(2026, 11, 22, 0, 0, tzinfo=bkk)  # a Sunday
+    assert sunday.weekday() == 6
+    db = open_db(":memory:")
+    store = StateStore(db, load_geography(db), start=sunday)
+    topic = SiteTopic("10", "1001", "s1", Kind.BIRTH)
+    store.apply([Inbound(topic, Birth(site="s1", ts=sunday, bd_seq=0, cameras=[
+        BirthCamera(camera_id="c1", state=CameraState.UP, since=sunday)]), sunday)])  # fmt: skip
+    down, up = sunday + timedelta(hours=23), sunday + timedelta(hours=25)
+    evs = Events(site="s1", ts=up, seq=1, events=[Event(id=1, camera_id="c1", at=down, state=CameraState.DOWN),
+                                                  Event(id=2, camera_id="c1", at=up, state=CameraState.UP)])
+    store.apply([Inbound(SiteTopic("10", "1001", "s1", Kind.EVENTS), evs, up)])
+    end = sunday + timedelta(days=2)
+    store.roll(end)
+    h = 3_600_000
+    two_days = Window(to_ms(sunday), to_ms(end))
+    monday = Window(to_ms(sunday + timedelta(days=1)), to_ms(end))
+    cam = store.site_by_name["s1"].cameras["c1"]
+    assert camera_totals(db, cam, two_days) == Totals(up_ms=46 * h, down_ms=2 * h)  # no window yet
+    MaintenanceCalendar(db).add(WindowSpec(target_kind="site", target_id="s1", weekday=6,
+                                           start_time=clock(22, 0), duration_min=240), sunday)  # fmt: skip
+    planned = Totals(up_ms=44 * h, maint_ms=4 * h)
+    assert camera_totals(db, cam, two_days) == planned
+    assert camera_totals(db, cam, monday) == Totals(up_ms=22 * h, maint_ms=2 * h)
+    for level, key in [(Level.SITE, "s1"), (Level.DISTRICT, "1001"), (Level.PROVINCE, "10"), (Level.NATION, None)]:
+        assert rollup_totals(db, level, key, two_days) == planned, level
+        assert rollup_totals(db, level, key, two_days, live=store, now_ms=to_ms(end)) == planned, level
+    assert planned.available == 1.0
