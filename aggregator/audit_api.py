@@ -147,6 +147,13 @@ def _file_error(err: TableFileError) -> HTTPException:
     return HTTPException(status_code=status, detail=f"refused, nothing imported: {err}")
 
 
+_BAD_JSON: dict[int | str, dict[str, Any]] = {400: {"description": "The body is not valid JSON"}}
+_UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The multipart form cannot be parsed"},
+    413: {"description": "The file is larger than the import limit; nothing imported"},
+}
+
+
 def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
                  limits: TableLimits | None = None) -> APIRouter:
     """Return the audit router wired to the app's auth and database dependencies."""
@@ -157,11 +164,14 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
     caller_dep: Any = Depends(principal)
     db_dep: Any = Depends(database)
 
-    @router.post("/register", summary="Import a provincial register (CSV or XLSX)")
+    @router.post("/register", summary="Import a provincial register (CSV or XLSX)", responses=_UPLOAD_ERRORS)
     async def upload_register(request: Request, *, caller: Any = caller_dep, db: Database = db_dep,
                               file: Annotated[UploadFile, File()],
                               mapping: Annotated[str, Form()] = "",
                               prune: Annotated[bool, Form()] = False) -> dict[str, Any]:
+        """Administrators only. Columns are mapped by header (``mapping`` overrides: field ->
+        header); a file with errors imports nothing. ``prune`` removes declared cameras absent
+        from the file."""
         _require_admin(caller)
         try:
             columns = json.loads(mapping) if mapping else None
@@ -182,9 +192,11 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
             path.unlink(missing_ok=True)
         return report.as_dict()
 
-    @router.post("/risk-points", summary="Import risk points (CSV or XLSX)")
+    @router.post("/risk-points", summary="Import risk points (CSV or XLSX)", responses=_UPLOAD_ERRORS)
     async def upload_risk_points(request: Request, *, caller: Any = caller_dep, db: Database = db_dep,
                                  file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        """Administrators only. Places that need cameras (name, kind, position, radius, cameras
+        required); a file with errors imports nothing."""
         _require_admin(caller)
         path = await _spool(request, file, limits)
         try:
@@ -200,6 +212,7 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
     @router.get("/imports", summary="Recent imports with their counts (admin)")
     def imports(*, caller: Any = caller_dep, db: Database = db_dep,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[dict[str, Any]]:
+        """Administrators only: file names and counts of every province, newest first."""
         # File names and counts of every province: for admins only.
         _require_admin(caller)
         rows = db.conn.execute(
@@ -209,8 +222,10 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
                  "updated", "unchanged", "rejected", "by"]
         return [dict(zip(names, row, strict=True)) for row in rows]
 
-    @router.post("/reconcile", summary="Match declared to discovered cameras and classify them")
+    @router.post("/reconcile", summary="Match declared to discovered cameras and classify them",
+                 responses=_BAD_JSON)
     def reconcile_now(*, caller: Any = caller_dep, db: Database = db_dep, body: ReconcileIn) -> dict[str, Any]:
+        """Administrators only; a province-scoped administrator names one of their provinces."""
         _require_admin(caller)
         if body.province is None and _scope(caller) is not None:
             raise HTTPException(status_code=403, detail="a province-scoped admin names a province")
@@ -222,6 +237,7 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
 
     @router.get("/summary", summary="Cameras per reconciliation class and province")
     def summary(*, caller: Any = caller_dep, db: Database = db_dep, province: str | None = None) -> dict[str, dict[str, int]]:
+        """Counts per class of the latest reconciliation, in the caller's provinces."""
         where, params = _in("province", _visible(caller, province))
         out: dict[str, dict[str, int]] = {}
         for prov, klass, n in db.conn.execute(
@@ -234,7 +250,9 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
     def matches(*, caller: Any = caller_dep, db: Database = db_dep, province: str | None = None,
                 klass: Annotated[Class | None, Query(alias="class")] = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+                offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[dict[str, Any]]:
+        """Each declared or discovered camera with its class, rule and confidence, in the caller's
+        provinces."""
         where, params = _in("m.province", _visible(caller, province))
         if klass is not None:
             where += " AND m.klass = ?"
@@ -254,7 +272,9 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
                  district: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{3}$")] = None,
                  q: Annotated[str, Query(max_length=100)] = "",
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+                 offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[dict[str, Any]]:
+        """The register's cameras with the class of their latest match; ``q`` searches location,
+        serial, register id and IP."""
         where, params = _in("d.province", _visible(caller, province))
         if district is not None:
             where += " AND d.district = ?"
@@ -282,6 +302,7 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
 
     @router.get("/overrides", summary="Operators' match and reject decisions")
     def overrides(*, caller: Any = caller_dep, db: Database = db_dep) -> list[dict[str, Any]]:
+        """Decisions taken by operators, in the caller's provinces, newest first."""
         scope = _scope(caller)
         rows = db.conn.execute("SELECT declared_key, discovered_key, action, note, by_user, at "
                                "FROM audit_overrides ORDER BY at DESC")
@@ -289,8 +310,10 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
         return [dict(zip(names, row, strict=True)) for row in rows
                 if scope is None or row[0].split("|", 1)[0] in scope]
 
-    @router.put("/overrides", summary="Confirm, force or forbid a pair (survives re-imports)")
+    @router.put("/overrides", summary="Confirm, force or forbid a pair (survives re-imports)",
+                responses=_BAD_JSON)
     def put_override(*, caller: Any = caller_dep, db: Database = db_dep, body: OverrideIn) -> dict[str, str]:
+        """Administrators only; applies at the next reconciliation run."""
         _require_admin(caller)
         found = db.conn.execute("SELECT 1 FROM audit_declared WHERE key = ?",
                                 (body.declared_key,)).fetchone()
@@ -305,6 +328,7 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
     @router.delete("/overrides", summary="Remove an override")
     def remove_override(*, caller: Any = caller_dep, db: Database = db_dep, declared_key: str,
                         discovered_key: str) -> dict[str, str]:
+        """Administrators only; 404 when no such override exists."""
         _require_admin(caller)
         _check_province(caller, declared_key.split("|", 1)[0])
         with _writable(db) as writer:
@@ -316,6 +340,8 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
     @router.get("/risk-coverage", summary="Usable cameras around each risk point")
     def risk_coverage(*, caller: Any = caller_dep, db: Database = db_dep, province: str | None = None,
                       uncovered: bool = False) -> list[dict[str, Any]]:
+        """For each risk point: cameras within its radius, usable now and over 30 days;
+        ``uncovered`` lists the worst first."""
         provinces = _visible(caller, province)
         found = (province_coverage(db) if provinces is None
                  else [c for p in provinces for c in province_coverage(db, p)])
@@ -330,6 +356,8 @@ def build_router(principal: Callable[..., Any], database: Callable[..., Any], *,
     @router.get("/hygiene", summary="Security hygiene flags per province and camera")
     def hygiene(*, caller: Any = caller_dep, db: Database = db_dep, province: str | None = None,
                 limit: Annotated[int, Query(ge=0, le=5000)] = 500) -> dict[str, Any]:
+        """Default passwords, old firmware and clock drift, rolled up per province, with the
+        flagged cameras (up to ``limit``)."""
         provinces = _visible(caller, province)
         # "Newest firmware" is judged against the whole fleet, then cut to the caller's view.
         fleet = load_fleet(db)

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlite_utils import Database
 
+from .api.errors import ERROR_RESPONSES
 from .availability import Window, integrate_timeline
 from .days import day_of, day_start, day_to_date, to_ms
 from .reports import build_report, to_csv, to_html, to_json
@@ -52,9 +53,9 @@ def build_router(
     principal: Callable[..., Any], database: Callable[..., Iterator[Database]] | Callable[..., Database]
 ) -> APIRouter:
     """The report router, using the app's ``principal`` and ``database`` dependencies."""
-    router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+    router = APIRouter(prefix="/api/v1/reports", tags=["reports"], responses=ERROR_RESPONSES)
 
-    @router.get("/monthly", response_model=None)
+    @router.get("/monthly", response_model=None, summary="A month's availability report (JSON, CSV or HTML)")
     def monthly(
         who: Annotated[Any, Depends(principal)],
         db: Annotated[Database, Depends(database)],
@@ -90,7 +91,7 @@ def build_router(
             )
         return JSONResponse(to_json(report, lang))
 
-    @router.get("/camera-days/{site_id}/{camera_id}")
+    @router.get("/camera-days/{site_id}/{camera_id}", summary="One camera's seconds per state for its last days")
     def camera_days(
         who: Annotated[Any, Depends(principal)],
         db: Annotated[Database, Depends(database)],

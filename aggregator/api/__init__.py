@@ -15,6 +15,7 @@ from ..geography import Geography
 from ..settings import AggregatorSettings
 from . import areas, availability, cameras, live, ops, sites, snapshots
 from .deps import ApiContext, ReaderPool, get_caller, get_db
+from .errors import ERROR_RESPONSES, install_error_handlers
 
 __all__ = ["ApiContext", "create_app"]
 
@@ -59,11 +60,15 @@ def create_app(
             {"name": "availability", "description": "Exact availability for any level and window"},
             {"name": "feed", "description": "Live Server-Sent Events"},
             {"name": "operations", "description": "Health, metrics, ingest counters, tokens"},
+            {"name": "faults", "description": "Faults, maintenance windows, alert routes, deliveries"},
+            {"name": "audit", "description": "Provincial registers reconciled with discovered cameras"},
+            {"name": "reports", "description": "Monthly availability reports"},
         ],
     )  # fmt: skip
     app.state.ctx = ctx
+    install_error_handlers(app)
     for module in (areas, sites, cameras, snapshots, availability, live, ops):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(ops.health_router)
     if plugins:
         _include_plugins(app, ctx, fault_service)
@@ -87,7 +92,7 @@ def _include_plugins(app: FastAPI, ctx: ApiContext, fault_service: Any) -> None:
         except (ImportError, AttributeError) as err:
             logger.info("api: %s not mounted (%s)", module, err)
             continue
-        app.include_router(build(principal, database))
+        app.include_router(build(principal, database), responses=ERROR_RESPONSES)
     try:
         from ..web import include_dashboard
     except ImportError as err:

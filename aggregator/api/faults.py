@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Collection
 from typing import Annotated, Any, Literal, Protocol
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ..fault_model import FaultKind, FaultStatus, RepairNote
@@ -23,6 +23,7 @@ from ..faults import FaultNotFound, FaultStateError
 from ..maintenance import MaintenanceWindow, TargetKind, WindowSpec
 from ..notify.routing import RouteSpec
 from ..notify.service import FaultService
+from .errors import ERROR_RESPONSES, ErrorOut
 
 __all__ = ["Caller", "RepairIn", "current_caller", "current_service", "include_faults", "router"]
 
@@ -100,9 +101,21 @@ def current_service() -> FaultService:
     raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the fault service is not running")
 
 
+# Ids and offsets are SQLite integers: anything past 64 bits is refused with 422 before it
+# reaches a query (sqlite3 raises OverflowError on it, which would answer 500).
+_MAX_ID = 2**63 - 1
+_MAX_OFFSET = 10_000_000
+FaultId = Annotated[int, Path(ge=1, le=_MAX_ID, description="Fault id")]
+WindowId = Annotated[int, Path(ge=1, le=_MAX_ID, description="Maintenance window id")]
+RouteId = Annotated[int, Path(ge=1, le=_MAX_ID, description="Routing rule id")]
+Offset = Annotated[int, Query(ge=0, le=_MAX_OFFSET)]
 CallerDep = Annotated[Any, Depends(current_caller)]
 ServiceDep = Annotated[FaultService, Depends(current_service)]
 router = APIRouter(prefix="/api/v1", tags=["faults"])
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "The fault is not in a state that allows this (e.g. already resolved)"}
+}
+_BAD_BODY: dict[int | str, dict[str, Any]] = {400: {"model": ErrorOut, "description": "The body is not valid JSON"}}
 
 
 def acting(caller: Caller, province: str | None = None) -> None:
@@ -121,7 +134,7 @@ def visible(svc: FaultService, caller: Caller, fault_id: int) -> dict[str, Any]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no fault {fault_id}")
     return fault_row(fault)
 
-@router.get("/faults", response_model=list[FaultPublic])
+@router.get("/faults", response_model=list[FaultPublic], summary="Faults, filtered and paged")
 def list_faults(
     caller: CallerDep,
     svc: ServiceDep,
@@ -137,7 +150,7 @@ def list_faults(
     opened_until: AwareDatetime | None = None,
     top_level: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """Faults in the caller's provinces, newest first, filtered."""
     flt = FaultFilter(
@@ -148,7 +161,7 @@ def list_faults(
     )  # fmt: skip
     return [fault_row(f) for f in svc.store.find(flt)]
 
-@router.get("/faults/figures")
+@router.get("/faults/figures", summary="Response figures: MTTA and MTTR per group")
 def figures(
     caller: CallerDep,
     svc: ServiceDep,
@@ -160,14 +173,15 @@ def figures(
     rows = response_figures(svc.store.opened_between(start, end, _scope(caller)), start, end, by)
     return [dataclasses.asdict(r) for r in rows]
 
-@router.get("/faults/{fault_id}")
-def get_fault(caller: CallerDep, svc: ServiceDep, fault_id: int) -> dict[str, Any]:
+@router.get("/faults/{fault_id}", summary="One fault with its history")
+def get_fault(caller: CallerDep, svc: ServiceDep, fault_id: FaultId) -> dict[str, Any]:
     """One fault with its full history."""
     row = visible(svc, caller, fault_id)
     return {**FaultPublic(**row).model_dump(), "history": svc.store.history(fault_id)}
 
-@router.post("/faults/{fault_id}/acknowledge", response_model=FaultPublic)
-def acknowledge(caller: CallerDep, svc: ServiceDep, fault_id: int) -> dict[str, Any]:
+@router.post("/faults/{fault_id}/acknowledge", response_model=FaultPublic, summary="Acknowledge a fault",
+             responses=_CONFLICT)
+def acknowledge(caller: CallerDep, svc: ServiceDep, fault_id: FaultId) -> dict[str, Any]:
     """Take the fault on: escalation stops."""
     acting(caller, visible(svc, caller, fault_id)["province"])
     try:
@@ -177,8 +191,9 @@ def acknowledge(caller: CallerDep, svc: ServiceDep, fault_id: int) -> dict[str, 
     except FaultStateError as err:
         raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from err
 
-@router.post("/faults/{fault_id}/resolve", response_model=FaultPublic)
-def resolve(caller: CallerDep, svc: ServiceDep, fault_id: int, repair: RepairIn) -> dict[str, Any]:
+@router.post("/faults/{fault_id}/resolve", response_model=FaultPublic, summary="Resolve a fault with a repair note",
+             responses={**_CONFLICT, **_BAD_BODY})
+def resolve(caller: CallerDep, svc: ServiceDep, fault_id: FaultId, repair: RepairIn) -> dict[str, Any]:
     """Resolve with a repair note, or close as won't-fix."""
     acting(caller, visible(svc, caller, fault_id)["province"])
     note = RepairNote(repair.done, repair.parts, repair.cost)
@@ -200,7 +215,7 @@ def window_province(svc: FaultService, kind: TargetKind, target: str) -> str:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {kind.value} {target}")
     return str(row[0])
 
-@router.get("/maintenance")
+@router.get("/maintenance", summary="Maintenance windows")
 def list_windows(caller: CallerDep, svc: ServiceDep) -> list[dict[str, Any]]:
     """Maintenance windows (administrators see all; others those in their provinces)."""
     windows: list[MaintenanceWindow] = svc.calendar.windows()
@@ -214,15 +229,17 @@ def _window_in_scope(svc: FaultService, caller: Caller, w: MaintenanceWindow) ->
     except HTTPException:
         return False
 
-@router.post("/maintenance", status_code=status.HTTP_201_CREATED)
+@router.post("/maintenance", status_code=status.HTTP_201_CREATED, summary="Plan a maintenance window",
+             responses=_BAD_BODY)
 def add_window(caller: CallerDep, svc: ServiceDep, spec: WindowSpec) -> dict[str, Any]:
     """Plan a maintenance window (one-off or weekly) for a camera, site or district."""
     acting(caller, window_province(svc, spec.target_kind, spec.target_id))
     spec = spec.model_copy(update={"created_by": _name(caller)})
     return svc.calendar.add(spec, svc.clock()).as_dict()
 
-@router.delete("/maintenance/{window_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_window(caller: CallerDep, svc: ServiceDep, window_id: int) -> None:
+@router.delete("/maintenance/{window_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Cancel a maintenance window")
+def delete_window(caller: CallerDep, svc: ServiceDep, window_id: WindowId) -> None:
     """Cancel a maintenance window."""
     window = svc.calendar.get(window_id)
     if window is None:
@@ -230,33 +247,35 @@ def delete_window(caller: CallerDep, svc: ServiceDep, window_id: int) -> None:
     acting(caller, window_province(svc, window.target_kind, window.target_id))
     svc.calendar.delete(window_id)
 
-@router.get("/alert-routes")
+@router.get("/alert-routes", summary="Alert routing rules (administrators)")
 def list_routes(caller: CallerDep, svc: ServiceDep) -> list[dict[str, Any]]:
     """Routing rules (administrators only; secrets never shown)."""
     admin(caller)
     return [r.as_dict() for r in svc.routes.routes()]
 
-@router.post("/alert-routes", status_code=status.HTTP_201_CREATED)
+@router.post("/alert-routes", status_code=status.HTTP_201_CREATED, summary="Add an alert routing rule",
+             responses=_BAD_BODY)
 def add_route(caller: CallerDep, svc: ServiceDep, spec: RouteSpec) -> dict[str, Any]:
     """Add a routing rule."""
     admin(caller)
     return svc.routes.add(spec, svc.clock()).as_dict()
 
-@router.delete("/alert-routes/{route_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_route(caller: CallerDep, svc: ServiceDep, route_id: int) -> None:
+@router.delete("/alert-routes/{route_id}", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Remove an alert routing rule")
+def delete_route(caller: CallerDep, svc: ServiceDep, route_id: RouteId) -> None:
     """Remove a routing rule."""
     admin(caller)
     if not svc.routes.delete(route_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route {route_id}")
 
-@router.get("/deliveries")
+@router.get("/deliveries", summary="Alert delivery log")
 def deliveries(
     caller: CallerDep,
     svc: ServiceDep,
     delivery_status: Annotated[Literal["pending", "sent", "dead"] | None, Query(alias="status")] = None,
     channel: Literal["webhook", "email"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """The delivery log, newest first (technicians and administrators, within scope)."""
     acting(caller)
@@ -270,5 +289,5 @@ def include_faults(app: FastAPI, principal: Callable[..., Any], service: FaultSe
     """Mount the faults API on ``app``, bound to the core's auth dependency and a running service."""
     app.dependency_overrides[current_caller] = principal
     app.dependency_overrides[current_service] = lambda: service
-    app.include_router(router)
+    app.include_router(router, responses=ERROR_RESPONSES)
 

@@ -12,6 +12,7 @@ from ..auth import list_tokens
 from ..metrics import quarantine_counts, render
 from .common import district_counts, when
 from .deps import AdminDep, CallerDep, ContextDep, DbDep, TechnicianDep
+from .errors import ERROR_RESPONSES
 from .schemas import IngestCounters
 
 __all__ = ["health_router", "router"]
@@ -71,7 +72,8 @@ def healthz(ctx: ContextDep, db: DbDep) -> Health:
                   feed_clients=ctx.feed.clients if ctx.feed is not None else 0)  # fmt: skip
 
 
-@health_router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (any valid token)")
+@health_router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (any valid token)",
+                   responses={code: ERROR_RESPONSES[code] for code in (401, 429)})
 def metrics(ctx: ContextDep, db: DbDep, caller: CallerDep) -> PlainTextResponse:
     """Text exposition format 0.0.4; scrape with a viewer token (``bearer_token`` in Prometheus)."""
     stats = {k: v for k, v in _ingest_stats(ctx).items() if isinstance(v, (int, float))}
