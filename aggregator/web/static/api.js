@@ -73,8 +73,34 @@ export const api = {
   report: (params) => get("/api/v1/reports/monthly", params),
   reportFile: (params, accept) => request("GET", "/api/v1/reports/monthly", { params, accept }),
   snapshot: (site, cam) => request("GET", `/api/v1/cameras/${enc(site)}/${enc(cam)}/snapshot`, { accept: "image/jpeg" }),
+  requestSnapshot: (site, cam) => post(`/api/v1/cameras/${enc(site)}/${enc(cam)}/snapshot`, {}),
   feedPath: "/api/v1/feed",
 };
+
+/** The camera's latest snapshot with what the API says about it (headers), fetched with the
+ *  bearer header (never a token in a URL): {blob, takenAt, cmdId, error, errorCmdId, detail}.
+ *  blob is null when there is no picture (404: detail says why). */
+export async function latestSnapshot(site, cam) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  const headers = { Accept: "image/jpeg" };
+  const tok = token.get();
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  try {
+    const res = await fetch(`/api/v1/cameras/${enc(site)}/${enc(cam)}/snapshot`, { headers, signal: controller.signal, cache: "no-store" });
+    if (res.status === 401) { listeners.unauthorised(); throw new ApiError(401, "unauthorised"); }
+    const out = {
+      blob: null, takenAt: res.headers.get("X-Snapshot-Taken-At"), cmdId: res.headers.get("X-Snapshot-Cmd-Id"),
+      error: res.headers.get("X-Snapshot-Error"), errorCmdId: res.headers.get("X-Snapshot-Error-Cmd-Id"), detail: "",
+    };
+    if (res.ok) out.blob = await res.blob();
+    else if (res.status === 404) { try { out.detail = (await res.json()).detail ?? ""; } catch { /* not JSON */ } }
+    else throw new ApiError(res.status, res.statusText);
+    return out;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Availability of one area over the dashboard's three windows; a window the API cannot answer is null. */
 export async function windows(level, key) {

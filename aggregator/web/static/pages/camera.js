@@ -1,10 +1,11 @@
 // Camera page: identity and inventory, state and reason, 30 days of availability bars,
 // transitions, faults, and the last snapshot when one was requested.
-import { api, ApiError } from "../api.js";
+import { api, ApiError, latestSnapshot } from "../api.js";
 import { h, STATES } from "../dom.js";
 import { t, fmtPct, fmtTime, placeName, reasonText } from "../i18n.js";
 import { stateBadge, crumbs } from "../widgets.js";
 import { page } from "../shape.js";
+import { session } from "../session.js";
 
 const DAY_STATES = ["up", "degraded", "down", "maintenance", "unknown"];
 
@@ -31,16 +32,70 @@ function inventory(c) {
   return h("dl", { class: "kv", id: "inventory" }, rows.filter(([, v]) => v).flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
 }
 
-async function snapshot(site, cam, c) {
-  if (!c.snapshot_at && !c.has_snapshot) return h("p", { class: "muted" }, t("camera.noSnapshot"));
-  try {
-    const blob = await api.snapshot(site, cam);
-    return h("figure", { class: "snapshot" }, h("img", { src: URL.createObjectURL(blob), alt: t("camera.snapshot") }),
-      h("figcaption", { class: "muted" }, fmtTime(c.snapshot_at)));
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return h("p", { class: "muted" }, t("camera.noSnapshot"));
-    throw err;
+// After a request, the page polls the latest snapshot this often, this many times (the
+// site answers within a few seconds: one RTSP open and one frame).
+const SNAPSHOT_POLL_MS = 1000;
+const SNAPSHOT_POLLS = 30;
+
+function reasonOf(code) {
+  const key = `snapshot.reason.${code}`;
+  const text = t(key);
+  return text === key ? code : text;
+}
+
+/** The last snapshot (fetched with the bearer header into a blob URL) and, for technicians
+ *  and admins, a button that asks the site for a new one and polls until it answers. */
+async function snapshot(site, cam) {
+  const figure = h("figure", { class: "snapshot", id: "snapshot" });
+  const status = h("p", { class: "muted", id: "snapshot-status", role: "status" });
+  let blobUrl = null;
+  function draw(s) {
+    if (s.blob) {
+      if (blobUrl) URL.revokeObjectURL(blobUrl);
+      blobUrl = URL.createObjectURL(s.blob);
+      figure.replaceChildren(h("img", { src: blobUrl, alt: t("camera.snapshot"), dataset: { cmd: s.cmdId || "" } }),
+        h("figcaption", { class: "muted", id: "snapshot-time" }, `${t("snapshot.taken")} ${fmtTime(s.takenAt)}`));
+    } else {
+      figure.replaceChildren(h("p", { class: "muted" }, t("camera.noSnapshot")));
+    }
   }
+  async function load() {
+    const s = await latestSnapshot(site, cam);
+    draw(s);
+    return s;
+  }
+  try { await load(); } catch (err) { if (err.status === 401) throw err; draw({}); }
+  const box = h("div", { id: "snapshot-box" }, figure, status);
+  if (session.canAct) {
+    const button = h("button", { type: "button", id: "snapshot-request" }, t("snapshot.request"));
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      status.dataset.state = "waiting";
+      status.textContent = t("snapshot.waiting");
+      try {
+        const { cmd_id: cmdId } = await api.requestSnapshot(site, cam);
+        for (let i = 0; i < SNAPSHOT_POLLS; i++) {
+          await new Promise((resolve) => setTimeout(resolve, SNAPSHOT_POLL_MS));
+          const s = await load();
+          if (s.cmdId === cmdId && s.blob) { status.dataset.state = "done"; status.textContent = ""; return; }
+          if (s.errorCmdId === cmdId) {
+            status.dataset.state = "failed";
+            status.textContent = t("snapshot.failed", { reason: reasonOf(s.error) });
+            return;
+          }
+        }
+        status.dataset.state = "timeout";
+        status.textContent = t("snapshot.timeout");
+      } catch (err) {
+        status.dataset.state = "failed";
+        status.textContent = err instanceof ApiError && err.status === 403 ? t("error.forbidden") : String(err.message || err);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    box.append(button);
+  }
+  return box;
 }
 
 export async function render(main, site, cam) {
@@ -74,7 +129,7 @@ export async function render(main, site, cam) {
   const faultRows = page(faults).items;
   main.append(head, h("div", { class: "grid2" },
     h("div", { class: "card" }, h("h2", {}, t("camera.inventory")), inventory(c),
-      h("h2", {}, t("camera.snapshot")), await snapshot(site, cam, c)),
+      h("h2", {}, t("camera.snapshot")), await snapshot(site, cam)),
     h("div", {},
       h("h2", {}, t("camera.days")), dayBars(page(days).items),
       h("div", { class: "legend" }, DAY_STATES.map((st) => h("span", {}, h("i", { style: `background:var(--${st})` }), t(`state.${st}`)))),
