@@ -44,6 +44,7 @@ from protocol import (
 from protocol.sequence import death_matches
 
 from . import registry
+from .compacted import interval_pieces, is_compacted, until_ms
 from .days import DAY_MS, day_of, day_start, from_ms, to_ms
 from .geography import Geography, UnknownArea
 from .ledger import N_STATES, Ledger
@@ -79,6 +80,8 @@ _UNKNOWN = STATE_CODE[CameraState.UNKNOWN]
 _OFFLINE = REASON_CODE[Reason.SITE_OFFLINE]
 _MISSING = REASON_CODE[Reason.MISSING]
 _NONE_REASON = REASON_CODE[Reason.NONE]
+# Reason of an interval piece whose state is not the compacted event's own (its cause is lost).
+_PIECE_REASON = {CameraState.MAINTENANCE: Reason.PLANNED}
 _DEFAULT_HEARTBEAT_S = 60
 # The service rewrites camera_state at most this often (or when this many cameras changed): at
 # a million cameras each change dirties a random 4 KiB page, so writing it every batch costs
@@ -409,11 +412,17 @@ class StateStore(LiveView):
         for ev in msg.events:
             at = to_ms(ev.at)
             cam = cameras.get(ev.camera_id)
+            merged = is_compacted(ev.details)
             if ev.id <= site.last_event_id and cam is not None:
                 self._flush_pending()
-                hit = self.db.execute(
-                    "SELECT 1 FROM transitions WHERE camera = ? AND at_ms = ? AND event_id = ?", [cam, at, ev.id]
-                ).fetchone()
+                if merged:  # an interval ending with an event already stored is already here
+                    hit = self.db.execute(
+                        "SELECT 1 FROM transitions WHERE camera = ? AND event_id = ? AND at_ms BETWEEN ? AND ?",
+                        [cam, ev.id, at, until_ms(ev.details) or at]).fetchone()  # fmt: skip
+                else:
+                    hit = self.db.execute(
+                        "SELECT 1 FROM transitions WHERE camera = ? AND at_ms = ? AND event_id = ?", [cam, at, ev.id]
+                    ).fetchone()
                 if hit:
                     result.duplicates += 1
                     continue
@@ -423,7 +432,14 @@ class StateStore(LiveView):
             if cols.missing[cam]:
                 cols.missing[cam] = 0
                 self._missing_rows.append((0, recv, cam))
-            change(cam, site, at, STATE_CODE[ev.state], REASON_CODE[ev.reason], ev.id, ev.historical, recv, result, ev.at)
+            if merged:  # the agent merged history into an interval: apply each state's seconds
+                for piece_at, state in interval_pieces(at, ev.state, ev.details):
+                    reason = ev.reason if state == ev.state else _PIECE_REASON.get(state, Reason.NONE)
+                    change(cam, site, piece_at, STATE_CODE[state], REASON_CODE[reason], ev.id, ev.historical,
+                           recv, result)  # fmt: skip
+            else:
+                change(cam, site, at, STATE_CODE[ev.state], REASON_CODE[ev.reason], ev.id, ev.historical, recv,
+                       result, ev.at)  # fmt: skip
             if ev.id > site.last_event_id:
                 site.last_event_id = ev.id
         result.committed_event_ids[site.site_id] = site.last_event_id

@@ -291,3 +291,56 @@ def test_redelivered_birth_and_events_are_never_stored_twice(store: StateStore) 
                                 later + timedelta(minutes=2))])  # fmt: skip
     assert mixed.duplicates == 1 and [t.new_state for t in mixed.transitions] == [CameraState.DOWN]
     assert mixed.committed_event_ids == {"s1": 3}
+
+
+def test_interval_pieces_follow_the_seconds_per_state() -> None:
+    from aggregator.compacted import interval_pieces
+
+    at = to_ms(T0)
+    until = (T0 + timedelta(hours=4)).isoformat()
+    details = {"compacted": 5, "until": until, "s_down": 7200.0, "s_up": 3600.0, "s_degraded": 3600.0}
+    assert interval_pieces(at, CameraState.DOWN, details) == [
+        (at, CameraState.DOWN), (at + 7_200_000, CameraState.UP), (at + 10_800_000, CameraState.DEGRADED)]
+    # rounding past `until` drops a piece; no usable until or seconds: the event alone
+    short = {**details, "until": (T0 + timedelta(hours=3)).isoformat()}
+    assert interval_pieces(at, CameraState.DOWN, short)[-1] == (at + 7_200_000, CameraState.UP)
+    assert interval_pieces(at, CameraState.DOWN, {"compacted": 2, "until": "yesterday"}) == [(at, CameraState.DOWN)]
+    assert interval_pieces(at, CameraState.UP, {"compacted": 2, "until": until}) == [(at, CameraState.UP)]
+
+
+def test_compacted_interval_applies_each_states_seconds(store: StateStore) -> None:
+    """The agent merged history into one event (down longest): 2 h down, 1 h up, 1 h degraded
+    within [T0+1h, T0+5h). The stored time per state is exact, not 4 h of down."""
+    from aggregator.availability import Window
+    from aggregator.rollups import camera_totals
+
+    store.apply([birth("s1", {"c1": CameraState.UP}, T0)])
+    until = T0 + timedelta(hours=5)
+    details = {"compacted": 7, "until": until.isoformat(), "s_down": 7200.0, "s_up": 3600.0, "s_degraded": 3600.0}
+    merged = Events(site="s1", ts=until, seq=1, events=[
+        Event(id=5, camera_id="c1", at=T0 + timedelta(hours=1), state=CameraState.DOWN, reason=Reason.NO_VIDEO,
+              details=details, historical=True),
+        Event(id=6, camera_id="c1", at=until, state=CameraState.UP, historical=True)])  # fmt: skip
+    inbound = Inbound(topic("s1", Kind.EVENTS), merged, until)
+    result = store.apply([inbound])
+    assert [t.new_state for t in result.transitions] == [
+        CameraState.DOWN, CameraState.UP, CameraState.DEGRADED, CameraState.UP]
+    h = 3_600_000
+    cam = store.site_by_name["s1"].cameras["c1"]
+    totals = camera_totals(store.db, cam, Window(to_ms(T0), to_ms(T0) + 6 * h))
+    assert (totals.up_ms, totals.degraded_ms, totals.down_ms) == (3 * h, 1 * h, 2 * h)
+    again = store.apply([inbound])
+    assert again.duplicates == 2 and again.transitions == []
+
+
+def test_compacted_interval_whose_last_event_is_stored_is_a_duplicate(store: StateStore) -> None:
+    store.apply([birth("s1", {"c1": CameraState.UP}, T0)])
+    plain = [(4, "c1", T0 + timedelta(hours=1), CameraState.DOWN), (5, "c1", T0 + timedelta(hours=3), CameraState.UP)]
+    store.apply([events("s1", plain, T0 + timedelta(hours=3))])
+    rows = store.db.execute("SELECT COUNT(*) FROM transitions").fetchone()[0]
+    details = {"compacted": 2, "until": (T0 + timedelta(hours=4)).isoformat(), "s_down": 7200.0, "s_up": 3600.0}
+    merged = Events(site="s1", ts=T0 + timedelta(hours=4), seq=2, events=[
+        Event(id=5, camera_id="c1", at=T0 + timedelta(hours=1), state=CameraState.DOWN, details=details)])  # fmt: skip
+    result = store.apply([Inbound(topic("s1", Kind.EVENTS), merged, T0 + timedelta(hours=4))])
+    assert result.duplicates == 1 and result.transitions == []
+    assert store.db.execute("SELECT COUNT(*) FROM transitions").fetchone()[0] == rows
