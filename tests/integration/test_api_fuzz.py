@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -158,3 +159,51 @@ def _fuzz(rig: ApiRig, op: Any, reader: Any, secrets: dict[str, str], documented
                 problems.append(f"database changed by {code} {where}")
 
     check()
+
+
+def test_without_a_good_token_every_operation_answers_401(rig: ApiRig) -> None:
+    spec = rig.client.get("/openapi.json").json()
+    reader = open_db(rig.db_path, migrate=False)
+    before = fingerprint(reader)
+    for op in _operations(spec):
+        if op.path == "/healthz":
+            continue
+        url = op.path.format(**KNOWN)
+        for headers in ({}, {"Authorization": "Basic YWRtaW46YWRtaW4="}, {"Authorization": "Bearer"},
+                        {"Authorization": "Bearer " + rig.tokens["admin"][:-1]}):  # fmt: skip
+            response = rig.client.request(op.method.upper(), url, headers=headers)
+            assert response.status_code == 401, (op.method, url, headers, response.text)
+            assert "Bearer" in response.headers.get("WWW-Authenticate", ""), (op.method, url)
+            assert _clear(_detail(response)) and rig.tokens["admin"][:-1] not in response.text
+    assert fingerprint(reader) == before
+    reader.close()
+
+
+def test_any_forged_token_is_a_clean_401(rig: ApiRig) -> None:
+    tokens = st.text(st.characters(codec="latin-1", exclude_categories=("Cc",)), max_size=300) | st.binary(
+        max_size=64).map(lambda b: "cw_" + b.hex())  # fmt: skip
+
+    @settings(max_examples=60, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck), phases=[Phase.generate])  # fmt: skip
+    @given(token=tokens)
+    def check(token: str) -> None:
+        header = f"Bearer {token}".strip().encode("latin-1")  # raw bytes: any octet a client may send
+        response = rig.client.get("/api/v1/me", headers={"Authorization": header})  # type: ignore[dict-item]
+        assert response.status_code == 401, response.text
+        assert _clear(_detail(response))
+        if len(token.strip()) >= 4:
+            assert token.strip() not in response.text
+
+    check()
+
+
+def test_app_served_again_after_shutdown_still_answers(tmp_path: Path) -> None:
+    # a second lifespan (a restarted server or a second client on the same app) must not find the
+    # first one's closed reader connections (that answered 500)
+    for rig in api_rig(tmp_path):
+        assert rig.client.get("/api/v1/me", headers=rig.auth("viewer")).status_code == 200
+        with TestClient(rig.client.app, raise_server_exceptions=False) as again:
+            assert again.get("/api/v1/nation", headers=rig.auth("admin")).status_code == 200
+        for client in (rig.client, TestClient(rig.client.app, raise_server_exceptions=False)):
+            assert client.get("/healthz").json()["database"] is True
+            assert client.get("/api/v1/me", headers=rig.auth("viewer")).json()["name"] == "viewer"
