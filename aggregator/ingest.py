@@ -43,7 +43,7 @@ from aggregator.commit import Stopped, commit_batch
 from aggregator.quarantine import Quarantine, migrate_quarantine
 from aggregator.sessions import Decision, Routed, SiteSessions
 from aggregator.settings import AggregatorSettings
-from aggregator.snapshots import SnapshotStore, snapshot_command
+from aggregator.snapshots import SnapshotRefused, SnapshotStore, snapshot_command
 from aggregator.state import ApplyResult, Inbound
 from protocol import (
     DEFAULT_MAX_BYTES,
@@ -425,8 +425,8 @@ class Ingest:
         if isinstance(message, Snapshot):  # a reply outside the session's seq: store and ack
             try:
                 self.snapshots.put(message, d.received_at)
-            except ValueError as err:
-                self.quarantine.add(d.topic, d.payload, "invalid", str(err))
+            except SnapshotRefused as err:
+                self.quarantine.add(d.topic, d.payload, err.reason, str(err))
             to_ack.append(d)
             return
         last_seq: int | None = None
@@ -493,6 +493,7 @@ class Ingest:
     def request_snapshot(self, province: str, district: str, site: str, camera_id: str) -> str | None:
         """Publish a ``snapshot`` command (any thread); its cmd_id, or None when not connected."""
         cmd_id, topic, payload = snapshot_command(province, district, site, camera_id)
+        self.snapshots.expect(cmd_id, site, camera_id)
         ok = self._client.is_connected() and self._client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
         return cmd_id if ok else None
 

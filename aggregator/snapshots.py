@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,9 +28,22 @@ from protocol import Command, CommandKind, Kind, Snapshot, encode, site_topic
 
 from .days import from_ms, to_ms
 
-__all__ = ["SnapshotRecord", "SnapshotStore", "latest_snapshot", "migrate_snapshots", "snapshot_command"]
+__all__ = [
+    "SnapshotRecord",
+    "SnapshotRefused",
+    "SnapshotStore",
+    "latest_snapshot",
+    "migrate_snapshots",
+    "snapshot_command",
+]
 
 logger = logging.getLogger(__name__)
+
+# An answer is accepted this long after its command: the agent's grab takes seconds, and a
+# site that was offline gets the QoS 1 command when it reconnects, up to a few minutes later.
+ANSWER_WINDOW_S = 600.0
+# Commands awaiting an answer are forgotten past this many (each is a few dozen bytes).
+_MAX_EXPECTED = 10_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS camera_snapshots (
@@ -89,8 +104,20 @@ class SnapshotRecord:
     error_at: datetime | None
 
 
+class SnapshotRefused(ValueError):
+    """An answer that is not stored; ``reason`` is the quarantine reason."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+
+
 class SnapshotStore:
-    """Writes answers; ingest calls :meth:`put` from its writer thread (its own connection)."""
+    """Writes answers; ingest calls :meth:`put` from its writer thread (its own connection).
+
+    Only answers to commands this process sent (:meth:`expect`) are stored: a site cannot
+    push pictures nobody asked for into the database (they are quarantined ``unsolicited``).
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -99,9 +126,30 @@ class SnapshotStore:
                 migrate_snapshots(db)
         self.stored = 0
         self.failed = 0
+        self._lock = threading.Lock()  # expect() runs on API threads, put() on the writer
+        self._expected: dict[str, tuple[str, str, float]] = {}  # cmd_id -> (site, camera, when sent)
+
+    def expect(self, cmd_id: str, site: str, camera_id: str) -> None:
+        """Remember a sent command so its answer is accepted."""
+        now = time.monotonic()
+        with self._lock:
+            if len(self._expected) >= _MAX_EXPECTED:
+                self._expected = {k: v for k, v in self._expected.items() if now - v[2] < ANSWER_WINDOW_S}
+                while len(self._expected) >= _MAX_EXPECTED:
+                    self._expected.pop(next(iter(self._expected)))
+            self._expected[cmd_id] = (site, camera_id, now)
+
+    def _answered(self, message: Snapshot) -> None:
+        with self._lock:
+            sent = self._expected.pop(message.cmd_id, None)
+        if sent is None or sent[:2] != (message.site, message.camera_id) or (
+            time.monotonic() - sent[2] > ANSWER_WINDOW_S
+        ):
+            raise SnapshotRefused("unsolicited", f"snapshot {message.cmd_id}: no such request is waiting for an answer")
 
     def put(self, message: Snapshot, received_at: datetime) -> None:
         """Keep ``message`` as the camera's latest answer (one UPSERT, committed at once)."""
+        self._answered(message)
         now_ms = to_ms(received_at)
         if message.error is not None:
             params: tuple[object, ...] = (message.site, message.camera_id, message.cmd_id, now_ms, message.error,
@@ -114,9 +162,9 @@ class SnapshotStore:
             try:
                 image = base64.b64decode(message.data, validate=True)
             except (binascii.Error, ValueError) as err:
-                raise ValueError(f"snapshot {message.cmd_id}: data is not base64") from err
+                raise SnapshotRefused("invalid", f"snapshot {message.cmd_id}: data is not base64") from err
             if not image.startswith(b"\xff\xd8"):
-                raise ValueError(f"snapshot {message.cmd_id}: data is not a JPEG")
+                raise SnapshotRefused("invalid", f"snapshot {message.cmd_id}: data is not a JPEG")
             assert message.taken_at is not None  # the model requires it with data
             params = (message.site, message.camera_id, message.cmd_id, to_ms(message.taken_at), now_ms,
                       message.content_type, message.width, message.height, image)

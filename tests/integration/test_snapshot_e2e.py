@@ -5,6 +5,7 @@ stores it, and the API serves a decodable JPEG (issue 7, camera page)."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +17,9 @@ from typing import Any
 import cv2
 import httpx
 import numpy as np
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.config import parse_config
 from agent.models import PrintSink
@@ -27,9 +30,10 @@ from agent.snapshot import SnapshotTaker, taker_for_runner
 from aggregator import registry
 from aggregator.auth import create_token
 from aggregator.days import to_ms
+from aggregator.db import open_db
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
-from protocol import Kind, site_filter
+from protocol import Kind, Snapshot, encode, site_filter, site_topic
 from tests.integration.conftest_agent_checks import FAST_CHECKS, secrets
 from tests.rig.api_server import serve
 from tests.rig.mosquitto import Broker
@@ -185,3 +189,30 @@ def test_roles_and_scope(rig: Rig) -> None:
         assert viewer50.get(f"/api/v1/cameras/{SITE}/gate/snapshot").status_code == 404
         assert httpx.post(f"{rig.url}/api/v1/cameras/{SITE}/gate/snapshot", timeout=HTTP_TIMEOUT).status_code == 401
     assert rig.taker.published == 0  # none of these reached the agent
+
+
+def test_unsolicited_and_unknown_site_snapshots_are_quarantined(rig: Rig, mosquitto: Broker) -> None:
+    ok, buf = cv2.imencode(".jpg", np.full((24, 32, 3), 200, np.uint8))
+    picture = Snapshot(site=SITE, ts=datetime.now(UTC), camera_id="gate", cmd_id="snap-nobody-asked",
+                       taken_at=datetime.now(UTC), width=32, height=24,
+                       data=base64.b64encode(buf.tobytes()).decode())
+    stranger = picture.model_copy(update={"site": "not-enrolled"})
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="pusher")
+    client.connect("127.0.0.1", mosquitto.port, keepalive=30)
+    client.loop_start()
+    try:
+        client.publish(site_topic(PROVINCE, DISTRICT, SITE, Kind.SNAPSHOT), encode(picture), qos=1).wait_for_publish(10)
+        client.publish(site_topic(PROVINCE, DISTRICT, "not-enrolled", Kind.SNAPSHOT), encode(stranger),
+                       qos=1).wait_for_publish(10)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    db = open_db(rig.service.settings.db_path, migrate=False)
+    try:
+        wait_until(lambda: {r[0] for r in db.execute("SELECT reason FROM quarantine WHERE topic LIKE '%/snapshot'")}
+                   >= {"unsolicited", "unknown_site"}, "both snapshots quarantined")
+        assert db.execute("SELECT COUNT(*) FROM camera_snapshots").fetchone()[0] == 0
+    finally:
+        db.close()
+    with rig.http("viewer") as viewer:
+        assert viewer.get(f"/api/v1/cameras/{SITE}/gate/snapshot").status_code == 404

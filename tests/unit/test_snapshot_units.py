@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from agent.config import CameraConfig, Credential
 from agent.snapshot import MAX_JPEG_BYTES, SnapshotError, SnapshotTaker, fit_jpeg
 from aggregator.db import open_db
-from aggregator.snapshots import SnapshotStore, latest_snapshot, snapshot_command
+from aggregator.snapshots import SnapshotRefused, SnapshotStore, latest_snapshot, snapshot_command
 from protocol import (
     DEFAULT_MAX_BYTES,
     MAX_SNAPSHOT_CHARS,
@@ -186,19 +186,39 @@ def test_store_keeps_the_latest_picture_and_the_last_failure(tmp_path: Path) -> 
     jpeg = buf.tobytes()
     pic = Snapshot(site="s", ts=NOW, camera_id="c", cmd_id="a", taken_at=NOW, width=32, height=24,
                    data=base64.b64encode(jpeg).decode())
-    store.put(pic, NOW)
-    store.put(pic.model_copy(update={"cmd_id": "b"}), NOW)
+
+    def put(message: Snapshot) -> None:
+        store.expect(message.cmd_id, message.site, message.camera_id)
+        store.put(message, NOW)
+
+    put(pic)
+    put(pic.model_copy(update={"cmd_id": "b"}))
     assert db.execute("SELECT COUNT(*) FROM camera_snapshots").fetchone()[0] == 1  # one row per camera
-    store.put(Snapshot(site="s", ts=NOW, camera_id="c", cmd_id="e", error="busy"), NOW)
+    put(Snapshot(site="s", ts=NOW, camera_id="c", cmd_id="e", error="busy"))
     rec = latest_snapshot(db, "s", "c")
     assert rec is not None and rec.image == jpeg and rec.cmd_id == "b"
     assert (rec.error, rec.error_cmd_id, rec.taken_at) == ("busy", "e", NOW)
-    store.put(pic.model_copy(update={"cmd_id": "d"}), NOW)
+    put(pic.model_copy(update={"cmd_id": "d"}))
     rec = latest_snapshot(db, "s", "c")
     assert rec is not None and rec.error is None and rec.cmd_id == "d"
-    with pytest.raises(ValueError, match="not a JPEG"):
-        store.put(pic.model_copy(update={"data": base64.b64encode(b"GIF89a....").decode()}), NOW)
+    with pytest.raises(SnapshotRefused, match="not a JPEG"):
+        put(pic.model_copy(update={"cmd_id": "g", "data": base64.b64encode(b"GIF89a....").decode()}))
     assert latest_snapshot(db, "s", "other") is None
+
+
+def test_store_refuses_answers_nobody_asked_for(tmp_path: Path) -> None:
+    store = SnapshotStore(open_db(tmp_path / "agg.db"))
+    answer = Snapshot(site="s", ts=NOW, camera_id="c", cmd_id="a", error="busy")
+    with pytest.raises(SnapshotRefused) as err:
+        store.put(answer, NOW)
+    assert err.value.reason == "unsolicited"
+    store.expect("a", "s", "other-camera")  # asked about another camera
+    with pytest.raises(SnapshotRefused):
+        store.put(answer, NOW)
+    store.expect("a", "s", "c")
+    store.put(answer, NOW)
+    with pytest.raises(SnapshotRefused):  # one answer per request
+        store.put(answer, NOW)
 
 
 def test_snapshot_command_names_the_camera() -> None:
