@@ -108,6 +108,12 @@ def test_no_camera_password_in_camera_answers(rig: ApiRig) -> None:
         _clean(rig, answer.text, url)
 
 
+def test_quarantine_shows_why_not_the_refused_payload(rig: ApiRig) -> None:
+    rows = rig.client.get("/api/v1/quarantine", headers=rig.auth("technician")).json()
+    assert [r["reason"] for r in rows] == ["invalid_message"] and "width" in rows[0]["detail"]
+    assert CAMERA_PASSWORD not in str(rows) and "rtsp://" not in str(rows)
+
+
 def test_no_broker_password_in_metrics_or_health(rig: ApiRig) -> None:
     health = rig.client.get("/healthz")
     metrics = rig.client.get("/metrics", headers=rig.auth("viewer"))

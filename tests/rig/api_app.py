@@ -9,6 +9,7 @@ token per role exists. Everything a test might look for in an answer is kept in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from aggregator.geography import load_geography
 from aggregator.maintenance import TargetKind, WindowSpec
 from aggregator.notify.routing import Channel, RouteSpec
 from aggregator.notify.service import FaultService
+from aggregator.quarantine import Quarantine
 from aggregator.settings import AggregatorSettings
 from aggregator.state import Inbound, StateStore
 from protocol import (
@@ -38,7 +40,9 @@ from protocol import (
     Reason,
     SiteInfo,
     SiteTopic,
+    decode_site_message,
 )
+from protocol.errors import ProtocolError
 
 __all__ = ["CAMERA_PASSWORD", "MQTT_PASSWORD", "PEPPER", "WEBHOOK_SECRET", "ApiRig", "api_rig", "fingerprint"]
 
@@ -98,6 +102,19 @@ def _birth(at: datetime, site: str, province: str, district: str, cams: dict[str
     return Inbound(SiteTopic(province, district, site, Kind.BIRTH), msg, at)
 
 
+def _quarantine_bad_birth(db: Database, now: datetime) -> None:
+    """A birth refused by the real decoder, recorded as ingest records it: its payload holds a password."""
+    topic = "camwatch/v1/10/1001/bkk-1/birth"
+    payload = _birth(now, "bkk-1", "10", "1001", {"cam-z": CameraState.UP}).message.model_dump(mode="json")
+    payload["cameras"][0]["inventory"]["width"] = f"rtsp://admin:{CAMERA_PASSWORD}@10.0.0.9/"  # wrong type
+    try:
+        decode_site_message(topic, json.dumps(payload))
+    except ProtocolError as err:
+        Quarantine(db).add(topic, json.dumps(payload).encode(), err.reason, str(err), now=now)
+    else:
+        raise AssertionError("the decoder accepted a birth with a URI as the width")
+
+
 def api_rig(tmp_path: Path) -> Iterator[ApiRig]:
     """Build the populated database and app; yield a rig with a running TestClient."""
     now = datetime.now(UTC).replace(microsecond=0)
@@ -115,6 +132,7 @@ def api_rig(tmp_path: Path) -> Iterator[ApiRig]:
               details={"uri": f"rtsp://admin:{CAMERA_PASSWORD}@10.0.0.5:554/cam-a"}),
         Event(id=2, camera_id="cam-a", at=now - timedelta(hours=2), state=CameraState.UP)])  # fmt: skip
     result = store.apply([Inbound(SiteTopic("10", "1001", "bkk-1", Kind.EVENTS), events, now)])
+    _quarantine_bad_birth(db, now)
     faults = FaultService(lambda: open_db(path), clock=lambda: now)
     faults.routes.add(RouteSpec(name="ops", channel=Channel.WEBHOOK, target="https://hooks.example.test/camwatch",
                                 secret=SecretStr(WEBHOOK_SECRET)), now)  # fmt: skip
