@@ -207,3 +207,33 @@ def test_app_served_again_after_shutdown_still_answers(tmp_path: Path) -> None:
         for client in (rig.client, TestClient(rig.client.app, raise_server_exceptions=False)):
             assert client.get("/healthz").json()["database"] is True
             assert client.get("/api/v1/me", headers=rig.auth("viewer")).json()["name"] == "viewer"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "content_type", "body", "expected"),
+    [
+        ("GET", "/static/%2e%2e/%2e%2e/settings.py", None, None, 404),  # out of the static folder
+        ("GET", "/static/..%2f..%2fdb.py", None, None, 404),
+        ("GET", "/api/v1/nowhere", None, None, 404),
+        ("PUT", "/api/v1/nation", None, None, 405),
+        ("POST", "/api/v1/alert-routes", "application/json", b"{not json", 422),
+        ("POST", "/api/v1/alert-routes", "text/plain", b"channel=webhook", 422),
+        ("POST", "/api/v1/alert-routes", "application/json", b"[" * 50_000 + b"]" * 50_000, 400),  # too deep
+        ("POST", "/api/v1/maintenance", "application/json", b'{"target_kind": "site", "target_id": "x\\u0000"}', 422),
+        ("POST", "/api/v1/audit/register", "multipart/form-data; boundary=x", b"--x\r\nbroken", 422),
+        ("PUT", "/api/v1/audit/overrides", "application/json", b'{"declared_key": 1e999}', 422),
+        ("GET", "/api/v1/cameras?limit=1e3&offset=NaN", None, None, 422),
+        ("GET", "/api/v1/cameras?sort=state&sort=camera_id;--", None, None, 422),
+    ],
+)
+def test_malformed_requests_are_clean_refusals(
+    rig: ApiRig, method: str, url: str, content_type: str | None, body: bytes | None, expected: int
+) -> None:
+    reader = open_db(rig.db_path, migrate=False)
+    before = fingerprint(reader)
+    headers = rig.auth("admin") | ({"Content-Type": content_type} if content_type else {})
+    response = rig.client.request(method, url, headers=headers, content=body)
+    assert response.status_code == expected, response.text
+    assert _clear(_detail(response)), response.text
+    assert fingerprint(reader) == before
+    reader.close()
