@@ -9,6 +9,7 @@ district office writes on its roster.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -181,10 +182,15 @@ def _window(row: dict[str, Any]) -> MaintenanceWindow:
 
 
 def load_windows(db: Database) -> list[MaintenanceWindow]:
-    """Every stored window (none before the faults tables exist), for availability rollups."""
-    if _TABLE not in db.table_names():
+    """Every stored window (none before the faults tables exist), for availability rollups.
+
+    Called by every rollup, so it is one query (no schema listing first)."""
+    try:
+        cur = db.execute(f"SELECT * FROM {_TABLE}")
+    except sqlite3.OperationalError:  # the faults migration has not run on this database
         return []
-    return [_window(row) for row in db[_TABLE].rows]
+    names = [d[0] for d in cur.description]
+    return [_window(dict(zip(names, row, strict=True))) for row in cur.fetchall()]
 
 
 class MaintenanceCalendar:
