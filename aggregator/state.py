@@ -17,6 +17,9 @@ session is ignored, so redeliveries after a broker restart are never stored twic
 
 If a batch fails the transaction rolls back and the in-memory state is reloaded from the
 database, so memory never holds what the database does not.
+
+The timeline insertion (``_change``) is in :mod:`aggregator.timeline` and the database
+writes in :mod:`aggregator.state_flush`; both are mixed into :class:`StateStore`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
@@ -38,7 +40,6 @@ from protocol import (
     Events,
     Heartbeat,
     Reason,
-    SiteMessage,
     SiteTopic,
 )
 from protocol.sequence import death_matches
@@ -52,8 +53,6 @@ from .memory import (
     NO_STATE,
     REASON_BY_VALUE,
     REASON_CODE,
-    REASON_VALUES,
-    REASONS,
     RECENT_DAYS,
     STATE_CODE,
     STATES,
@@ -63,10 +62,15 @@ from .memory import (
     SiteRecord,
 )
 from .midnight import roll_day
+from .state_flush import STATE_FLUSH_MAX, STATE_FLUSH_S
+from .state_model import ApplyResult, Inbound, Transition
+from .timeline import Timeline
 
 __all__ = [
     "NO_STATE",
     "STATES",
+    "STATE_FLUSH_MAX",
+    "STATE_FLUSH_S",
     "STATE_CODE",
     "ApplyResult",
     "Inbound",
@@ -83,57 +87,9 @@ _NONE_REASON = REASON_CODE[Reason.NONE]
 # Reason of an interval piece whose state is not the compacted event's own (its cause is lost).
 _PIECE_REASON = {CameraState.MAINTENANCE: Reason.PLANNED}
 _DEFAULT_HEARTBEAT_S = 60
-# The service rewrites camera_state at most this often (or when this many cameras changed): at
-# a million cameras each change dirties a random 4 KiB page, so writing it every batch costs
-# more than everything else; transitions (the truth) are written every batch and replayed on
-# start. The StateStore default (0) writes it every batch, for tools and tests that read it at once.
-STATE_FLUSH_S = 1.0
-STATE_FLUSH_MAX = 200_000
 
 
-@dataclass(frozen=True, slots=True)
-class Inbound:
-    """One validated message handed to the store (a Birth is whole, already assembled)."""
-
-    topic: SiteTopic
-    message: SiteMessage
-    received_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """A state change of one camera, or of a whole site when ``camera_id`` is None."""
-
-    site: str
-    province: str
-    district: str
-    camera_id: str | None
-    old_state: CameraState | None
-    new_state: CameraState
-    reason: Reason
-    at: datetime
-    historical: bool
-    # Set when the change was inserted into the past before an already stored row (a backfill):
-    # the inserted state gave way at ``ends_at``, and ``current`` is the camera's state now.
-    # Fault rules use them so a replayed outage neither reopens nor closes the current fault.
-    ends_at: datetime | None = None
-    current: CameraState | None = None
-
-
-@dataclass
-class ApplyResult:
-    """What one committed batch did."""
-
-    committed_event_ids: dict[str, int] = field(default_factory=dict)
-    transitions: list[Transition] = field(default_factory=list)
-    duplicates: int = 0
-    rejected: list[tuple[str, str]] = field(default_factory=list)  # (site, why): not applied
-    messages: int = 0  # items applied
-    statuses: int = 0  # camera statuses in them (events, birth cameras, heartbeat cameras)
-    lag_s: float = 0.0  # commit time minus the oldest item's receive time
-
-
-class StateStore(LiveView):
+class StateStore(Timeline, LiveView):
     """The one writer: ``apply`` batches of inbound messages, ``expire_silent_sites``.
 
     Example::
@@ -224,37 +180,6 @@ class StateStore(LiveView):
             for key, value in db.execute("SELECT key, value FROM store_meta WHERE key LIKE 'birth_ms:%'")
         }
         self._births_dirty: set[int] = set()
-
-    def _replay_states(self) -> None:
-        """Bring states read from ``camera_state`` up to date with the transitions committed after
-        its last write (it is written at most every STATE_FLUSH_S; transitions every batch).
-        Replaying a transition already reflected changes nothing, so ``state_through`` may lag."""
-        db, cols = self.db, self.cols
-        row = db.execute("SELECT value FROM store_meta WHERE key = 'state_through'").fetchone()
-        if row is None:
-            return  # a database from before lazy state writes: camera_state is current
-        for _, cam, at, new, reason_text in db.execute(
-            "SELECT id, camera, at_ms, new_state, reason FROM transitions WHERE id > ? ORDER BY id", [int(row[0])]
-        ).fetchall():
-            reason = REASON_BY_VALUE.get(reason_text, 0)
-            if at >= cols.tail[cam]:
-                if (cols.state[cam], cols.reason[cam]) != (new, reason):
-                    cols.state[cam], cols.reason[cam], cols.since[cam] = new, reason, at
-                cols.tail[cam] = at
-            elif (at >= cols.since[cam]) == (new != cols.state[cam]):  # a backfill that moves the run's start
-                nxt = db.execute("SELECT at_ms FROM transitions WHERE camera = ? AND at_ms > ? ORDER BY at_ms, id LIMIT 1",
-                                 [cam, at]).fetchone()  # fmt: skip
-                next_at = int(nxt[0]) if nxt else at
-                if new != cols.state[cam]:
-                    cols.since[cam] = next_at
-                elif next_at == cols.since[cam]:
-                    cols.since[cam] = at
-            self._dirty.add(cam)
-
-    def flush_state(self) -> None:
-        """Write every camera's current state now (on shutdown; otherwise at most every STATE_FLUSH_S)."""
-        with self.lock, self.db.atomic():
-            self._flush(force=True)
 
     # ----- public ----------------------------------------------------------------------
     def apply(self, items: Sequence[Inbound]) -> ApplyResult:
@@ -484,103 +409,6 @@ class StateStore(LiveView):
         self._new_cameras[cam] = recv
         return cam
 
-    # ----- the timeline ----------------------------------------------------------------
-    def _change(
-        self, cam: int, site: SiteRecord, t: int, state: int, reason: int, event_id: int | None,
-        historical: bool, recv: int, result: ApplyResult, at: datetime | None = None,
-    ) -> None:  # fmt: skip
-        """Insert ``state`` at ``t`` (``at`` as a datetime when the caller has it) into the
-        camera's timeline and account for it exactly.
-
-        An event that repeats the state in force at ``t`` is still stored (with an id): it
-        bounds the interval of any change backfilled before it later. ``tail`` is the time of
-        the camera's last stored row, where its open interval starts; ``since`` is when the
-        current state began (what operators see).
-        """
-        cols = self.cols
-        ledger = self._ledger
-        prov = site.province
-        tail = cols.tail[cam]
-        old = cols.state[cam]
-        same = old == state and cols.reason[cam] == reason
-        if t >= tail:
-            if same and event_id is None:
-                return
-            ledger.forward(cam, site.id, prov, tail, t, old, state)
-            if t <= self.checkpoint and old != state:
-                ledger.midnights(site.id, prov, t, None, old, state)
-            cols.tail[cam] = t
-            if not same:
-                if old != state:
-                    counts = self._counts.setdefault(site.district, [0] * N_STATES)
-                    if old >= 0:
-                        counts[old] -= 1
-                    counts[state] += 1
-                cols.state[cam] = state
-                cols.reason[cam] = reason
-                cols.since[cam] = t
-            if cam not in self._new_cameras:
-                self._dirty.add(cam)
-            self._pending.append((cam, site.id, t, old, state, REASON_VALUES[reason], event_id, int(historical), recv))
-        else:
-            self._flush_pending()
-            db = self.db
-            prev = db.execute(
-                "SELECT at_ms, new_state, reason FROM transitions WHERE camera = ? AND at_ms <= ? "
-                "ORDER BY at_ms DESC, id DESC LIMIT 1", [cam, t]).fetchone()  # fmt: skip
-            nxt = db.execute(
-                "SELECT id, at_ms FROM transitions WHERE camera = ? AND at_ms > ? ORDER BY at_ms, id LIMIT 1",
-                [cam, t],
-            ).fetchone()
-            if nxt is None:  # cannot happen: the tail row is later than t
-                logger.error("%s/%s: timeline has no row after %d; applying at %d",
-                             site.site_id, cols.ids[cam], t, tail)  # fmt: skip
-                self._change(cam, site, tail, state, reason, event_id, historical, recv, result)
-                return
-            old = int(prev[1]) if prev else NO_STATE
-            same = prev is not None and old == state and REASON_BY_VALUE.get(prev[2]) == reason
-            if same and event_id is None:
-                return
-            next_id, next_at = int(nxt[0]), int(nxt[1])
-            if not same:
-                if prev:
-                    ledger.interval(cam, site.id, prov, int(prev[0]), next_at, old, -1)
-                    ledger.interval(cam, site.id, prov, int(prev[0]), t, old, +1)
-                ledger.interval(cam, site.id, prov, t, next_at, state, +1)
-                ledger.midnights(site.id, prov, t, next_at, old, state)
-                since = cols.since[cam]
-                if t >= since and state != cols.state[cam]:
-                    # the current state's run is broken at t: it now begins at the next row
-                    cols.since[cam] = next_at
-                elif t < since and state == cols.state[cam] and next_at == since:
-                    cols.since[cam] = t  # the current state's run now begins earlier
-                if cols.since[cam] != since and cam not in self._new_cameras:
-                    self._dirty.add(cam)
-            cur = db.execute(_INSERT_TRANSITION, [cam, site.id, t, old, state, REASON_VALUES[reason], event_id,
-                                                  int(historical), recv])  # fmt: skip
-            db.execute("UPDATE transitions SET old_state = ? WHERE id = ?", [state, next_id])
-            self.recent.append(int(cur.lastrowid or 0), site.id, t, old, state)
-            self.recent.set_old(next_id, next_at, state)
-            if same:
-                return
-            now_state = cols.state[cam]
-            result.transitions.append(
-                Transition(
-                    site.site_id, site.province, site.district, cols.ids[cam], STATES[old] if old >= 0 else None,
-                    STATES[state], REASONS[reason], at if at is not None else from_ms(t), True,
-                    from_ms(next_at), STATES[now_state] if now_state >= 0 else None,
-                )
-            )  # fmt: skip
-            return
-        if same:
-            return
-        result.transitions.append(
-            Transition(
-                site.site_id, site.province, site.district, cols.ids[cam], STATES[old] if old >= 0 else None,
-                STATES[state], REASONS[reason], at if at is not None else from_ms(t), historical or t < tail,
-            )
-        )  # fmt: skip
-
     # ----- midnight roll -----------------------------------------------------------------
     def _roll(self, now_ms: int) -> None:
         """Move the checkpoint to the last Bangkok midnight at or before ``now_ms``."""
@@ -592,69 +420,5 @@ class StateStore(LiveView):
             self._ledger.checkpoint = c1
             self._checkpoint_dirty = True
 
-    # ----- writing -----------------------------------------------------------------------
-    def _flush_pending(self) -> None:
-        if self._pending:
-            self.db.conn.executemany(_INSERT_TRANSITION, self._pending)
-            # rowids of one executemany are consecutive, ending at the last one inserted
-            last = int(self.db.conn.execute("SELECT last_insert_rowid()").fetchone()[0])
-            first = last - len(self._pending) + 1
-            recent = self.recent
-            for i, row in enumerate(self._pending):
-                recent.append(first + i, row[1], row[2], row[3], row[4])  # type: ignore[arg-type]
-            self._pending.clear()
 
-    def _flush(self, force: bool = False) -> None:
-        db = self.db
-        cols = self.cols
-        self._flush_pending()
-        if self._new_cameras:
-            rows = []
-            for cam, first in self._new_cameras.items():
-                site = self.sites[cols.site[cam]]
-                known = cols.state[cam] >= 0
-                rows.append((cam, site.id, cols.ids[cam], site.agency, first, first,
-                             cols.state[cam] if known else _UNKNOWN, REASON_VALUES[cols.reason[cam]],
-                             cols.since[cam] if known else first, cols.tail[cam] if known else first,
-                             *self._inventory.pop(cam)))  # fmt: skip
-            registry.insert_cameras(db, rows)
-            self._new_cameras.clear()
-        if self._dirty and (force or len(self._dirty) >= STATE_FLUSH_MAX
-                            or time.monotonic() - self._state_flushed >= self.state_flush_s):  # fmt: skip
-            db.conn.executemany(
-                "UPDATE camera_state SET state = ?, reason = ?, since_ms = ?, tail_ms = ? WHERE camera = ?",
-                [(cols.state[c], REASON_VALUES[cols.reason[c]], cols.since[c], cols.tail[c], c)
-                 for c in sorted(self._dirty)],  # fmt: skip
-            )
-            through = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM transitions").fetchone()[0])
-            db.execute("INSERT INTO store_meta(key, value) VALUES ('state_through', ?) "
-                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [through])  # fmt: skip
-            self._dirty.clear()
-            self._state_flushed = time.monotonic()
-        if self._inventory:
-            registry.update_inventory(db, [(*v, c) for c, v in self._inventory.items()])
-            self._inventory.clear()
-        if self._missing_rows:
-            registry.set_missing(db, self._missing_rows)
-            self._missing_rows.clear()
-        if self._dirty_sites:
-            registry.update_site(db, [self.sites[s].row() for s in self._dirty_sites])
-            self._dirty_sites.clear()
-        if self._births_dirty:
-            db.conn.executemany(
-                "INSERT INTO store_meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [(f"birth_ms:{s}", self._birth_ms[s]) for s in sorted(self._births_dirty)],
-            )
-            self._births_dirty.clear()
-        self._ledger.flush(db)
-        if self._checkpoint_dirty:
-            db.execute("UPDATE store_meta SET value = ? WHERE key = 'checkpoint_ms'", [self.checkpoint])
-            self._checkpoint_dirty = False
-
-
-_INSERT_TRANSITION = (
-    "INSERT INTO transitions(camera, site, at_ms, old_state, new_state, reason, event_id, historical, received_ms) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 _EMPTY_INVENTORY = CameraInventory()
