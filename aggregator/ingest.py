@@ -14,23 +14,22 @@ Why each rule (DESIGN.md, transport):
 * Retained :class:`protocol.HostState`: ``online`` on every connect, ``offline`` as the will
   and on a clean stop, so agents buffer instead of publishing into the void.
 
-Sessions, seq gaps and rebirths are in :mod:`aggregator.sessions`.
+Sessions, seq gaps and rebirths are in :mod:`aggregator.sessions`; the broker and batching
+settings in :mod:`aggregator.ingest_settings`.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -40,13 +39,12 @@ from sqlite_utils import Database
 
 from aggregator import registry
 from aggregator.commit import Stopped, commit_batch
+from aggregator.ingest_settings import IngestSettings
 from aggregator.quarantine import Quarantine, migrate_quarantine
 from aggregator.sessions import Decision, Routed, SiteSessions
-from aggregator.settings import AggregatorSettings
 from aggregator.snapshots import SnapshotRefused, SnapshotStore, snapshot_command
 from aggregator.state import ApplyResult, Inbound
 from protocol import (
-    DEFAULT_MAX_BYTES,
     Ack,
     Birth,
     BirthAssembler,
@@ -71,10 +69,6 @@ __all__ = ["Inbound", "Ingest", "IngestSettings", "migrate_quarantine"]
 
 logger = logging.getLogger(__name__)
 
-# A batch is committed when it has this many messages or this much time passed since its
-# first: big enough to amortise the fsync, short enough that live alerts stay live.
-_BATCH_MAX = 1000
-_BATCH_WAIT_S = 0.05
 # A batch whose cycle raised (a bug, a full disk under the quarantine) is tried this many
 # times before it is left to the broker's redelivery.
 _CYCLE_RETRIES = 5
@@ -83,52 +77,12 @@ _WRITER_TICK_S = 0.2
 # Deliveries waiting for the writer; past this the network thread blocks (back-pressure
 # on the broker, which keeps the rest in the session queue).
 _QUEUE_MAX = 50_000
-# A week: a centre upgrade or a long outage never loses the queued messages of the session.
-_SESSION_EXPIRY_S = 7 * 24 * 3600
 
 
 class Store(Protocol):
     """What ingest needs from aggregator.state.StateStore."""
 
     def apply(self, items: Sequence[Inbound]) -> ApplyResult: ...
-
-
-@dataclass(frozen=True, slots=True)
-class IngestSettings:
-    """Broker connection and batching for the aggregator's ingest."""
-
-    host: str = "localhost"
-    port: int = 8883
-    username: str | None = "camwatch-aggregator"
-    password: str | None = None
-    tls: bool = True
-    ca_file: str | None = None
-    client_id: str = "camwatch-aggregator"
-    keepalive_s: int = 30
-    session_expiry_s: int = _SESSION_EXPIRY_S
-    batch_max: int = _BATCH_MAX
-    batch_wait_s: float = _BATCH_WAIT_S
-    # Mosquitto keeps one client's QoS 1 order, so a gap is real loss; a few seconds
-    # covers a bridge's reordering before asking the agent to birth and replay.
-    reorder_window_s: float = 5.0
-    rebirth_min_interval_s: float = 30.0
-    max_payload_bytes: int = DEFAULT_MAX_BYTES
-    require_enrolled: bool = True
-    host_name: str = field(default_factory=socket.gethostname)
-
-    @classmethod
-    def from_settings(cls, settings: AggregatorSettings) -> IngestSettings:
-        """Build from the aggregator's environment settings (``CAMWATCH_MQTT_*``)."""
-        url = urlsplit(settings.mqtt_url)
-        tls = url.scheme == "mqtts"
-        return cls(
-            host=url.hostname or "localhost",
-            port=url.port or (8883 if tls else 1883),
-            username=settings.mqtt_username,
-            password=settings.mqtt_password.get_secret_value(),
-            tls=tls,
-            ca_file=str(settings.mqtt_cafile) if settings.mqtt_cafile else None,
-        )
 
 
 @dataclass(frozen=True, slots=True)
