@@ -117,6 +117,9 @@ def test_technician_acknowledges_and_viewer_cannot(stack: DashboardStack, open_p
     row.locator("button.ack").click()
     tech.wait_for_selector(f"#fault-message:has-text('#{fault['id']}')")
     stack.wait_api(lambda: stack.api(f"/api/v1/faults/{fault['id']}")["status"] == "acknowledged", "acknowledged")
+    # The page redraws the queue after the action: write the note only into the redrawn row
+    # (an acknowledged fault has no acknowledge button), or the redraw drops what was typed.
+    tech.wait_for_selector("#fault-table tbody tr:has-text('t-cm-1-cam0') button.ack", state="detached")
     shot(tech, "faults-technician-th")
     row = tech.locator("#fault-table tbody tr", has_text="t-cm-1-cam0")
     row.locator("textarea.fault-note").fill("เปลี่ยนสาย LAN แล้ว")
