@@ -30,6 +30,7 @@ from pathlib import Path
 from agent.outbox import Outbox
 from agent.publisher import Publisher, PublisherSettings
 from protocol import BirthCamera, CameraInventory, CameraState, Reason, SiteInfo
+from tests.rig.signals import SignalFlag
 
 __all__ = ["Fleet", "SimChange", "SimSite", "plan_fleet"]
 
@@ -298,8 +299,8 @@ def _site_main(argv: Sequence[str]) -> int:
     spec = SimSite(args.site, args.province, args.district, f"Demo site {args.site}",
                    tuple(f"{args.site}-cam{j:02d}" for j in range(args.cameras)), 0.05 / MEAN_REPAIR_S)  # fmt: skip
     site = SimulatedSite(spec, args.host, args.port, args.outbox.parent, random.Random(5))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = SignalFlag()  # never a threading.Event in a handler: it can deadlock
+    signal.signal(signal.SIGTERM, stop.set)
     site.start()
     last = time.monotonic()
     while not stop.wait(1.0):

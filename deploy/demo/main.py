@@ -18,12 +18,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
+
+from tests.rig.signals import SignalFlag
 
 from .fleet import Fleet, SimSite, plan_fleet
 from .services import Stack, start_aggregator, start_broker, wait_http
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="camwatch-demo-")) if temp else args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
     stack = Stack()
-    stopping = threading.Event()
+    stopping = SignalFlag()  # never a threading.Event in a handler: it can deadlock
 
     def on_signal(signum: int, _frame: object) -> None:
         logger.info("signal %s: stopping everything the demo started", signal.Signals(signum).name)

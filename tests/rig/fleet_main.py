@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from protocol import CameraState, Reason
 from tests.rig.mosquitto import Broker
+from tests.rig.signals import SignalFlag
 from tests.rig.transport import Agent, Change
 
 
@@ -30,9 +30,9 @@ def main() -> int:
         Agent(workdir, broker, site, cameras=1, jitter_s=3.0, heartbeat_interval_s=60.0, keepalive_s=60)
         for site in sites
     ]
-    emit, done = threading.Event(), threading.Event()
-    signal.signal(signal.SIGUSR1, lambda *_: emit.set())
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    emit, done = SignalFlag(), SignalFlag()  # never a threading.Event in a handler: it can deadlock
+    signal.signal(signal.SIGUSR1, emit.set)
+    signal.signal(signal.SIGTERM, done.set)
     for agent in agents:
         agent.start()
     print("FLEET STARTED", flush=True)

@@ -11,10 +11,10 @@ import logging
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from aggregator.ingest import Ingest, IngestSettings
+from tests.rig.signals import SignalFlag
 from tests.rig.transport import open_centre
 
 
@@ -54,8 +54,8 @@ def main() -> int:
         client_id=os.environ.get("CAMWATCH_TEST_CLIENT_ID", "camwatch-aggregator"),
     )
     ingest = Ingest(settings, db, store, stage_hook=stage)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done = SignalFlag()  # never a threading.Event in a handler: it can deadlock
+    signal.signal(signal.SIGTERM, done.set)
     ingest.start()
     print("INGEST STARTED", flush=True)
     if ingest.wait_ready(30):
