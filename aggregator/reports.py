@@ -4,8 +4,10 @@ One report covers the nation (one row per province) or one province (one row per
 district) for a Bangkok calendar month, with a total row. The figures are exact: per-site
 totals are read from the daily totals for whole days and integrated from the transitions
 for the partial days (the same rules as :mod:`aggregator.rollups`, grouped by site so a
-national report costs a few grouped queries, not one per site). Areas are then sums of
-their sites.
+national report costs a few grouped queries, not one per site), and the time inside
+maintenance windows counts as maintenance, once per camera, as the availability API counts
+it (:mod:`aggregator.site_totals`). Areas are then sums of their sites, so an area's row
+equals ``/api/v1/availability`` for that area and month.
 
 * *available* / *usable*: :class:`aggregator.availability.Totals` over the month;
 * *never seen*: cameras that existed before the month ended but had no known time
@@ -31,9 +33,9 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
-from .availability import Totals, Window, advance_counts, month_window, plan_window, segment_totals
-from .days import BANGKOK, day_of, day_start, from_ms, to_ms
-from .rollups import checkpoint_ms
+from .availability import Totals, Window, month_window
+from .days import BANGKOK, day_of, from_ms, to_ms
+from .site_totals import planned_site_totals
 
 __all__ = [
     "AreaFigures",
@@ -103,46 +105,9 @@ class MonthlyReport:
 
 
 def _site_totals(db: Database, window: Window, province: str | None) -> dict[int, Totals]:
-    """Exact per-site totals over ``window`` (sites of ``province``, or all)."""
-    where, params = ("", []) if province is None else (
-        " AND site IN (SELECT id FROM sites WHERE province = ?)", [province])  # fmt: skip
-    plan = plan_window(window, checkpoint_ms(db))
-    out: dict[int, list[int]] = defaultdict(lambda: [0] * 5)
-    if plan.first_day is not None and plan.last_day is not None:
-        for site, *ms in db.execute(
-            "SELECT site, SUM(up_ms), SUM(degraded_ms), SUM(down_ms), SUM(unknown_ms), SUM(maint_ms) "
-            f"FROM site_day WHERE day BETWEEN ? AND ?{where} GROUP BY site",
-            [plan.first_day, plan.last_day, *params],
-        ).fetchall():
-            acc = out[int(site)]
-            for i, v in enumerate(ms):
-                acc[i] += int(v or 0)
-    for day, a, b in plan.segments:
-        counts: dict[int, list[int]] = {
-            int(site): [int(v or 0) for v in n]
-            for site, *n in db.execute(
-                "SELECT site, up_n, degraded_n, down_n, unknown_n, maint_n FROM site_day "
-                f"WHERE day = ?{where}", [day, *params]).fetchall()  # fmt: skip
-        }
-        d0 = day_start(day)
-        changes: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-        if a > d0:
-            for site, old, new, n in db.execute(
-                "SELECT site, old_state, new_state, COUNT(*) FROM transitions WHERE at_ms >= ? AND at_ms < ?"
-                f"{where} GROUP BY site, old_state, new_state", [d0, a, *params]).fetchall():  # fmt: skip
-                changes[int(site)].append((int(old), int(new), int(n)))
-        inside: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
-        for site, old, new, n, sum_at in db.execute(
-            "SELECT site, old_state, new_state, COUNT(*), SUM(at_ms) FROM transitions WHERE at_ms >= ? AND at_ms < ?"
-            f"{where} GROUP BY site, old_state, new_state", [a, b, *params]).fetchall():  # fmt: skip
-            inside[int(site)].append((int(old), int(new), int(n), int(sum_at)))
-        for site in set(counts) | set(changes) | set(inside):
-            start = advance_counts(counts.get(site, [0] * 5), changes.get(site, []))
-            seg = segment_totals(start, a, b, inside.get(site, []))
-            acc = out[site]
-            for i, v in enumerate(seg.as_list()):
-                acc[i] += v
-    return {site: Totals.of(v) for site, v in out.items()}
+    """Exact per-site totals over ``window`` (sites of ``province``, or all), the time inside
+    maintenance windows counted as maintenance as the availability API counts it."""
+    return planned_site_totals(db, window, province)
 
 
 def _never_seen(db: Database, window: Window, province: str | None) -> dict[int, int]:
