@@ -5,19 +5,25 @@ a client. Each client has a bounded buffer: when a slow client's buffer is full 
 emptied and the client is flagged, so its stream says ``overflow`` and then sends a fresh
 ``snapshot`` (resynchronised) instead of blocking the publisher or growing without bound.
 Rollup updates (cameras per state per province) go out at most once per
-:data:`ROLLUP_INTERVAL_S` for the provinces that changed.
+:data:`ROLLUP_INTERVAL_S` for the provinces that changed. Cameras under an active
+maintenance window count as maintenance in them (:mod:`aggregator.maintenance_now`), and
+when a window starts or ends every province's rollup goes out again with the next commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+from .maintenance_now import ActiveCover, MaintenanceNow
 
 __all__ = ["DEFAULT_BUFFER", "ROLLUP_INTERVAL_S", "Feed", "FeedClient", "FeedEvent", "format_sse"]
 
@@ -27,6 +33,16 @@ DEFAULT_BUFFER = 2000
 # Dashboards redraw province tiles at most once a second; faster is wasted work.
 ROLLUP_INTERVAL_S = 1.0
 _STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
+
+logger = logging.getLogger(__name__)
+
+
+class Maintenance(Protocol):
+    """Counts cameras under active maintenance windows as maintenance (``MaintenanceNow``)."""
+
+    def __call__(self, counts: dict[str, list[int]]) -> dict[str, list[int]]: ...
+
+    def cover(self) -> ActiveCover: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +110,23 @@ class Feed:
     """Fan-out of state changes and rollups to SSE clients.
 
     ``counts`` returns cameras per state per district now (``StateStore.state_counts``);
-    ``province_of`` maps a district code to its province.
+    ``maintenance`` moves the cameras under active windows to maintenance. Given the store's
+    own ``state_counts`` (the service's wiring) and no ``maintenance``, the feed reads the
+    windows through a connection of its own on the store's database file.
     """
 
     def __init__(
         self, counts: Callable[[], dict[str, list[int]]], *, buffer: int = DEFAULT_BUFFER,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, maintenance: Maintenance | None = None,
     ) -> None:  # fmt: skip
         self._counts = counts
+        store = getattr(counts, "__self__", None)
+        if maintenance is None and store is not None and hasattr(store, "site_by_name"):
+            maintenance = MaintenanceNow.for_store(store)
+        self._maintenance = maintenance
+        self._windows: frozenset[int] = frozenset()  # the windows active at the last check
+        self._all_changed = False  # a window started or ended: every province's rollup is due
+        self._last_check = float("-inf")
         self._buffer = buffer
         self._clock = clock
         self._clients: list[FeedClient] = []
@@ -136,9 +161,19 @@ class Feed:
         return FeedEvent("snapshot", None, {"provinces": {p: dict(zip(_STATE_NAMES, c, strict=True))
                                                           for p, c in sorted(per_province.items())}})  # fmt: skip
 
+    def _district_counts(self) -> dict[str, list[int]]:
+        counts = self._counts()
+        if self._maintenance is None:
+            return counts
+        try:
+            return self._maintenance(counts)
+        except sqlite3.Error as err:  # the windows could not be read: show the reported states
+            logger.warning("feed: maintenance windows not read (%s); rollups show reported states", err)
+            return counts
+
     def _province_counts(self, only: set[str] | None) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {}
-        for district, counts in self._counts().items():
+        for district, counts in self._district_counts().items():
             province = district[:2]  # DOPA: a district code starts with its province's
             if only is not None and province not in only:
                 continue
@@ -159,13 +194,32 @@ class Feed:
             }))  # fmt: skip
         self.publish(events)
         now = self._clock()
-        if self._changed and now - self._last_rollup >= ROLLUP_INTERVAL_S:
-            changed, self._changed = self._changed, set()
+        if now - self._last_rollup < ROLLUP_INTERVAL_S:
+            return
+        if now - self._last_check >= ROLLUP_INTERVAL_S:  # one read of the windows a second at most
+            self._last_check = now
+            self._all_changed = self._all_changed or self._windows_changed()
+        if self._changed or self._all_changed:
+            changed = None if self._all_changed else self._changed
+            self._changed, self._all_changed = set(), False
             self._last_rollup = now
             self.publish(
                 FeedEvent("rollup", p, {"province": p, "states": dict(zip(_STATE_NAMES, c, strict=True))})
                 for p, c in sorted(self._province_counts(changed).items())
             )
+
+    def _windows_changed(self) -> bool:
+        """Whether a maintenance window started or ended since the last rollup (then every
+        province's counts may have moved without any camera reporting a change)."""
+        if self._maintenance is None:
+            return False
+        try:
+            ids = self._maintenance.cover().window_ids
+        except sqlite3.Error as err:
+            logger.warning("feed: maintenance windows not read (%s)", err)
+            return False
+        changed, self._windows = ids != self._windows, ids
+        return changed
 
     def publish(self, events: Iterable[FeedEvent]) -> None:
         """Offer each event to the clients that want its province."""

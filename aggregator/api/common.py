@@ -1,4 +1,4 @@
-"""Helpers shared by the routers: state counts, time conversion, validated query types."""
+"""Helpers shared by the routers: state counts now, time conversion, validated query types."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from ..days import from_ms
 from ..geography import UnknownArea
+from ..maintenance_now import counts_now
 from .deps import ApiContext
 from .schemas import StateCounts
 
@@ -65,15 +66,7 @@ def check_district(ctx: ApiContext, code: str | None, province: str | None = Non
             raise HTTPException(422, str(err)) from err
 
 
-def district_counts(ctx: ApiContext, db: Database) -> dict[str, list[int]]:
-    """Cameras per state per district now: from the writer's memory when in-process, else SQL."""
-    if ctx.store is not None:
-        counts: dict[str, list[int]] = ctx.store.state_counts()
-        return counts
-    out: dict[str, list[int]] = {}
-    for district, state, n in db.execute(
-        "SELECT s.district, st.state, COUNT(*) FROM camera_state st JOIN camera_inventory c ON c.id = st.camera "
-        "JOIN sites s ON s.id = c.site GROUP BY s.district, st.state"
-    ):
-        out.setdefault(district, [0] * 5)[int(state)] += int(n)
-    return out
+def district_counts(ctx: ApiContext, db: Database, now: datetime | None = None) -> dict[str, list[int]]:
+    """Cameras per state per district now, as operators see them: from the writer's memory when
+    in-process, else SQL; cameras under a maintenance window active at ``now`` count as maintenance."""
+    return counts_now(db, ctx.store, now)
