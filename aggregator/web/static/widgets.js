@@ -48,14 +48,23 @@ export function figureCards(a, wins = {}, openFaults = null) {
   return h("div", { class: "cards" }, cards);
 }
 
-/** Cameras per state as a small table with a bar. */
-export function stateTable(a) {
+/** The colours of the state bars, named (every state, maintenance included). */
+export function stateLegend() {
+  return h("div", { class: "legend state-legend" }, STATES.map((s) =>
+    h("span", { dataset: { state: s }, title: s === "maintenance" ? t("state.maintenanceNote") : undefined },
+      h("i", { style: `background:var(--${s})` }), t(`state.${s}`))));
+}
+
+/** Cameras per state as a small table with a bar. ``note``: the counts come from the nation or
+ * area summaries, where cameras under an active maintenance window count as maintenance. */
+export function stateTable(a, note = false) {
   const now = current(a);
   return h("div", {},
     h("h2", {}, t("perState")),
     stateBar(now.counts),
     h("table", { id: "state-counts" }, h("tbody", {}, STATES.map((s) =>
-      h("tr", { dataset: { state: s } }, h("td", {}, stateBadge(s)), h("td", { class: "num" }, fmtInt(now.counts[s])))))));
+      h("tr", { dataset: { state: s } }, h("td", {}, stateBadge(s)), h("td", { class: "num" }, fmtInt(now.counts[s])))))),
+    note ? h("p", { class: "muted maintenance-note", style: "font-size:.75rem" }, t("state.maintenanceNote")) : null);
 }
 
 export function crumbs(items) {

@@ -4,7 +4,7 @@
 import { api, windows } from "../api.js";
 import { h, STATES } from "../dom.js";
 import { t, fmtPct, fmtInt, fmtTime, placeName, reasonText } from "../i18n.js";
-import { figureCards, stateTable, stateBar, stateBadge, siteBadge, crumbs } from "../widgets.js";
+import { figureCards, stateTable, stateBar, stateBadge, siteBadge, crumbs, stateLegend } from "../widgets.js";
 import { current, page } from "../shape.js";
 import { pagedTable } from "../table.js";
 
@@ -34,15 +34,17 @@ function areaKey(r, key) {
   return r[key] ?? "";
 }
 
-function layout(main, header, summary, wins, table) {
+function layout(main, header, summary, wins, table, summaryCounts = false) {
   const head = h("div", { id: "area-figures" });
   const side = h("div");
   function draw(a) {
     head.replaceChildren(...header(a), figureCards(a, wins));
-    side.replaceChildren(stateTable(a));
+    side.replaceChildren(stateTable(a, summaryCounts));
   }
   draw(summary);
-  main.append(head, h("div", { class: "grid2" }, side, h("div", {}, table.root)));
+  // Provinces and districts: counts from the area summaries (maintenance windows applied), and
+  // tables of state bars whose colours the legend names. A site's counts come from its cameras' list.
+  main.append(head, h("div", { class: "grid2" }, side, h("div", {}, table.root, summaryCounts ? stateLegend() : null)));
   table.start();
   return draw;
 }
@@ -66,7 +68,7 @@ export async function renderProvince(main, code) {
       { key: "states", label: t("state"), render: (r) => stateBar(current(r).counts) },
     ],
   });
-  const draw = layout(main, header, summary, wins, table);
+  const draw = layout(main, header, summary, wins, table, true);
   return { async onFeed() { draw(await api.province(code)); table.refresh(); } };
 }
 
@@ -88,7 +90,7 @@ export async function renderDistrict(main, code) {
       { key: "last_seen", label: t("inv.lastSeen"), sort: "last_seen", sortDesc: "-last_seen", render: (r) => fmtTime(r.last_seen) },
     ],
   });
-  const draw = layout(main, header, summary, wins, table);
+  const draw = layout(main, header, summary, wins, table, true);
   return { async onFeed() { draw(await api.district(code)); table.refresh(); } };
 }
 

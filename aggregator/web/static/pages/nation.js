@@ -3,7 +3,7 @@
 import { api, windows } from "../api.js";
 import { h, clear } from "../dom.js";
 import { t, fmtPct, fmtInt, placeName } from "../i18n.js";
-import { figureCards, stateTable, stateBar } from "../widgets.js";
+import { figureCards, stateTable, stateBar, stateLegend } from "../widgets.js";
 import { provinceMap } from "../map.js";
 import { current, page } from "../shape.js";
 
@@ -51,12 +51,12 @@ export async function render(main) {
       h("tbody", {}, sorted.map((r) => h("tr", { dataset: { code: r.code } },
         h("td", {}, r.code), h("td", {}, h("a", { href: `#/province/${r.code}` }, placeName(r))),
         h("td", { class: "num" }, fmtInt(r.cameras)), h("td", { class: "num" }, fmtPct(r.available)),
-        h("td", { class: "num" }, fmtPct(r.usable)), h("td", {}, stateBar(r.counts)))))));
+        h("td", { class: "num" }, fmtPct(r.usable)), h("td", {}, stateBar(r.counts)))))), stateLegend());
   }
 
   function draw(n, w, openCount) {
     clear(head).append(h("h1", {}, t("level.nation")), figureCards(n, w, openCount));
-    clear(stateBox).append(stateTable(n));
+    clear(stateBox).append(stateTable(n, true));
     drawTable();
   }
 
