@@ -33,6 +33,7 @@ __all__ = [
     "active_cover",
     "adjust_counts",
     "counts_now",
+    "stored_counts",
 ]
 
 logger = logging.getLogger(__name__)
@@ -164,7 +165,8 @@ def adjust_counts(
     return out
 
 
-def _db_counts(db: Database) -> dict[str, list[int]]:
+def stored_counts(db: Database) -> dict[str, list[int]]:
+    """Cameras per state per district as last stored (``camera_state``), as reported."""
     out: dict[str, list[int]] = {}
     for district, state, n in db.execute(
         "SELECT s.district, st.state, COUNT(*) FROM camera_state st JOIN camera_inventory c ON c.id = st.camera "
@@ -177,7 +179,7 @@ def _db_counts(db: Database) -> dict[str, list[int]]:
 def counts_now(db: Database, store: Any = None, now: datetime | None = None) -> dict[str, list[int]]:
     """Cameras per state per district now as operators see them: from the writer's memory
     when ``store`` is in-process (else from ``db``), cameras under active windows as maintenance."""
-    counts = store.state_counts() if store is not None else _db_counts(db)
+    counts = store.state_counts() if store is not None else stored_counts(db)
     cover = active_cover(load_windows(db), now or datetime.now(UTC))
     if not cover:
         return counts

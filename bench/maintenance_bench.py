@@ -38,7 +38,7 @@ from sqlite_utils import Database  # noqa: E402
 from aggregator.availability import Window, month_window  # noqa: E402
 from aggregator.days import BANGKOK, day_of, from_ms  # noqa: E402
 from aggregator.maintenance import load_windows  # noqa: E402
-from aggregator.maintenance_now import DbCameras, _db_counts, active_cover, adjust_counts  # noqa: E402
+from aggregator.maintenance_now import DbCameras, active_cover, adjust_counts, stored_counts  # noqa: E402
 from aggregator.rollups import Level, checkpoint_ms, rollup_totals  # noqa: E402
 from aggregator.site_totals import planned_site_totals, raw_site_totals  # noqa: E402
 
@@ -114,9 +114,9 @@ def main() -> None:
           f"({moved / 3_600_000:,.0f} camera-hours moved to maintenance)")  # fmt: skip
     print(f"  API nation rollup, same windows       {api}\n")
 
-    counts = _db_counts(db)
+    counts = stored_counts(db)
     at = datetime(last.year, last.month, last.day, 12, tzinfo=BANGKOK)
-    baseline = _median_ms(lambda: _db_counts(db), args.runs)
+    baseline = _median_ms(lambda: stored_counts(db), args.runs)
     _set_windows(db, [])
     idle = _median_ms(lambda: adjust_counts(counts, active_cover(load_windows(db), at), DbCameras(db)), args.runs)
     active = [

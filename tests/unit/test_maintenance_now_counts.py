@@ -4,6 +4,7 @@ what operators see (summaries, feed rollups), while the writer's own counts stay
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -165,3 +166,12 @@ def test_feed_rollups_count_maintenance_and_follow_window_edges(tmp_path: Path) 
     snap = feed.snapshot(frozenset({"50"}))
     assert snap.data["provinces"] == {"50": {"up": 0, "degraded": 0, "down": 0, "unknown": 0, "maintenance": 1}}
     db.close()
+
+
+@pytest.mark.parametrize("name", ["aggregator.maintenance_now", "aggregator.site_totals", "aggregator.feed",
+                                  "aggregator.reports", "aggregator.maintenance"])  # fmt: skip
+def test_exported_members_exist(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = module.__all__
+    assert len(exported) == len(set(exported)), "duplicate names in __all__"
+    assert not [member for member in exported if not hasattr(module, member)]
