@@ -122,6 +122,8 @@ def maintenance_inside(db: Database, window: Window, province: str | None = None
     inside: dict[int, Totals] = {}
     district_spans = {target: spans for (kind, target), spans in by_target.items() if kind is TargetKind.DISTRICT}
     for district, spans in district_spans.items():
+        if province is not None and not district.startswith(province):
+            continue  # DOPA: a district code starts with its province's; nothing to read
         scope: SiteScope = (f" AND site IN (SELECT id FROM sites WHERE district = ?{prov_sql})", [district, *prov_params])
         for a, b in spans:
             _add(inside, raw_site_totals(db, Window(a, b), scope))

@@ -98,6 +98,7 @@ def test_district_window_over_part_of_the_month(db: Database) -> None:
     assert bkk.totals == Totals(up_ms=83 * D - 42 * H, down_ms=10 * D - 30 * H, maint_ms=72 * H)
     assert bkk.totals.available == pytest.approx((83 * D - 42 * H) / (93 * D - 72 * H))
     assert _row(report, "50").totals == Totals(down_ms=31 * D)  # another province: untouched
+    assert build_report(db, "2026-10", "50", now=NOW).total.totals == Totals(down_ms=31 * D)
     # the province report: only district 1001's row moves
     prov = build_report(db, "2026-10", "10", now=NOW)
     assert _row(prov, "1001").totals.maint_ms == 72 * H
