@@ -226,3 +226,16 @@ def test_report_equals_the_availability_api(tmp_path: Path) -> None:
     assert nation.total.totals.maint_ms > 0
     assert to_ms(start) == nation.window.start_ms
     db.close()
+
+
+def test_a_change_at_exactly_midnight_of_the_current_day_counts_once(db: Database) -> None:
+    """Today's stored day-start counts already include a change at exactly midnight: the part of
+    the month after the last roll must not add it again."""
+    store = _fleet(db)
+    midnight = datetime(2026, 11, 5, tzinfo=BANGKOK)  # the last roll; NOW is 12:00 the same day
+    ev = Events(site="A", ts=midnight, seq=1, events=[Event(id=1, camera_id="cam1", at=midnight, state=CameraState.DOWN,
+                                                            reason=Reason.UNREACHABLE)])  # fmt: skip
+    store.apply([Inbound(SiteTopic("10", "1001", "A", Kind.EVENTS), ev, midnight)])
+    a = _row(build_report(db, "2026-11", "10", now=NOW), "1001").totals
+    # cam1 up Nov 1-4, down Nov 5 00:00-12:00; cam2 up throughout
+    assert a == Totals(up_ms=4 * D + 108 * H, down_ms=12 * H)
