@@ -6,10 +6,12 @@ ledger sums those deltas in memory and writes them with three ``executemany`` up
 the end of the batch, so a batch of 50,000 events costs a few thousand row writes.
 
 Conventions (see state.py): a *closed* interval (the camera has a later transition) is
-counted in full in every table; the *open* interval of the current state is counted only
-up to the checkpoint (the last Bangkok midnight rolled): every day before it is complete,
-and the midnight roll adds each open interval's day. So a change closing a month-long
-interval touches today's rows only, and the hot path writes one camera row per change.
+counted in full in the site and province tables; the *open* interval of the current state
+is counted only up to the checkpoint (the last Bangkok midnight rolled): every day before
+it is complete, and the midnight roll adds each open interval's day. So a change closing a
+month-long interval touches today's rows only. The camera table holds complete days only
+(before the checkpoint): the roll writes each camera's day from its transitions, so the
+hot path writes no camera row at all (at a million cameras each was a random page).
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ _N_COLS = ("up_n", "degraded_n", "down_n", "unknown_n", "maint_n")
 
 
 def _upsert_sql(table: str, key: str, cols: tuple[str, ...]) -> str:
+    """Add a row of deltas to ``(day, key)`` (tables keyed by day first: aggregator.db core_v2)."""
     names = ", ".join(cols)
     marks = ", ".join("?" * (len(cols) + 2))
     sets = ", ".join(f"{c} = {c} + excluded.{c}" for c in cols)
     return (
-        f"INSERT INTO {table}({key}, day, {names}) VALUES ({marks}) "
-        f"ON CONFLICT({key}, day) DO UPDATE SET {sets}"
+        f"INSERT INTO {table}(day, {key}, {names}) VALUES ({marks}) "
+        f"ON CONFLICT(day, {key}) DO UPDATE SET {sets}"
     )
 
 
@@ -74,9 +77,11 @@ class Ledger:
         """Add (sign +1) or remove (-1) time in ``state`` over ``[a, b)``; ``b`` None = open."""
         if state < 0:
             return
-        end = self.checkpoint if b is None else b
+        checkpoint = self.checkpoint
+        end = checkpoint if b is None else b
         if end > a:
-            self._add(self.camera, camera, a, end, state, sign, N_STATES)
+            if a < checkpoint:  # camera rows of days not rolled yet are written by the roll
+                self._add(self.camera, camera, a, end if end < checkpoint else checkpoint, state, sign, N_STATES)
             self._add(self.site, site, a, end, state, sign, 2 * N_STATES)
             self._add(self.province, province, a, end, state, sign, 2 * N_STATES)
 
@@ -85,7 +90,8 @@ class Ledger:
 
         Same as removing the open ``[tail, -)`` in ``old`` and adding closed ``[tail, t)`` in
         ``old`` plus open ``[t, -)`` in ``new``, with a fast path for the usual case: both
-        instants in the same day, after the checkpoint (one camera, site and province add).
+        instants in the same day, after the checkpoint (one site and one province add; the
+        camera's own day is written by the midnight roll).
         """
         if old < 0:
             self.interval(camera, site, province, t, None, new, +1)
@@ -99,11 +105,6 @@ class Ledger:
             if (start + _OFFSET_MS) // _DAY_MS == day:
                 amount = t - start
                 if amount:
-                    key = (camera, day)
-                    row = self.camera.get(key)
-                    if row is None:
-                        row = self.camera[key] = [0] * N_STATES
-                    row[old] += amount
                     key = (site, day)
                     row = self.site.get(key)
                     if row is None:
@@ -162,9 +163,8 @@ class Ledger:
     def flush(self, db: Database) -> int:
         """Write every delta (one executemany per table); return the rows written."""
         conn = db.conn
-        conn.executemany(CAMERA_SQL, [(k[0], k[1], *v) for k, v in self.camera.items() if any(v)])
-        conn.executemany(_SITE_SQL, [(k[0], k[1], *v) for k, v in self.site.items() if any(v)])
-        conn.executemany(_PROVINCE_SQL, [(k[0], k[1], *v) for k, v in self.province.items() if any(v)])
+        for sql, table in ((CAMERA_SQL, self.camera), (_SITE_SQL, self.site), (_PROVINCE_SQL, self.province)):
+            conn.executemany(sql, sorted((k[1], k[0], *v) for k, v in table.items() if any(v)))
         written = len(self.camera) + len(self.site) + len(self.province)
         self.camera.clear()
         self.site.clear()

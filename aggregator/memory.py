@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from array import array
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -146,6 +147,29 @@ class RecentLog:
         sites.append(site)
         olds.append(old)
         news.append(new)
+
+    def extend(self, first_id: int, rows: Sequence[Sequence[Any]]) -> None:
+        """Keep rows inserted with consecutive ids from ``first_id``: store rows
+        ``(camera, site, at, old, new, ...)``, a column at a time per run of one day."""
+        horizon = self.horizon
+        start = 0
+        while start < len(rows):
+            day = day_of(rows[start][2])
+            stop = start + 1
+            while stop < len(rows) and day_of(rows[stop][2]) == day:
+                stop += 1
+            run = [r for r in rows[start:stop] if r[2] >= horizon]
+            if run:
+                bucket = self.days.get(day)
+                if bucket is None:
+                    bucket = self.days[day] = (array("q"), array("q"), array("l"), array("b"), array("b"))
+                ids = range(first_id + start, first_id + stop)
+                bucket[0].extend(i for i, r in zip(ids, rows[start:stop], strict=True) if r[2] >= horizon)
+                bucket[1].extend(r[2] for r in run)
+                bucket[2].extend(r[1] for r in run)
+                bucket[3].extend(r[3] for r in run)
+                bucket[4].extend(r[4] for r in run)
+            start = stop
 
     def set_old(self, row_id: int, at: int, old: int) -> None:
         """Mirror ``UPDATE transitions SET old_state`` for a kept row (``at`` finds its day)."""

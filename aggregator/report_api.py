@@ -25,6 +25,7 @@ from .api.errors import ERROR_RESPONSES
 from .availability import Window, integrate_timeline
 from .days import day_of, day_start, day_to_date, to_ms
 from .reports import build_report, to_csv, to_html, to_json
+from .rollups import camera_timeline
 
 __all__ = ["Principal", "build_router", "camera_day_bars"]
 
@@ -116,13 +117,8 @@ def camera_day_bars(db: Database, camera: int, days: int, now: datetime) -> list
     now_ms = to_ms(now)
     first = day_of(now_ms) - days + 1
     start = day_start(first)
-    points = db.execute(
-        "SELECT at_ms, new_state FROM transitions WHERE camera = ? AND at_ms <= ? "
-        "ORDER BY at_ms DESC, id DESC LIMIT 1", [camera, start]).fetchall()  # fmt: skip
-    points += db.execute(
-        "SELECT at_ms, new_state FROM transitions WHERE camera = ? AND at_ms > ? AND at_ms < ? "
-        "ORDER BY at_ms, id", [camera, start, now_ms]).fetchall()  # fmt: skip
-    timeline = [(int(a), int(st)) for a, st in points]
+    tail = db.execute("SELECT tail_ms FROM camera_state WHERE camera = ?", [camera]).fetchone()
+    timeline = camera_timeline(db, camera, start, now_ms, tail=tail[0] if tail else None)
     out: list[dict[str, object]] = []
     for day in range(first, first + days):
         lo, hi = day_start(day), min(day_start(day + 1), now_ms)

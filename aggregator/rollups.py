@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from sqlite_utils import Database
 
+from . import camera_log
 from .availability import (
     Span,
     Totals,
@@ -25,10 +26,10 @@ from .availability import (
     subtract_spans,
     with_maintenance,
 )
-from .days import day_start, from_ms, to_ms
+from .days import day_of, day_start, from_ms, to_ms
 from .maintenance import MaintenanceWindow, TargetKind, load_windows
 
-__all__ = ["Level", "camera_totals", "checkpoint_ms", "rollup_totals"]
+__all__ = ["Level", "camera_timeline", "camera_totals", "checkpoint_ms", "rollup_totals"]
 
 _MS = "SUM(up_ms), SUM(degraded_ms), SUM(down_ms), SUM(unknown_ms), SUM(maint_ms)"
 _N = "SUM(up_n), SUM(degraded_n), SUM(down_n), SUM(unknown_n), SUM(maint_n)"
@@ -109,9 +110,13 @@ def _changes(
         recent = live.changes(level.value, key, lo, hi)
         if recent is not None:
             return recent
+    days: list[object] = []
+    if level in (Level.SITE, Level.DISTRICT):  # reach the few cameras' rows through (day, camera, at_ms)
+        days = list(range(day_of(lo), min(day_of(hi - 1), camera_log.db_last_day(db)) + 1))
+        where = f" AND day IN ({', '.join('?' * len(days))}){where}"
     rows = db.execute(
         "SELECT old_state, new_state, COUNT(*), SUM(at_ms) FROM transitions WHERE at_ms >= ? AND at_ms < ?"
-        f"{where} GROUP BY old_state, new_state", [lo, hi, *params]).fetchall()  # fmt: skip
+        f"{where} GROUP BY old_state, new_state", [lo, hi, *days, *params]).fetchall()  # fmt: skip
     return [(int(o), int(n), int(c), int(t)) for o, n, c, t in rows]
 
 
@@ -192,7 +197,8 @@ def _rollup(
 def camera_totals(db: Database, camera: int, window: Window) -> Totals:
     """Exact totals of one camera (by row id) over ``window``, from its own transitions, with
     the time inside maintenance windows (its own, its site's, its district's) as maintenance."""
-    total = _camera_raw(db, camera, window)
+    tail = db.execute("SELECT tail_ms FROM camera_state WHERE camera = ?", [camera]).fetchone()
+    total = _camera_raw(db, camera, window, tail[0] if tail else None)
     windows = load_windows(db)
     if not windows:
         return total
@@ -297,13 +303,13 @@ def _scope_sql(level: Level, key: str | None, alias: str = "") -> tuple[str, lis
     return f" AND {alias}{column[level]} = ?", [key]
 
 
-def _camera_raw(db: Database, camera: int, window: Window) -> Totals:
-    first = db.execute(
-        "SELECT at_ms, new_state FROM transitions WHERE camera = ? AND at_ms <= ? ORDER BY at_ms DESC, id DESC LIMIT 1",
-        [camera, window.start_ms],
-    ).fetchall()
-    rest = db.execute(
-        "SELECT at_ms, new_state FROM transitions WHERE camera = ? AND at_ms > ? AND at_ms < ? ORDER BY at_ms, id",
-        [camera, window.start_ms, window.end_ms],
-    ).fetchall()
-    return integrate_timeline([(int(a), int(s)) for a, s in first + rest], window)
+def _camera_raw(db: Database, camera: int, window: Window, tail: int | None = None) -> Totals:
+    return integrate_timeline(camera_timeline(db, camera, window.start_ms, window.end_ms, tail=tail), window)
+
+
+def camera_timeline(db: Database, camera: int, a: int, b: int, *, tail: int | None = None) -> list[tuple[int, int]]:
+    """``(at_ms, new_state)`` of the camera's row in force at ``a`` (if any) and its rows in ``(a, b)``;
+    ``tail`` (camera_state.tail_ms) saves the walk back for a camera quiet since before ``a``."""
+    first = camera_log.last_at_or_before(db, camera, a, tail=tail)
+    head = [(first[0], first[2])] if first is not None else []
+    return head + camera_log.between(db, camera, a, b)

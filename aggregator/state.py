@@ -44,7 +44,7 @@ from protocol import (
 )
 from protocol.sequence import death_matches
 
-from . import registry
+from . import camera_log, registry
 from .compacted import interval_pieces, is_compacted, until_ms
 from .days import DAY_MS, day_of, day_start, from_ms, to_ms
 from .geography import Geography, UnknownArea
@@ -152,6 +152,8 @@ class StateStore(Timeline, LiveView):
             self.sites[r[1]].cameras[r[2]] = cam
         self.cols = cols
         self._dirty: set[int] = set()
+        self._dirty_sites: set[int] = set()  # site rows to write with this batch
+        self._seen_sites: set[int] = set()  # only last seen / event mark moved: written with the states
         self._replay_states()
         self._state_flushed = time.monotonic()
         self._counts: dict[str, list[int]] = {}
@@ -161,7 +163,6 @@ class StateStore(Timeline, LiveView):
                 if cols.state[cam] >= 0:
                     counts[cols.state[cam]] += 1
         self._new_cameras: dict[int, int] = {}  # camera -> first_seen_ms
-        self._dirty_sites: set[int] = set()
         self._inventory: dict[int, tuple[object, ...]] = {}
         self._missing_rows: list[tuple[int, int, int]] = []
         self._pending: list[tuple[object, ...]] = []
@@ -331,23 +332,19 @@ class StateStore(Timeline, LiveView):
     def _events(self, site: SiteRecord, msg: Events, recv: int, result: ApplyResult) -> None:
         cols = self.cols
         site.last_seen_ms = recv
-        self._dirty_sites.add(site.id)
+        self._seen_sites.add(site.id)
         cameras = site.cameras
         change = self._change
         for ev in msg.events:
             at = to_ms(ev.at)
             cam = cameras.get(ev.camera_id)
-            merged = is_compacted(ev.details)
+            merged = bool(ev.details) and is_compacted(ev.details)
             if ev.id <= site.last_event_id and cam is not None:
                 self._flush_pending()
                 if merged:  # an interval ending with an event already stored is already here
-                    hit = self.db.execute(
-                        "SELECT 1 FROM transitions WHERE camera = ? AND event_id = ? AND at_ms BETWEEN ? AND ?",
-                        [cam, ev.id, at, until_ms(ev.details) or at]).fetchone()  # fmt: skip
+                    hit = camera_log.stored_between(self.db, cam, ev.id, at, max(at, until_ms(ev.details) or at))
                 else:
-                    hit = self.db.execute(
-                        "SELECT 1 FROM transitions WHERE camera = ? AND at_ms = ? AND event_id = ?", [cam, at, ev.id]
-                    ).fetchone()
+                    hit = camera_log.exists_at(self.db, cam, at, ev.id)
                 if hit:
                     result.duplicates += 1
                     continue
@@ -371,10 +368,14 @@ class StateStore(Timeline, LiveView):
 
     def _heartbeat(self, site: SiteRecord, msg: Heartbeat, recv: int, result: ApplyResult) -> None:
         site.last_seen_ms = recv
-        site.interval_s = msg.interval_s
-        self._dirty_sites.add(site.id)
+        if site.interval_s != msg.interval_s:
+            site.interval_s = msg.interval_s
+            self._dirty_sites.add(site.id)
+        else:
+            self._seen_sites.add(site.id)
         if site.online or site.bd_seq is None:
             return
+        self._dirty_sites.add(site.id)
         # A silent site speaks again without a new session: its cameras are known again.
         site.online = True
         result.transitions.append(self._site_transition(site, CameraState.UNKNOWN, CameraState.UP, Reason.NONE, recv))

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from protocol import CameraState
 
-from . import registry
+from . import camera_log, registry
 from .ledger import Ledger
 from .memory import REASON_BY_VALUE, REASON_VALUES, STATE_CODE, CameraColumns, RecentLog, SiteRecord
 
@@ -24,8 +24,8 @@ STATE_FLUSH_S = 1.0
 STATE_FLUSH_MAX = 200_000
 
 INSERT_TRANSITION = (
-    "INSERT INTO transitions(camera, site, at_ms, old_state, new_state, reason, event_id, historical, received_ms) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO transitions(camera, site, at_ms, old_state, new_state, reason, event_id, historical, received_ms, day) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -44,6 +44,7 @@ class StateFlush:
     _state_flushed: float
     _new_cameras: dict[int, int]
     _dirty_sites: set[int]
+    _seen_sites: set[int]
     _inventory: dict[int, tuple[object, ...]]
     _missing_rows: list[tuple[int, int, int]]
     _pending: list[tuple[object, ...]]
@@ -52,25 +53,34 @@ class StateFlush:
     _births_dirty: set[int]
 
     def _replay_states(self) -> None:
-        """Bring states read from ``camera_state`` up to date with the transitions committed after
-        its last write (it is written at most every STATE_FLUSH_S; transitions every batch).
-        Replaying a transition already reflected changes nothing, so ``state_through`` may lag."""
+        """Bring states read from ``camera_state`` and each site's event high-water mark up to date
+        with the transitions committed after their last write (they are written at most every
+        STATE_FLUSH_S; transitions every batch). Replaying a transition already reflected changes
+        nothing, so ``state_through`` may lag."""
         db, cols = self.db, self.cols
         row = db.execute("SELECT value FROM store_meta WHERE key = 'state_through'").fetchone()
         if row is None:
             return  # a database from before lazy state writes: camera_state is current
-        for _, cam, at, new, reason_text in db.execute(
-            "SELECT id, camera, at_ms, new_state, reason FROM transitions WHERE id > ? ORDER BY id", [int(row[0])]
-        ).fetchall():
+        rows = db.execute(
+            "SELECT id, camera, at_ms, new_state, reason, site, event_id FROM transitions WHERE id > ? ORDER BY id",
+            [int(row[0])],
+        ).fetchall()
+        last: dict[int, int] = {}  # the time of each camera's last stored row (bounds the walks below)
+        for _, cam, at, _, _, site_row, event_id in rows:
+            last[cam] = max(at, last.get(cam, int(cols.tail[cam])))
+            site = self.sites.get(site_row)
+            if site is not None and event_id is not None and event_id > site.last_event_id:
+                site.last_event_id = event_id  # written with the state, at most every STATE_FLUSH_S
+                self._dirty_sites.add(site.id)
+        for _, cam, at, new, reason_text, _, _ in rows:
             reason = REASON_BY_VALUE.get(reason_text, 0)
             if at >= cols.tail[cam]:
                 if (cols.state[cam], cols.reason[cam]) != (new, reason):
                     cols.state[cam], cols.reason[cam], cols.since[cam] = new, reason, at
                 cols.tail[cam] = at
             elif (at >= cols.since[cam]) == (new != cols.state[cam]):  # a backfill that moves the run's start
-                nxt = db.execute("SELECT at_ms FROM transitions WHERE camera = ? AND at_ms > ? ORDER BY at_ms, id LIMIT 1",
-                                 [cam, at]).fetchone()  # fmt: skip
-                next_at = int(nxt[0]) if nxt else at
+                nxt = camera_log.first_after(db, cam, at, last[cam])
+                next_at = nxt[0] if nxt else at
                 if new != cols.state[cam]:
                     cols.since[cam] = next_at
                 elif next_at == cols.since[cam]:
@@ -88,9 +98,7 @@ class StateFlush:
             # rowids of one executemany are consecutive, ending at the last one inserted
             last = int(self.db.conn.execute("SELECT last_insert_rowid()").fetchone()[0])
             first = last - len(self._pending) + 1
-            recent = self.recent
-            for i, row in enumerate(self._pending):
-                recent.append(first + i, row[1], row[2], row[3], row[4])  # type: ignore[arg-type]
+            self.recent.extend(first, self._pending)
             self._pending.clear()
 
     def _flush(self, force: bool = False) -> None:
@@ -108,13 +116,19 @@ class StateFlush:
                              *self._inventory.pop(cam)))  # fmt: skip
             registry.insert_cameras(db, rows)
             self._new_cameras.clear()
-        if self._dirty and (force or len(self._dirty) >= STATE_FLUSH_MAX
-                            or time.monotonic() - self._state_flushed >= self.state_flush_s):  # fmt: skip
+        if self._dirty_sites:
+            registry.update_site(db, [self.sites[s].row() for s in self._dirty_sites])
+            self._seen_sites -= self._dirty_sites
+            self._dirty_sites.clear()
+        if (self._dirty or self._seen_sites) and (force or len(self._dirty) >= STATE_FLUSH_MAX
+                                                  or time.monotonic() - self._state_flushed >= self.state_flush_s):  # fmt: skip
             db.conn.executemany(
                 "UPDATE camera_state SET state = ?, reason = ?, since_ms = ?, tail_ms = ? WHERE camera = ?",
                 [(cols.state[c], REASON_VALUES[cols.reason[c]], cols.since[c], cols.tail[c], c)
                  for c in sorted(self._dirty)],  # fmt: skip
             )
+            registry.update_site(db, [self.sites[s].row() for s in sorted(self._seen_sites)])
+            self._seen_sites.clear()
             through = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM transitions").fetchone()[0])
             db.execute("INSERT INTO store_meta(key, value) VALUES ('state_through', ?) "
                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [through])  # fmt: skip
@@ -126,9 +140,6 @@ class StateFlush:
         if self._missing_rows:
             registry.set_missing(db, self._missing_rows)
             self._missing_rows.clear()
-        if self._dirty_sites:
-            registry.update_site(db, [self.sites[s].row() for s in self._dirty_sites])
-            self._dirty_sites.clear()
         if self._births_dirty:
             db.conn.executemany(
                 "INSERT INTO store_meta(key, value) VALUES (?, ?) "

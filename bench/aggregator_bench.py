@@ -38,10 +38,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aggregator.days import to_ms  # noqa: E402
+from aggregator.days import day_of, to_ms  # noqa: E402
 from aggregator.db import open_db  # noqa: E402
 from aggregator.geography import Geography, load_geography  # noqa: E402
 from aggregator.state import STATE_FLUSH_S, Inbound, StateStore  # noqa: E402
+from aggregator.state_flush import INSERT_TRANSITION  # noqa: E402
 from protocol import (  # noqa: E402
     Birth,
     BirthCamera,
@@ -218,9 +219,8 @@ def sustained(store: StateStore, country: Country, n_events: int, *, batch: int 
 def rowwise_baseline(db: Any, n: int) -> tuple[float, float, float]:
     """Changes/s writing the store's per-change rows (a transition and a state row) with executemany
     in one transaction, row by row in one transaction, and row by row with a commit each."""
-    rows = [(1 + k % 1000, 1, 10**12 + k, 0, 2, "unreachable", None, 0, 10**12 + k) for k in range(n)]
-    sql = ("INSERT INTO transitions(camera, site, at_ms, old_state, new_state, reason, event_id, historical, received_ms) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")  # fmt: skip
+    rows = [(1 + k % 1000, 1, 10**12 + k, 0, 2, "unreachable", None, 0, 10**12 + k, day_of(10**12 + k)) for k in range(n)]
+    sql = INSERT_TRANSITION
     state_rows = [(2, "unreachable", 10**12 + k, 10**12 + k, 1 + k % 1000) for k in range(n)]
     state_sql = "UPDATE camera_state SET state = ?, reason = ?, since_ms = ?, tail_ms = ? WHERE camera = ?"
     out = []

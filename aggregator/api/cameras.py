@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from protocol import CameraState, Reason
 
+from .. import camera_log
 from ..availability import Window
 from ..days import day_of, day_start, day_to_date, from_ms, to_ms
 from ..rollups import camera_totals
@@ -53,7 +54,7 @@ _LIST = (
 )
 _DETAIL = _LIST + (
     ", c.serial, c.mac, c.address, c.video_source, c.stream_uri, c.width, c.height, c.fps, c.codec, "
-    "c.first_seen_ms, c.lat, c.lon, c.id, s.last_seen_ms"
+    "c.first_seen_ms, c.lat, c.lon, c.id, s.last_seen_ms, st.tail_ms"
 )
 
 
@@ -138,12 +139,11 @@ def get_camera(
     r = db.execute(f"SELECT {_DETAIL} {_FROM} WHERE s.site_id = ? AND c.camera_id = ?", [site_id, camera_id]).fetchone()
     if r is None or not caller.sees(r[2]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {site_id}/{camera_id} not found")
-    rows = db.execute(
-        "SELECT at_ms, old_state, new_state, reason, historical FROM transitions WHERE camera = ? "
-        "ORDER BY at_ms DESC, id DESC LIMIT ?", [r[26], transitions]).fetchall()  # fmt: skip
+    rows = camera_log.latest(db, r[26], transitions, tail=r[28])
+    flags = _historical(db, [t[4] for t in rows])
     history = [
         TransitionPublic(at=from_ms(t[0]), old_state=STATES[t[1]] if t[1] >= 0 else None, new_state=STATES[t[2]],
-                         reason=t[3], historical=bool(t[4]))  # fmt: skip
+                         reason=t[3], historical=flags.get(t[4], False))  # fmt: skip
         for t in rows
     ]
     fault = ctx.current_fault(site_id, camera_id) if ctx.current_fault else None
@@ -152,6 +152,14 @@ def get_camera(
         height=r[20], fps=r[21], codec=r[22], first_seen=when(r[23]), lat=r[24], lon=r[25], transitions=history,
         fault=fault,
     )  # fmt: skip
+
+
+def _historical(db: Any, ids: list[int]) -> dict[int, bool]:
+    """Which of these transitions were replayed history (by row id)."""
+    if not ids:
+        return {}
+    rows = db.execute(f"SELECT id, historical FROM transitions WHERE id IN ({', '.join('?' * len(ids))})", ids)
+    return {int(i): bool(h) for i, h in rows}
 
 
 class DayPublic(BaseModel):
