@@ -75,7 +75,8 @@ def healthz(ctx: ContextDep, db: DbDep) -> Health:
 @health_router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (any valid token)",
                    responses={code: ERROR_RESPONSES[code] for code in (401, 429)})
 def metrics(ctx: ContextDep, db: DbDep, caller: CallerDep) -> PlainTextResponse:
-    """Text exposition format 0.0.4; scrape with a viewer token (``bearer_token`` in Prometheus)."""
+    """Text exposition format 0.0.4; scrape with a viewer token (``bearer_token`` in Prometheus).
+    Cameras per state count the cameras under an active maintenance window as maintenance."""
     stats = {k: v for k, v in _ingest_stats(ctx).items() if isinstance(v, (int, float))}
     text = render(db, district_counts(ctx, db), ctx.extras.get("meter"), ingest=stats,
                   feed_clients=ctx.feed.clients if ctx.feed is not None else 0)  # fmt: skip

@@ -5,6 +5,7 @@ are active (and the summary again once they are cancelled)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -184,8 +185,11 @@ def test_active_windows_show_as_maintenance_in_summary_feed_metrics_and_report(
         assert [c["state"] for c in listed] == ["up", "down"]
 
         # the live feed: the next commit after the windows started sends every province's rollup
+        beats = itertools.count(2)
+
         def feed_rollup() -> bool:
-            agents["bkk-a"].send(Kind.HEARTBEAT, encode(Heartbeat(site="bkk-a", ts=datetime.now(UTC), seq=2)))
+            seq = next(beats)
+            agents["bkk-a"].send(Kind.HEARTBEAT, encode(Heartbeat(site="bkk-a", ts=datetime.now(UTC), seq=seq)))
             want = {"province": "10", "states": dict(zip(STATES, [1, 0, 0, 0, 3], strict=True))}
             return any(line == "data: " + json.dumps(want, separators=(",", ":")) for line in feed_lines)
 
