@@ -33,8 +33,10 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
+from . import camera_log
 from .availability import Totals, Window, month_window
 from .days import BANGKOK, day_of, from_ms, to_ms
+from .rollups import checkpoint_ms
 from .site_totals import planned_site_totals
 
 __all__ = [
@@ -114,19 +116,36 @@ def _never_seen(db: Database, window: Window, province: str | None) -> dict[int,
     """Per site: cameras that existed before the window ended but were never known in it.
 
     A camera was known in the window if its current state is known and began before the end
-    (the open interval overlaps), or a daily total in the window has known time; the first
-    test settles almost every camera without reading its daily rows.
+    (the open interval overlaps); or a complete daily total in the window (days before the
+    checkpoint) has known time; or, after the checkpoint, one of its transitions in the window
+    leaves or enters a known state. The first test settles almost every camera without
+    reading its rows; the others are index seeks by (day, camera).
     """
+    checkpoint = checkpoint_ms(db)
     where, params = ("", []) if province is None else (" AND s.province = ?", [province])
+    closed = list(range(day_of(window.start_ms), min(day_of(window.end_ms - 1), day_of(checkpoint) - 1) + 1))
+    lo = max(window.start_ms, checkpoint)
+    live = list(range(day_of(lo), day_of(window.end_ms - 1) + 1)) if lo < window.end_ms else []
+    later = list(range(day_of(lo), camera_log.db_last_day(db) + 1)) if lo < window.end_ms else []
     rows = db.execute(
         "SELECT c.site, COUNT(*) FROM cameras c JOIN sites s ON s.id = c.site "
         "WHERE c.first_seen_ms < ? AND NOT (c.state IN (0, 1, 2) AND c.tail_ms < ?) "
-        " AND NOT EXISTS (SELECT 1 FROM camera_day d WHERE d.camera = c.id AND d.day BETWEEN ? AND ? "
-        "                 AND d.up_ms + d.degraded_ms + d.down_ms > 0)"
+        f" AND NOT EXISTS (SELECT 1 FROM camera_day d WHERE d.day IN ({_marks(closed)}) "
+        "                 AND d.camera = c.id AND d.up_ms + d.degraded_ms + d.down_ms > 0)"
+        # after the checkpoint: a row in the window entering a known state, or a known state
+        # in force at ``lo`` (the old state of the first row after it)
+        f" AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.day IN ({_marks(live)}) "
+        "                 AND t.camera = c.id AND t.at_ms >= ? AND t.at_ms < ? AND t.new_state IN (0, 1, 2))"
+        f" AND NOT COALESCE((SELECT t.old_state IN (0, 1, 2) FROM transitions t WHERE t.day IN ({_marks(later)}) "
+        "                   AND t.camera = c.id AND t.at_ms > ? ORDER BY t.at_ms, t.id LIMIT 1), 0)"
         f"{where} GROUP BY c.site",
-        [window.end_ms, window.end_ms, day_of(window.start_ms), day_of(window.end_ms - 1), *params],
+        [window.end_ms, window.end_ms, *closed, *live, lo, window.end_ms, *later, lo, *params],
     ).fetchall()
     return {int(site): int(n) for site, n in rows}
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
 
 
 @dataclass(slots=True)

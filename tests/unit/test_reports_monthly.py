@@ -134,3 +134,33 @@ def test_exports_in_thai_and_english(fleet) -> None:  # type: ignore[no-untyped-
     assert data["rows"][-1]["code"] == "TH" and data["worst_sites"][0]["site_id"] == "B"
     audit = data["audit"]  # the register audit's section rides along (no register imported: zeros)
     assert isinstance(audit, dict) and audit["declared"] == 0 and "verified" in audit["classes"]
+
+
+def test_never_seen_inside_the_day_not_rolled_yet() -> None:
+    """A window after the last midnight rolled has no daily rows: a camera known through it
+    (changing only after its end) is seen; one unknown through it (known only after) is not."""
+    from aggregator.availability import Window
+    from aggregator.days import to_ms
+    from aggregator.reports import _never_seen
+
+    db = open_db(":memory:")
+    store = StateStore(db, load_geography(db), start=OCT1)
+    hour = timedelta(hours=1)
+    birth = Birth(site="A", ts=OCT1 + hour, bd_seq=0, last_event_id=0, cameras=[
+        BirthCamera(camera_id="known", state=CameraState.UP, since=OCT1 + hour),
+        BirthCamera(camera_id="dark", state=CameraState.UNKNOWN, since=OCT1 + hour),
+    ])  # fmt: skip
+    later = OCT1 + 5 * hour
+    events = Events(site="A", ts=later, seq=1, events=[
+        Event(id=1, camera_id="known", at=later, state=CameraState.DOWN, reason=Reason.UNREACHABLE),
+        Event(id=2, camera_id="dark", at=later, state=CameraState.UP),
+    ])  # fmt: skip
+    store.apply([Inbound(_topic("A", Kind.BIRTH), birth, OCT1 + hour), Inbound(_topic("A", Kind.EVENTS), events, later)])
+    assert store.checkpoint == to_ms(OCT1)  # the whole window is in the day not rolled yet
+    window = Window(to_ms(OCT1 + 2 * hour), to_ms(OCT1 + 4 * hour))
+    site = store.site_by_name["A"].id
+    assert _never_seen(db, window, None) == {site: 1}
+    # once the day is rolled its daily rows answer for whole days (report windows are whole months)
+    store.roll(OCT1 + timedelta(days=1, hours=1))
+    assert _never_seen(db, Window(to_ms(OCT1), to_ms(OCT1 + timedelta(days=1))), None) == {}
+    assert _never_seen(db, Window(to_ms(OCT1 + timedelta(days=1)), to_ms(OCT1 + timedelta(days=1, hours=2))), None) == {}
