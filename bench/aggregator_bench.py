@@ -344,10 +344,10 @@ def api_latency(db: Any, geo: Geography, store: StateStore, path: Path, args: ar
     w = Window(w_end - 30 * 86_400_000, w_end)
     t = time.perf_counter()
     per_cam: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for cam, at, state in db.execute(
-        "SELECT t.camera, t.at_ms, t.new_state FROM transitions t JOIN sites s ON s.id = t.site WHERE s.province = '10' "
-        "ORDER BY t.camera, t.at_ms, t.id"
-    ):
+    rows = db.execute(
+        "SELECT camera, at_ms, id, new_state FROM transitions WHERE site IN (SELECT id FROM sites WHERE province = '10')"
+    ).fetchall()
+    for cam, at, _, state in sorted(rows):
         per_cam[cam].append((at, state))
     for points in per_cam.values():
         integrate_timeline(points, w)
