@@ -189,14 +189,16 @@ class StateStore(Timeline, LiveView):
         if not items:
             return result
         with self.lock:
+            received = [to_ms(i.received_at) for i in items]
             try:
                 with self.db.atomic():
-                    self._roll(max(to_ms(i.received_at) for i in items))
-                    for item in items:
-                        self._apply_one(item, result)
+                    self._roll(max(received))
+                    apply_one = self._apply_one
+                    for item, recv in zip(items, received, strict=True):
+                        apply_one(item, recv, result)
                     self._flush()
                 result.messages = len(items)
-                result.lag_s = (datetime.now(UTC) - min(i.received_at for i in items)).total_seconds()
+                result.lag_s = (to_ms(datetime.now(UTC)) - min(received)) / 1000
             except BaseException:
                 logger.exception("apply: batch of %d rolled back; reloading state", len(items))
                 self._load()
@@ -229,18 +231,17 @@ class StateStore(Timeline, LiveView):
             self._flush()
 
     # ----- per message -----------------------------------------------------------------
-    def _apply_one(self, item: Inbound, result: ApplyResult) -> None:
+    def _apply_one(self, item: Inbound, recv: int, result: ApplyResult) -> None:
         msg = item.message
-        recv = to_ms(item.received_at)
         site = self._site_for(item.topic, recv, result)
         if site is None:
             return
-        if isinstance(msg, Birth):
-            result.statuses += len(msg.cameras)
-            self._birth(site, msg, recv, result)
-        elif isinstance(msg, Events):
+        if isinstance(msg, Events):
             result.statuses += len(msg.events)
             self._events(site, msg, recv, result)
+        elif isinstance(msg, Birth):
+            result.statuses += len(msg.cameras)
+            self._birth(site, msg, recv, result)
         elif isinstance(msg, Death):
             if death_matches(site.bd_seq, msg.bd_seq) and site.online:
                 site.last_seen_ms = recv
@@ -270,7 +271,7 @@ class StateStore(Timeline, LiveView):
             site = SiteRecord(row)
             self.sites[site.id] = site
             self.site_by_name[site.site_id] = site
-        if (site.province, site.district) != (topic.province, topic.district):
+        if site.district != topic.district or site.province != topic.province:
             result.rejected.append(
                 (site.site_id, f"topic names {topic.province}/{topic.district}, site is in {site.province}/{site.district}")
             )
