@@ -21,6 +21,7 @@ from typing import Protocol
 
 from protocol import encode
 
+from .gcpause import wait_collecting
 from .quarantine import Quarantine
 from .state import ApplyResult, Inbound
 
@@ -67,7 +68,7 @@ def commit_batch(
                 return store.apply(items), items
             except Exception as err:  # noqa: BLE001 - any store failure: retry, then isolate
                 logger.warning("ingest: apply of %d items failed (try %d): %s", len(items), attempt, err)
-                if stop.wait(_RETRY_S):
+                if wait_collecting(stop, _RETRY_S):
                     raise Stopped from err
         merged, done = ApplyResult(), []
         failed: list[tuple[Inbound, Exception]] = []
@@ -83,6 +84,6 @@ def commit_batch(
                 quarantine.add(str(item.topic), payload, "store_error", str(why))
             return merged, done
         logger.error("ingest: the store refuses every message (%s); retrying in %.0f s", failed[0][1], delay)
-        if stop.wait(delay):
+        if wait_collecting(stop, delay):
             raise Stopped
         delay = min(delay * 2, _MAX_BACKOFF_S)

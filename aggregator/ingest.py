@@ -15,7 +15,8 @@ Why each rule (DESIGN.md, transport):
   and on a clean stop, so agents buffer instead of publishing into the void.
 
 Sessions, seq gaps and rebirths are in :mod:`aggregator.sessions`; the broker and batching
-settings in :mod:`aggregator.ingest_settings`.
+settings in :mod:`aggregator.ingest_settings`; why a batch runs with the garbage collector
+paused in :mod:`aggregator.gcpause`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import count
 from typing import Any, Protocol
 
@@ -39,6 +41,7 @@ from sqlite_utils import Database
 
 from aggregator import registry
 from aggregator.commit import Stopped, commit_batch
+from aggregator.gcpause import collector_paused
 from aggregator.ingest_settings import IngestSettings
 from aggregator.quarantine import Quarantine, migrate_quarantine
 from aggregator.sessions import Decision, Routed, SiteSessions
@@ -77,6 +80,14 @@ _WRITER_TICK_S = 0.2
 # Deliveries waiting for the writer; past this the network thread blocks (back-pressure
 # on the broker, which keeps the rest in the session queue).
 _QUEUE_MAX = 50_000
+# Reply topics kept built: two kinds (ack, cmd) for every site of a national fleet.
+_REPLY_TOPICS = 65_536
+
+
+@lru_cache(maxsize=_REPLY_TOPICS)
+def _reply_topic(topic: SiteTopic, kind: Kind) -> str:
+    """The topic of a reply (ack, command) to the site of ``topic``, built and checked once."""
+    return site_topic(topic.province, topic.district, topic.site, kind)
 
 
 class Store(Protocol):
@@ -238,14 +249,16 @@ class Ingest:
         self._guard("on_disconnect", lambda: logger.warning("ingest: disconnected: %s", reason))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        def run() -> None:
+        # Called once per message on paho's network thread: no closure, no logging on the
+        # happy path (its cost is per status paid by the whole ingest, see bench/ingest_bench.py).
+        try:
             delivery = _Delivery(
-                topic=message.topic,
-                payload=bytes(message.payload),
-                mid=message.mid,
-                qos=message.qos,
-                generation=self._generation,
-                received_at=datetime.now(UTC),
+                message.topic,
+                bytes(message.payload),  # no copy: paho already made bytes
+                message.mid,
+                message.qos,
+                self._generation,
+                datetime.now(UTC),
             )
             while not self._stop.is_set():
                 try:
@@ -253,8 +266,8 @@ class Ingest:
                     return
                 except queue.Full:
                     logger.warning("ingest: writer is behind (%d queued)", self._queue.qsize())
-
-        self._guard("on_message", run)
+        except Exception:  # a callback must never kill paho's network thread
+            logger.exception("ingest: on_message failed")
 
     # -- writer thread ----------------------------------------------------------------------
 
@@ -293,13 +306,20 @@ class Ingest:
         return batch
 
     def _cycle(self, batch: list[_Delivery]) -> None:
+        """Decode, route, commit and acknowledge one batch, with the collector paused: the
+        batch's objects live until its acks and die together (aggregator.gcpause)."""
+        with collector_paused():
+            self._cycle_work(batch)
+
+    def _cycle_work(self, batch: list[_Delivery]) -> None:
         now = time.monotonic()
+        wall = datetime.now(UTC)  # the reader's clock of the time checks, once per batch
         self._counters["received"] += len(batch)
         items: list[Inbound] = []
         to_ack: list[_Delivery] = []
         rebirths: set[str] = set()
         for delivery in batch:
-            self._route(delivery, now, items, to_ack, rebirths)
+            self._route(delivery, now, wall, items, to_ack, rebirths)
         expired, gap_sites = self.sessions.expire(now)
         to_ack += [r.tag for r in expired]
         self._counters["dropped"] += len(expired)
@@ -337,11 +357,11 @@ class Ingest:
             if isinstance(i.message, Events)
             or (isinstance(i.message, Heartbeat) and i.message.outbox_depth > 0)
         }
+        ts = datetime.now(UTC)
         for site in sorted(ack_sites):
             upto = self.sessions.ack_upto(site)
             if upto:
-                ack = Ack(site=site, ts=datetime.now(UTC), event_id=upto)
-                self._send(self._topics[site], Kind.ACK, ack)
+                self._send(self._topics[site], Kind.ACK, Ack(site=site, ts=ts, event_id=upto))
                 self._counters["acks"] += 1
         for site in sorted(rebirths):
             if site in self._topics:
@@ -362,12 +382,15 @@ class Ingest:
         self,
         d: _Delivery,
         now: float,
+        wall: datetime,
         items: list[Inbound],
         to_ack: list[_Delivery],
         rebirths: set[str],
     ) -> None:
         try:
-            topic, message = decode_site_message(d.topic, d.payload, max_bytes=self.settings.max_payload_bytes)
+            topic, message = decode_site_message(
+                d.topic, d.payload, now=wall, max_bytes=self.settings.max_payload_bytes
+            )
         except ProtocolError as err:
             self.quarantine.add(d.topic, d.payload, err.reason, err.message)
             to_ack.append(d)
@@ -430,8 +453,7 @@ class Ingest:
             items.append(Inbound(topic=topic, message=r.message, received_at=r.tag.received_at))
 
     def _send(self, topic: SiteTopic, kind: Kind, message: SiteMessage) -> None:
-        target = site_topic(topic.province, topic.district, topic.site, kind)
-        self._client.publish(target, encode(message), qos=1)
+        self._client.publish(_reply_topic(topic, kind), encode(message), qos=1)
 
     def _request_rebirth(self, topic: SiteTopic) -> None:
         logger.info("%s: asking for a rebirth", topic.site)

@@ -66,6 +66,10 @@ class SiteSessions(Generic[T]):
         self.reorder_window_s = reorder_window_s
         self.rebirth_min_interval_s = rebirth_min_interval_s
         self._sites: dict[str, _Site[T]] = {}
+        # Sites that opened a gap (some may have closed it since): expire() and
+        # next_deadline() run every writer cycle and look only at these, not at every
+        # site of a national fleet.
+        self._gapped: set[str] = set()
         self.late_wills = 0
         self.duplicate_births = 0
         self.gaps = 0
@@ -136,6 +140,7 @@ class SiteSessions(Generic[T]):
             if s.gap_deadline is None:
                 s.gap_start = expected
                 s.gap_deadline = now + self.reorder_window_s
+                self._gapped.add(message.site)
             s.missing.update((expected + i) % 256 for i in range(skipped))
             s.held.append((message, tag))
             return [Routed(message, tag, Decision.HOLD)], False
@@ -156,7 +161,7 @@ class SiteSessions(Generic[T]):
         """The store committed ``message`` (released in order): its events may be acknowledged."""
         if isinstance(message, Events):
             s = self._site(message.site)
-            s.ack_upto = max(s.ack_upto, max(e.id for e in message.events))
+            s.ack_upto = max(s.ack_upto, *[e.id for e in message.events])
 
     def _want_rebirth(self, s: _Site[T], now: float) -> bool:
         if now - s.last_rebirth < self.rebirth_min_interval_s:
@@ -168,9 +173,14 @@ class SiteSessions(Generic[T]):
         """Close gaps whose window passed: drop what they held; return those sites for rebirth."""
         dropped: list[Routed[T]] = []
         sites: list[str] = []
-        for site, s in self._sites.items():
-            if s.gap_deadline is None or now < s.gap_deadline:
+        for site in sorted(self._gapped):
+            s = self._sites[site]
+            if s.gap_deadline is None:  # closed by the missing messages, a birth or a death
+                self._gapped.discard(site)
                 continue
+            if now < s.gap_deadline:
+                continue
+            self._gapped.discard(site)
             dropped += [Routed(m, t, Decision.DROP) for m, t in s.held + s.fillers]
             s.held, s.fillers, s.missing = [], [], set()
             s.gap_start = s.gap_deadline = None
@@ -181,7 +191,7 @@ class SiteSessions(Generic[T]):
 
     def next_deadline(self) -> float | None:
         """The earliest open gap's deadline, if any."""
-        deadlines = [s.gap_deadline for s in self._sites.values() if s.gap_deadline is not None]
+        deadlines = [d for site in self._gapped if (d := self._sites[site].gap_deadline) is not None]
         return min(deadlines) if deadlines else None
 
     def ack_upto(self, site: str) -> int:

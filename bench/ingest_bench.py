@@ -8,11 +8,18 @@ in its own process, as agents do. Measured in the same run, medians of ``--runs`
   cycle, broker acks after the "commit", application acks) into a store whose ``apply``
   only counts, which isolates the cost of ingest itself;
 * store: the same into a real :class:`aggregator.state.StateStore` on a small registry
-  (only the bench's sites, births first), so the store is cheap and ingest dominates.
+  (only the bench's sites, births first), so the store is cheap and ingest dominates;
+* cycle: the writer's cycle alone (decode, validation, sessions, commit into the counting
+  store, acks) on deliveries built in memory, with paho replaced by a client that does
+  nothing: ingest's own CPU per status without the broker, the publisher or the GIL
+  shared with paho's thread (the steadiest figure on a busy machine).
 
 Each figure is statuses/s from the first publish to the last status handed to ``apply``,
-with its ratio to the raw ceiling. ``--profile stub`` (or ``store``) adds one cProfile run
-of the writer thread and of paho's network thread, printed by total CPU.
+with its ratio to the raw ceiling, and the process's CPU per status (writer and paho
+threads apart). ``--profile stub`` (or ``store``) adds one cProfile run of the writer thread
+and of paho's network thread, by CPU time. ``--gc-freeze`` calls :func:`gc.freeze` once the
+births are applied (what a service can do once its state is loaded), to show what the
+collector's full passes cost ingest.
 
     .venv/bin/python bench/ingest_bench.py [--sites 500] [--per-message 20] [--statuses 200000] [--runs 3]
 """
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import os
 import pickle
@@ -46,7 +54,7 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from aggregator import registry  # noqa: E402
 from aggregator.db import open_db  # noqa: E402
 from aggregator.geography import load_geography  # noqa: E402
-from aggregator.ingest import Ingest, IngestSettings  # noqa: E402
+from aggregator.ingest import Ingest, IngestSettings, _Delivery  # noqa: E402
 from aggregator.state import ApplyResult, Inbound, StateStore  # noqa: E402
 from protocol import (  # noqa: E402
     Birth,
@@ -241,6 +249,7 @@ def run_ingest(
     settings: dict[str, Any],
     cpu_us: list[tuple[float, ...]],
     profiles: list[cProfile.Profile] | None = None,
+    gc_freeze: bool = False,
 ) -> float:
     """Statuses/s through a fresh Ingest (births applied first, untimed)."""
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
@@ -276,6 +285,8 @@ def run_ingest(
         birth_pub.wait()
         if not progress.reached.wait(_RUN_TIMEOUT_S):
             raise RuntimeError("births were not applied")
+        if gc_freeze:
+            gc.freeze()
         progress.expect(progress.statuses + statuses)
         pub = Publisher(events, port, workdir)
         threads = (ingest._writer.native_id, ingest._client._thread.native_id if ingest._client._thread else None)
@@ -295,6 +306,53 @@ def run_ingest(
         return statuses / elapsed
     finally:
         ingest.stop()
+        gc.unfreeze()
+
+
+class _NullClient:
+    """Stands in for paho in the cycle figure (bench only): acks and publishes go nowhere."""
+
+    def ack(self, mid: int, qos: int) -> None:
+        pass
+
+    def publish(self, topic: str, payload: bytes, qos: int = 0) -> None:
+        pass
+
+    def is_connected(self) -> bool:
+        return False
+
+
+def run_cycle(
+    births: list[tuple[str, bytes]], events: list[tuple[str, bytes]], statuses: int, workdir: Path,
+    cpu_us: list[tuple[float, ...]], batch: int, gc_freeze: bool,
+) -> float:  # fmt: skip
+    """Statuses/s of the writer's cycle alone, on deliveries already in memory."""
+    db_path = Path(tempfile.mkdtemp(dir=workdir)) / "centre.db"
+    db = open_db(db_path)
+    load_geography(db)
+    with db.atomic():
+        for i in range(len(births)):
+            registry.insert_site(db, site_name(i), PROVINCE, DISTRICT, now_ms=int(time.time() * 1000))
+    ingest = Ingest(IngestSettings(host="127.0.0.1", port=1, username=None, tls=False), db, CountingStore())
+    ingest._client = _NullClient()  # type: ignore[assignment]
+
+    def deliveries(items: list[tuple[str, bytes]]) -> list[_Delivery]:
+        return [_Delivery(topic, payload, mid, 1, 0, datetime.now(UTC)) for mid, (topic, payload) in enumerate(items, 1)]
+
+    for start in range(0, len(births), batch):
+        ingest._cycle(deliveries(births[start:start + batch]))
+    todo = deliveries(events)
+    if gc_freeze:
+        gc.freeze()
+    cpu, t = time.thread_time(), time.perf_counter()
+    for start in range(0, len(todo), batch):
+        ingest._cycle(todo[start:start + batch])
+    elapsed, cpu = time.perf_counter() - t, time.thread_time() - cpu
+    gc.unfreeze()
+    if ingest.stats()["committed"] != len(births) + len(events):
+        raise RuntimeError(f"cycle: not every message committed: {ingest._counters}")
+    cpu_us.append((cpu / statuses * 1e6, cpu / statuses * 1e6, 0.0))
+    return statuses / elapsed
 
 
 def print_profiles(profiles: list[cProfile.Profile], statuses: int, top: int) -> None:
@@ -313,11 +371,12 @@ def main() -> None:
     parser.add_argument("--per-message", type=int, default=20, help="events per Events message (agents batch up to 64)")
     parser.add_argument("--statuses", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=("raw", "stub", "store"), action="append", help="measure only these (repeatable)")
+    parser.add_argument("--only", choices=("raw", "stub", "store", "cycle"), action="append", help="measure only these (repeatable)")
     parser.add_argument("--profile", choices=("stub", "store"), help="one extra cProfile run of this kind")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--batch-max", type=int, default=None, help="IngestSettings.batch_max")
     parser.add_argument("--batch-wait", type=float, default=None, help="IngestSettings.batch_wait_s")
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once the births are applied")
     parser.add_argument("--publish-from", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -330,9 +389,10 @@ def main() -> None:
     if args.batch_wait is not None:
         settings["batch_wait_s"] = args.batch_wait
     births, events, statuses = payloads(args.sites, args.per_message, args.statuses)
-    kinds = args.only or ["raw", "stub", "store"]
+    kinds = args.only or ["raw", "stub", "store", "cycle"]
     print(f"{statuses:,} statuses in {len(events):,} Events messages ({args.per_message} per message) from "
-          f"{args.sites} sites; births first (untimed); settings {settings or 'default'}; {args.runs} runs", flush=True)  # fmt: skip
+          f"{args.sites} sites; births first (untimed); settings {settings or 'default'}; {args.runs} runs"
+          f"{'; gc.freeze() after the births' if args.gc_freeze else ''}", flush=True)  # fmt: skip
     figures: dict[str, list[float]] = {k: [] for k in kinds}
     cpu: dict[str, list[tuple[float, ...]]] = {k: [] for k in kinds}
     with tempfile.TemporaryDirectory(prefix="camwatch-ingest-bench-") as tmp:
@@ -343,22 +403,29 @@ def main() -> None:
                 for kind in kinds:
                     if kind == "raw":
                         figure = run_raw(broker.port, events, statuses, workdir)
+                    elif kind == "cycle":
+                        figure = run_cycle(births, events, statuses, workdir, cpu[kind], settings.get("batch_max", 1000),
+                                           args.gc_freeze)  # fmt: skip
                     else:
-                        figure = run_ingest(broker.port, births, events, statuses, workdir,
-                                            real_store=kind == "store", settings=settings, cpu_us=cpu[kind])  # fmt: skip
+                        figure = run_ingest(broker.port, births, events, statuses, workdir, real_store=kind == "store",
+                                            settings=settings, cpu_us=cpu[kind], gc_freeze=args.gc_freeze)  # fmt: skip
                     figures[kind].append(figure)
                     print(f"run {r + 1}: {kind:5s} {figure:>10,.0f} statuses/s", flush=True)
             raw = statistics.median(figures["raw"]) if "raw" in figures else None
             print()
             for kind, values in figures.items():
                 med = statistics.median(values)
-                ratio = f" (ratio to raw {med / raw:.2f})" if raw and kind != "raw" else ""
-                label = {"raw": "raw broker->paho ceiling", "stub": "ingest, counting store", "store": "ingest, real small store"}[kind]  # fmt: skip
+                ratio = f" (ratio to raw {med / raw:.2f})" if raw and kind not in ("raw", "cycle") else ""
+                label = {"raw": "raw broker->paho ceiling", "stub": "ingest, counting store", "store": "ingest, real small store",
+                         "cycle": "writer cycle alone (no MQTT)"}[kind]  # fmt: skip
                 print(f"{label:28s} median {med:>10,.0f} statuses/s{ratio}")
                 if cpu[kind]:
                     process, writer, network = (statistics.median(c[j] for c in cpu[kind]) for j in range(3))
-                    print(f"{'':28s} CPU per status: process {process:.2f} us (writer thread {writer:.2f}, "
-                          f"paho network thread {network:.2f})")  # fmt: skip
+                    if kind == "cycle":
+                        print(f"{'':28s} CPU per status: {writer:.2f} us ({writer * args.per_message:.0f} us per message)")
+                    else:
+                        print(f"{'':28s} CPU per status: process {process:.2f} us (writer thread {writer:.2f}, "
+                              f"paho network thread {network:.2f})")  # fmt: skip
             if args.profile:
                 profiles: list[cProfile.Profile] = []
                 figure = run_ingest(broker.port, births, events, statuses, workdir, real_store=args.profile == "store",
