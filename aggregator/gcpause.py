@@ -10,8 +10,8 @@ freed by reference counting when it dies, and the next collection finds little t
 
 The collector must never stay off for long: a pause covers CPU-bound work that ends by
 itself, and every wait inside it (the writer backing off while the store is down) runs with
-the collector on again (:func:`wait_collecting`). Only the ingest writer pauses; when the
-collector is already off (someone else turned it off) it is left exactly as it is.
+the collector on again (:func:`wait_collecting`). When the collector is already off (someone
+else turned it off, or another thread's pause) it is left exactly as it is.
 """
 
 from __future__ import annotations
@@ -23,31 +23,39 @@ from contextlib import contextmanager
 
 __all__ = ["collector_paused", "wait_collecting"]
 
-_paused = False  # whether a pause of this module has the collector off right now
+# The thread whose pause turned the collector off, if any. Only that thread turns it back
+# on: two ingests in one process (tests) must never leave it off for good.
+_lock = threading.Lock()
+_holder: int | None = None
 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Run the block with automatic collection off; restore it even if the block raises."""
-    global _paused
-    if _paused or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    _paused = True
+    global _holder
+    with _lock:
+        mine = _holder is None and gc.isenabled()
+        if mine:
+            gc.disable()
+            _holder = threading.get_ident()
     try:
         yield
     finally:
-        _paused = False
-        gc.enable()
+        if mine:
+            with _lock:
+                _holder = None
+                gc.enable()
 
 
 def wait_collecting(event: threading.Event, timeout: float) -> bool:
-    """``event.wait(timeout)``, with the collector on while waiting if a pause turned it off."""
-    if not (_paused and not gc.isenabled()):
-        return event.wait(timeout)
-    gc.enable()
+    """``event.wait(timeout)``, with the collector on while waiting if this thread's pause turned it off."""
+    with _lock:
+        mine = _holder == threading.get_ident() and not gc.isenabled()
+        if mine:
+            gc.enable()
     try:
         return event.wait(timeout)
     finally:
-        gc.disable()
+        if mine:
+            with _lock:
+                gc.disable()

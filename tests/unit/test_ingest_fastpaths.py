@@ -120,3 +120,29 @@ def test_paused_batch_of_events_still_decodes_and_commits_every_status() -> None
     with collector_paused():
         _, decoded = decode_site_message(topic, encode(message))
     assert decoded == message
+
+
+def test_a_second_thread_never_leaves_the_collector_off() -> None:
+    """Two ingests in one process: only the pause that turned the collector off turns it on."""
+    release, done = threading.Event(), threading.Event()
+    waiting = _RecordingEvent()
+
+    def other() -> None:
+        with collector_paused():  # nested in the first thread's pause: changes nothing
+            waiting.collector_on.clear()
+            wait_collecting(waiting, 30)  # not this thread's pause: no resume, no re-disable
+        done.set()
+
+    with collector_paused():
+        thread = threading.Thread(target=other)
+        thread.start()
+        for _ in range(3000):  # until the other thread is in its wait
+            if waiting.collector_on:
+                break
+            release.wait(0.01)
+        assert waiting.collector_on == [False]
+    assert gc.isenabled(), "the first pause ended"
+    waiting.set()  # the other thread's wait ends after the first pause did
+    assert done.wait(30)
+    thread.join(30)
+    assert gc.isenabled(), "still on once both are done"
