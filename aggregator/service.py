@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from .api import create_app
+from .checkpointer import WRITER_BACKSTOP_PAGES, Checkpointer
 from .db import open_db
 from .feed import Feed
 from .geography import load_geography
@@ -44,6 +45,9 @@ class Service:
         self.geography = load_geography(self.db)
         self.store = StateStore(self.db, self.geography, heartbeat_grace=settings.heartbeat_grace,
                                 state_flush_s=STATE_FLUSH_S)  # fmt: skip
+        # WAL pages are copied back by a background thread, not by the committing writer
+        self.checkpointer = Checkpointer(settings.db_path)
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_BACKSTOP_PAGES}")
         self.feed = Feed(self.store.state_counts)
         self.meter = IngestMeter()
         self.faults = self._make_faults() if faults else None
@@ -79,6 +83,7 @@ class Service:
 
     def start(self) -> None:
         """Start the fault service, the ingest and the silence watch."""
+        self.checkpointer.start()
         if self.faults is not None:
             self.faults.start()
         if self.ingest is not None:
@@ -95,6 +100,7 @@ class Service:
         if self.faults is not None:
             self.faults.stop()
         self.store.flush_state()
+        self.checkpointer.stop()
 
     def check_silence(self, now: datetime | None = None) -> list[Any]:
         """Expire silent sites now and tell the listeners; return the transitions."""

@@ -38,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from aggregator.checkpointer import WRITER_BACKSTOP_PAGES, Checkpointer  # noqa: E402
 from aggregator.days import day_of, to_ms  # noqa: E402
 from aggregator.db import open_db  # noqa: E402
 from aggregator.geography import Geography, load_geography  # noqa: E402
@@ -89,6 +90,14 @@ class Country:
             self.sites.append((f"s{i:05d}", d.province, d.code))
         self.event_ids = [0] * n_sites
         self.bd_seq = [0] * n_sites
+        self.latest = datetime(2000, 1, 1, tzinfo=UTC)  # the latest event time handed out
+
+    def clock(self, span: timedelta) -> datetime:
+        """The start of ``span`` of event times after every time handed out before, so each
+        measurement's events are live changes (after each camera's last row), never backfills."""
+        start = max(datetime.now(UTC), self.latest + timedelta(milliseconds=1))
+        self.latest = start + span
+        return start
 
     def topic(self, i: int, kind: Kind) -> SiteTopic:
         site, province, district = self.sites[i]
@@ -205,7 +214,7 @@ def sustained(
     drawn at random over the country (about one event per site message), or ``per_site`` at a
     time from one random site (one message of ``per_site`` events, as an agent reports a cycle)."""
     rng = random.Random(3)
-    now = datetime.now(UTC)
+    now = country.clock(timedelta(milliseconds=n_events))
     n_cams = len(country.sites) * CAMS_PER_SITE
     if per_site:
         cams = []
@@ -267,6 +276,8 @@ def measure(path: Path, args: argparse.Namespace) -> None:
     db = open_db(path)
     geo = load_geography(db)
     store = StateStore(db, geo, state_flush_s=STATE_FLUSH_S)  # as the service runs it
+    db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_BACKSTOP_PAGES}")  # with background checkpoints
+    Checkpointer(path).start()
     load_s = time.perf_counter() - t
     country = Country(geo, n_sites)
     for site in store.sites.values():
@@ -281,7 +292,8 @@ def measure(path: Path, args: argparse.Namespace) -> None:
         api_latency(db, geo, store, path, args)
         return
     if args.mqtt_only:
-        mqtt_figures(store, country, args, path)
+        for per_message in args.mqtt_per_message:
+            mqtt_figures(store, country, args, path, per_message)
         return
     if args.write_only:
         for batch, per_site in ((5000, 0), (20000, 0), (5000, 16), (20000, 16)):
@@ -302,7 +314,7 @@ def measure(path: Path, args: argparse.Namespace) -> None:
 
     # 2. birth storm: every site reconnects at once (cameras known, states unchanged)
     # (messages are built outside the timing, 1000 sites at a time, as ingest would hand them over)
-    now = datetime.now(UTC)
+    now = country.clock(timedelta(milliseconds=1))
     storm_s = 0.0
     for start in range(0, n_sites, 1000):
         births = [country.birth(i, now) for i in range(start, min(n_sites, start + 1000))]
@@ -315,7 +327,8 @@ def measure(path: Path, args: argparse.Namespace) -> None:
 
     # 3. through Mosquitto
     if not args.no_mqtt:
-        mqtt_figures(store, country, args, path)
+        for per_message in args.mqtt_per_message:
+            mqtt_figures(store, country, args, path, per_message)
 
     api_latency(db, geo, store, path, args)
 
@@ -374,7 +387,7 @@ def api_latency(db: Any, geo: Geography, store: StateStore, path: Path, args: ar
     print(f"peak RSS of this (aggregator) process: {rss_mib():.0f} MiB (target <= 1024 MiB at 1M cameras)")
 
 
-def mqtt_figures(store: StateStore, country: Country, args: argparse.Namespace, path: Path) -> None:
+def mqtt_figures(store: StateStore, country: Country, args: argparse.Namespace, path: Path, per_message: int) -> None:
     """Statuses/s through Mosquitto and ingest into the national store, next to the raw
     broker-to-paho ceiling; publishers run in their own processes (as agents do), births are
     applied before the clock starts, so the figure is the events' alone."""
@@ -389,9 +402,8 @@ def mqtt_figures(store: StateStore, country: Country, args: argparse.Namespace, 
     from tests.rig.mosquitto import Broker
 
     n_sites = min(len(country.sites), args.mqtt_sites)
-    per_message = args.mqtt_per_message
     messages_per_site = max(1, args.mqtt_events // (n_sites * per_message))
-    now = datetime.now(UTC)
+    now = country.clock(timedelta(milliseconds=messages_per_site * per_message))
     # sites spread over the whole country (their cameras over the whole id space), their
     # messages interleaved as many agents' reports arrive
     chosen = [k * len(country.sites) // n_sites for k in range(n_sites)]
@@ -480,9 +492,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.1, help="1.0 = 1,000,000 cameras over 15,600 sites")
     parser.add_argument("--days", type=int, default=DAYS)
     parser.add_argument("--events", type=int, default=200_000, help="live events for the sustained figure")
-    parser.add_argument("--mqtt-sites", type=int, default=500)
-    parser.add_argument("--mqtt-events", type=int, default=200_000)
-    parser.add_argument("--mqtt-per-message", type=int, default=20, help="events per site message through Mosquitto")
+    parser.add_argument("--mqtt-sites", type=int, default=2000)
+    parser.add_argument("--mqtt-events", type=int, default=400_000)
+    parser.add_argument("--mqtt-per-message", type=int, nargs="+", default=[20, 64],
+                        help="events per site message through Mosquitto (one run each)")
     parser.add_argument("--mqtt-only", action="store_true", help="only the figures through Mosquitto")
     parser.add_argument("--no-mqtt", action="store_true")
     parser.add_argument("--latency-only", action="store_true", help="only the API latency figures")
