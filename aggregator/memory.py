@@ -148,28 +148,43 @@ class RecentLog:
         olds.append(old)
         news.append(new)
 
-    def extend(self, first_id: int, rows: Sequence[Sequence[Any]]) -> None:
+    def extend(self, first_id: int, rows: Sequence[Sequence[Any]], day_column: int | None = None) -> None:
         """Keep rows inserted with consecutive ids from ``first_id``: store rows
-        ``(camera, site, at, old, new, ...)``, a column at a time per run of one day."""
+        ``(camera, site, at, old, new, ...)``, a column at a time per run of one day (read
+        from ``day_column`` when the rows carry their day)."""
         horizon = self.horizon
-        start = 0
-        while start < len(rows):
-            day = day_of(rows[start][2])
-            stop = start + 1
-            while stop < len(rows) and day_of(rows[stop][2]) == day:
-                stop += 1
-            run = [r for r in rows[start:stop] if r[2] >= horizon]
-            if run:
-                bucket = self.days.get(day)
-                if bucket is None:
-                    bucket = self.days[day] = (array("q"), array("q"), array("l"), array("b"), array("b"))
-                ids = range(first_id + start, first_id + stop)
-                bucket[0].extend(i for i, r in zip(ids, rows[start:stop], strict=True) if r[2] >= horizon)
-                bucket[1].extend(r[2] for r in run)
-                bucket[2].extend(r[1] for r in run)
-                bucket[3].extend(r[3] for r in run)
-                bucket[4].extend(r[4] for r in run)
-            start = stop
+        days: list[int] = [r[day_column] for r in rows] if day_column is not None else [day_of(r[2]) for r in rows]
+        runs: list[tuple[int, int]] = []
+        if days and days.count(days[0]) == len(days):  # the usual batch: one day
+            runs.append((0, len(rows)))
+        else:
+            start = 0
+            while start < len(rows):
+                stop = start + 1
+                while stop < len(rows) and days[stop] == days[start]:
+                    stop += 1
+                runs.append((start, stop))
+                start = stop
+        for start, stop in runs:
+            day = days[start]
+            if day_start(day + 1) <= horizon:
+                continue  # the whole day is older than the log keeps
+            ids = range(first_id + start, first_id + stop)
+            run = rows[start:stop]
+            if day_start(day) < horizon:  # the horizon's own day (never in practice: it is a midnight)
+                kept = [(i, r) for i, r in zip(ids, run, strict=True) if r[2] >= horizon]
+                ids, run = [i for i, _ in kept], [r for _, r in kept]  # type: ignore[assignment]
+            if not run:
+                continue
+            bucket = self.days.get(day)
+            if bucket is None:
+                bucket = self.days[day] = (array("q"), array("q"), array("l"), array("b"), array("b"))
+            # a column at a time (zip(*run) would make one iterator object per row: work for the collector)
+            bucket[0].extend(ids)
+            bucket[1].extend([r[2] for r in run])
+            bucket[2].extend([r[1] for r in run])
+            bucket[3].extend([r[3] for r in run])
+            bucket[4].extend([r[4] for r in run])
 
     def set_old(self, row_id: int, at: int, old: int) -> None:
         """Mirror ``UPDATE transitions SET old_state`` for a kept row (``at`` finds its day)."""

@@ -98,7 +98,7 @@ class StateFlush:
             # rowids of one executemany are consecutive, ending at the last one inserted
             last = int(self.db.conn.execute("SELECT last_insert_rowid()").fetchone()[0])
             first = last - len(self._pending) + 1
-            self.recent.extend(first, self._pending)
+            self.recent.extend(first, self._pending, day_column=9)
             self._pending.clear()
 
     def _flush(self, force: bool = False) -> None:

@@ -388,7 +388,21 @@ def api_latency(db: Any, geo: Geography, store: StateStore, path: Path, args: ar
 
 
 def mqtt_figures(store: StateStore, country: Country, args: argparse.Namespace, path: Path, per_message: int) -> None:
-    """Statuses/s through Mosquitto and ingest into the national store, next to the raw
+    """Medians of ``--mqtt-runs`` runs of :func:`mqtt_run`, printed with every run."""
+    runs = [mqtt_run(store, country, args, path, per_message) for _ in range(args.mqtt_runs)]
+    through = statistics.median(r[0] for r in runs)
+    raw = statistics.median(r[1] for r in runs)
+    statuses, messages, n_sites = runs[0][2:5]
+    late = "" if all(r[5] for r in runs) else " (NOT all committed within 300 s in some run)"
+    print(f"through Mosquitto + ingest + store, {per_message} events a message: median {through:,.0f} statuses/s{late} "
+          f"vs raw broker->paho ceiling {raw:,.0f}/s (ratio {through / raw:.2f}); runs {', '.join(f'{r[0]:,.0f}' for r in runs)}; "
+          f"{statuses:,} statuses in {messages:,} messages from {n_sites} sites spread over the country")  # fmt: skip
+
+
+def mqtt_run(
+    store: StateStore, country: Country, args: argparse.Namespace, path: Path, per_message: int
+) -> tuple[float, float, int, int, int, bool]:
+    """Statuses/s through Mosquitto and ingest into the national store, and the raw
     broker-to-paho ceiling; publishers run in their own processes (as agents do), births are
     applied before the clock starts, so the figure is the events' alone."""
     import threading
@@ -479,10 +493,7 @@ def mqtt_figures(store: StateStore, country: Country, args: argparse.Namespace, 
             through = statuses / (time.perf_counter() - t)
             publisher.wait()
             ingest.stop()
-            print(f"through Mosquitto + ingest + store: {through:,.0f} statuses/s"
-                  f"{'' if finished else ' (NOT all committed within 300 s)'} vs raw broker->paho ceiling "
-                  f"{raw:,.0f}/s (ratio {through / raw:.2f}); {statuses:,} statuses in {len(events):,} messages of "
-                  f"{per_message} from {n_sites} sites spread over the country")  # fmt: skip
+            return through, raw, statuses, len(events), n_sites, finished
         finally:
             broker.kill()
 
@@ -497,6 +508,7 @@ def main() -> None:
     parser.add_argument("--mqtt-per-message", type=int, nargs="+", default=[20, 64],
                         help="events per site message through Mosquitto (one run each)")
     parser.add_argument("--mqtt-only", action="store_true", help="only the figures through Mosquitto")
+    parser.add_argument("--mqtt-runs", type=int, default=3, help="runs per message size (medians printed)")
     parser.add_argument("--no-mqtt", action="store_true")
     parser.add_argument("--latency-only", action="store_true", help="only the API latency figures")
     parser.add_argument("--write-only", action="store_true", help="only the sustained write figures")
