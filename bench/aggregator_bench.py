@@ -396,7 +396,8 @@ def mqtt_figures(store: StateStore, country: Country, args: argparse.Namespace, 
     late = "" if all(r[5] for r in runs) else " (NOT all committed within 300 s in some run)"
     print(f"through Mosquitto + ingest + store, {per_message} events a message: median {through:,.0f} statuses/s{late} "
           f"vs raw broker->paho ceiling {raw:,.0f}/s (ratio {through / raw:.2f}); runs {', '.join(f'{r[0]:,.0f}' for r in runs)}; "
-          f"{statuses:,} statuses in {messages:,} messages from {n_sites} sites spread over the country")  # fmt: skip
+          f"{statuses:,} statuses in {messages:,} messages from {n_sites} sites spread over the country; "
+          f"peak RSS so far {rss_mib():.0f} MiB")  # fmt: skip
 
 
 def mqtt_run(
@@ -472,7 +473,7 @@ def mqtt_run(
                         reached.set()
 
             ingest = Ingest(IngestSettings(host="127.0.0.1", port=broker.port, username=None, tls=False,
-                                           client_id="bench-ingest"), open_db(path), store,
+                                           client_id="bench-ingest", **args.ingest), open_db(path), store,
                             listeners=[on_applied])  # fmt: skip
             ingest.start()
             if not ingest.wait_ready(20):
@@ -515,7 +516,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--dir", type=Path, default=None, help="keep the database here (reused when present)")
     parser.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--batch-max", type=int, default=None, help="ingest's batch_max (default: the service's)")
     args = parser.parse_args()
+    args.ingest = {} if args.batch_max is None else {"batch_max": args.batch_max}
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="camwatch-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "aggregator.db"
