@@ -16,7 +16,10 @@ from sqlite_utils import Database
 
 from .days import day_of
 
-__all__ = ["Row", "between", "exists_at", "first_after", "first_day", "last_at_or_before", "latest", "stored_between"]
+__all__ = [
+    "Row", "between", "db_last_day", "exists_at", "first_after", "first_day", "last_at_or_before", "latest",
+    "stored_between",
+]  # fmt: skip
 
 Row = tuple[int, int, int, str, int]
 """``(at_ms, old_state, new_state, reason, id)`` of one transition."""

@@ -283,13 +283,13 @@ CREATE TABLE IF NOT EXISTS transitions (
     historical INTEGER NOT NULL DEFAULT 0,
     received_ms INTEGER NOT NULL
 );
+-- core_v2 replaces this index with transitions_day (day, camera, at_ms) and adds the day column.
 CREATE INDEX IF NOT EXISTS transitions_camera ON transitions(camera, at_ms);
 -- Covering index for the partial-day rollups: the range scan never touches the table.
 CREATE INDEX IF NOT EXISTS transitions_at ON transitions(at_ms, site, old_state, new_state);
 
--- Milliseconds per camera per Asia/Bangkok day: complete for every day before the checkpoint
--- (store_meta.checkpoint_ms); for today, closed intervals only (the open interval of the
--- current state runs from the camera's tail_ms).
+-- Milliseconds per camera per Asia/Bangkok day. As migrated by core_v2 (migrate_core_v2): keyed
+-- (day, camera), complete days only (before store_meta.checkpoint_ms), written by the midnight roll.
 CREATE TABLE IF NOT EXISTS camera_day (
     camera INTEGER NOT NULL,
     day INTEGER NOT NULL,
