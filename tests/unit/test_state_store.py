@@ -339,3 +339,32 @@ def test_compacted_interval_whose_last_event_is_stored_is_a_duplicate(store: Sta
     result = store.apply([Inbound(topic("s1", Kind.EVENTS), merged, T0 + timedelta(hours=4))])
     assert result.duplicates == 1 and result.transitions == []
     assert store.db.execute("SELECT COUNT(*) FROM transitions").fetchone()[0] == rows
+
+
+def test_midnight_roll_writes_complete_camera_days_around_early_clocks(store: StateStore) -> None:
+    """The roll writes every camera's whole day, also for a camera whose clock ran ahead (its
+    change after midnight arrived before the roll) and one that changed exactly at midnight."""
+    day0 = day_of(to_ms(T0))
+    c0, c1 = day_start(day0), day_start(day0 + 1)
+    store.apply([birth("s1", {"steady": CameraState.UP, "early": CameraState.UP, "edge": CameraState.UP,
+                              "busy": CameraState.UP}, T0)])  # fmt: skip
+    hour = timedelta(hours=1)
+    at_c1 = datetime.fromtimestamp(c1 / 1000, UTC)
+    before_midnight = at_c1 - hour
+    store.apply([events("s1", [
+        (1, "busy", T0 + hour, CameraState.DOWN),
+        (2, "busy", T0 + 2 * hour, CameraState.UP),
+        (3, "early", at_c1 + 2 * hour, CameraState.DOWN),  # an agent clock 3 h ahead
+        (4, "edge", at_c1, CameraState.DEGRADED),
+    ], before_midnight)])  # fmt: skip
+    assert store.checkpoint == c0  # not rolled yet: the change after midnight is already stored
+    store.roll(at_c1 + 3 * hour)
+    db = store.db
+    rows = dict(db.execute(
+        "SELECT k.camera_id, d.up_ms || ',' || d.degraded_ms || ',' || d.down_ms FROM camera_day d "
+        "JOIN cameras k ON k.id = d.camera WHERE d.day = ?", [day0]).fetchall())  # fmt: skip
+    t0 = to_ms(T0)
+    full_up = f"{c1 - t0},0,0"
+    assert rows == {"steady": full_up, "early": full_up, "edge": full_up, "busy": f"{c1 - t0 - 3_600_000},0,3600000"}
+    counts = db.execute("SELECT up_n, degraded_n, down_n FROM site_day WHERE day = ?", [day0 + 1]).fetchone()
+    assert tuple(counts) == (3, 1, 0)  # at the midnight: "edge" already degraded, "early" still up
