@@ -12,24 +12,36 @@ Every function works on any connection (the writer's or an API reader's).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlite_utils import Database
 
 from .days import day_of
 
 __all__ = [
     "Row", "between", "db_last_day", "exists_at", "first_after", "first_day", "last_at_or_before", "latest",
-    "stored_between",
+    "marks", "stored_between",
 ]  # fmt: skip
 
-Row = tuple[int, int, int, str, int]
-"""``(at_ms, old_state, new_state, reason, id)`` of one transition."""
+Row = tuple[int, int, int, str, int, bool]
+"""``(at_ms, old_state, new_state, reason, id, historical)`` of one transition."""
 
-_COLS = "at_ms, old_state, new_state, reason, id"
+_COLS = "at_ms, old_state, new_state, reason, id, historical"
 _LAST = (f"SELECT {_COLS} FROM transitions WHERE day = ? AND camera = ? AND at_ms <= ? "
          "ORDER BY at_ms DESC, id DESC LIMIT 1")  # fmt: skip
 _FIRST = (f"SELECT {_COLS} FROM transitions WHERE day = ? AND camera = ? AND at_ms > ? "
           "ORDER BY at_ms, id LIMIT 1")  # fmt: skip
 _DAY = f"SELECT {_COLS} FROM transitions WHERE day = ? AND camera = ? ORDER BY at_ms DESC, id DESC"
+
+
+def marks(values: Sequence[object]) -> str:
+    """SQL placeholders for an ``IN (...)`` over ``values``."""
+    return ", ".join("?" * len(values))
+
+
+def _row(r: Sequence[Any]) -> Row:
+    return int(r[0]), int(r[1]), int(r[2]), str(r[3]), int(r[4]), bool(r[5])
 
 
 def first_day(db: Database) -> int | None:
@@ -53,7 +65,7 @@ def last_at_or_before(db: Database, camera: int, t: int, *, tail: int | None = N
     while day >= low:
         row = conn.execute(_LAST, [day, camera, t]).fetchone()
         if row is not None:
-            return (int(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]))
+            return _row(row)
         day -= 1
     return None
 
@@ -64,7 +76,7 @@ def first_after(db: Database, camera: int, t: int, tail: int) -> Row | None:
     for day in range(day_of(t), day_of(tail) + 1):
         row = conn.execute(_FIRST, [day, camera, t]).fetchone()
         if row is not None:
-            return (int(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4]))
+            return _row(row)
     return None
 
 
@@ -74,7 +86,7 @@ def between(db: Database, camera: int, a: int, b: int) -> list[tuple[int, int]]:
         return []
     days = list(range(day_of(a), day_of(b - 1) + 1))
     rows = db.conn.execute(
-        f"SELECT at_ms, new_state FROM transitions WHERE day IN ({', '.join('?' * len(days))}) AND camera = ? "
+        f"SELECT at_ms, new_state FROM transitions WHERE day IN ({marks(days)}) AND camera = ? "
         "AND at_ms > ? AND at_ms < ? ORDER BY at_ms, id", [*days, camera, a, b]).fetchall()  # fmt: skip
     return [(int(at), int(state)) for at, state in rows]
 
@@ -83,7 +95,7 @@ def stored_between(db: Database, camera: int, event_id: int, a: int, b: int) -> 
     """Whether a transition of the camera with ``event_id`` is stored at a time in ``[a, b]``."""
     days = list(range(day_of(a), day_of(b) + 1))
     row = db.conn.execute(
-        f"SELECT 1 FROM transitions WHERE day IN ({', '.join('?' * len(days))}) AND camera = ? "
+        f"SELECT 1 FROM transitions WHERE day IN ({marks(days)}) AND camera = ? "
         "AND at_ms BETWEEN ? AND ? AND event_id = ? LIMIT 1", [*days, camera, a, b, event_id]).fetchone()  # fmt: skip
     return row is not None
 
@@ -108,7 +120,7 @@ def latest(db: Database, camera: int, limit: int, *, tail: int | None = None) ->
     conn = db.conn
     while day >= low and len(out) < limit:
         for row in conn.execute(_DAY, [day, camera]):
-            out.append((int(row[0]), int(row[1]), int(row[2]), str(row[3]), int(row[4])))
+            out.append(_row(row))
             if len(out) == limit:
                 break
         day -= 1

@@ -39,8 +39,7 @@ class Checkpointer:
 
     Example::
 
-        checkpointer = Checkpointer("camwatch.db").start()
-        ...
+        checkpointer = Checkpointer("camwatch.db").start()  # while the writer commits
         checkpointer.stop()  # a last full checkpoint, the WAL truncated
     """
 

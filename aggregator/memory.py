@@ -10,6 +10,7 @@ import threading
 from array import array
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 import numpy as np
@@ -148,39 +149,30 @@ class RecentLog:
         olds.append(old)
         news.append(new)
 
-    def extend(self, first_id: int, rows: Sequence[Sequence[Any]], day_column: int | None = None) -> None:
+    def extend(self, first_id: int, rows: Sequence[Sequence[Any]], day_column: int) -> None:
         """Keep rows inserted with consecutive ids from ``first_id``: store rows
-        ``(camera, site, at, old, new, ...)``, a column at a time per run of one day (read
-        from ``day_column`` when the rows carry their day)."""
-        horizon = self.horizon
-        days: list[int] = [r[day_column] for r in rows] if day_column is not None else [day_of(r[2]) for r in rows]
-        runs: list[tuple[int, int]] = []
-        if days and days.count(days[0]) == len(days):  # the usual batch: one day
-            runs.append((0, len(rows)))
+        ``(camera, site, at, old, new, ...)`` carrying their day in ``day_column``, a column at
+        a time per run of one day. The horizon is a midnight, so a day is kept whole or not at all."""
+        if not rows:
+            return
+        days = [r[day_column] for r in rows]
+        if days.count(days[0]) == len(days):  # the usual batch: one day
+            runs = [(days[0], 0, len(rows))]
         else:
-            start = 0
-            while start < len(rows):
-                stop = start + 1
-                while stop < len(rows) and days[stop] == days[start]:
-                    stop += 1
-                runs.append((start, stop))
+            runs, start = [], 0
+            for day, group in groupby(days):
+                stop = start + sum(1 for _ in group)
+                runs.append((day, start, stop))
                 start = stop
-        for start, stop in runs:
-            day = days[start]
-            if day_start(day + 1) <= horizon:
-                continue  # the whole day is older than the log keeps
-            ids = range(first_id + start, first_id + stop)
-            run = rows[start:stop]
-            if day_start(day) < horizon:  # the horizon's own day (never in practice: it is a midnight)
-                kept = [(i, r) for i, r in zip(ids, run, strict=True) if r[2] >= horizon]
-                ids, run = [i for i, _ in kept], [r for _, r in kept]  # type: ignore[assignment]
-            if not run:
+        for day, start, stop in runs:
+            if day_start(day) < self.horizon:
                 continue
             bucket = self.days.get(day)
             if bucket is None:
                 bucket = self.days[day] = (array("q"), array("q"), array("l"), array("b"), array("b"))
+            run = rows[start:stop]
             # a column at a time (zip(*run) would make one iterator object per row: work for the collector)
-            bucket[0].extend(ids)
+            bucket[0].extend(range(first_id + start, first_id + stop))
             bucket[1].extend([r[2] for r in run])
             bucket[2].extend([r[1] for r in run])
             bucket[3].extend([r[3] for r in run])

@@ -37,12 +37,18 @@ def roll_day(db: Database, cols: CameraColumns, sites: dict[int, SiteRecord], le
     ms = np.bincount(keys, weights=dur.astype(np.float64), minlength=nkeys)
     counts = np.bincount(keys, minlength=nkeys)
     late = np.nonzero((st >= 0) & (si >= c1))[0]
+    held: dict[int, int] = {}  # late camera -> its state just before midnight
     for cam in late.tolist():  # changed after midnight already: state at midnight from the log
         row = camera_log.last_at_or_before(db, cam, c1)
-        if row is not None:
-            counts[int(site_ids[cam]) * N_STATES + row[2]] += 1
+        if row is None:
+            continue
+        counts[int(site_ids[cam]) * N_STATES + row[2]] += 1  # a row exactly at midnight counts
+        if row[0] < c1:
+            held[cam] = row[2]
+        elif (prev := camera_log.last_at_or_before(db, cam, c1 - 1)) is not None:
+            held[cam] = prev[2]
     d0, d1 = day_of(c0), day_of(c1)
-    _camera_rows(db, d0, c0, c1, n, st, si, late)
+    _camera_rows(db, d0, c0, c1, n, st, si, held)
     for key in np.nonzero(ms)[0].tolist():
         site = sites[key // N_STATES]
         ledger.add_site_ms(site.id, site.province, d0, key % N_STATES, int(ms[key]))
@@ -54,7 +60,7 @@ def roll_day(db: Database, cols: CameraColumns, sites: dict[int, SiteRecord], le
 
 def _camera_rows(
     db: Database, d0: int, c0: int, c1: int, n: int, st: np.ndarray[Any, Any], tail: np.ndarray[Any, Any],
-    late: np.ndarray[Any, Any],
+    held: dict[int, int],
 ) -> None:  # fmt: skip
     """Write every camera's complete totals of day ``d0`` = ``[c0, c1)``, from the day's transitions
     (read in camera order from the day's part of the index) and the states around them."""
@@ -82,10 +88,9 @@ def _camera_rows(
     quiet = (st[:n] >= 0) & (tail[:n] < c0) & ~touched  # the whole day in the current state
     idx = np.nonzero(quiet)[0]
     per[idx * N_STATES + st[idx].astype(np.int64)] += c1 - c0
-    for cam in late.tolist():  # no row in the day, rows after it: the state before midnight held all day
-        row = None if touched[cam] else camera_log.last_at_or_before(db, cam, c1 - 1)
-        if row is not None and row[2] >= 0:
-            per[cam * N_STATES + row[2]] += c1 - c0
+    for camera, state in held.items():  # no row in the day, rows after it: the state before midnight held all day
+        if not touched[camera] and state >= 0:
+            per[camera * N_STATES + state] += c1 - c0
     table = per.reshape(n, N_STATES)
     cams = np.nonzero(table.any(axis=1))[0]
     chosen = table[cams]

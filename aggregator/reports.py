@@ -130,22 +130,18 @@ def _never_seen(db: Database, window: Window, province: str | None) -> dict[int,
     rows = db.execute(
         "SELECT c.site, COUNT(*) FROM cameras c JOIN sites s ON s.id = c.site "
         "WHERE c.first_seen_ms < ? AND NOT (c.state IN (0, 1, 2) AND c.tail_ms < ?) "
-        f" AND NOT EXISTS (SELECT 1 FROM camera_day d WHERE d.day IN ({_marks(closed)}) "
+        f" AND NOT EXISTS (SELECT 1 FROM camera_day d WHERE d.day IN ({camera_log.marks(closed)}) "
         "                 AND d.camera = c.id AND d.up_ms + d.degraded_ms + d.down_ms > 0)"
         # after the checkpoint: a row in the window entering a known state, or a known state
         # in force at ``lo`` (the old state of the first row after it)
-        f" AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.day IN ({_marks(live)}) "
+        f" AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.day IN ({camera_log.marks(live)}) "
         "                 AND t.camera = c.id AND t.at_ms >= ? AND t.at_ms < ? AND t.new_state IN (0, 1, 2))"
-        f" AND NOT COALESCE((SELECT t.old_state IN (0, 1, 2) FROM transitions t WHERE t.day IN ({_marks(later)}) "
+        f" AND NOT COALESCE((SELECT t.old_state IN (0, 1, 2) FROM transitions t WHERE t.day IN ({camera_log.marks(later)}) "
         "                   AND t.camera = c.id AND t.at_ms > ? ORDER BY t.at_ms, t.id LIMIT 1), 0)"
         f"{where} GROUP BY c.site",
         [window.end_ms, window.end_ms, *closed, *live, lo, window.end_ms, *later, lo, *params],
     ).fetchall()
     return {int(site): int(n) for site, n in rows}
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ", ".join("?" * len(values))
 
 
 @dataclass(slots=True)

@@ -113,7 +113,7 @@ def _changes(
     days: list[object] = []
     if level in (Level.SITE, Level.DISTRICT):  # reach the few cameras' rows through (day, camera, at_ms)
         days = list(range(day_of(lo), min(day_of(hi - 1), camera_log.db_last_day(db)) + 1))
-        where = f" AND day IN ({', '.join('?' * len(days))}){where}"
+        where = f" AND day IN ({camera_log.marks(days)}){where}"
     rows = db.execute(
         "SELECT old_state, new_state, COUNT(*), SUM(at_ms) FROM transitions WHERE at_ms >= ? AND at_ms < ?"
         f"{where} GROUP BY old_state, new_state", [lo, hi, *days, *params]).fetchall()  # fmt: skip

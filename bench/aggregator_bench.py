@@ -412,11 +412,8 @@ def mqtt_run(
     applied before the clock starts, so the figure is the events' alone."""
     import threading
 
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
     from aggregator.ingest import Ingest, IngestSettings
-    from bench.ingest_bench import Publisher
+    from bench.ingest_bench import Publisher, run_raw
     from protocol import encode
     from tests.rig.mosquitto import Broker
 
@@ -439,31 +436,7 @@ def mqtt_run(
         work = Path(tmp)
         broker = Broker(workdir=work, persistence=False).start()
         try:
-            # raw ceiling: a paho subscriber that only counts
-            got = threading.Event()
-            count = [0]
-
-            def on_message(*_: Any) -> None:
-                count[0] += 1
-                if count[0] == len(events):
-                    got.set()
-
-            sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw")
-            subscribed = threading.Event()
-            sub.on_message = on_message
-            sub.on_subscribe = lambda *a: subscribed.set()
-            sub.connect("127.0.0.1", broker.port)
-            sub.loop_start()
-            sub.subscribe("camwatch/v1/+/+/+/events", qos=1)
-            subscribed.wait(10)
-            publisher = Publisher(events, broker.port, work)
-            t = time.perf_counter()
-            publisher.go()
-            got.wait(300)
-            raw = statuses / (time.perf_counter() - t)
-            publisher.wait()
-            sub.loop_stop()
-            sub.disconnect()
+            raw = run_raw(broker.port, events, statuses, work)  # a paho subscriber that only counts
             # through ingest into the store: births first (untimed), then the events
             lock = threading.Lock()
             committed = [0]

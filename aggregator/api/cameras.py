@@ -140,10 +140,9 @@ def get_camera(
     if r is None or not caller.sees(r[2]):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {site_id}/{camera_id} not found")
     rows = camera_log.latest(db, r[26], transitions, tail=r[28])
-    flags = _historical(db, [t[4] for t in rows])
     history = [
         TransitionPublic(at=from_ms(t[0]), old_state=STATES[t[1]] if t[1] >= 0 else None, new_state=STATES[t[2]],
-                         reason=t[3], historical=flags.get(t[4], False))  # fmt: skip
+                         reason=t[3], historical=t[5])  # fmt: skip
         for t in rows
     ]
     fault = ctx.current_fault(site_id, camera_id) if ctx.current_fault else None
@@ -152,14 +151,6 @@ def get_camera(
         height=r[20], fps=r[21], codec=r[22], first_seen=when(r[23]), lat=r[24], lon=r[25], transitions=history,
         fault=fault,
     )  # fmt: skip
-
-
-def _historical(db: Any, ids: list[int]) -> dict[int, bool]:
-    """Which of these transitions were replayed history (by row id)."""
-    if not ids:
-        return {}
-    rows = db.execute(f"SELECT id, historical FROM transitions WHERE id IN ({', '.join('?' * len(ids))})", ids)
-    return {int(i): bool(h) for i, h in rows}
 
 
 class DayPublic(BaseModel):
