@@ -9,7 +9,7 @@ mount                   picture
 ======================  ==========================================================
 ``/moving``             static detailed scene (SMPTE bars) with a bouncing ball
 ``/black``              black (no video)
-``/frozen``             one frame of ``/moving`` repeated forever, still re-encoded
+``/frozen``             one frame of the bars repeated forever, still re-encoded
 ``/covered``            near-uniform dark grey with a little sensor-like noise
 ``/blurred``            ``/moving`` through a strong gaussian blur
 ``/moved``              ``/moving`` with the scene panned by half a frame
@@ -96,8 +96,11 @@ MOUNTS: dict[str, str] = {
     "moving": _scene(_SMPTE).format(post=_ENCODE),
     "black": f"videotestsrc is-live=true pattern=black ! {_RAW} ! {_ENCODE}",
     # A frozen encoder: one decoded frame repeated, still re-encoded with fresh IDR frames.
-    "frozen": _scene(_SMPTE, buffers=1).format(
-        post=f"imagefreeze is-live=true ! {_RAW} ! {_ENCODE}"
+    # One source, not the compositor: a live compositor may emit its first frame before
+    # the bars arrive, and imagefreeze would then freeze a black frame.
+    "frozen": (
+        f"videotestsrc num-buffers=1 {_SMPTE} ! {_RAW} ! "
+        f"imagefreeze is-live=true ! {_RAW} ! {_ENCODE}"
     ),
     "covered": (
         f"compositor name=mix background=black sink_1::alpha=0.06 ! {_RAW} ! {_ENCODE} "
