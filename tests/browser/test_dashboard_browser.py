@@ -123,6 +123,11 @@ def test_technician_acknowledges_and_viewer_cannot(stack: DashboardStack, open_p
     shot(tech, "faults-technician-th")
     row = tech.locator("#fault-table tbody tr", has_text="t-cm-1-cam0")
     row.locator("textarea.fault-note").fill("เปลี่ยนสาย LAN แล้ว")
+    # A redraw while the note is being written (here: sorting by number) keeps what was typed.
+    row.locator("textarea.fault-note").evaluate("el => { el.dataset.drawn = 'before'; }")
+    tech.locator("#fault-table th[data-sort='id']").click()
+    tech.wait_for_selector("#fault-table tbody tr:has-text('t-cm-1-cam0') textarea.fault-note:not([data-drawn])")
+    assert row.locator("textarea.fault-note").input_value() == "เปลี่ยนสาย LAN แล้ว"
     row.locator("button.resolve").click()
     stack.wait_api(lambda: stack.api(f"/api/v1/faults/{fault['id']}")["status"] == "resolved", "resolved")
     detail = stack.api(f"/api/v1/faults/{fault['id']}")

@@ -11,7 +11,9 @@ const PAGE_SIZE = 50;
  * load(params) -> Promise<{items, total}>; params = {limit, offset, sort, q?, ...filters}
  */
 export function pagedTable({ columns, load, filters = [], search = false, defaultSort = "", id = "" }) {
-  const st = { offset: 0, sort: defaultSort, q: "", filters: {}, total: 0 };
+  // seq: only the newest load draws; an older one still in flight (a live refresh started
+  // before a click) must not overwrite newer rows with what it read before.
+  const st = { offset: 0, sort: defaultSort, q: "", filters: {}, total: 0, seq: 0 };
   const body = h("tbody");
   const info = h("span", { class: "muted" });
   const prev = h("button", { type: "button", onclick: () => go(st.offset - PAGE_SIZE) }, t("prev"));
@@ -55,13 +57,16 @@ export function pagedTable({ columns, load, filters = [], search = false, defaul
   async function go(offset) {
     st.offset = Math.max(0, offset);
     markSort();
+    const seq = ++st.seq;
     let res;
     try {
       res = await load({ ...st.filters, limit: PAGE_SIZE, offset: st.offset, sort: st.sort, q: search ? st.q : undefined });
     } catch (err) {
+      if (seq !== st.seq) return;
       clear(body).append(h("tr", {}, h("td", { colspan: columns.length, class: "error" }, `${t("error.load")}: ${err.message}`)));
       return;
     }
+    if (seq !== st.seq) return;
     const rows = res.items ?? res.rows ?? [];
     st.total = res.total ?? rows.length;
     clear(body);

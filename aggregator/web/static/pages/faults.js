@@ -19,10 +19,17 @@ export async function render(main) {
   let table;
   const names = Object.fromEntries(page(await api.provinces()).items.map((p) => [p.code, placeName(p)]));
   const message = h("p", { id: "fault-message", role: "status" });
+  // Notes being written, by fault id: a redraw already in flight when the technician starts
+  // typing replaces the rows, and the new row must come back with what was typed.
+  const drafts = new Map();
 
   function actions(f) {
     if (!session.canAct) return "";
-    const note = h("textarea", { "aria-label": t("faults.note"), placeholder: t("faults.note"), class: "fault-note" });
+    const note = h("textarea", {
+      "aria-label": t("faults.note"), placeholder: t("faults.note"), class: "fault-note",
+      oninput: (e) => drafts.set(f.id, e.target.value),
+    });
+    note.value = drafts.get(f.id) || "";
     const act = (fn, needsNote) => async () => {
       if (needsNote && !note.value.trim()) {
         message.textContent = t("faults.noteNeeded");
@@ -32,6 +39,7 @@ export async function render(main) {
       }
       try {
         await fn(f.id, note.value.trim());
+        drafts.delete(f.id);
         message.textContent = `#${f.id}: ${t("faults.done")}`;
         message.className = "";
       } catch (err) {
