@@ -133,6 +133,22 @@ def parse_mac(interfaces: Any) -> str:
     return fallback
 
 
+def _codec(encoder: Any) -> str:
+    """Return the stream's codec, upper-case, from a VideoEncoderConfiguration.
+
+    Media 1's ``Encoding`` only knows JPEG, MPEG4 and H264. Hikvision firmware streaming
+    H.265 keeps ``<tt:Encoding>H264</tt:Encoding>`` for old clients and states the real codec
+    in a vendor attribute, ``encoding="H265"`` (zeep keeps it among the ``anyAttribute``
+    values). That attribute wins: the element names a codec the stream does not use.
+    """
+    extra = _get(encoder, "_attr_1")
+    if isinstance(extra, Mapping):
+        for name, value in extra.items():
+            if str(name).rpartition("}")[2].lower() == "encoding" and _text(value):
+                return _text(value).upper()
+    return _text(_get(encoder, "Encoding")).upper()
+
+
 def choose_profiles(profiles: Any) -> list[ProfileChoice]:
     """Pick one media profile per video source: the one with the most pixels.
 
@@ -162,7 +178,7 @@ def choose_profiles(profiles: Any) -> list[ProfileChoice]:
             width=width,
             height=height,
             fps=fps,
-            codec=_text(_get(profile, "VideoEncoderConfiguration", "Encoding")).upper(),
+            codec=_codec(_get(profile, "VideoEncoderConfiguration")),
         )
         pixels = (width or 0) * (height or 0)
         if source not in best or pixels > best[source][0]:

@@ -1,0 +1,94 @@
+"""Parsers of ONVIF replies on payloads captured from real devices (tests/fixtures/onvif/captured/).
+
+Each capture was published by a third party (provenance in tests/fixtures/onvif/README.md) and
+goes through zeep exactly as the client sees it, then through the agent's parsers; the
+WS-Discovery capture goes through agent.discovery's own datagram parser. The written fixtures
+in tests/unit/test_onvif_parsers.py pin the quirks we expect; these pin what devices really send.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from agent.device import DeviceInfo, MediaSource
+from agent.discovery import merge_replies, parse_probe_reply
+from agent.onvif_parsers import choose_profiles, clock_offset, parse_device_information
+from tests.unit.test_onvif_parsers import FIXTURES, reply
+
+CAPTURED = "captured"
+HIK_PROFILES = f"{CAPTURED}/hikvision_get_profiles.xml"
+HIK_PROBE = FIXTURES / CAPTURED / "hikvision_ds_2cd3955fwd_iws_probe_matches.xml"
+MILESIGHT_INFO = f"{CAPTURED}/milesight_ms_c8165_pe_get_device_information.xml"
+AXIS_CLOCK = f"{CAPTURED}/axis_get_system_date_and_time.xml"
+
+
+def test_milesight_device_information() -> None:
+    ident = parse_device_information(reply("devicemgmt", "GetDeviceInformation", MILESIGHT_INFO))
+    assert ident.maker == "Milesight Technology Co.,Ltd."
+    assert ident.model == "MS-C8165-PE"
+    assert ident.firmware == "61.8.0.3-r8"
+    assert ident.serial == "EM82V102329001403"
+    assert ident.hardware_id == "V1.0"
+
+
+def test_milesight_serial_gives_a_camera_id_that_survives_a_move() -> None:
+    ident = parse_device_information(reply("devicemgmt", "GetDeviceInformation", MILESIGHT_INFO))
+    source = (MediaSource("VideoSource_1", "Profile_1", "rtsp://x/", "", 1920, 1080, 25.0, "H264"),)
+    here = DeviceInfo(ident.maker, ident.model, ident.firmware, ident.serial, ident.hardware_id,
+                      "", None, source, address="10.0.0.20", port=80)
+    moved = DeviceInfo(ident.maker, ident.model, ident.firmware, ident.serial, ident.hardware_id,
+                       "", None, source, address="10.0.9.7", port=8080)
+    assert here.camera_ids() == moved.camera_ids() == {
+        "VideoSource_1": "EM82V102329001403:VideoSource_1"}
+
+
+def test_axis_clock_offset_uses_utc_not_the_local_time() -> None:
+    sdt = reply("devicemgmt", "GetSystemDateAndTime", AXIS_CLOCK)
+    # The camera says 19:49:06 UTC (16:49:06 local, TZ BRT3); our clock reads 20:00:00 UTC.
+    local = datetime(2024, 7, 9, 20, 0, 0, tzinfo=UTC)
+    assert clock_offset(sdt, local) == -654.0
+
+
+def test_hikvision_camera_yields_its_main_stream() -> None:
+    profiles = reply("media", "GetProfiles", HIK_PROFILES)
+    assert [p["token"] for p in profiles] == ["Profile_1", "Profile_2"]
+    (choice,) = choose_profiles(profiles)
+    assert (choice.source_token, choice.profile_token) == ("VideoSource_1", "Profile_1")
+    # The encoder's resolution, not the 2688x1520 sensor bounds of the source configuration.
+    assert (choice.width, choice.height, choice.fps) == (1920, 1080, 10.0)
+
+
+def test_hikvision_encoding_attribute_h265_overrides_media1_h264() -> None:
+    profiles = reply("media", "GetProfiles", HIK_PROFILES)
+    main, sub = profiles
+    # The quirk as sent: Media 1's element says H264, the vendor attribute says H265.
+    assert main["VideoEncoderConfiguration"]["Encoding"] == "H264"
+    assert main["VideoEncoderConfiguration"]["_attr_1"] == {"encoding": "H265"}
+    (choice,) = choose_profiles(profiles)
+    assert choice.codec == "H265"
+    # The sub stream carries no attribute: its element is the truth.
+    (sub_choice,) = choose_profiles([sub])
+    assert (sub_choice.profile_token, sub_choice.codec) == ("Profile_2", "H264")
+    assert (sub_choice.width, sub_choice.height, sub_choice.fps) == (640, 360, 25.0)
+
+
+def test_hikvision_probe_match_names_the_device_and_its_ipv4_service() -> None:
+    (match,) = parse_probe_reply(HIK_PROBE.read_bytes(), "192.168.0.218")
+    assert match.endpoint == "urn:uuid:18ec6401-3aa0-11b5-83f6-b4a3820fd92d"
+    assert match.types == ("dn:NetworkVideoTransmitter", "tds:Device")
+    assert len(match.scopes) == 8
+    assert match.xaddrs == ("http://192.168.0.218/onvif/device_service",
+                            "http://[fe80::b6a3:82ff:fe0f:d92d]/onvif/device_service")
+    (device,) = merge_replies([match])
+    # The IPv6 link-local XAddr is announced too; the device is reached on its IPv4 one.
+    assert (device.address, device.port) == ("192.168.0.218", 80)
+    assert device.hardware == "DS-2CD3955FWD-IWS"
+    assert device.name == "HIKVISION DS-2CD3955FWD-IWS"
+
+
+def test_hikvision_probe_match_heard_twice_is_one_device() -> None:
+    data = HIK_PROBE.read_bytes()
+    # WS-Discovery probes go out twice; the camera answers each with the same endpoint.
+    devices = merge_replies(parse_probe_reply(data, "192.168.0.218") * 2)
+    assert [(d.address, d.endpoint, d.aliases) for d in devices] == [
+        ("192.168.0.218", "urn:uuid:18ec6401-3aa0-11b5-83f6-b4a3820fd92d", ())]
