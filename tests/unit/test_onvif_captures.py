@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from agent.device import DeviceInfo, MediaSource
 from agent.discovery import merge_replies, parse_probe_reply
-from agent.onvif_parsers import choose_profiles, clock_offset, parse_device_information
+from agent.onvif_parsers import choose_profiles, clock_offset, parse_device_information, parse_mac
 from tests.unit.test_onvif_parsers import FIXTURES, reply
 
 CAPTURED = "captured"
@@ -20,6 +20,7 @@ HIK_PROFILES = f"{CAPTURED}/hikvision_get_profiles.xml"
 HIK_PROBE = FIXTURES / CAPTURED / "hikvision_ds_2cd3955fwd_iws_probe_matches.xml"
 MILESIGHT_INFO = f"{CAPTURED}/milesight_ms_c8165_pe_get_device_information.xml"
 AXIS_CLOCK = f"{CAPTURED}/axis_get_system_date_and_time.xml"
+HIK_INTERFACES = f"{CAPTURED}/hikvision_get_network_interfaces.xml"
 
 
 def test_milesight_device_information() -> None:
@@ -70,6 +71,16 @@ def test_hikvision_encoding_attribute_h265_overrides_media1_h264() -> None:
     (sub_choice,) = choose_profiles([sub])
     assert (sub_choice.profile_token, sub_choice.codec) == ("Profile_2", "H264")
     assert (sub_choice.width, sub_choice.height, sub_choice.fps) == (640, 360, 25.0)
+
+
+def test_hikvision_mac_is_the_enabled_wired_one_not_the_disabled_wifi_module() -> None:
+    interfaces = reply("devicemgmt", "GetNetworkInterfaces", HIK_INTERFACES)
+    assert [(i["token"], i["Enabled"]) for i in interfaces] == [("eth0", True), ("wlan0", False)]
+    # eth0 carries Hikvision's OUI; the disabled wlan0 a Wi-Fi module maker's.
+    assert parse_mac(interfaces) == "28:57:be:2d:7a:59"
+    assert parse_mac(list(reversed(interfaces))) == "28:57:be:2d:7a:59"
+    # With only the disabled interface left, its MAC is still better than none.
+    assert parse_mac(interfaces[1:]) == "20:f4:1b:39:7d:0c"
 
 
 def test_hikvision_probe_match_names_the_device_and_its_ipv4_service() -> None:
