@@ -21,6 +21,12 @@ HIK_PROBE = FIXTURES / CAPTURED / "hikvision_ds_2cd3955fwd_iws_probe_matches.xml
 MILESIGHT_INFO = f"{CAPTURED}/milesight_ms_c8165_pe_get_device_information.xml"
 AXIS_CLOCK = f"{CAPTURED}/axis_get_system_date_and_time.xml"
 HIK_INTERFACES = f"{CAPTURED}/hikvision_get_network_interfaces.xml"
+DLINK_PROFILES = f"{CAPTURED}/dlink_dcs_6511_get_profiles.xml"
+ENP_INFO = f"{CAPTURED}/enp1a14_ir_25x_get_device_information.xml"
+GX_INFO = f"{CAPTURED}/gx728mf_ir28_get_device_information.xml"
+IPD_INFO = f"{CAPTURED}/ipd_h4k8m05_bs_get_device_information.xml"
+IPD_PROFILES = f"{CAPTURED}/ipd_h4k8m05_bs_get_profiles.xml"
+IPD_CLOCK = f"{CAPTURED}/ipd_h4k8m05_bs_get_system_date_and_time.xml"
 
 
 def test_milesight_device_information() -> None:
@@ -103,3 +109,48 @@ def test_hikvision_probe_match_heard_twice_is_one_device() -> None:
     devices = merge_replies(parse_probe_reply(data, "192.168.0.218") * 2)
     assert [(d.address, d.endpoint, d.aliases) for d in devices] == [
         ("192.168.0.218", "urn:uuid:18ec6401-3aa0-11b5-83f6-b4a3820fd92d", ())]
+
+
+def test_white_label_cameras_keep_the_maker_they_send() -> None:
+    """OEM firmware names no maker, or a placeholder: kept as sent, the device is still read."""
+    enp = parse_device_information(reply("devicemgmt", "GetDeviceInformation", ENP_INFO))
+    gx = parse_device_information(reply("devicemgmt", "GetDeviceInformation", GX_INFO))
+    ipd = parse_device_information(reply("devicemgmt", "GetDeviceInformation", IPD_INFO))
+    assert (enp.maker, enp.model, enp.firmware, enp.hardware_id) == (
+        "ONVIF", "ENP1A14-IR/25X", "V5.5.3 build 180822", "88")
+    assert (gx.maker, gx.model, gx.serial) == ("NONE", "GX728MF-IR28", "210235T8HQ3197000191")
+    assert gx.firmware == "IPC_G6106-B0005P11D1812C03"
+    # An empty Manufacturer is no reason to refuse the device: model and serial are there.
+    assert (ipd.maker, ipd.model, ipd.serial) == ("", "IPD-H4K8M05-BS", "071D3E36963F")
+
+
+def test_serial_with_a_slash_gives_a_valid_camera_id() -> None:
+    ident = parse_device_information(reply("devicemgmt", "GetDeviceInformation", ENP_INFO))
+    assert ident.serial == "ENP1A14-IR/25X20190430AAWRD14878498W"
+    source = (MediaSource("VideoSource_1", "Profile_1", "rtsp://x/", "", 1920, 1080, 25.0, "H264"),)
+    info = DeviceInfo(ident.maker, ident.model, ident.firmware, ident.serial, ident.hardware_id,
+                      "", None, source, address="10.0.0.30", port=80)
+    assert info.camera_ids() == {"VideoSource_1": "ENP1A14-IR_25X20190430AAWRD14878498W:VideoSource_1"}
+
+
+def test_dlink_dcs_6511_main_stream_wins_over_a_faster_sub_stream() -> None:
+    profiles = reply("media", "GetProfiles", DLINK_PROFILES)
+    assert [p["token"] for p in profiles] == ["Profile1", "Profile2"]
+    (choice,) = choose_profiles(profiles)
+    assert (choice.source_token, choice.profile_token) == ("VideoSource0", "Profile1")
+    assert (choice.width, choice.height, choice.fps, choice.codec) == (1280, 1024, 7.0, "H264")
+
+
+def test_encoder_resolution_beyond_the_source_bounds_is_taken_from_the_encoder() -> None:
+    profiles = reply("media", "GetProfiles", IPD_PROFILES)
+    # The source configuration says 720x576; the main encoder streams 2592x1944.
+    assert profiles[0]["VideoSourceConfiguration"]["Bounds"]["width"] == 720
+    (choice,) = choose_profiles(profiles)
+    assert (choice.source_token, choice.profile_token) == ("VI_CH0", "MainStream")
+    assert (choice.width, choice.height, choice.fps, choice.codec) == (2592, 1944, 25.0, "H264")
+
+
+def test_ipd_clock_offset_uses_utc_not_the_local_time() -> None:
+    sdt = reply("devicemgmt", "GetSystemDateAndTime", IPD_CLOCK)
+    # 17:38:53 UTC (13:38:53 local under TZ AST4ADT); our clock reads 17:40:00 UTC.
+    assert clock_offset(sdt, datetime(2025, 4, 6, 17, 40, 0, tzinfo=UTC)) == -67.0
