@@ -1,5 +1,8 @@
 """Wire the running aggregator: database, StateStore, ingest, faults, feed, silence watch, API.
 
+The silence watch's tick also keeps the camera history to ``history_keep_days``
+(aggregator.retention), a day at a time.
+
 Connections: the store has its own writer connection; ingest and the fault service open
 theirs; API readers get one per server thread. SQLite WAL lets them read while the store
 commits, and the store's lock keeps ``apply`` and ``expire_silent_sites`` one at a time.
@@ -114,9 +117,22 @@ class Service:
                     logger.exception("silence: listener %r failed", listener)
         return transitions
 
+    def prune_history(self) -> None:
+        """Keep ``history_keep_days`` of camera detail: one day deleted per call (a tick of the watch)."""
+        keep = self.settings.history_keep_days
+        if keep:
+            report = self.store.prune_history(keep, max_days=1)
+            if report.days_deleted:
+                logger.info("retention: deleted a day of camera history (%d transitions, %d camera days)",
+                            report.transitions_deleted, report.camera_days_deleted)  # fmt: skip
+
     def _watch_silence(self) -> None:
         while not self._stop.wait(self._silence_check_s):
             try:
                 self.check_silence()
             except Exception:  # the database may be busy; the next tick retries
                 logger.exception("silence: check failed")
+            try:
+                self.prune_history()
+            except Exception:  # same: the next tick retries
+                logger.exception("retention: pruning failed")

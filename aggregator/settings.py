@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .retention import MIN_KEEP_DAYS
 
 __all__ = ["DEFAULT_SECRET", "AggregatorSettings"]
 
@@ -49,6 +51,20 @@ class AggregatorSettings(BaseSettings):
     rate_limit_per_s: float = Field(default=20.0, gt=0, le=10000, description="API requests/s per token")
     rate_limit_burst: int = Field(default=60, ge=1, le=100000)
     max_page_size: int = Field(default=500, ge=10, le=10000)
+    history_keep_days: int = Field(
+        default=0, ge=0, le=36500,
+        description=(
+            "Days of per-camera history (transitions, camera days) to keep; 0 keeps everything. "
+            f"At least {MIN_KEEP_DAYS}. Site, district, province, agency and nation totals are kept for ever"
+        ),
+    )
+
+    @field_validator("history_keep_days")
+    @classmethod
+    def _keep_enough_history(cls, value: int) -> int:
+        if 0 < value < MIN_KEEP_DAYS:
+            raise ValueError(f"keep at least {MIN_KEEP_DAYS} days of camera history (or 0 to keep everything)")
+        return value
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> AggregatorSettings:

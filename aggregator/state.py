@@ -44,9 +44,9 @@ from protocol import (
 )
 from protocol.sequence import death_matches
 
-from . import camera_log, registry
+from . import camera_log, registry, retention
 from .compacted import interval_pieces, is_compacted, until_ms
-from .days import DAY_MS, day_of, day_start, from_ms, to_ms
+from .days import DAY_MS, day_of, day_start, day_to_date, from_ms, to_ms
 from .geography import Geography, UnknownArea
 from .ledger import N_STATES, Ledger
 from .memory import (
@@ -87,6 +87,7 @@ _NONE_REASON = REASON_CODE[Reason.NONE]
 # Reason of an interval piece whose state is not the compacted event's own (its cause is lost).
 _PIECE_REASON = {CameraState.MAINTENANCE: Reason.PLANNED}
 _DEFAULT_HEARTBEAT_S = 60
+_NO_FLOOR = -(2**62)  # history_from_ms while every day of camera detail is kept
 
 
 class StateStore(Timeline, LiveView):
@@ -181,6 +182,8 @@ class StateStore(Timeline, LiveView):
             for key, value in db.execute("SELECT key, value FROM store_meta WHERE key LIKE 'birth_ms:%'")
         }
         self._births_dirty: set[int] = set()
+        floor = retention.history_floor(db)
+        self.history_from_ms = _NO_FLOOR if floor is None else day_start(floor)
 
     # ----- public ----------------------------------------------------------------------
     def apply(self, items: Sequence[Inbound]) -> ApplyResult:
@@ -322,7 +325,9 @@ class StateStore(Timeline, LiveView):
                 cols.missing[cam] = 0
                 self._missing_rows.append((0, recv, cam))
             seen.add(cam)
-            at = max(to_ms(bc.since), cols.tail[cam])
+            # never before the kept camera history (aggregator.retention): a new camera "up
+            # since" longer ago starts at its first kept day
+            at = max(to_ms(bc.since), cols.tail[cam], self.history_from_ms)
             self._change(cam, site, at, STATE_CODE[bc.state], REASON_CODE[bc.reason], None, False, recv, result)
         for cam in site.cameras.values():
             if cam not in seen and not cols.missing[cam]:
@@ -336,8 +341,14 @@ class StateStore(Timeline, LiveView):
         self._seen_sites.add(site.id)
         cameras = site.cameras
         change = self._change
+        floor = self.history_from_ms
+        too_old = 0
         for ev in msg.events:
             at = to_ms(ev.at)
+            if at < floor:  # before the kept camera history (aggregator.retention): not stored
+                too_old += 1
+                site.last_event_id = max(site.last_event_id, ev.id)
+                continue
             cam = cameras.get(ev.camera_id)
             merged = bool(ev.details) and is_compacted(ev.details)
             if ev.id <= site.last_event_id and cam is not None:
@@ -366,6 +377,10 @@ class StateStore(Timeline, LiveView):
             if ev.id > site.last_event_id:
                 site.last_event_id = ev.id
         result.committed_event_ids[site.site_id] = site.last_event_id
+        if too_old:
+            since = day_to_date(day_of(floor)).isoformat()
+            result.rejected.append((site.site_id, f"{too_old} event(s) older than the kept camera history "
+                                                  f"(from {since}) not stored"))  # fmt: skip
 
     def _heartbeat(self, site: SiteRecord, msg: Heartbeat, recv: int, result: ApplyResult) -> None:
         site.last_seen_ms = recv
@@ -410,6 +425,46 @@ class StateStore(Timeline, LiveView):
         site.cameras[camera_id] = cam
         self._new_cameras[cam] = recv
         return cam
+
+    # ----- retention -----------------------------------------------------------------------
+    def prune_history(self, keep_days: int, *, max_days: int | None = None) -> retention.PruneReport:
+        """Delete camera detail older than ``keep_days`` (whole months; see aggregator.retention).
+
+        The carry rows and the new floor commit in one transaction; then one day is deleted
+        per transaction (at most ``max_days`` of them), the lock released between them so
+        ingest keeps committing. What is left is deleted by the next call.
+        """
+        with self.lock:
+            floor = retention.floor_day(self.checkpoint, keep_days)
+            carried = 0
+            if floor > day_of(self.history_from_ms):
+                try:
+                    with self.db.atomic():
+                        carried = self._carry_rows(floor)
+                        retention.set_history_floor(self.db, floor)
+                        self._flush(force=True)
+                except BaseException:
+                    self._load()
+                    raise
+                self.history_from_ms = day_start(floor)
+                logger.info("retention: camera history now kept from %s (%d carry rows)",
+                            day_to_date(floor).isoformat(), carried)  # fmt: skip
+        days = transitions = camera_days = 0
+        while max_days is None or days < max_days:
+            with self.lock, self.db.atomic():
+                gone = retention.delete_oldest_day(self.db, day_of(self.history_from_ms))
+            if gone is None:
+                break
+            days += 1
+            transitions += gone[1]
+            camera_days += gone[2]
+        return retention.PruneReport(floor, carried, days, transitions, camera_days)
+
+    def _carry_rows(self, floor: int) -> int:
+        """Carry every camera's state across ``floor``'s midnight (aggregator.retention); the
+        quiet cameras' open intervals now start at their carry rows."""
+        self._flush(force=True)  # camera_state equals memory before the bulk tail update
+        return retention.carry_forward(self.db, self.cols, floor, made_ms=to_ms(datetime.now(UTC)))
 
     # ----- midnight roll -----------------------------------------------------------------
     def _roll(self, now_ms: int) -> None:

@@ -1,0 +1,175 @@
+"""History retention: camera detail before the floor is deleted, everything kept stays exact."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from aggregator import camera_log
+from aggregator.days import day_of, day_start, day_to_date, to_ms
+from aggregator.db import open_db
+from aggregator.geography import load_geography
+from aggregator.retention import MIN_KEEP_DAYS, floor_day, history_floor
+from aggregator.service import Service
+from aggregator.settings import AggregatorSettings
+from aggregator.state import STATE_CODE, Inbound, StateStore
+from protocol import CameraState
+from tests.unit.test_state_store import T0, birth, brute, events
+
+KEEP = MIN_KEEP_DAYS
+_COLS = "up_ms, degraded_ms, down_ms, unknown_ms, maint_ms"
+
+
+def test_floor_is_the_first_of_a_month_and_keeps_at_least_the_days_asked() -> None:
+    for day in range(day_of(to_ms(T0)), day_of(to_ms(T0)) + 400, 7):
+        floor = floor_day(day_start(day), KEEP)
+        assert day_to_date(floor).day == 1
+        assert day - floor >= KEEP  # day: the checkpoint's day, not complete yet
+        assert day - floor < KEEP + 32
+    with pytest.raises(ValueError, match="at least"):
+        floor_day(day_start(20000), KEEP - 1)
+
+
+def test_settings_refuse_a_window_shorter_than_the_rollups_read() -> None:
+    assert AggregatorSettings(history_keep_days=0).history_keep_days == 0
+    assert AggregatorSettings(history_keep_days=400).history_keep_days == 400
+    with pytest.raises(ValidationError, match="at least"):
+        AggregatorSettings(history_keep_days=KEEP - 1)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_pruned_history_keeps_every_kept_total_exact(seed: int) -> None:
+    """Random events over four months, late ones up to 70 days back, restarts, and pruning
+    at every step after day 40 (as the service does each tick). Events older than the floor
+    that arrive after it moved are not stored; every kept camera day and every site day equals
+    brute force over what was stored."""
+    rng = random.Random(seed)
+    db = open_db(":memory:")
+    store = StateStore(db, load_geography(db), start=T0, state_flush_s=3600.0)
+    cams = ["a", "b", "c"]
+    store.apply([birth("s1", dict.fromkeys(cams, CameraState.UP), T0)])
+    timelines = {c: [(to_ms(T0), 0)] for c in cams}
+    now, next_id, floors, refused = T0, 1, set(), 0
+    for _ in range(230):
+        now += timedelta(hours=rng.randint(6, 18))
+        floor_ms = store.history_from_ms
+        batch = []
+        for _ in range(rng.randint(1, 3)):
+            back = rng.choice([0, 0, rng.randint(1, 600), rng.randint(600, 60 * 24 * 70)])
+            at = max(T0 + timedelta(seconds=1), now - timedelta(minutes=back, seconds=rng.randint(0, 59)))
+            state = rng.choice([CameraState.UP, CameraState.DOWN, CameraState.DEGRADED, CameraState.MAINTENANCE])
+            batch.append((next_id, rng.choice(cams), at, state))
+            next_id += 1
+        too_old = [b for b in batch if to_ms(b[2]) < floor_ms]
+        for _i, cam, at, state in batch:
+            if to_ms(at) >= floor_ms:
+                timelines[cam].append((to_ms(at), STATE_CODE[state]))
+        result = store.apply([events("s1", batch, now, historical=True)])
+        assert result.committed_event_ids["s1"] == next_id - 1  # refused ones are acknowledged too
+        if too_old:
+            refused += len(too_old)
+            assert result.rejected == [("s1", f"{len(too_old)} event(s) older than the kept camera history "
+                                              f"(from {day_to_date(day_of(floor_ms))}) not stored")]  # fmt: skip
+        else:
+            assert result.rejected == []
+        if now >= T0 + timedelta(days=40):
+            report = store.prune_history(KEEP)
+            floors.add(report.floor_day)
+        if rng.random() < 0.15:  # restart: tails moved by carry rows come back from the database
+            store = StateStore(db, store.geography, state_flush_s=3600.0)
+    assert len(floors) >= 2 and refused > 0  # the floor moved more than once; late events hit it
+    floor = day_of(store.history_from_ms)
+    assert history_floor(db) == floor
+    assert db.execute("SELECT COUNT(*) FROM transitions WHERE day < ?", [floor]).fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM camera_day WHERE day < ?", [floor]).fetchone()[0] == 0
+    horizon, checkpoint = to_ms(now), store.checkpoint
+    for cam in cams:  # current state and since, from what was stored
+        ordered = sorted(timelines[cam], key=lambda p: p[0])
+        i = len(ordered) - 1
+        while i > 0 and ordered[i - 1][1] == ordered[-1][1]:
+            i -= 1
+        state, _, since = store.current("s1", cam)  # type: ignore[misc]
+        assert (STATE_CODE[state], to_ms(since)) == (ordered[-1][1], ordered[i][0]), cam
+    site = store.site_by_name["s1"].id
+    for day in range(day_of(to_ms(T0)), day_of(checkpoint)):
+        a, b = day_start(day), day_start(day + 1)
+        expected_site = [0] * 5
+        for cam in cams:
+            exact = brute(timelines[cam], a, min(b, horizon))
+            expected_site = [x + y for x, y in zip(expected_site, exact, strict=True)]
+            if day >= floor:
+                row = db.execute(
+                    f"SELECT {_COLS} FROM camera_day c JOIN cameras k ON k.id = c.camera "
+                    "WHERE k.camera_id = ? AND day = ?", [cam, day]).fetchone()  # fmt: skip
+                assert list(row) == exact, (cam, day)
+        row = db.execute(f"SELECT {_COLS} FROM site_day WHERE site = ? AND day = ?", [site, day]).fetchone()
+        assert list(row) == expected_site, day
+
+
+def test_quiet_camera_keeps_its_state_and_since_across_the_floor() -> None:
+    db = open_db(":memory:")
+    store = StateStore(db, load_geography(db), start=T0)
+    store.apply([birth("s1", {"quiet": CameraState.DOWN, "busy": CameraState.UP}, T0)])
+    late = T0 + timedelta(days=90)
+    store.apply([events("s1", [(1, "busy", late, CameraState.DEGRADED)], late)])
+    report = store.prune_history(KEEP)
+    assert report.floor_day is not None and report.carried == 2 and report.days_deleted > 30
+    at = day_start(report.floor_day)
+    carry = db.execute(
+        "SELECT t.old_state, t.new_state, t.reason, t.event_id, t.historical FROM transitions t "
+        "JOIN cameras k ON k.id = t.camera "
+        "WHERE k.camera_id = 'quiet' AND t.at_ms = ?", [at]).fetchone()  # fmt: skip
+    down = STATE_CODE[CameraState.DOWN]
+    assert tuple(carry) == (down, down, "none", None, 1)
+    state, _, since = store.current("s1", "quiet")  # type: ignore[misc]
+    assert (state, to_ms(since)) == (CameraState.DOWN, to_ms(T0))  # down since long before the floor
+    # its open interval now starts at the carry row, in memory and in the database, so readers
+    # walking back from the tail (camera page, rollups) find its rows
+    cam = store.site_by_name["s1"].cameras["quiet"]
+    tail = db.execute("SELECT tail_ms FROM camera_state WHERE camera = ?", [cam]).fetchone()[0]
+    assert tail == store.cols.tail[cam] == at
+    assert [r[0] for r in camera_log.latest(db, cam, 5, tail=tail)] == [at]
+    found = camera_log.last_at_or_before(db, cam, to_ms(late), tail=tail)
+    assert found is not None and found[2] == down
+    # a change after the floor lands on the carry row's open interval: the totals stay exact
+    back = day_start(report.floor_day) + 3_600_000
+    store.apply([events("s1", [(2, "quiet", T0 + timedelta(milliseconds=back - to_ms(T0)), CameraState.UP)], late)])
+    row = db.execute(
+        f"SELECT {_COLS} FROM camera_day c JOIN cameras k ON k.id = c.camera "
+        "WHERE k.camera_id = 'quiet' AND day = ?", [report.floor_day]).fetchone()  # fmt: skip
+    assert list(row) == [86_400_000 - 3_600_000, 0, 3_600_000, 0, 0]
+    # a new camera whose birth says "down since" before the floor starts at the floor
+    newcomer = birth("s2", {"new": CameraState.DOWN}, T0)  # received now, about a camera down since T0
+    store.apply([Inbound(newcomer.topic, newcomer.message, late)])
+    state, _, since = store.current("s2", "new")  # type: ignore[misc]
+    assert (state, to_ms(since)) == (CameraState.DOWN, at)
+    assert db.execute("SELECT COUNT(*) FROM transitions WHERE day < ?", [report.floor_day]).fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM camera_day WHERE day < ?", [report.floor_day]).fetchone()[0] == 0
+    again = store.prune_history(KEEP)  # nothing left to do until another month passes
+    assert (again.floor_day, again.carried, again.days_deleted) == (report.floor_day, 0, 0)
+
+
+def test_service_deletes_one_day_of_camera_history_per_tick(tmp_path: Path) -> None:
+    service = Service(AggregatorSettings(db_path=tmp_path / "agg.db", history_keep_days=KEEP),
+                      ingest=False, faults=False)  # fmt: skip
+    db = service.db
+    service.store.apply([birth("s1", {"c1": CameraState.UP}, datetime.now(UTC) - timedelta(days=80))])
+
+    def days_left(floor: int) -> int:
+        return int(db.execute("SELECT COUNT(*) FROM (SELECT day FROM transitions WHERE day < ? UNION "
+                              "SELECT day FROM camera_day WHERE day < ?)", [floor, floor]).fetchone()[0])  # fmt: skip
+
+    floor = floor_day(service.store.checkpoint, KEEP)
+    left = days_left(floor)
+    assert left > 20  # the birth was 80 days ago; the floor is a month start at least 35 days back
+    while left:
+        service.prune_history()
+        assert days_left(floor) == left - 1
+        left -= 1
+    assert history_floor(db) == floor
+    state, _, _ = service.store.current("s1", "c1")  # type: ignore[misc]
+    assert state is CameraState.UP
