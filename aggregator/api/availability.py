@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime
 
 from ..availability import Window, WindowKind, resolve_window
-from ..days import from_ms, to_ms
+from ..days import day_start, day_to_date, from_ms, to_ms
+from ..retention import history_floor
 from ..rollups import Level, camera_totals, rollup_totals
 from .cameras import CameraIdPath, SiteIdPath
 from .common import check_district, check_province
@@ -82,7 +83,9 @@ def camera_availability(
     site_id: SiteIdPath, camera_id: CameraIdPath, db: DbDep, caller: CallerDep,
     window: WindowQ = WindowKind.LAST_24H, month: MonthQ = None, start: TimeQ = None, end: TimeQ = None,
 ) -> AvailabilityPublic:  # fmt: skip
-    """Exact availability of one camera from its own transitions; 404 outside the token's provinces."""
+    """Exact availability of one camera from its own transitions; 404 outside the token's provinces.
+    A window reaching before the first kept day of camera history is measured from that day
+    (``history_from`` in the answer)."""
     row = db.execute(
         "SELECT c.id, s.province FROM camera_inventory c JOIN sites s ON s.id = c.site "
         "WHERE s.site_id = ? AND c.camera_id = ?", [site_id, camera_id]).fetchone()  # fmt: skip
@@ -90,4 +93,7 @@ def camera_availability(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {site_id}/{camera_id} not found")
     w = _window(window, month, start, end, datetime.now(UTC))
     totals = camera_totals(db, int(row[0]), w)
-    return AvailabilityPublic.of("camera", f"{site_id}/{camera_id}", from_ms(w.start_ms), from_ms(w.end_ms), totals)
+    floor = history_floor(db)
+    kept_from = day_to_date(floor) if floor is not None and w.start_ms < day_start(floor) else None
+    return AvailabilityPublic.of("camera", f"{site_id}/{camera_id}", from_ms(w.start_ms), from_ms(w.end_ms), totals,
+                                 history_from=kept_from)  # fmt: skip

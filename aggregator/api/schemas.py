@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,13 +54,20 @@ class AvailabilityPublic(_Out):
     down_s: float
     unknown_s: float = Field(description="Time nobody could see (site silent): never counted as down")
     maintenance_s: float = Field(description="Planned maintenance: never counted as down")
+    history_from: date | None = Field(
+        default=None,
+        description="Camera level, when the window starts before it: the first day (Bangkok) of the camera "
+        "history still kept (CAMWATCH_HISTORY_KEEP_DAYS); the figures cover the time from then on",
+    )
 
     @classmethod
-    def of(cls, level: str, key: str | None, start: datetime, end: datetime, t: Totals) -> AvailabilityPublic:
+    def of(
+        cls, level: str, key: str | None, start: datetime, end: datetime, t: Totals, *, history_from: date | None = None
+    ) -> AvailabilityPublic:  # fmt: skip
         return cls(
             level=level, key=key, start=start, end=end, available=t.available, usable=t.usable,
             up_s=t.up_ms / 1000, degraded_s=t.degraded_ms / 1000, down_s=t.down_ms / 1000,
-            unknown_s=t.unknown_ms / 1000, maintenance_s=t.maint_ms / 1000,
+            unknown_s=t.unknown_ms / 1000, maintenance_s=t.maint_ms / 1000, history_from=history_from,
         )  # fmt: skip
 
 

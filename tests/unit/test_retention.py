@@ -5,11 +5,15 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from aggregator import camera_log
+from aggregator.api import create_app
+from aggregator.auth import create_token
 from aggregator.days import day_of, day_start, day_to_date, to_ms
 from aggregator.db import open_db
 from aggregator.geography import load_geography
@@ -173,3 +177,33 @@ def test_service_deletes_one_day_of_camera_history_per_tick(tmp_path: Path) -> N
     assert history_floor(db) == floor
     state, _, _ = service.store.current("s1", "c1")  # type: ignore[misc]
     assert state is CameraState.UP
+
+
+def test_camera_availability_says_where_the_kept_history_begins(tmp_path: Path) -> None:
+    path = tmp_path / "agg.db"
+    db = open_db(path)
+    geo = load_geography(db)
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = StateStore(db, geo, start=now - timedelta(days=100))
+    store.apply([birth("s1", {"c1": CameraState.UP}, now - timedelta(days=100))])
+    store.roll(now)
+    report = store.prune_history(KEEP)
+    assert report.floor_day is not None and report.days_deleted > 0
+    token = create_token(db, "ops", "viewer", [], pepper="pepper-0123456789", geography=geo)[1]
+    settings = AggregatorSettings(db_path=path, token_pepper="pepper-0123456789")  # type: ignore[arg-type]
+    with TestClient(create_app(settings, geo, store=store)) as client:
+        def get(**params: str) -> dict[str, Any]:
+            response = client.get("/api/v1/availability/cameras/s1/c1", params=params,
+                                  headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            assert response.status_code == 200, response.text
+            return dict(response.json())
+
+        start = now - timedelta(days=90)
+        old = get(window="custom", start=start.isoformat(), end=now.isoformat())
+        floor_ms = day_start(report.floor_day)
+        assert old["history_from"] == day_to_date(report.floor_day).isoformat()
+        # the figures cover the kept days only: the deleted part is in no state, never down
+        assert old["up_s"] == pytest.approx((to_ms(now) - floor_ms) / 1000, abs=1)
+        assert (old["down_s"], old["unknown_s"], old["usable"]) == (0, 0, 1.0)
+        recent = get(window="last_7d")
+        assert recent["history_from"] is None and recent["usable"] == 1.0
