@@ -442,7 +442,6 @@ class StateStore(Timeline, LiveView):
                     with self.db.atomic():
                         carried = self._carry_rows(floor)
                         retention.set_history_floor(self.db, floor)
-                        self._flush(force=True)
                 except BaseException:
                     self._load()
                     raise
