@@ -56,7 +56,9 @@ def main() -> None:
     source, copy = args.dir / "aggregator.db", args.dir / "retention-bench.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(source, copy)
+    for suffix in ("", "-wal"):  # the WAL too: what the last writer committed may still be in it
+        if Path(f"{source}{suffix}").exists():
+            shutil.copyfile(f"{source}{suffix}", f"{copy}{suffix}")
     n_sites = int((args.dir / "meta").read_text().split()[0])
     db = open_db(copy)
     geo = load_geography(db)
