@@ -35,7 +35,8 @@ from sqlite_utils import Database
 
 from . import camera_log
 from .availability import Totals, Window, month_window
-from .days import BANGKOK, day_of, from_ms, to_ms
+from .days import BANGKOK, day_of, day_start, from_ms, to_ms
+from .retention import history_floor
 from .rollups import checkpoint_ms
 from .site_totals import planned_site_totals
 
@@ -66,7 +67,7 @@ class AreaFigures:
     name_th: str
     name_en: str
     cameras: int = 0
-    never_seen: int = 0
+    never_seen: int | None = 0  # None: the month reaches before the kept camera history
     totals: Totals = field(default_factory=Totals)
     faults_opened: int = 0
     faults_closed: int = 0
@@ -215,7 +216,10 @@ def build_report(
         prov_th, prov_en = "ประเทศไทย", "Thailand"
 
     totals = _site_totals(db, window, province)
-    never = _never_seen(db, window, province)
+    # Before the first kept day of camera history (aggregator.retention) nobody can tell
+    # which cameras were seen: the column is left empty rather than counting every camera.
+    floor = history_floor(db)
+    never = None if floor is not None and window.start_ms < day_start(floor) else _never_seen(db, window, province)
     faults = _faults(db, window, province)
     where, params = ("", []) if province is None else (" WHERE s.province = ?", [province])
     sites = db.execute(
@@ -238,7 +242,7 @@ def build_report(
         tally = acc[str(prov) if province is None else str(district)]
         t = totals.get(int(rowid), Totals())
         tally.cameras += int(cams)
-        tally.never += never.get(int(rowid), 0)
+        tally.never += 0 if never is None else never.get(int(rowid), 0)
         tally.totals = tally.totals + t
         site_rows.append(SiteFigures(str(site_id), str(name), str(prov), str(district), str(d_th),
                                      str(d_en), int(cams), t))  # fmt: skip
@@ -255,13 +259,14 @@ def build_report(
     for code, name_th, name_en in areas:
         a = acc[str(code)]
         all_repair.extend(a.repair_s)
-        rows.append(AreaFigures(str(code), str(name_th), str(name_en), a.cameras, a.never, a.totals,
-                                a.opened, a.closed, _mean_h(a.repair_s)))  # fmt: skip
+        rows.append(AreaFigures(str(code), str(name_th), str(name_en), a.cameras, None if never is None else a.never,
+                                a.totals, a.opened, a.closed, _mean_h(a.repair_s)))  # fmt: skip
     grand = Totals()
     for r in rows:
         grand = grand + r.totals
     total = AreaFigures(
-        province or "TH", prov_th, prov_en, sum(r.cameras for r in rows), sum(r.never_seen for r in rows),
+        province or "TH", prov_th, prov_en, sum(r.cameras for r in rows),
+        None if never is None else sum(r.never_seen or 0 for r in rows),
         grand, sum(r.faults_opened for r in rows), sum(r.faults_closed for r in rows), _mean_h(all_repair),
     )
     ranked = sorted(

@@ -17,6 +17,7 @@ from aggregator.auth import create_token
 from aggregator.days import day_of, day_start, day_to_date, to_ms
 from aggregator.db import open_db
 from aggregator.geography import load_geography
+from aggregator.reports import build_report, to_csv
 from aggregator.retention import MIN_KEEP_DAYS, floor_day, history_floor
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
@@ -207,3 +208,22 @@ def test_camera_availability_says_where_the_kept_history_begins(tmp_path: Path) 
         assert (old["down_s"], old["unknown_s"], old["usable"]) == (0, 0, 1.0)
         recent = get(window="last_7d")
         assert recent["history_from"] is None and recent["usable"] == 1.0
+
+
+def test_monthly_report_leaves_never_seen_empty_before_the_kept_history(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "agg.db")
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = StateStore(db, load_geography(db), start=now - timedelta(days=100))
+    store.apply([birth("s1", {"c1": CameraState.UP, "c2": CameraState.DOWN}, now - timedelta(days=100))])
+    store.roll(now)
+    old_month = day_to_date(day_of(to_ms(now - timedelta(days=75)))).strftime("%Y-%m")
+    before = build_report(db, old_month, "10", now=now, with_audit=False)
+    assert before.total.never_seen == 0 and before.total.cameras == 2  # both seen that month
+    report = store.prune_history(KEEP)
+    assert report.floor_day is not None and day_to_date(report.floor_day).strftime("%Y-%m") > old_month
+    after = build_report(db, old_month, "10", now=now, with_audit=False)
+    assert after.total.never_seen is None and {r.never_seen for r in after.rows} == {None}
+    assert after.total.totals == before.total.totals  # area totals are kept for ever
+    assert ",," in to_csv(after, "en").splitlines()[-1]  # an empty cell, not a count of every camera
+    this_month = build_report(db, day_to_date(day_of(to_ms(now))).strftime("%Y-%m"), "10", now=now, with_audit=False)
+    assert this_month.total.never_seen == 0
