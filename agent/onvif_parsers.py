@@ -102,10 +102,23 @@ def clock_offset(reply: Any, local_now: datetime) -> float | None:
     return (camera - local_now.astimezone(UTC)).total_seconds()
 
 
+# What white-label firmware puts in Manufacturer when the OEM left it blank (seen in captured
+# replies: "ONVIF", "NONE"). Read as no maker: the inventory, the maker filter and the audit's
+# matching then say "unknown" instead of grouping unrelated cameras under a non-name.
+_PLACEHOLDER_MAKERS = frozenset({"onvif", "none", "null", "n/a", "na", "unknown", "default", "manufacturer", "-"})
+
+
+def _maker(reply: Any) -> str:
+    maker = _text(_get(reply, "Manufacturer"))
+    return "" if maker.lower() in _PLACEHOLDER_MAKERS else maker
+
+
 def parse_device_information(reply: Any) -> DeviceIdentity:
-    """Return maker, model, firmware, serial and hardware id; raise ValueError if all are empty."""
+    """Return maker, model, firmware, serial and hardware id; raise ValueError if all are empty.
+
+    A placeholder maker (``ONVIF``, ``NONE``...) is read as no maker."""
     ident = DeviceIdentity(
-        maker=_text(_get(reply, "Manufacturer")),
+        maker=_maker(reply),
         model=_text(_get(reply, "Model")),
         firmware=_text(_get(reply, "FirmwareVersion")),
         serial=_text(_get(reply, "SerialNumber")),

@@ -111,14 +111,15 @@ def test_hikvision_probe_match_heard_twice_is_one_device() -> None:
         ("192.168.0.218", "urn:uuid:18ec6401-3aa0-11b5-83f6-b4a3820fd92d", ())]
 
 
-def test_white_label_cameras_keep_the_maker_they_send() -> None:
-    """OEM firmware names no maker, or a placeholder: kept as sent, the device is still read."""
+def test_white_label_placeholder_makers_read_as_no_maker() -> None:
+    """OEM firmware names no maker, or a placeholder ("ONVIF", "NONE"): read as no maker (the
+    inventory says unknown), and the device is still read."""
     enp = parse_device_information(reply("devicemgmt", "GetDeviceInformation", ENP_INFO))
     gx = parse_device_information(reply("devicemgmt", "GetDeviceInformation", GX_INFO))
     ipd = parse_device_information(reply("devicemgmt", "GetDeviceInformation", IPD_INFO))
     assert (enp.maker, enp.model, enp.firmware, enp.hardware_id) == (
-        "ONVIF", "ENP1A14-IR/25X", "V5.5.3 build 180822", "88")
-    assert (gx.maker, gx.model, gx.serial) == ("NONE", "GX728MF-IR28", "210235T8HQ3197000191")
+        "", "ENP1A14-IR/25X", "V5.5.3 build 180822", "88")
+    assert (gx.maker, gx.model, gx.serial) == ("", "GX728MF-IR28", "210235T8HQ3197000191")
     assert gx.firmware == "IPC_G6106-B0005P11D1812C03"
     # An empty Manufacturer is no reason to refuse the device: model and serial are there.
     assert (ipd.maker, ipd.model, ipd.serial) == ("", "IPD-H4K8M05-BS", "071D3E36963F")
