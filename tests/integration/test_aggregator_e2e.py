@@ -3,18 +3,14 @@ back through the HTTP API and the live feed (issue 5)."""
 
 from __future__ import annotations
 
-import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from aggregator import registry
 from aggregator.auth import create_token
@@ -22,7 +18,6 @@ from aggregator.days import to_ms
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
 from protocol import (
-    HOST_STATE_TOPIC,
     Birth,
     BirthCamera,
     CameraInventory,
@@ -33,52 +28,15 @@ from protocol import (
     Kind,
     Reason,
     encode,
-    site_topic,
 )
 from tests.rig.api_server import serve
 from tests.rig.mosquitto import Broker
+from tests.rig.site_client import SiteClient, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 PEPPER = "e2e-pepper-0123456789"
 SITE, PROVINCE, DISTRICT = "bkk-e2e", "10", "1001"
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Agent:
-    """A paho client publishing like a site agent; it waits for the aggregator's host state."""
-
-    def __init__(self, port: int) -> None:
-        self.online = threading.Event()
-        self.acks: list[dict[str, Any]] = []
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=SITE)
-        self.client.on_connect = lambda c, *_: c.subscribe([(HOST_STATE_TOPIC, 1), (site_topic(PROVINCE, DISTRICT, SITE, Kind.ACK), 1)])
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port, keepalive=30)
-        self.client.loop_start()
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        body = json.loads(msg.payload)
-        if msg.topic == HOST_STATE_TOPIC and body.get("online"):
-            self.online.set()
-        elif msg.topic.endswith("/ack"):
-            self.acks.append(body)
-
-    def send(self, kind: Kind, payload: bytes) -> None:
-        self.client.publish(site_topic(PROVINCE, DISTRICT, SITE, kind), payload, qos=1).wait_for_publish(10)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
 
 
 @pytest.fixture
@@ -101,7 +59,7 @@ def running(mosquitto: Broker, tmp_path: Path) -> Iterator[tuple[Service, str, d
 
 def test_mqtt_events_read_back_through_api_and_feed(running: tuple[Service, str, dict[str, str]], mosquitto: Broker) -> None:
     service, url, tokens = running
-    agent = Agent(mosquitto.port)
+    agent = SiteClient(mosquitto.port, SITE, PROVINCE, DISTRICT)
     http = httpx.Client(base_url=url, timeout=HTTP_TIMEOUT, headers={"Authorization": f"Bearer {tokens['viewer']}"})
     feed_lines: list[str] = []
     stop_feed = threading.Event()

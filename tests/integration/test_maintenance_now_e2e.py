@@ -8,16 +8,12 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from aggregator import registry
 from aggregator.auth import create_token
@@ -25,7 +21,6 @@ from aggregator.days import BANGKOK, to_ms
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
 from protocol import (
-    HOST_STATE_TOPIC,
     Birth,
     BirthCamera,
     CameraState,
@@ -35,10 +30,10 @@ from protocol import (
     Kind,
     Reason,
     encode,
-    site_topic,
 )
 from tests.rig.api_server import serve
 from tests.rig.mosquitto import Broker
+from tests.rig.site_client import SiteClient, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 PEPPER = "maint-pepper-0123456789"
@@ -46,46 +41,6 @@ HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # site id -> (province, district)
 SITES = {"bkk-a": ("10", "1001"), "bkk-b": ("10", "1002"), "cm-c": ("50", "5001")}
 STATES = ("up", "degraded", "down", "unknown", "maintenance")
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Agent:
-    """A paho client publishing like one site's agent."""
-
-    def __init__(self, port: int, site: str) -> None:
-        self.site = site
-        self.province, self.district = SITES[site]
-        self.online = threading.Event()
-        self.acked = 0
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=site)
-        ack = site_topic(self.province, self.district, site, Kind.ACK)
-        self.client.on_connect = lambda c, *_: c.subscribe([(HOST_STATE_TOPIC, 1), (ack, 1)])
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port, keepalive=30)
-        self.client.loop_start()
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        body = json.loads(msg.payload)
-        if msg.topic == HOST_STATE_TOPIC and body.get("online"):
-            self.online.set()
-        elif msg.topic.endswith("/ack"):
-            self.acked = max(self.acked, int(body.get("event_id", 0)))
-
-    def send(self, kind: Kind, payload: bytes) -> None:
-        self.client.publish(site_topic(self.province, self.district, self.site, kind), payload, qos=1).wait_for_publish(10)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
 
 
 @pytest.fixture
@@ -116,7 +71,7 @@ def test_active_windows_show_as_maintenance_in_summary_feed_metrics_and_report(
     running: tuple[Service, str, dict[str, str]], mosquitto: Broker
 ) -> None:  # fmt: skip
     service, url, tokens = running
-    agents = {site: Agent(mosquitto.port, site) for site in SITES}
+    agents = {site: SiteClient(mosquitto.port, site, *SITES[site]) for site in SITES}
     http = httpx.Client(base_url=url, timeout=HTTP_TIMEOUT, headers={"Authorization": f"Bearer {tokens['viewer']}"})
     tech = {"Authorization": f"Bearer {tokens['tech']}"}
     feed_lines: list[str] = []

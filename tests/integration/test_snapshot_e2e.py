@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import cv2
 import httpx
@@ -39,22 +37,13 @@ from tests.rig.api_server import serve
 from tests.rig.mosquitto import Broker
 from tests.rig.mqtt import Collector
 from tests.rig.rtsp_server import HEIGHT, PASSWORD, USER, WIDTH, RtspServer
+from tests.rig.site_client import wait_until
 
 pytest_plugins = ["tests.rig.rtsp"]
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 PEPPER = "snapshot-pepper-0123456789"
 SITE, PROVINCE, DISTRICT = "bkk-snap", "10", "1001"
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 40.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
