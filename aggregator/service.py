@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -27,13 +28,15 @@ from .metrics import IngestMeter
 from .settings import AggregatorSettings
 from .state import STATE_FLUSH_S, ApplyResult, StateStore
 
-__all__ = ["SILENCE_CHECK_S", "Service"]
+__all__ = ["PRUNE_RETRY_S", "SILENCE_CHECK_S", "Service"]
 
 logger = logging.getLogger(__name__)
 
 # How often silent sites are looked for. A heartbeat is due every 60 s and a site is
 # silent after 2.5 of them, so checking every 10 s marks it within 6% of the deadline.
 SILENCE_CHECK_S = 10.0
+# How long history pruning waits after a failure before it tries again.
+PRUNE_RETRY_S = 600.0
 
 
 class Service:
@@ -59,6 +62,7 @@ class Service:
             self.listeners.append(self.faults.on_applied)
         self.ingest = self._make_ingest() if ingest else None
         self._silence_check_s = silence_check_s
+        self._prune_after = 0.0  # monotonic time before which pruning is not tried again
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_silence, name="silence-watch", daemon=True)
         self.app: FastAPI = create_app(
@@ -118,13 +122,21 @@ class Service:
         return transitions
 
     def prune_history(self) -> None:
-        """Keep ``history_keep_days`` of camera detail: one day deleted per call (a tick of the watch)."""
+        """Keep ``history_keep_days`` of camera detail: one day deleted per call (a tick of the watch).
+
+        After a failure the next try waits PRUNE_RETRY_S: a carry step that keeps failing
+        (a full disk) must not hold the writer's lock every tick."""
         keep = self.settings.history_keep_days
-        if keep:
+        if not keep or time.monotonic() < self._prune_after:
+            return
+        try:
             report = self.store.prune_history(keep, max_days=1)
-            if report.days_deleted:
-                logger.info("retention: deleted a day of camera history (%d transitions, %d camera days)",
-                            report.transitions_deleted, report.camera_days_deleted)  # fmt: skip
+        except Exception:
+            self._prune_after = time.monotonic() + PRUNE_RETRY_S
+            raise
+        if report.days_deleted:
+            logger.info("retention: deleted a day of camera history (%d transitions, %d camera days)",
+                        report.transitions_deleted, report.camera_days_deleted)  # fmt: skip
 
     def _watch_silence(self) -> None:
         while not self._stop.wait(self._silence_check_s):

@@ -227,3 +227,19 @@ def test_monthly_report_leaves_never_seen_empty_before_the_kept_history(tmp_path
     assert ",," in to_csv(after, "en").splitlines()[-1]  # an empty cell, not a count of every camera
     this_month = build_report(db, day_to_date(day_of(to_ms(now))).strftime("%Y-%m"), "10", now=now, with_audit=False)
     assert this_month.total.never_seen == 0
+
+
+def test_service_waits_before_trying_a_failed_prune_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    service = Service(AggregatorSettings(db_path=tmp_path / "agg.db", history_keep_days=KEEP),
+                      ingest=False, faults=False)  # fmt: skip
+    calls = []
+
+    def failing(keep_days: int, *, max_days: int | None = None) -> None:
+        calls.append(keep_days)
+        raise OSError("database or disk is full")
+
+    monkeypatch.setattr(service.store, "prune_history", failing)
+    with pytest.raises(OSError):
+        service.prune_history()
+    service.prune_history()  # within PRUNE_RETRY_S: not tried, so the writer's lock is left alone
+    assert calls == [KEEP]
