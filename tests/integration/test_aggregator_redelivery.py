@@ -14,15 +14,9 @@ from aggregator.days import to_ms
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, Reason, encode
-from tests.integration.test_aggregator_e2e import (
-    DISTRICT,
-    PEPPER,
-    PROVINCE,
-    SITE,
-    Agent,
-    wait_until,
-)
+from tests.integration.test_aggregator_e2e import DISTRICT, PEPPER, PROVINCE, SITE
 from tests.rig.mosquitto import Broker
+from tests.rig.site_client import SiteClient, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -40,7 +34,7 @@ def test_redelivered_birth_and_events_after_restart_are_not_stored_twice(mosquit
     service = _service(mosquitto, db_path)
     registry.insert_site(service.db, SITE, PROVINCE, DISTRICT, now_ms=to_ms(datetime.now(UTC)))
     service.db.conn.commit()
-    agent = Agent(mosquitto.port)
+    agent = SiteClient(mosquitto.port, SITE, PROVINCE, DISTRICT)
     now = datetime.now(UTC).replace(microsecond=0)
     birth = encode(Birth(site=SITE, ts=now - timedelta(minutes=5), bd_seq=1, seq=0, cameras=[
         BirthCamera(camera_id=c, state=CameraState.UP, since=now - timedelta(hours=1)) for c in ("cam-a", "cam-b")]))
