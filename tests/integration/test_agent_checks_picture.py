@@ -54,3 +54,13 @@ def test_camera_turned_is_scene_changed_against_reference(rtsp_server: RtspServe
     assert [(r.state, r.reason) for r in results] == [(CameraState.DEGRADED, Reason.SCENE_CHANGED)] * 2
     assert sink.changes[-1].reason is Reason.SCENE_CHANGED
     assert sink.changes[-1].previous is CameraState.UP
+
+
+def test_h265_camera_is_checked_like_any_other(rtsp_server: RtspServer, tmp_path: Path) -> None:
+    config = make_config(tmp_path, [camera("hevc", rtsp_server.uri("hevc"))])
+    runner, sink = make_runner(config)
+    first, second = cycles(runner, 2)
+    up = second[0]
+    assert [(r.state, r.reason) for r in (*first, *second)] == [(CameraState.UP, Reason.NONE)] * 2, up.message
+    assert up.codec == "hevc" and (up.width, up.height) == (320, 240)
+    assert up.fps is not None and 8 <= up.fps <= 12

@@ -1,7 +1,7 @@
 """Pytest fixtures for the real RTSP server rig (see tests/rig/rtsp_server.py for the mounts).
 
 ``rtsp_server``: a started gst-rtsp-server on a free loopback port serving every mount
-(moving, black, frozen, covered, blurred, moved, stops, and ``secure/<mount>`` behind
+(moving, black, frozen, covered, blurred, moved, hevc, stops, and ``secure/<mount>`` behind
 basic auth); the test may ``kill()`` and ``start()`` it; it is killed after the test.
 ``silent_port``: a loopback TCP port that accepts connections and never answers.
 Load them with ``pytest_plugins = ["tests.rig.rtsp"]``.

@@ -13,6 +13,7 @@ mount                   picture
 ``/covered``            near-uniform dark grey with a little sensor-like noise
 ``/blurred``            ``/moving`` through a strong gaussian blur
 ``/moved``              ``/moving`` with the scene panned by half a frame
+``/hevc``               ``/moving`` encoded as H.265 (x265), as many cameras now stream
 ``/stops``              ``/moving`` for :data:`STOPS_AFTER_FRAMES` frames, then end of stream
 ``/secure/<any above>`` the same, but only with RTSP basic auth (``user``/``password``)
 ======================  ==========================================================
@@ -74,6 +75,14 @@ _ENCODE = (
 )
 
 
+# H.265, same settings: many installed cameras (Hikvision "H.265+", Dahua) stream nothing else.
+_ENCODE_HEVC = (
+    "videoconvert ! video/x-raw,format=I420 ! "
+    "x265enc tune=zerolatency speed-preset=ultrafast bitrate=200 key-int-max=5 ! "
+    "rtph265pay name=pay0 pt=96 config-interval=1"
+)
+
+
 def _scene(background: str, buffers: int = -1) -> str:
     """Static background with a moving ball on top (a street with one car)."""
     n = f" num-buffers={buffers}" if buffers > 0 else ""
@@ -109,6 +118,7 @@ MOUNTS: dict[str, str] = {
     ),
     "blurred": _scene(_SMPTE).format(post=f"videoconvert ! gaussianblur sigma=12 ! {_ENCODE}"),
     "moved": _scene(_PANNED).format(post=_ENCODE),
+    "hevc": _scene(_SMPTE).format(post=_ENCODE_HEVC),
     "stops": _scene(_SMPTE, buffers=STOPS_AFTER_FRAMES).format(post=_ENCODE),
 }
 
