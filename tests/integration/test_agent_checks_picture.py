@@ -56,11 +56,15 @@ def test_camera_turned_is_scene_changed_against_reference(rtsp_server: RtspServe
     assert sink.changes[-1].previous is CameraState.UP
 
 
-def test_h265_camera_is_checked_like_any_other(rtsp_server: RtspServer, tmp_path: Path) -> None:
-    config = make_config(tmp_path, [camera("hevc", rtsp_server.uri("hevc"))])
-    runner, sink = make_runner(config)
+def test_h265_cameras_are_checked_like_any_other(rtsp_server: RtspServer, tmp_path: Path) -> None:
+    """H.265 decodes, and a frozen H.265 picture is still frozen (its codec noise is not H.264's)."""
+    expected = {"hevc": (CameraState.UP, Reason.NONE), "frozen-hevc": (CameraState.DEGRADED, Reason.FROZEN)}
+    config = make_config(tmp_path, [camera(m, rtsp_server.uri(m)) for m in expected])
+    runner, _ = make_runner(config)
     first, second = cycles(runner, 2)
-    up = second[0]
-    assert [(r.state, r.reason) for r in (*first, *second)] == [(CameraState.UP, Reason.NONE)] * 2, up.message
-    assert up.codec == "hevc" and (up.width, up.height) == (320, 240)
+    for result in first + second:
+        assert (result.state, result.reason) == expected[result.camera_id], result.message
+        assert result.codec == "hevc"
+    up = next(r for r in second if r.camera_id == "hevc")
+    assert (up.width, up.height) == (320, 240)
     assert up.fps is not None and 8 <= up.fps <= 12

@@ -14,6 +14,7 @@ mount                   picture
 ``/blurred``            ``/moving`` through a strong gaussian blur
 ``/moved``              ``/moving`` with the scene panned by half a frame
 ``/hevc``               ``/moving`` encoded as H.265 (x265), as many cameras now stream
+``/frozen-hevc``        ``/frozen`` encoded as H.265 (its codec noise differs from H.264's)
 ``/stops``              ``/moving`` for :data:`STOPS_AFTER_FRAMES` frames, then end of stream
 ``/secure/<any above>`` the same, but only with RTSP basic auth (``user``/``password``)
 ======================  ==========================================================
@@ -119,6 +120,7 @@ MOUNTS: dict[str, str] = {
     "blurred": _scene(_SMPTE).format(post=f"videoconvert ! gaussianblur sigma=12 ! {_ENCODE}"),
     "moved": _scene(_PANNED).format(post=_ENCODE),
     "hevc": _scene(_SMPTE).format(post=_ENCODE_HEVC),
+    "frozen-hevc": f"videotestsrc num-buffers=1 {_SMPTE} ! {_RAW} ! imagefreeze is-live=true ! {_RAW} ! {_ENCODE_HEVC}",
     "stops": _scene(_SMPTE, buffers=STOPS_AFTER_FRAMES).format(post=_ENCODE),
 }
 
@@ -136,7 +138,7 @@ def moving_mount(width: int, height: int, fps: int = FPS, kbps: int = 200) -> st
 
 
 # Mounts whose pipeline must be per client: /stops must end for every new viewer.
-_UNSHARED = {"stops", "frozen"}
+_UNSHARED = {"stops", "frozen", "frozen-hevc"}
 
 
 @dataclass
