@@ -10,7 +10,8 @@ How the kept history stays exact:
 
 * The floor moves by whole Bangkok calendar months (the first day of the month holding
   "the last rolled day minus the days to keep"), so the work below happens once a month, and
-  at least the asked number of days is always kept.
+  at least the asked number of days is always kept. On a longer history (retention turned on
+  after a year) it moves one month per step, so no step reads more than a month of rows.
 * Before anything is deleted, every camera whose last row is older than the floor gets a
   *carry row* at the floor's midnight: ``old_state = new_state`` = its state then, the same
   reason, no event id, marked historical. A camera's timeline read from the floor on is then
@@ -29,6 +30,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from sqlite_utils import Database
@@ -47,6 +49,7 @@ __all__ = [
     "history_floor",
     "insert_carry_rows",
     "last_rows_before",
+    "next_floor",
     "set_history_floor",
 ]
 
@@ -78,6 +81,20 @@ def floor_day(checkpoint_ms: int, keep_days: int) -> int:
     return date_to_day(oldest_kept.replace(day=1))
 
 
+def next_floor(db: Database, current: int | None, target: int) -> int:
+    """The next first kept day on the way to ``target``: the first of the month after the
+    current one (or after the oldest row, the first time), so each move's search reads at
+    most about a month of rows."""
+    if current is None:
+        row = db.execute("SELECT MIN(day) FROM transitions").fetchone()
+        if row is None or row[0] is None or int(row[0]) >= target:
+            return target
+        current = int(row[0])
+    first = day_to_date(current).replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return min(target, date_to_day(following))
+
+
 def history_floor(db: Database) -> int | None:
     """The first day of camera detail kept, or None when nothing was ever pruned."""
     row = db.execute("SELECT value FROM store_meta WHERE key = ?", [_KEY]).fetchone()
@@ -101,18 +118,18 @@ def at_midnight(db: Database, day: int) -> set[int]:
     return {int(c) for (c,) in db.execute("SELECT camera FROM transitions WHERE day = ? AND at_ms = ?", [day, at])}
 
 
-def last_rows_before(db: Database, day: int, need: bytearray) -> Iterator[Carry]:
+def last_rows_before(db: Database, day: int, need: bytearray, *, since: int | None) -> Iterator[Carry]:
     """The newest row before ``day`` of each camera flagged in ``need`` (latest id among equal
     times); flags are cleared as cameras are found.
 
     Walks back one day at a time (each a range of the ``(day, camera, at_ms)`` index) and
-    stops when every camera is found or the log begins; once a floor has been set, the
-    previous floor's carry rows end the walk within a month. Each day's answers are read
-    whole before they are yielded, so the caller may insert while iterating; memory stays at
-    one day's answers whatever the number of cameras. A camera with no row before ``day`` is
-    simply not in the answer.
+    stops when every camera is found, at ``since`` (the current first kept day: its carry
+    rows stand for everything older, even before those days are deleted), or where the log
+    begins. Each day's answers are read whole before they are yielded, so the caller may
+    insert while iterating; memory stays at one day's answers whatever the number of
+    cameras. A camera with no row in the walk is simply not in the answer.
     """
-    low = db.execute("SELECT MIN(day) FROM transitions").fetchone()[0]
+    low = since if since is not None else db.execute("SELECT MIN(day) FROM transitions").fetchone()[0]
     left = sum(need)
     d = day - 1
     while left and low is not None and d >= low:
@@ -155,8 +172,9 @@ def insert_carry_rows(db: Database, day: int, rows: Iterable[Carry], *, made_ms:
     return count
 
 
-def carry_forward(db: Database, cols: CameraColumns, floor: int, *, made_ms: int) -> int:
-    """Write every camera's carry row at ``floor``'s midnight; return how many.
+def carry_forward(db: Database, cols: CameraColumns, floor: int, since: int | None, *, made_ms: int) -> int:
+    """Write every camera's carry row at ``floor``'s midnight (``since``: the current first
+    kept day, if any); return how many.
 
     A camera quiet since before the floor carries what memory holds (its last row is its
     tail), and its tail moves to the carry row: in ``cols`` and in ``camera_state`` (one
@@ -173,7 +191,7 @@ def carry_forward(db: Database, cols: CameraColumns, floor: int, *, made_ms: int
     rows = itertools.chain(
         ((cam, site[cam], states[cam], REASON_VALUES[reason[cam]])
          for part in np.array_split(quiet, len(quiet) // 65536 + 1) for cam in part.tolist()),
-        last_rows_before(db, floor, bytearray(need.tobytes())),
+        last_rows_before(db, floor, bytearray(need.tobytes()), since=since),
     )  # fmt: skip
     count = insert_carry_rows(db, floor, rows, made_ms=made_ms)
     tail[quiet] = at

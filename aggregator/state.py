@@ -430,40 +430,51 @@ class StateStore(Timeline, LiveView):
     def prune_history(self, keep_days: int, *, max_days: int | None = None) -> retention.PruneReport:
         """Delete camera detail older than ``keep_days`` (whole months; see aggregator.retention).
 
-        The carry rows and the new floor commit in one transaction; then one day is deleted
-        per transaction (at most ``max_days`` of them), the lock released between them so
-        ingest keeps committing. What is left is deleted by the next call.
+        The first kept day moves one month at a time, its carry rows and the new floor in one
+        transaction (each move reads at most about a month of rows); old days are deleted one
+        per transaction, the lock released between them so ingest keeps committing. With
+        ``max_days`` None every move and deletion is done now; otherwise one move and at most
+        ``max_days`` deletions, the rest by the next calls.
         """
-        with self.lock:
-            floor = retention.floor_day(self.checkpoint, keep_days)
-            carried = 0
-            if floor > day_of(self.history_from_ms):
-                try:
-                    with self.db.atomic():
-                        carried = self._carry_rows(floor)
-                        retention.set_history_floor(self.db, floor)
-                except BaseException:
-                    self._load()
-                    raise
-                self.history_from_ms = day_start(floor)
-                logger.info("retention: camera history now kept from %s (%d carry rows)",
-                            day_to_date(floor).isoformat(), carried)  # fmt: skip
-        days = transitions = camera_days = 0
-        while max_days is None or days < max_days:
-            with self.lock, self.db.atomic():
-                gone = retention.delete_oldest_day(self.db, day_of(self.history_from_ms))
-            if gone is None:
+        target = retention.floor_day(self.checkpoint, keep_days)
+        carried = days = transitions = camera_days = 0
+        while True:
+            moved = self._move_floor(target)
+            carried += moved or 0
+            while max_days is None or days < max_days:
+                with self.lock, self.db.atomic():
+                    gone = retention.delete_oldest_day(self.db, day_of(self.history_from_ms))
+                if gone is None:
+                    break
+                days += 1
+                transitions += gone[1]
+                camera_days += gone[2]
+            if moved is None or max_days is not None:
                 break
-            days += 1
-            transitions += gone[1]
-            camera_days += gone[2]
+        floor = None if self.history_from_ms == _NO_FLOOR else day_of(self.history_from_ms)
         return retention.PruneReport(floor, carried, days, transitions, camera_days)
 
-    def _carry_rows(self, floor: int) -> int:
-        """Carry every camera's state across ``floor``'s midnight (aggregator.retention); the
-        quiet cameras' open intervals now start at their carry rows."""
-        self._flush(force=True)  # camera_state equals memory before the bulk tail update
-        return retention.carry_forward(self.db, self.cols, floor, made_ms=to_ms(datetime.now(UTC)))
+    def _move_floor(self, target: int) -> int | None:
+        """Move the first kept day one month towards ``target``; the carry rows written, or
+        None when it is there already."""
+        with self.lock:
+            current = None if self.history_from_ms == _NO_FLOOR else day_of(self.history_from_ms)
+            floor = retention.next_floor(self.db, current, target)
+            if current is not None and floor <= current:
+                return None
+            try:
+                with self.db.atomic():
+                    self._flush(force=True)  # camera_state equals memory before the bulk tail update
+                    carried = retention.carry_forward(self.db, self.cols, floor, current,
+                                                      made_ms=to_ms(datetime.now(UTC)))  # fmt: skip
+                    retention.set_history_floor(self.db, floor)
+            except BaseException:
+                self._load()
+                raise
+            self.history_from_ms = day_start(floor)
+            logger.info("retention: camera history now kept from %s (%d carry rows)",
+                        day_to_date(floor).isoformat(), carried)  # fmt: skip
+            return carried
 
     # ----- midnight roll -----------------------------------------------------------------
     def _roll(self, now_ms: int) -> None:

@@ -18,7 +18,13 @@ from aggregator.days import day_of, day_start, day_to_date, to_ms
 from aggregator.db import open_db
 from aggregator.geography import load_geography
 from aggregator.reports import build_report, to_csv
-from aggregator.retention import MIN_KEEP_DAYS, floor_day, history_floor
+from aggregator.retention import (
+    MIN_KEEP_DAYS,
+    floor_day,
+    history_floor,
+    last_rows_before,
+    next_floor,
+)
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
 from aggregator.state import STATE_CODE, Inbound, StateStore
@@ -122,7 +128,8 @@ def test_quiet_camera_keeps_its_state_and_since_across_the_floor() -> None:
     late = T0 + timedelta(days=90)
     store.apply([events("s1", [(1, "busy", late, CameraState.DEGRADED)], late)])
     report = store.prune_history(KEEP)
-    assert report.floor_day is not None and report.carried == 2 and report.days_deleted > 30
+    # two moves of the first kept day (to 1 November, then 1 December), two cameras each
+    assert report.floor_day is not None and report.carried == 4 and report.days_deleted > 30
     at = day_start(report.floor_day)
     carry = db.execute(
         "SELECT t.old_state, t.new_state, t.reason, t.event_id, t.historical FROM transitions t "
@@ -243,3 +250,19 @@ def test_service_waits_before_trying_a_failed_prune_again(tmp_path: Path, monkey
         service.prune_history()
     service.prune_history()  # within PRUNE_RETRY_S: not tried, so the writer's lock is left alone
     assert calls == [KEEP]
+
+
+def test_the_search_for_a_midnight_state_stops_at_the_current_first_kept_day() -> None:
+    """Rows older than the current first kept day are stood for by its carry rows: the next
+    move never reads them, even before they are deleted (so no move reads more than a month)."""
+    db = open_db(":memory:")
+    store = StateStore(db, load_geography(db), start=T0)
+    store.apply([birth("s1", {"old": CameraState.DOWN}, T0)])
+    cam = store.site_by_name["s1"].cameras["old"]
+    need = bytearray(cam + 1)
+    later = day_of(to_ms(T0)) + 60
+    need[cam] = 1
+    assert [r[0] for r in last_rows_before(db, later, bytearray(need), since=None)] == [cam]
+    assert list(last_rows_before(db, later, bytearray(need), since=day_of(to_ms(T0)) + 1)) == []
+    assert next_floor(db, None, later) == day_of(to_ms(T0)) + 1  # 31 October -> 1 November
+    assert next_floor(db, day_of(to_ms(T0)) + 1, later) == day_of(to_ms(T0)) + 31  # -> 1 December
