@@ -28,14 +28,14 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from sqlite_utils import Database
 
 from . import camera_log
 from .availability import Totals, Window, month_window
-from .days import BANGKOK, day_of, day_start, from_ms, to_ms
+from .days import BANGKOK, day_of, day_start, day_to_date, from_ms, to_ms
 from .retention import history_floor
 from .rollups import checkpoint_ms
 from .site_totals import planned_site_totals
@@ -102,6 +102,8 @@ class MonthlyReport:
     total: AreaFigures
     worst_sites: tuple[SiteFigures, ...]
     audit: dict[str, Any] | None = None  # the audit helper's register section, when available
+    # Set when the month reaches before the kept camera history: "never seen" is then empty.
+    camera_history_from: date | None = None
 
 
 # ----- reading ------------------------------------------------------------------------------
@@ -274,7 +276,8 @@ def build_report(
         key=lambda s: (s.totals.available or 0.0, -s.totals.down_ms, s.site_id),
     )
     return MonthlyReport(month, province, prov_th, prov_en, now, window, tuple(rows), total,
-                         tuple(ranked[:WORST_SITES]), _audit(db, province, window.end_ms) if with_audit else None)  # fmt: skip
+                         tuple(ranked[:WORST_SITES]), _audit(db, province, window.end_ms) if with_audit else None,
+                         day_to_date(floor) if never is None and floor is not None else None)  # fmt: skip
 
 
 def _audit(db: Database, province: str | None, now_ms: int) -> dict[str, Any] | None:
@@ -364,6 +367,7 @@ def to_json(report: MonthlyReport, lang: Lang) -> dict[str, object]:
         "rows": [_row(r, lang) for r in (*report.rows, report.total)],
         "worst_sites": _sites(report, lang),
         "audit": report.audit,
+        "camera_history_from": report.camera_history_from.isoformat() if report.camera_history_from else None,
     }
 
 
@@ -422,6 +426,7 @@ def to_html(report: MonthlyReport, lang: Lang) -> str:
         total=total,
         sites=sites,
         audit=report.audit,
+        history_from=report.camera_history_from.isoformat() if report.camera_history_from else None,
         generated=report.generated_at.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M"),
         period=(from_ms(report.window.start_ms).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M"),
                 from_ms(report.window.end_ms).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")),  # fmt: skip

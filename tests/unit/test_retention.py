@@ -17,7 +17,7 @@ from aggregator.auth import create_token
 from aggregator.days import day_of, day_start, day_to_date, to_ms
 from aggregator.db import open_db
 from aggregator.geography import load_geography
-from aggregator.reports import build_report, to_csv
+from aggregator.reports import build_report, to_csv, to_html, to_json
 from aggregator.retention import (
     MIN_KEEP_DAYS,
     floor_day,
@@ -232,6 +232,11 @@ def test_monthly_report_leaves_never_seen_empty_before_the_kept_history(tmp_path
     assert after.total.never_seen is None and {r.never_seen for r in after.rows} == {None}
     assert after.total.totals == before.total.totals  # area totals are kept for ever
     assert ",," in to_csv(after, "en").splitlines()[-1]  # an empty cell, not a count of every camera
+    floor_text = day_to_date(report.floor_day).isoformat()
+    assert after.camera_history_from is not None and after.camera_history_from.isoformat() == floor_text
+    assert to_json(after, "en")["camera_history_from"] == floor_text
+    assert f"Per-camera history is kept from {floor_text}" in to_html(after, "en")
+    assert before.camera_history_from is None and "history-note" not in to_html(before, "th")
     this_month = build_report(db, day_to_date(day_of(to_ms(now))).strftime("%Y-%m"), "10", now=now, with_audit=False)
     assert this_month.total.never_seen == 0
 

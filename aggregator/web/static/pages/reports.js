@@ -40,6 +40,9 @@ export async function render(main) {
           return h("td", { class: c.kind === "text" ? "" : "num" },
             c.kind === "pct" ? fmtPct(v) : c.kind === "int" ? fmtInt(v) : c.kind === "hours" ? (v === null ? "–" : v.toFixed(1)) : v ?? "–");
         }))))));
+    if (r.camera_history_from) {
+      out.append(h("p", { class: "muted", id: "report-history-note" }, t("reports.historyFrom", { day: r.camera_history_from })));
+    }
   }
 
   const form = h("form", { class: "tools" }, h("label", {}, t("reports.month"), " ", month),
