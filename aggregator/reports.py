@@ -35,8 +35,8 @@ from sqlite_utils import Database
 
 from . import camera_log
 from .availability import Totals, Window, month_window
-from .days import BANGKOK, day_of, day_start, day_to_date, from_ms, to_ms
-from .retention import history_floor
+from .days import BANGKOK, day_of, from_ms, to_ms
+from .retention import kept_from
 from .rollups import checkpoint_ms
 from .site_totals import planned_site_totals
 
@@ -220,8 +220,8 @@ def build_report(
     totals = _site_totals(db, window, province)
     # Before the first kept day of camera history (aggregator.retention) nobody can tell
     # which cameras were seen: the column is left empty rather than counting every camera.
-    floor = history_floor(db)
-    never = None if floor is not None and window.start_ms < day_start(floor) else _never_seen(db, window, province)
+    history_from = kept_from(db, window.start_ms)
+    never = None if history_from is not None else _never_seen(db, window, province)
     faults = _faults(db, window, province)
     where, params = ("", []) if province is None else (" WHERE s.province = ?", [province])
     sites = db.execute(
@@ -277,7 +277,7 @@ def build_report(
     )
     return MonthlyReport(month, province, prov_th, prov_en, now, window, tuple(rows), total,
                          tuple(ranked[:WORST_SITES]), _audit(db, province, window.end_ms) if with_audit else None,
-                         day_to_date(floor) if never is None and floor is not None else None)  # fmt: skip
+                         history_from)  # fmt: skip
 
 
 def _audit(db: Database, province: str | None, now_ms: int) -> dict[str, Any] | None:

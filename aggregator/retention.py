@@ -30,11 +30,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 from sqlite_utils import Database
 
+from . import camera_log
 from .days import date_to_day, day_of, day_start, day_to_date
 from .memory import REASON_VALUES, RECENT_DAYS, CameraColumns
 
@@ -48,6 +49,7 @@ __all__ = [
     "floor_day",
     "history_floor",
     "insert_carry_rows",
+    "kept_from",
     "last_rows_before",
     "next_floor",
     "set_history_floor",
@@ -86,10 +88,10 @@ def next_floor(db: Database, current: int | None, target: int) -> int:
     current one (or after the oldest row, the first time), so each move's search reads at
     most about a month of rows."""
     if current is None:
-        row = db.execute("SELECT MIN(day) FROM transitions").fetchone()
-        if row is None or row[0] is None or int(row[0]) >= target:
+        oldest = camera_log.first_day(db)
+        if oldest is None or oldest >= target:
             return target
-        current = int(row[0])
+        current = oldest
     first = day_to_date(current).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return min(target, date_to_day(following))
@@ -99,6 +101,13 @@ def history_floor(db: Database) -> int | None:
     """The first day of camera detail kept, or None when nothing was ever pruned."""
     row = db.execute("SELECT value FROM store_meta WHERE key = ?", [_KEY]).fetchone()
     return None if row is None else int(row[0])
+
+
+def kept_from(db: Database, start_ms: int) -> date | None:
+    """The first kept day of camera history when a window starting at ``start_ms`` reaches
+    before it (what answers covering that window must say), else None."""
+    floor = history_floor(db)
+    return day_to_date(floor) if floor is not None and start_ms < day_start(floor) else None
 
 
 def set_history_floor(db: Database, day: int) -> None:
@@ -129,7 +138,7 @@ def last_rows_before(db: Database, day: int, need: bytearray, *, since: int | No
     insert while iterating; memory stays at one day's answers whatever the number of
     cameras. A camera with no row in the walk is simply not in the answer.
     """
-    low = since if since is not None else db.execute("SELECT MIN(day) FROM transitions").fetchone()[0]
+    low = since if since is not None else camera_log.first_day(db)
     left = sum(need)
     d = day - 1
     while left and low is not None and d >= low:

@@ -451,14 +451,17 @@ class StateStore(Timeline, LiveView):
                 camera_days += gone[2]
             if moved is None or max_days is not None:
                 break
-        floor = None if self.history_from_ms == _NO_FLOOR else day_of(self.history_from_ms)
-        return retention.PruneReport(floor, carried, days, transitions, camera_days)
+        return retention.PruneReport(self._floor_day(), carried, days, transitions, camera_days)
+
+    def _floor_day(self) -> int | None:
+        """The first kept day of camera history, None while everything is kept."""
+        return None if self.history_from_ms == _NO_FLOOR else day_of(self.history_from_ms)
 
     def _move_floor(self, target: int) -> int | None:
         """Move the first kept day one month towards ``target``; the carry rows written, or
         None when it is there already."""
         with self.lock:
-            current = None if self.history_from_ms == _NO_FLOOR else day_of(self.history_from_ms)
+            current = self._floor_day()
             floor = retention.next_floor(self.db, current, target)
             if current is not None and floor <= current:
                 return None

@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime
 
 from ..availability import Window, WindowKind, resolve_window
-from ..days import day_start, day_to_date, from_ms, to_ms
-from ..retention import history_floor
+from ..days import from_ms, to_ms
+from ..retention import kept_from
 from ..rollups import Level, camera_totals, rollup_totals
 from .cameras import CameraIdPath, SiteIdPath
 from .common import check_district, check_province
@@ -93,7 +93,5 @@ def camera_availability(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {site_id}/{camera_id} not found")
     w = _window(window, month, start, end, datetime.now(UTC))
     totals = camera_totals(db, int(row[0]), w)
-    floor = history_floor(db)
-    kept_from = day_to_date(floor) if floor is not None and w.start_ms < day_start(floor) else None
     return AvailabilityPublic.of("camera", f"{site_id}/{camera_id}", from_ms(w.start_ms), from_ms(w.end_ms), totals,
-                                 history_from=kept_from)  # fmt: skip
+                                 history_from=kept_from(db, w.start_ms))  # fmt: skip
