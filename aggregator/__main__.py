@@ -7,12 +7,15 @@ Each command group is a ``register(subparsers)`` function in :data:`COMMANDS`; a
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from aggregator.broker.enrol import add_cli as enrol_cli
+from aggregator.cli.audit import register as audit_cli
+from aggregator.cli.report import register as report_cli
 
 __all__ = ["COMMANDS", "main"]
 
@@ -24,8 +27,8 @@ Register = Callable[[Any], None]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .service import Service
-    from .settings import AggregatorSettings
+    from aggregator.service import Service
+    from aggregator.settings import AggregatorSettings
 
     settings = AggregatorSettings()
     service = Service(settings, ingest=not args.no_ingest)
@@ -39,9 +42,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _open() -> tuple[Any, Any, Any]:
-    from .db import open_db
-    from .geography import load_geography
-    from .settings import AggregatorSettings
+    from aggregator.geography import load_geography
+    from aggregator.settings import AggregatorSettings
+    from aggregator.store.db import open_db
 
     settings = AggregatorSettings()
     db = open_db(settings.db_path)
@@ -49,7 +52,7 @@ def _open() -> tuple[Any, Any, Any]:
 
 
 def _create_token(args: argparse.Namespace) -> int:
-    from .auth import create_token
+    from aggregator.auth import create_token
 
     settings, db, geography = _open()
     provinces = [p for p in (args.provinces or "").split(",") if p]
@@ -66,7 +69,7 @@ def _create_token(args: argparse.Namespace) -> int:
 
 
 def _list_tokens(args: argparse.Namespace) -> int:
-    from .auth import list_tokens
+    from aggregator.auth import list_tokens
 
     _, db, _ = _open()
     rows: list[dict[str, Any]] = [
@@ -84,7 +87,7 @@ def _list_tokens(args: argparse.Namespace) -> int:
 
 
 def _revoke_token(args: argparse.Namespace) -> int:
-    from .auth import revoke_token
+    from aggregator.auth import revoke_token
 
     _, db, _ = _open()
     if not revoke_token(db, args.id):
@@ -112,26 +115,12 @@ def register_core(subparsers: Any) -> None:
     p.set_defaults(func=_revoke_token)
 
 
-def _lazy(module: str, name: str) -> Register:
-    """Another helper's register function, imported only when the CLI is built."""
-
-    def register(subparsers: Any) -> None:
-        try:
-            fn: Register = getattr(importlib.import_module(module, __package__), name)
-        except (ImportError, AttributeError) as err:
-            logger.debug("cli: %s.%s not available: %s", module, name, err)
-            return
-        fn(subparsers)
-
-    return register
-
-
 # One line per command group. Add yours here.
 COMMANDS: list[Register] = [
     register_core,
-    _lazy(".enrol", "add_cli"),  # transport: enrol-site
-    _lazy(".cli_audit", "register"),  # audit: import-register, import-risk-points, reconcile, ...
-    _lazy(".cli_report", "register"),  # reports: report
+    enrol_cli,  # enrol-site
+    audit_cli,  # import-register, import-risk-points, reconcile, ...
+    report_cli,  # report
 ]
 
 

@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from .days import from_ms, to_ms
-from .geography import Geography, UnknownArea
+from aggregator.days import from_ms, to_ms
+from aggregator.geography import Geography, UnknownArea
 
 __all__ = [
     "ROLES",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from .days import BANGKOK, date_to_day, day_of, day_start, to_ms
+from aggregator.days import BANGKOK, date_to_day, day_of, day_start, to_ms
 
 __all__ = [
     "Totals",

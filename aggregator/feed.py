@@ -6,7 +6,7 @@ emptied and the client is flagged, so its stream says ``overflow`` and then send
 ``snapshot`` (resynchronised) instead of blocking the publisher or growing without bound.
 Rollup updates (cameras per state per province) go out at most once per
 :data:`ROLLUP_INTERVAL_S` for the provinces that changed. Cameras under an active
-maintenance window count as maintenance in them (:mod:`aggregator.maintenance_now`), and
+maintenance window count as maintenance in them (:mod:`aggregator.store.maintenance_now`), and
 when a window starts or ends every province's rollup goes out again with the next commit.
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .maintenance_now import ActiveCover, MaintenanceNow
+from aggregator.store.maintenance_now import ActiveCover, MaintenanceNow
 
 __all__ = ["DEFAULT_BUFFER", "ROLLUP_INTERVAL_S", "Feed", "FeedClient", "FeedEvent", "format_sse"]
 

@@ -1,7 +1,7 @@
 """Wire the running aggregator: database, StateStore, ingest, faults, feed, silence watch, API.
 
 The silence watch's tick also keeps the camera history to ``history_keep_days``
-(aggregator.retention), a day at a time.
+(aggregator.store.retention), a day at a time.
 
 Connections: the store has its own writer connection; ingest and the fault service open
 theirs; API readers get one per server thread. SQLite WAL lets them read while the store
@@ -19,14 +19,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from .api import create_app
-from .checkpointer import WRITER_BACKSTOP_PAGES, Checkpointer
-from .db import open_db
-from .feed import Feed
-from .geography import load_geography
-from .metrics import IngestMeter
-from .settings import AggregatorSettings
-from .state import STATE_FLUSH_S, ApplyResult, StateStore
+from aggregator.api import create_app
+from aggregator.api.metrics import IngestMeter
+from aggregator.feed import Feed
+from aggregator.geography import load_geography
+from aggregator.settings import AggregatorSettings
+from aggregator.store.checkpointer import WRITER_BACKSTOP_PAGES, Checkpointer
+from aggregator.store.db import open_db
+from aggregator.store.state import STATE_FLUSH_S, ApplyResult, StateStore
 
 __all__ = ["PRUNE_RETRY_S", "SILENCE_CHECK_S", "Service"]
 
@@ -72,7 +72,7 @@ class Service:
 
     def _make_faults(self) -> Any:
         try:
-            from .notify.service import FaultService
+            from aggregator.faults.service import FaultService
         except ImportError as err:
             logger.warning("service: faults not available (%s)", err)
             return None
@@ -81,7 +81,7 @@ class Service:
 
     def _make_ingest(self) -> Any:
         try:
-            from .ingest import Ingest, IngestSettings
+            from aggregator.ingest.consumer import Ingest, IngestSettings
         except ImportError as err:
             logger.warning("service: MQTT ingest not available (%s)", err)
             return None

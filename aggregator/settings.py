@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .retention import MIN_KEEP_DAYS
+from aggregator.store.retention import MIN_KEEP_DAYS
 
 __all__ = ["DEFAULT_SECRET", "AggregatorSettings"]
 

@@ -38,12 +38,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from aggregator.checkpointer import WRITER_BACKSTOP_PAGES, Checkpointer  # noqa: E402
 from aggregator.days import day_of, to_ms  # noqa: E402
-from aggregator.db import open_db  # noqa: E402
 from aggregator.geography import Geography, load_geography  # noqa: E402
-from aggregator.state import STATE_FLUSH_S, Inbound, StateStore  # noqa: E402
-from aggregator.state_flush import INSERT_TRANSITION  # noqa: E402
+from aggregator.store.checkpointer import WRITER_BACKSTOP_PAGES, Checkpointer  # noqa: E402
+from aggregator.store.db import open_db  # noqa: E402
+from aggregator.store.flush import INSERT_TRANSITION  # noqa: E402
+from aggregator.store.state import STATE_FLUSH_S, Inbound, StateStore  # noqa: E402
 from protocol import (  # noqa: E402
     Birth,
     BirthCamera,
@@ -412,7 +412,7 @@ def mqtt_run(
     applied before the clock starts, so the figure is the events' alone."""
     import threading
 
-    from aggregator.ingest import Ingest, IngestSettings
+    from aggregator.ingest.consumer import Ingest, IngestSettings
     from bench.ingest_bench import Publisher, run_raw
     from protocol import encode
     from tests.rig.mosquitto import Broker

@@ -30,15 +30,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aggregator.db import open_db  # noqa: E402
-from aggregator.fault_model import FaultKind, FaultRules  # noqa: E402
-from aggregator.faults import FaultEngine  # noqa: E402
+from aggregator.faults.dispatcher import Notification  # noqa: E402
+from aggregator.faults.model import FaultKind, FaultRules  # noqa: E402
+from aggregator.faults.routing import Channel, RouteSpec  # noqa: E402
+from aggregator.faults.rules import FaultEngine  # noqa: E402
+from aggregator.faults.service import FaultService  # noqa: E402
 from aggregator.geography import Geography, load_geography  # noqa: E402
-from aggregator.notify.dispatcher import Notification  # noqa: E402
-from aggregator.notify.routing import Channel, RouteSpec  # noqa: E402
-from aggregator.notify.service import FaultService  # noqa: E402
 from aggregator.notify.settings import MqttAlertSettings, NotifySettings  # noqa: E402
-from aggregator.state import ApplyResult, Transition  # noqa: E402
+from aggregator.store.db import open_db  # noqa: E402
+from aggregator.store.state import ApplyResult, Transition  # noqa: E402
 from protocol import AlertAction, CameraState, Reason  # noqa: E402
 from tests.rig.http_sink import WebhookSink  # noqa: E402
 from tests.rig.mosquitto import Broker  # noqa: E402
@@ -140,7 +140,7 @@ def run_service(args: argparse.Namespace, workdir: Path, districts: list[str]) -
         while svc._queue.qsize() and time.perf_counter() - drain < 30:  # let the worker finish
             time.sleep(0.05)
         time.sleep(1.0)
-        opened = svc.store.count(__import__("aggregator.fault_store", fromlist=["FaultFilter"]).FaultFilter())
+        opened = svc.store.count(__import__("aggregator.faults.store", fromlist=["FaultFilter"]).FaultFilter())
         return {
             "transitions": sent,
             "rate": sent / elapsed,

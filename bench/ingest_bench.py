@@ -4,10 +4,10 @@ Many sites publish pre-encoded Events messages (every event a state change) from
 in its own process, as agents do. Measured in the same run, medians of ``--runs`` rounds:
 
 * raw: a paho subscriber that only counts (QoS 1, automatic acks): the broker-to-paho ceiling;
-* stub: the real :class:`aggregator.ingest.Ingest` (decode, validation, sessions, commit
+* stub: the real :class:`aggregator.ingest.consumer.Ingest` (decode, validation, sessions, commit
   cycle, broker acks after the "commit", application acks) into a store whose ``apply``
   only counts, which isolates the cost of ingest itself;
-* store: the same into a real :class:`aggregator.state.StateStore` on a small registry
+* store: the same into a real :class:`aggregator.store.state.StateStore` on a small registry
   (only the bench's sites, births first), so the store is cheap and ingest dominates;
 * cycle: the writer's cycle alone (decode, validation, sessions, commit into the counting
   store, acks) on deliveries built in memory, with paho replaced by a client that does
@@ -51,11 +51,11 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from aggregator import registry  # noqa: E402
-from aggregator.db import open_db  # noqa: E402
 from aggregator.geography import load_geography  # noqa: E402
-from aggregator.ingest import Ingest, IngestSettings, _Delivery  # noqa: E402
-from aggregator.state import ApplyResult, Inbound, StateStore  # noqa: E402
+from aggregator.ingest.consumer import Ingest, IngestSettings, _Delivery  # noqa: E402
+from aggregator.store import registry  # noqa: E402
+from aggregator.store.db import open_db  # noqa: E402
+from aggregator.store.state import ApplyResult, Inbound, StateStore  # noqa: E402
 from protocol import (  # noqa: E402
     Birth,
     BirthCamera,

@@ -37,10 +37,10 @@ from sqlite_utils import Database  # noqa: E402
 
 from aggregator.availability import Window, month_window  # noqa: E402
 from aggregator.days import BANGKOK, day_of, from_ms  # noqa: E402
-from aggregator.maintenance import load_windows  # noqa: E402
-from aggregator.maintenance_now import DbCameras, active_cover, adjust_counts, stored_counts  # noqa: E402
-from aggregator.rollups import Level, checkpoint_ms, rollup_totals  # noqa: E402
-from aggregator.site_totals import planned_site_totals, raw_site_totals  # noqa: E402
+from aggregator.store.maintenance import load_windows  # noqa: E402
+from aggregator.store.maintenance_now import DbCameras, active_cover, adjust_counts, stored_counts  # noqa: E402
+from aggregator.store.rollups import Level, checkpoint_ms, rollup_totals  # noqa: E402
+from aggregator.store.site_totals import planned_site_totals, raw_site_totals  # noqa: E402
 
 _COLUMNS = ("target_kind TEXT, target_id TEXT, starts_at TEXT, ends_at TEXT, weekday INTEGER, start_time TEXT, "
             "duration_min INTEGER, note TEXT, created_by TEXT, created_at TEXT")  # fmt: skip

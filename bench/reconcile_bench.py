@@ -29,15 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import geothai  # noqa: E402
 
-import aggregator.audit_store as audit_store  # noqa: E402
-import aggregator.register as register_module  # noqa: E402
-from aggregator.audit_store import load_declared, load_discovered, run_reconcile  # noqa: E402
-from aggregator.db import open_db  # noqa: E402
+import aggregator.audit.register as register_module  # noqa: E402
+import aggregator.audit.store as audit_store  # noqa: E402
+from aggregator.audit.province_check import load_outlines  # noqa: E402
+from aggregator.audit.reconcile import reconcile  # noqa: E402
+from aggregator.audit.register import import_register  # noqa: E402
+from aggregator.audit.spatial import haversine_m  # noqa: E402
+from aggregator.audit.store import load_declared, load_discovered, run_reconcile  # noqa: E402
 from aggregator.geography import load_geography  # noqa: E402
-from aggregator.province_check import load_outlines  # noqa: E402
-from aggregator.reconcile import reconcile  # noqa: E402
-from aggregator.register import import_register  # noqa: E402
-from aggregator.spatial import haversine_m  # noqa: E402
+from aggregator.store.db import open_db  # noqa: E402
 
 HEADER = ["register_id", "province", "district", "agency", "location", "latitude", "longitude",
           "maker", "model", "ip", "mac", "serial", "installed", "status"]

@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from aggregator_bench import CAMS_PER_SITE, Country, sustained  # noqa: E402
 
-from aggregator import retention  # noqa: E402
-from aggregator.db import open_db  # noqa: E402
 from aggregator.geography import load_geography  # noqa: E402
-from aggregator.state import STATE_FLUSH_S, StateStore  # noqa: E402
+from aggregator.store import retention  # noqa: E402
+from aggregator.store.db import open_db  # noqa: E402
+from aggregator.store.state import STATE_FLUSH_S, StateStore  # noqa: E402
 
 
 def _rss_mib() -> float:

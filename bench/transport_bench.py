@@ -92,11 +92,11 @@ def _publish_all(client: mqtt.Client, messages: list[tuple[str, bytes]]) -> None
 
 def run_end_to_end(broker: Broker, workdir: Path, sites: list[str], events: int, batch: int) -> float:
     """Committed events/s through ingest into the real StateStore."""
-    from aggregator import registry
-    from aggregator.db import open_db
     from aggregator.geography import load_geography
-    from aggregator.ingest import Ingest, IngestSettings
-    from aggregator.state import StateStore
+    from aggregator.ingest.consumer import Ingest, IngestSettings
+    from aggregator.store import registry
+    from aggregator.store.db import open_db
+    from aggregator.store.state import StateStore
 
     births, msgs, last = _payloads(sites, events, batch)
     db = open_db(workdir / f"bench-{batch}-{time.monotonic_ns()}.db")
@@ -201,7 +201,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("aggregator.ingest").setLevel(logging.CRITICAL)  # stop/start chatter per run
+    logging.getLogger("aggregator.ingest.consumer").setLevel(logging.CRITICAL)  # stop/start chatter per run
     sites = [f"bench-{i:03d}" for i in range(args.sites)]
     with tempfile.TemporaryDirectory(prefix="camwatch-transport-bench-") as tmp:
         workdir = Path(tmp)

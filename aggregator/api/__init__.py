@@ -10,12 +10,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from ..auth import RateLimiter
-from ..geography import Geography
-from ..settings import AggregatorSettings
-from . import areas, availability, cameras, live, ops, sites, snapshots
-from .deps import ApiContext, ReaderPool, get_caller, get_db
-from .errors import ERROR_RESPONSES, install_error_handlers
+from aggregator.api import areas, availability, cameras, live, ops, sites, snapshots
+from aggregator.api.deps import ApiContext, ReaderPool, get_caller, get_db
+from aggregator.api.errors import ERROR_RESPONSES, install_error_handlers
+from aggregator.auth import RateLimiter
+from aggregator.geography import Geography
+from aggregator.settings import AggregatorSettings
 
 __all__ = ["ApiContext", "create_app"]
 
@@ -80,13 +80,13 @@ def _include_plugins(app: FastAPI, ctx: ApiContext, fault_service: Any) -> None:
     principal: Callable[..., Any] = get_caller
     database: Callable[..., Any] = get_db
     if fault_service is not None:
-        from .faults import include_faults
+        from aggregator.api.faults import include_faults
 
         include_faults(app, principal, fault_service)
         lookup = getattr(fault_service, "current_fault", None)
         if callable(lookup):
             ctx.current_fault = lookup
-    for module, attribute in (("aggregator.audit_api", "build_router"),):
+    for module, attribute in (("aggregator.api.audit", "build_router"),):
         try:
             build = getattr(__import__(module, fromlist=[attribute]), attribute)
         except (ImportError, AttributeError) as err:
@@ -94,7 +94,7 @@ def _include_plugins(app: FastAPI, ctx: ApiContext, fault_service: Any) -> None:
             continue
         app.include_router(build(principal, database), responses=ERROR_RESPONSES)
     try:
-        from ..web import include_dashboard
+        from aggregator.web import include_dashboard
     except ImportError as err:
         logger.info("api: dashboard not mounted (%s)", err)
     else:

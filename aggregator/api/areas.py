@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from ..availability import WindowKind, resolve_window
-from ..days import from_ms
-from ..rollups import Level, rollup_totals
-from .common import check_province, district_counts, to_counts
-from .deps import CallerDep, ContextDep, DbDep, visible_provinces
-from .schemas import AreaPublic, AvailabilityPublic, NationSummary
+from aggregator.api.common import check_province, district_counts, to_counts
+from aggregator.api.deps import CallerDep, ContextDep, DbDep, visible_provinces
+from aggregator.api.schemas import AreaPublic, AvailabilityPublic, NationSummary
+from aggregator.availability import WindowKind, resolve_window
+from aggregator.days import from_ms
+from aggregator.store.rollups import Level, rollup_totals
 
 __all__ = ["router"]
 

@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime
 
-from ..availability import Window, WindowKind, resolve_window
-from ..days import from_ms, to_ms
-from ..retention import kept_from
-from ..rollups import Level, camera_totals, rollup_totals
-from .cameras import CameraIdPath, SiteIdPath
-from .common import check_district, check_province
-from .deps import CallerDep, ContextDep, DbDep
-from .schemas import AvailabilityPublic
+from aggregator.api.cameras import CameraIdPath, SiteIdPath
+from aggregator.api.common import check_district, check_province
+from aggregator.api.deps import CallerDep, ContextDep, DbDep
+from aggregator.api.schemas import AvailabilityPublic
+from aggregator.availability import Window, WindowKind, resolve_window
+from aggregator.days import from_ms, to_ms
+from aggregator.store.retention import kept_from
+from aggregator.store.rollups import Level, camera_totals, rollup_totals
 
 __all__ = ["router"]
 

@@ -9,16 +9,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel
 
+from aggregator.api.common import AgencyQ, TextQ, check_district, check_province, like_prefix, when
+from aggregator.api.deps import CallerDep, ContextDep, DbDep, visible_provinces
+from aggregator.api.schemas import CameraDetail, CameraPublic, Page, TransitionPublic
+from aggregator.availability import Window
+from aggregator.days import day_of, day_start, day_to_date, from_ms, to_ms
+from aggregator.store import camera_log
+from aggregator.store.rollups import camera_totals
+from aggregator.store.state import STATE_CODE, STATES
 from protocol import CameraState, Reason
-
-from .. import camera_log
-from ..availability import Window
-from ..days import day_of, day_start, day_to_date, from_ms, to_ms
-from ..rollups import camera_totals
-from ..state import STATE_CODE, STATES
-from .common import AgencyQ, TextQ, check_district, check_province, like_prefix, when
-from .deps import CallerDep, ContextDep, DbDep, visible_provinces
-from .schemas import CameraDetail, CameraPublic, Page, TransitionPublic
 
 __all__ = ["CameraSort", "router"]
 

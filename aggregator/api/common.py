@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import HTTPException, Query
 from sqlite_utils import Database
 
-from ..days import from_ms
-from ..geography import UnknownArea
-from ..maintenance_now import counts_now
-from .deps import ApiContext
-from .schemas import StateCounts
+from aggregator.api.deps import ApiContext
+from aggregator.api.schemas import StateCounts
+from aggregator.days import from_ms
+from aggregator.geography import UnknownArea
+from aggregator.store.maintenance_now import counts_now
 
 __all__ = [
     "AgencyQ",

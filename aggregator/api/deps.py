@@ -12,10 +12,10 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlite_utils import Database
 
-from ..auth import Principal, RateLimiter, authenticate, role_at_least
-from ..db import open_db
-from ..geography import Geography
-from ..settings import AggregatorSettings
+from aggregator.auth import Principal, RateLimiter, authenticate, role_at_least
+from aggregator.geography import Geography
+from aggregator.settings import AggregatorSettings
+from aggregator.store.db import open_db
 
 __all__ = [
     "AdminDep",
@@ -79,9 +79,9 @@ class ApiContext:
     geography: Geography
     pool: ReaderPool
     limiter: RateLimiter
-    store: Any = None  # aggregator.state.StateStore when serving in-process
+    store: Any = None  # aggregator.store.state.StateStore when serving in-process
     feed: Any = None  # aggregator.feed.Feed
-    ingest: Any = None  # aggregator.ingest.Ingest, for its counters
+    ingest: Any = None  # aggregator.ingest.consumer.Ingest, for its counters
     extras: dict[str, Any] = field(default_factory=dict)
     # hook: (site_id, camera_id) -> current fault as a dict, or None; set by the faults wiring
     current_fault: Callable[[str, str], dict[str, Any] | None] | None = None

@@ -3,7 +3,7 @@
 Mounted by the app factory with :func:`include_faults`, given the core's auth dependency
 (a callable FastAPI resolves to the caller, who has ``.role`` in viewer/technician/admin,
 ``.provinces`` (empty = every province) and optionally ``.name``) and the running
-:class:`~aggregator.notify.service.FaultService`. Technicians act only within their
+:class:`~aggregator.faults.service.FaultService`. Technicians act only within their
 provinces; routing rules (which hold webhook secrets) are for administrators only.
 """
 
@@ -16,14 +16,14 @@ from typing import Annotated, Any, Literal, Protocol
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ..fault_model import FaultKind, FaultStatus, RepairNote
-from ..fault_stats import response_figures
-from ..fault_store import FaultFilter, fault_row
-from ..faults import FaultNotFound, FaultStateError
-from ..maintenance import MaintenanceWindow, TargetKind, WindowSpec
-from ..notify.routing import RouteSpec
-from ..notify.service import FaultService
-from .errors import ERROR_RESPONSES, ErrorOut
+from aggregator.api.errors import ERROR_RESPONSES, ErrorOut
+from aggregator.faults.model import FaultKind, FaultStatus, RepairNote
+from aggregator.faults.routing import RouteSpec
+from aggregator.faults.rules import FaultNotFound, FaultStateError
+from aggregator.faults.service import FaultService
+from aggregator.faults.stats import response_figures
+from aggregator.faults.store import FaultFilter, fault_row
+from aggregator.store.maintenance import MaintenanceWindow, TargetKind, WindowSpec
 
 __all__ = ["Caller", "RepairIn", "current_caller", "current_service", "include_faults", "router"]
 

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
-from ..feed import FeedEvent, format_sse
-from .common import check_province
-from .deps import CallerDep, ContextDep
+from aggregator.api.common import check_province
+from aggregator.api.deps import CallerDep, ContextDep
+from aggregator.feed import FeedEvent, format_sse
 
 __all__ = ["router"]
 

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from ..auth import list_tokens
-from ..metrics import quarantine_counts, render
-from .common import district_counts, when
-from .deps import AdminDep, CallerDep, ContextDep, DbDep, TechnicianDep
-from .errors import ERROR_RESPONSES
-from .schemas import IngestCounters
+from aggregator.api.common import district_counts, when
+from aggregator.api.deps import AdminDep, CallerDep, ContextDep, DbDep, TechnicianDep
+from aggregator.api.errors import ERROR_RESPONSES
+from aggregator.api.metrics import quarantine_counts, render
+from aggregator.api.schemas import IngestCounters
+from aggregator.auth import list_tokens
 
 __all__ = ["health_router", "router"]
 

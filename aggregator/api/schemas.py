@@ -7,9 +7,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aggregator.availability import Totals
 from protocol import CameraState, Reason
-
-from ..availability import Totals
 
 __all__ = [
     "AreaPublic",

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from .common import AgencyQ, check_district, check_province, like_prefix, when
-from .deps import CallerDep, ContextDep, DbDep, visible_provinces
-from .schemas import Page, SitePublic
+from aggregator.api.common import AgencyQ, check_district, check_province, like_prefix, when
+from aggregator.api.deps import CallerDep, ContextDep, DbDep, visible_provinces
+from aggregator.api.schemas import Page, SitePublic
 
 __all__ = ["SiteSort", "router"]
 

@@ -2,7 +2,7 @@
 
 The request travels as a protocol ``snapshot`` command over ingest's MQTT connection; the
 agent's answer comes back on the site's ``snapshot`` topic and ingest keeps the latest per
-camera (:mod:`aggregator.snapshots`). So a POST answers 202 with the command id at once,
+camera (:mod:`aggregator.store.snapshots`). So a POST answers 202 with the command id at once,
 and the page polls the GET until the answer naming that id is there.
 """
 
@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Response, status
 from pydantic import BaseModel
 
-from .. import registry
-from ..snapshots import latest_snapshot
-from .deps import CallerDep, ContextDep, DbDep, TechnicianDep
+from aggregator.api.deps import CallerDep, ContextDep, DbDep, TechnicianDep
+from aggregator.store import registry
+from aggregator.store.snapshots import latest_snapshot
 
 __all__ = ["SnapshotRequested", "router"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..fault_time import iso, parse_iso
+from aggregator.timetext import iso, parse_iso
 
 __all__ = ["Backoff", "Delivery", "DeliveryLog", "migrate_deliveries"]
 

@@ -7,9 +7,9 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from .deliveries import Delivery
-from .settings import SmtpSettings
-from .webhook import DeliveryError
+from aggregator.notify.deliveries import Delivery
+from aggregator.notify.settings import SmtpSettings
+from aggregator.notify.webhook import DeliveryError
 
 __all__ = ["EmailSender", "build_message"]
 

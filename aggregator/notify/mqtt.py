@@ -8,9 +8,8 @@ import ssl
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from aggregator.notify.settings import MqttAlertSettings
 from protocol import Alert, alert_topic, encode
-
-from .settings import MqttAlertSettings
 
 __all__ = ["MqttAlerts"]
 

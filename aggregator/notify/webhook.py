@@ -12,13 +12,13 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 import httpx
 
-from .deliveries import Delivery
-from .routing import RouteBook
-from .settings import WebhookSettings
+from aggregator.notify.deliveries import Delivery
+from aggregator.notify.settings import WebhookSettings
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -52,9 +52,10 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 class WebhookSender:
     """Send one delivery; raise DeliveryError on anything but a 2xx answer."""
 
-    def __init__(self, routes: RouteBook, settings: WebhookSettings | None = None) -> None:
+    def __init__(self, secret_for: Callable[[int], str | None], settings: WebhookSettings | None = None) -> None:
+        """``secret_for(route_id)`` gives the route's signing secret (None: unsigned)."""
         settings = settings or WebhookSettings()
-        self._routes = routes
+        self._secret_for = secret_for
         # Connect fast-fails a dead endpoint; read allows a slow receiver to store the alert.
         timeout = httpx.Timeout(
             settings.read_timeout_s,
@@ -71,7 +72,7 @@ class WebhookSender:
 
     def send(self, delivery: Delivery, now: datetime) -> None:
         """POST the delivery's payload to its recipient."""
-        secret = self._routes.secret(delivery.route_id)
+        secret = self._secret_for(delivery.route_id)
         if secret is None:
             raise DeliveryError(f"route {delivery.route_id}: no webhook secret")
         body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()

@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from .deliveries import Backoff, Delivery, DeliveryLog
-from .webhook import DeliveryError
+from aggregator.notify.deliveries import Backoff, Delivery, DeliveryLog
+from aggregator.notify.webhook import DeliveryError
 
 __all__ = ["DeliveryWorker", "utcnow"]
 

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from .pages import router as pages_router
+from aggregator.web.pages import router as pages_router
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "include_dashboard"]
 
@@ -30,7 +30,7 @@ def include_dashboard(
     ``principal`` is the app's dependency returning the authenticated caller (with ``role``
     and ``provinces``); ``database`` yields a read-only database connection.
     """
-    from aggregator.report_api import build_router
+    from aggregator.api.reports import build_router
 
     app.include_router(pages_router)
     app.include_router(build_router(principal, database))

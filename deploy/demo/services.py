@@ -148,8 +148,8 @@ class AggregatorProcess:
     def mint(self, role: str, provinces: Sequence[str] = ()) -> str:
         """Another token (for tests), e.g. a viewer scoped to some provinces."""
         from aggregator.auth import create_token
-        from aggregator.db import open_db
         from aggregator.geography import Geography
+        from aggregator.store.db import open_db
 
         assert self.db_path is not None
         db = open_db(self.db_path)
@@ -163,8 +163,8 @@ class AggregatorProcess:
 def mint_token(db_path: Path, role: str, name: str, pepper: str) -> str:
     """Create an API token for ``role`` (whole country) in the aggregator's database."""
     from aggregator.auth import create_token
-    from aggregator.db import open_db
     from aggregator.geography import Geography
+    from aggregator.store.db import open_db
 
     db = open_db(db_path)
     try:
@@ -198,9 +198,9 @@ def start_aggregator(
         logger.warning("port %d is in use: the dashboard gets port %d instead", api_port, port)
     env = aggregator_env(workdir, broker_port, port)
     db_path = Path(env["CAMWATCH_DB_PATH"])
-    from aggregator import registry
-    from aggregator.db import open_db
     from aggregator.geography import load_geography
+    from aggregator.store import registry
+    from aggregator.store.db import open_db
 
     db = open_db(db_path)
     load_geography(db)

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from aggregator import registry
 from aggregator.auth import create_token
 from aggregator.days import to_ms
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
+from aggregator.store import registry
 from protocol import (
     Birth,
     BirthCamera,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import registry
 from aggregator.days import to_ms
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
+from aggregator.store import registry
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, Reason, encode
 from tests.integration.test_aggregator_e2e import DISTRICT, PEPPER, PROVINCE, SITE
 from tests.rig.mosquitto import Broker

@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 
 from aggregator.api import create_app
 from aggregator.auth import create_token
-from aggregator.db import open_db
 from aggregator.geography import load_geography
 from aggregator.settings import AggregatorSettings
-from aggregator.state import Inbound, StateStore
+from aggregator.store.db import open_db
+from aggregator.store.state import Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraInventory, CameraState, Kind, SiteInfo, SiteTopic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from aggregator.audit_store import run_reconcile
-from aggregator.db import open_db
-from aggregator.hygiene import Flag, hygiene_flags, load_fleet
-from aggregator.register import import_register
+from aggregator.audit.hygiene import Flag, hygiene_flags, load_fleet
+from aggregator.audit.register import import_register
+from aggregator.audit.store import run_reconcile
+from aggregator.store.db import open_db
 from protocol import CameraInventory, CameraState, Reason
 from tests.rig.transport import Agent, Change, start_ingest, wait_until
 

@@ -11,15 +11,15 @@ import openpyxl
 import pytest
 from sqlite_utils import Database
 
-from aggregator.audit_store import run_reconcile, set_override
+from aggregator.audit.hygiene import Flag, hygiene_flags, load_fleet, rollup
+from aggregator.audit.register import import_register
+from aggregator.audit.risk import rank_uncovered
+from aggregator.audit.risk_store import import_risk_points, province_coverage
+from aggregator.audit.store import run_reconcile, set_override
 from aggregator.days import to_ms
-from aggregator.db import open_db
 from aggregator.geography import load_geography
-from aggregator.hygiene import Flag, hygiene_flags, load_fleet, rollup
-from aggregator.register import import_register
-from aggregator.risk import rank_uncovered
-from aggregator.risk_store import import_risk_points, province_coverage
-from aggregator.state import Inbound, StateStore
+from aggregator.store.db import open_db
+from aggregator.store.state import Inbound, StateStore
 from protocol import (
     Birth,
     BirthCamera,
@@ -172,7 +172,7 @@ def test_hygiene_from_births(db: Database) -> None:
 
 
 def test_report_section(db: Database, tmp_path: Path) -> None:
-    from aggregator.audit_report import audit_section
+    from aggregator.reports.audit_section import audit_section
 
     import_register(db, register(tmp_path / "cm.xlsx", declared_rows()))
     run_reconcile(db)

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from aggregator.api.deps import ApiContext, ReaderPool, get_caller
 from aggregator.api.faults import include_faults
 from aggregator.auth import RateLimiter, create_token
-from aggregator.db import open_db
 from aggregator.geography import load_geography
 from aggregator.settings import AggregatorSettings
+from aggregator.store.db import open_db
 from protocol import CameraState, Reason
 from tests.rig.faults import SimClock, cam, service
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.notify.routing import Channel, RouteSpec
+from aggregator.faults.routing import Channel, RouteSpec
 from aggregator.notify.settings import (
     MqttAlertSettings,
     NotifySettings,

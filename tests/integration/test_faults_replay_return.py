@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.fault_store import FaultFilter
+from aggregator.faults.store import FaultFilter
 from aggregator.geography import Geography
 from aggregator.notify.settings import MqttAlertSettings, NotifySettings
-from aggregator.state import Inbound, StateStore
+from aggregator.store.state import Inbound, StateStore
 from protocol import (
     Alert,
     AlertAction,

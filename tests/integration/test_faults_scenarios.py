@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.fault_model import FaultKind, FaultRules
-from aggregator.fault_store import FaultFilter
+from aggregator.faults.model import FaultKind, FaultRules
+from aggregator.faults.routing import Channel, RouteSpec
+from aggregator.faults.store import FaultFilter
 from aggregator.geography import Geography
-from aggregator.maintenance import MaintenanceTarget, TargetKind, WindowSpec
-from aggregator.notify.routing import Channel, RouteSpec
 from aggregator.notify.settings import MqttAlertSettings, NotifySettings
-from aggregator.state import Inbound, StateStore
+from aggregator.store.maintenance import MaintenanceTarget, TargetKind, WindowSpec
+from aggregator.store.state import Inbound, StateStore
 from protocol import (
     Alert,
     AlertAction,

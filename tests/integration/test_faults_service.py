@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.fault_model import FaultStatus
-from aggregator.fault_store import FaultFilter
-from aggregator.notify.routing import Channel, RouteSpec
-from aggregator.notify.service import FaultService
+from aggregator.faults.model import FaultStatus
+from aggregator.faults.routing import Channel, RouteSpec
+from aggregator.faults.service import FaultService
+from aggregator.faults.store import FaultFilter
 from aggregator.notify.settings import MqttAlertSettings, NotifySettings
-from aggregator.state import ApplyResult
+from aggregator.store.state import ApplyResult
 from protocol import Alert, AlertAction, CameraState, Reason, decode
 from tests.rig.faults import cam, database
 from tests.rig.http_sink import WebhookSink

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aggregator import registry
 from aggregator.auth import create_token
 from aggregator.days import BANGKOK, to_ms
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
+from aggregator.store import registry
 from protocol import (
     Birth,
     BirthCamera,

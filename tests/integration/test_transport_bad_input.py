@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aggregator.quarantine import Quarantine
+from aggregator.ingest.quarantine import Quarantine
 from protocol import Birth, BirthCamera, CameraState, Event, Events, encode
 from tests.rig.transport import RawSite, ledger, start_ingest, wait_until
 
@@ -67,7 +67,7 @@ def test_each_bad_payload_is_quarantined_with_its_reason(tmp_path: Path, mosquit
 
 
 def test_the_quarantine_is_bounded_but_counts_everything(tmp_path: Path) -> None:
-    from aggregator.db import open_db
+    from aggregator.store.db import open_db
 
     q = Quarantine(open_db(tmp_path / "q.db"), max_rows=50)
     for i in range(120):

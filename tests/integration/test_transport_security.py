@@ -20,9 +20,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.config import load_config
-from aggregator.db import open_db
-from aggregator.enrol import EnrolError, enrol_site, set_password
+from aggregator.broker.enrol import EnrolError, enrol_site, set_password
 from aggregator.geography import load_geography
+from aggregator.store.db import open_db
 from protocol import (
     Birth,
     BirthCamera,

@@ -21,14 +21,14 @@ from sqlite_utils import Database
 
 from aggregator.api import create_app
 from aggregator.auth import create_token
-from aggregator.db import open_db
+from aggregator.faults.routing import Channel, RouteSpec
+from aggregator.faults.service import FaultService
 from aggregator.geography import load_geography
-from aggregator.maintenance import TargetKind, WindowSpec
-from aggregator.notify.routing import Channel, RouteSpec
-from aggregator.notify.service import FaultService
-from aggregator.quarantine import Quarantine
+from aggregator.ingest.quarantine import Quarantine
 from aggregator.settings import AggregatorSettings
-from aggregator.state import Inbound, StateStore
+from aggregator.store.db import open_db
+from aggregator.store.maintenance import TargetKind, WindowSpec
+from aggregator.store.state import Inbound, StateStore
 from protocol import (
     Birth,
     BirthCamera,

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from aggregator.db import open_db
+from aggregator.faults.service import FaultService
 from aggregator.geography import load_geography
-from aggregator.notify.service import FaultService
-from aggregator.state import Transition
+from aggregator.store.db import open_db
+from aggregator.store.state import Transition
 from protocol import CameraState, Reason
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 10:00 in Bangkok

@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from aggregator.ingest import Ingest, IngestSettings
+from aggregator.ingest.consumer import Ingest, IngestSettings
 from tests.rig.signals import SignalFlag
 from tests.rig.transport import open_centre
 

@@ -1,6 +1,6 @@
 """Transport test rig: agents (outbox + publisher) and ingest wired to a real Mosquitto.
 
-The store behind ingest is the aggregator's real :class:`aggregator.state.StateStore` when
+The store behind ingest is the aggregator's real :class:`aggregator.store.state.StateStore` when
 it is importable; the scenario checks read which (site, event id) pairs it committed.
 """
 
@@ -221,10 +221,10 @@ class RecordingStore:
 
 def open_centre(db_path: Path, sites: Sequence[str] = (), *, province: str = PROVINCE, district: str = DISTRICT) -> tuple[Any, RecordingStore]:
     """The aggregator's database and store with ``sites`` enrolled in ``district``."""
-    from aggregator import registry
-    from aggregator.db import open_db
     from aggregator.geography import load_geography
-    from aggregator.state import StateStore
+    from aggregator.store import registry
+    from aggregator.store.db import open_db
+    from aggregator.store.state import StateStore
 
     db = open_db(db_path)
     geo = load_geography(db)
@@ -237,7 +237,7 @@ def open_centre(db_path: Path, sites: Sequence[str] = (), *, province: str = PRO
 
 def start_ingest(db_path: Path, broker: Broker, sites: Sequence[str] = (), **options: Any) -> Any:
     """Ingest in this process (a thread), on a fresh or existing database."""
-    from aggregator.ingest import Ingest, IngestSettings
+    from aggregator.ingest.consumer import Ingest, IngestSettings
 
     db, store = open_centre(db_path, sites)
     settings = IngestSettings(

@@ -19,11 +19,11 @@ from fastapi import FastAPI, Header
 from fastapi.testclient import TestClient
 from sqlite_utils import Database
 
-from aggregator.audit_api import build_router
-from aggregator.db import open_db
+from aggregator.api.audit import build_router
+from aggregator.audit.tablefile import TableLimits
 from aggregator.geography import load_geography
-from aggregator.state import Inbound, StateStore
-from aggregator.tablefile import TableLimits
+from aggregator.store.db import open_db
+from aggregator.store.state import Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraInventory, CameraState, Kind, SiteInfo, SiteTopic
 
 pytestmark = pytest.mark.timeout(60)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.cli_audit import parse_mapping, register
+from aggregator.cli.audit import parse_mapping, register
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,11 +6,11 @@ import importlib
 
 import pytest
 
-MODULES = ["aggregator.register", "aggregator.register_rows", "aggregator.tablefile",
-           "aggregator.reconcile", "aggregator.audit_store", "aggregator.audit_api",
-           "aggregator.audit_report", "aggregator.cli_audit", "aggregator.risk",
-           "aggregator.risk_store", "aggregator.hygiene", "aggregator.spatial",
-           "aggregator.province_check"]
+MODULES = ["aggregator.audit.register", "aggregator.audit.rows", "aggregator.audit.tablefile",
+           "aggregator.audit.reconcile", "aggregator.audit.store", "aggregator.api.audit",
+           "aggregator.reports.audit_section", "aggregator.cli.audit", "aggregator.audit.risk",
+           "aggregator.audit.risk_store", "aggregator.audit.hygiene", "aggregator.audit.spatial",
+           "aggregator.audit.province_check"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.hygiene import Flag, FleetCamera, hygiene_flags, rollup, version_key
+from aggregator.audit.hygiene import Flag, FleetCamera, hygiene_flags, rollup, version_key
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.province_check import MARGIN_M, load_outlines, wrong_province
-from aggregator.register_rows import parse_row
+from aggregator.audit.province_check import MARGIN_M, load_outlines, wrong_province
+from aggregator.audit.rows import parse_row
 
 pytestmark = pytest.mark.timeout(60)
 

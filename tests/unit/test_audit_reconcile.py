@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from aggregator.reconcile import (
+from aggregator.audit.reconcile import (
     Class,
     Declared,
     Discovered,
@@ -17,12 +17,12 @@ from aggregator.reconcile import (
     normalize_serial,
     reconcile,
 )
-from aggregator.spatial import haversine_m
+from aggregator.audit.spatial import haversine_m
 
 pytestmark = pytest.mark.timeout(60)
 
 LAT, LON = 18.7877, 98.9931
-# One metre north in degrees of latitude (the sphere of aggregator.spatial).
+# One metre north in degrees of latitude (the sphere of aggregator.audit.spatial).
 M = 1 / 111_195.08
 
 

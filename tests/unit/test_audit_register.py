@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 from sqlite_utils import Database
 
-from aggregator.audit_store import migrate_audit
-from aggregator.register import import_register
-from aggregator.register_rows import natural_key, parse_row, resolve_district, resolve_province
-from aggregator.tablefile import (
+from aggregator.audit.register import import_register
+from aggregator.audit.rows import natural_key, parse_row, resolve_district, resolve_province
+from aggregator.audit.store import migrate_audit
+from aggregator.audit.tablefile import (
     EncodingError,
     FileTooLargeError,
     HeaderError,
@@ -282,7 +282,7 @@ def test_district_must_belong_to_the_province() -> None:
 
 def test_docs_list_every_header_alias() -> None:
     """docs/audit.md must not drift from the aliases the importer knows."""
-    from aggregator.register_rows import HEADER_ALIASES, normalize_header
+    from aggregator.audit.rows import HEADER_ALIASES, normalize_header
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text(encoding="utf-8")
     section = text.split("### Header aliases", 1)[1].split("###", 1)[0]
@@ -300,7 +300,7 @@ def test_docs_list_every_header_alias() -> None:
 def test_thai_digits_and_unformatted_spreadsheet_dates() -> None:
     from datetime import date
 
-    from aggregator.register_rows import parse_coordinate, parse_date
+    from aggregator.audit.rows import parse_coordinate, parse_date
 
     assert parse_coordinate("๑๘.๗๘๗๗", "latitude") == pytest.approx(18.7877)
     assert parse_date("๐๑/๐๕/๒๕๖๒") == date(2019, 5, 1)
@@ -314,8 +314,8 @@ def test_validation_phase_leaves_the_database_writable(tmp_path: Path,
     """Another writer (ingest) is never blocked while a register is being read and validated."""
     import sqlite3
 
-    import aggregator.register as register_module
-    from aggregator.db import open_db
+    import aggregator.audit.register as register_module
+    from aggregator.store.db import open_db
 
     db = open_db(tmp_path / "camwatch.sqlite3")
     writes: list[int] = []

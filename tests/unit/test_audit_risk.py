@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from aggregator.risk import (
+from aggregator.audit.risk import (
     CoverageCamera,
     RiskKind,
     RiskPoint,
@@ -14,7 +14,7 @@ from aggregator.risk import (
     parse_risk_row,
     rank_uncovered,
 )
-from aggregator.spatial import EARTH_RADIUS_M, GridIndex, haversine_m
+from aggregator.audit.spatial import EARTH_RADIUS_M, GridIndex, haversine_m
 
 pytestmark = pytest.mark.timeout(60)
 

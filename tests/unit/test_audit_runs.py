@@ -8,9 +8,9 @@ from typing import Any, overload
 import pytest
 from sqlite_utils import Database
 
-import aggregator.audit_store as audit_store
-from aggregator.db import open_db
-from aggregator.reconcile import Class, Match, Rule
+import aggregator.audit.store as audit_store
+from aggregator.audit.reconcile import Class, Match, Rule
+from aggregator.store.db import open_db
 
 pytestmark = pytest.mark.timeout(60)
 

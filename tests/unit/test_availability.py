@@ -154,11 +154,11 @@ def test_weekly_window_crossing_bangkok_midnight() -> None:
     alone: 22 h up, 2 h maintenance."""
     from datetime import time as clock
 
-    from aggregator.db import open_db
     from aggregator.geography import load_geography
-    from aggregator.maintenance import MaintenanceCalendar, WindowSpec
-    from aggregator.rollups import Level, camera_totals, rollup_totals
-    from aggregator.state import Inbound, StateStore
+    from aggregator.store.db import open_db
+    from aggregator.store.maintenance import MaintenanceCalendar, WindowSpec
+    from aggregator.store.rollups import Level, camera_totals, rollup_totals
+    from aggregator.store.state import Inbound, StateStore
     from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, SiteTopic
 
     bkk = ZoneInfo("Asia/Bangkok")

@@ -14,9 +14,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from aggregator.db import open_db
 from aggregator.geography import load_geography
-from aggregator.state import Inbound, StateStore
+from aggregator.store.db import open_db
+from aggregator.store.state import Inbound, StateStore
 from aggregator.web import include_dashboard
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, SiteTopic
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Header
 from fastapi.testclient import TestClient
 
 from aggregator.api.faults import include_faults
-from aggregator.notify.service import FaultService
+from aggregator.faults.service import FaultService
 from protocol import CameraState, Reason
 from tests.rig.faults import SimClock, cam, service
 

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from aggregator.db import open_db
-from aggregator.fault_model import Fault, FaultKind, FaultRules, FaultStatus
+from aggregator.faults.model import Fault, FaultKind, FaultRules, FaultStatus
+from aggregator.faults.routing import Channel, RouteBook, RouteSpec
 from aggregator.notify.deliveries import Backoff, Delivery
 from aggregator.notify.email import build_message
-from aggregator.notify.routing import Channel, RouteBook, RouteSpec
 from aggregator.notify.settings import NotifySettings
 from aggregator.notify.webhook import sign
+from aggregator.store.db import open_db
 from protocol import CameraState, Reason
 
 SECRET = "a-webhook-secret-of-32-characters"

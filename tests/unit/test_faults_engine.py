@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator.fault_model import (
+from aggregator.faults.model import (
     FaultAction,
     FaultKind,
     FaultRules,
@@ -14,9 +14,9 @@ from aggregator.fault_model import (
     RepairNote,
     Resolution,
 )
-from aggregator.fault_stats import response_figures
-from aggregator.faults import FaultEngine, FaultNotFound, FaultStateError
-from aggregator.state import Transition
+from aggregator.faults.rules import FaultEngine, FaultNotFound, FaultStateError
+from aggregator.faults.stats import response_figures
+from aggregator.store.state import Transition
 from protocol import CameraState, Reason
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -210,16 +210,16 @@ def test_mtta_mttr_per_province_district_and_agency() -> None:
 # -- replayed history against the real StateStore (issue 6: faults consistent with the present) --
 
 def _store_and_engine() -> tuple[object, FaultEngine]:
-    from aggregator.db import open_db
     from aggregator.geography import load_geography
-    from aggregator.state import StateStore
+    from aggregator.store.db import open_db
+    from aggregator.store.state import StateStore
 
     db = open_db(":memory:")
     return StateStore(db, load_geography(db), start=T0), FaultEngine()
 
 
 def _inbound_birth(state: CameraState, at: datetime, bd_seq: int = 1) -> object:
-    from aggregator.state import Inbound
+    from aggregator.store.state import Inbound
     from protocol import Birth, BirthCamera, Kind, SiteTopic
 
     msg = Birth(site="s1", ts=at, bd_seq=bd_seq,
@@ -229,7 +229,7 @@ def _inbound_birth(state: CameraState, at: datetime, bd_seq: int = 1) -> object:
 
 
 def _inbound_replay(evs: list[tuple[int, float, CameraState]], received: datetime) -> object:
-    from aggregator.state import Inbound
+    from aggregator.store.state import Inbound
     from protocol import Event, Events, Kind, SiteTopic
 
     msg = Events(site="s1", ts=received, seq=1, events=[
@@ -269,7 +269,7 @@ def test_backfilled_recovery_cannot_close_a_current_live_fault() -> None:
     fault's run: the live fault stays open (the camera is still down)."""
     store, engine = _store_and_engine()
     store.apply([_inbound_birth(UP, t(0))])  # type: ignore[attr-defined]
-    from aggregator.state import Inbound
+    from aggregator.store.state import Inbound
     from protocol import Event, Events, Kind, SiteTopic
 
     down_now = Events(site="s1", ts=t(3600), seq=2, events=[

@@ -7,8 +7,13 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from pydantic import ValidationError
 
-from aggregator.db import open_db
-from aggregator.maintenance import MaintenanceCalendar, MaintenanceTarget, TargetKind, WindowSpec
+from aggregator.store.db import open_db
+from aggregator.store.maintenance import (
+    MaintenanceCalendar,
+    MaintenanceTarget,
+    TargetKind,
+    WindowSpec,
+)
 
 MON = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # Monday 07:00 in Bangkok
 CAM = MaintenanceTarget("1001", "s1", "cam-1")

@@ -16,11 +16,11 @@ from aggregator.auth import (
     revoke_token,
     role_at_least,
 )
-from aggregator.db import open_db
 from aggregator.feed import Feed, FeedEvent, format_sse
 from aggregator.geography import load_geography
 from aggregator.settings import AggregatorSettings
-from aggregator.state import ApplyResult, Transition
+from aggregator.store.db import open_db
+from aggregator.store.state import ApplyResult, Transition
 from protocol import CameraState, Reason
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator.gcpause import collector_paused, wait_collecting
-from aggregator.sessions import Decision, SiteSessions
+from aggregator.ingest.gcpause import collector_paused, wait_collecting
+from aggregator.ingest.sessions import Decision, SiteSessions
 from protocol import (
     Birth,
     CameraState,

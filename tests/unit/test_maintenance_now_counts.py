@@ -13,11 +13,11 @@ import pytest
 from sqlite_utils import Database
 
 from aggregator.days import BANGKOK
-from aggregator.db import open_db
 from aggregator.feed import Feed, FeedEvent
 from aggregator.geography import load_geography
-from aggregator.maintenance import MaintenanceCalendar, WindowSpec, load_windows
-from aggregator.maintenance_now import (
+from aggregator.store.db import open_db
+from aggregator.store.maintenance import MaintenanceCalendar, WindowSpec, load_windows
+from aggregator.store.maintenance_now import (
     ActiveCover,
     CoveredCamera,
     DbCameras,
@@ -26,7 +26,7 @@ from aggregator.maintenance_now import (
     adjust_counts,
     counts_now,
 )
-from aggregator.state import ApplyResult, Inbound, StateStore
+from aggregator.store.state import ApplyResult, Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraState, Kind, Reason, SiteTopic
 
 NOW = datetime(2026, 11, 7, 23, 30, tzinfo=BANGKOK)  # a Saturday night in Bangkok
@@ -168,8 +168,8 @@ def test_feed_rollups_count_maintenance_and_follow_window_edges(tmp_path: Path) 
     db.close()
 
 
-@pytest.mark.parametrize("name", ["aggregator.maintenance_now", "aggregator.site_totals", "aggregator.feed",
-                                  "aggregator.reports", "aggregator.maintenance"])  # fmt: skip
+@pytest.mark.parametrize("name", ["aggregator.store.maintenance_now", "aggregator.store.site_totals", "aggregator.feed",
+                                  "aggregator.reports.monthly", "aggregator.store.maintenance"])  # fmt: skip
 def test_exported_members_exist(name: str) -> None:
     module = importlib.import_module(name)
     exported = module.__all__

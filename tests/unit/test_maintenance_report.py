@@ -20,13 +20,13 @@ from aggregator.api import create_app
 from aggregator.auth import create_token
 from aggregator.availability import Totals
 from aggregator.days import BANGKOK, to_ms
-from aggregator.db import open_db
 from aggregator.geography import load_geography
-from aggregator.maintenance import MaintenanceCalendar, WindowSpec
-from aggregator.reports import build_report, to_csv
+from aggregator.reports.monthly import build_report, to_csv
 from aggregator.settings import AggregatorSettings
-from aggregator.site_totals import planned_site_totals, raw_site_totals
-from aggregator.state import Inbound, StateStore
+from aggregator.store.db import open_db
+from aggregator.store.maintenance import MaintenanceCalendar, WindowSpec
+from aggregator.store.site_totals import planned_site_totals, raw_site_totals
+from aggregator.store.state import Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, Reason, SiteTopic
 
 OCT1 = datetime(2026, 10, 1, tzinfo=BANGKOK)

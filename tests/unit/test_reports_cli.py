@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.__main__ import main
-from aggregator.db import open_db
 from aggregator.geography import load_geography
+from aggregator.store.db import open_db
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from aggregator.days import BANGKOK
-from aggregator.db import open_db
 from aggregator.geography import load_geography
-from aggregator.reports import build_report, to_csv, to_html, to_json
-from aggregator.state import Inbound, StateStore
+from aggregator.reports.monthly import build_report, to_csv, to_html, to_json
+from aggregator.store.db import open_db
+from aggregator.store.state import Inbound, StateStore
 from protocol import (
     Birth,
     BirthCamera,
@@ -63,7 +63,7 @@ def fleet():  # type: ignore[no-untyped-def]
         Event(id=2, camera_id="cam2", at=up_at, state=CameraState.UP)]), up_at)])
     store.roll(datetime(2026, 11, 5, tzinfo=BANGKOK))
     # two faults: one opened and closed in October (5 h), one opened in October still open
-    from aggregator.fault_store import migrate_faults  # faults' own tables
+    from aggregator.faults.store import migrate_faults  # faults' own tables
 
     migrate_faults(db)
     # fault 3: a resolution stamped before its opening (a backfilled recovery): no repair time
@@ -141,7 +141,7 @@ def test_never_seen_inside_the_day_not_rolled_yet() -> None:
     (changing only after its end) is seen; one unknown through it (known only after) is not."""
     from aggregator.availability import Window
     from aggregator.days import to_ms
-    from aggregator.reports import _never_seen
+    from aggregator.reports.monthly import _never_seen
 
     db = open_db(":memory:")
     store = StateStore(db, load_geography(db), start=OCT1)

@@ -11,23 +11,23 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from aggregator import camera_log
 from aggregator.api import create_app
 from aggregator.auth import create_token
 from aggregator.days import day_of, day_start, day_to_date, to_ms
-from aggregator.db import open_db
 from aggregator.geography import load_geography
-from aggregator.reports import build_report, to_csv, to_html, to_json
-from aggregator.retention import (
+from aggregator.reports.monthly import build_report, to_csv, to_html, to_json
+from aggregator.service import Service
+from aggregator.settings import AggregatorSettings
+from aggregator.store import camera_log
+from aggregator.store.db import open_db
+from aggregator.store.retention import (
     MIN_KEEP_DAYS,
     floor_day,
     history_floor,
     last_rows_before,
     next_floor,
 )
-from aggregator.service import Service
-from aggregator.settings import AggregatorSettings
-from aggregator.state import STATE_CODE, Inbound, StateStore
+from aggregator.store.state import STATE_CODE, Inbound, StateStore
 from protocol import CameraState
 from tests.unit.test_state_store import T0, birth, brute, events
 

@@ -9,10 +9,10 @@ import pytest
 
 from aggregator.availability import Totals, Window
 from aggregator.days import day_of, day_start, from_ms, to_ms
-from aggregator.db import open_db
 from aggregator.geography import load_geography
-from aggregator.rollups import Level, camera_totals, rollup_totals
-from aggregator.state import STATE_CODE, Inbound, StateStore
+from aggregator.store.db import open_db
+from aggregator.store.rollups import Level, camera_totals, rollup_totals
+from aggregator.store.state import STATE_CODE, Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, SiteInfo, SiteTopic
 from tests.unit.test_state_store import brute
 
@@ -104,7 +104,7 @@ def brute_planned(timeline: list[tuple[int, int]], spans: list[tuple[int, int]],
 
 @pytest.mark.parametrize("seed", [21, 22, 23])
 def test_rollups_with_maintenance_windows_match_brute_force(seed: int) -> None:
-    from aggregator.maintenance import MaintenanceCalendar, WindowSpec, load_windows
+    from aggregator.store.maintenance import MaintenanceCalendar, WindowSpec, load_windows
 
     rng = random.Random(seed)
     db = open_db(":memory:")

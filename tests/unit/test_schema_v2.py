@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aggregator import camera_log
 from aggregator.days import day_of, day_start
-from aggregator.db import _migration_set, applied_migrations, open_db
+from aggregator.store import camera_log
+from aggregator.store.db import _migration_set, applied_migrations, open_db
 
 DAY = day_of(1_790_000_000_000)
 T0 = day_start(DAY)

@@ -17,8 +17,13 @@ from pydantic import ValidationError
 
 from agent.config import CameraConfig, Credential
 from agent.snapshot import MAX_JPEG_BYTES, SnapshotError, SnapshotTaker, fit_jpeg
-from aggregator.db import open_db
-from aggregator.snapshots import SnapshotRefused, SnapshotStore, latest_snapshot, snapshot_command
+from aggregator.store.db import open_db
+from aggregator.store.snapshots import (
+    SnapshotRefused,
+    SnapshotStore,
+    latest_snapshot,
+    snapshot_command,
+)
 from protocol import (
     DEFAULT_MAX_BYTES,
     MAX_SNAPSHOT_CHARS,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aggregator.days import DAY_MS, day_of, day_start, to_ms
-from aggregator.db import open_db
 from aggregator.geography import load_geography
-from aggregator.state import STATE_CODE, STATES, Inbound, StateStore
+from aggregator.store.db import open_db
+from aggregator.store.state import STATE_CODE, STATES, Inbound, StateStore
 from protocol import (
     Birth,
     BirthCamera,
@@ -289,7 +289,7 @@ def test_redelivered_birth_and_events_are_never_stored_twice(store: StateStore) 
 
 
 def test_interval_pieces_follow_the_seconds_per_state() -> None:
-    from aggregator.compacted import interval_pieces
+    from aggregator.store.compacted import interval_pieces
 
     at = to_ms(T0)
     until = (T0 + timedelta(hours=4)).isoformat()
@@ -307,7 +307,7 @@ def test_compacted_interval_applies_each_states_seconds(store: StateStore) -> No
     """The agent merged history into one event (down longest): 2 h down, 1 h up, 1 h degraded
     within [T0+1h, T0+5h). The stored time per state is exact, not 4 h of down."""
     from aggregator.availability import Window
-    from aggregator.rollups import camera_totals
+    from aggregator.store.rollups import camera_totals
 
     store.apply([birth("s1", {"c1": CameraState.UP}, T0)])
     until = T0 + timedelta(hours=5)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aggregator.commit import Stopped, commit_batch
-from aggregator.db import open_db
-from aggregator.quarantine import Quarantine
-from aggregator.state import ApplyResult, Inbound
+from aggregator.ingest.commit import Stopped, commit_batch
+from aggregator.ingest.quarantine import Quarantine
+from aggregator.store.db import open_db
+from aggregator.store.state import ApplyResult, Inbound
 from protocol import CameraState, Event, Events, parse_site_topic
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from aggregator.sessions import Decision, SiteSessions
+from aggregator.ingest.sessions import Decision, SiteSessions
 from protocol import Birth, CameraState, Death, Event, Events, Heartbeat
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 
 from agent.config import parse_config
 from agent.publisher import PublisherSettings
-from aggregator.ingest import IngestSettings
+from aggregator.ingest.consumer import IngestSettings
 from aggregator.settings import AggregatorSettings
 
 

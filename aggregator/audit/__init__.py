@@ -1,0 +1,1 @@
+"""The provincial audit: register, reconciliation, risk points, hygiene."""

@@ -1,0 +1,1 @@
+"""The broker side of administration: site enrolment, passwords and ACL."""

@@ -1,0 +1,1 @@
+"""Subcommands of camwatch-aggregator beyond serve."""

@@ -1,0 +1,1 @@
+"""Faults: rules, the fault book, alert policy and the fault service."""

@@ -1,0 +1,279 @@
+"""Persist faults and their full history; read them back for the API and the figures.
+
+Only the fault worker writes here (one thread, batches of changes in one transaction);
+the API reads with its own connection. Times are stored as fixed-width UTC text
+(:mod:`aggregator.timetext`) so ranges compare as strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from aggregator.faults.model import Fault, FaultChange, FaultKind, FaultStatus, Resolution
+from aggregator.store.maintenance import migrate_maintenance
+from aggregator.timetext import iso, parse_iso
+from protocol import CameraState, Reason
+
+__all__ = ["FaultFilter", "FaultStore", "migrate_faults"]
+
+FAULTS = "faults"
+HISTORY = "fault_history"
+
+
+def migrate_faults(db: Database) -> None:
+    """Create every table the faults area owns (faults, history, maintenance, routes, deliveries)."""
+    from aggregator.faults.routing import migrate_routes
+    from aggregator.notify.deliveries import migrate_deliveries
+
+    db.executescript(_SCHEMA)
+    migrate_maintenance(db)
+    migrate_routes(db)
+    migrate_deliveries(db)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    province TEXT NOT NULL,
+    district TEXT,
+    site TEXT,
+    camera_id TEXT,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    first_opened_at TEXT NOT NULL,
+    agency TEXT NOT NULL DEFAULT '',
+    acknowledged_at TEXT,
+    acknowledged_by TEXT,
+    resolved_at TEXT,
+    resolved_by TEXT,
+    resolution TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    parts TEXT NOT NULL DEFAULT '',
+    cost REAL,
+    parent_id INTEGER,
+    reopen_count INTEGER NOT NULL DEFAULT 0,
+    escalation_level INTEGER NOT NULL DEFAULT 0,
+    alerted_at TEXT,
+    historical INTEGER NOT NULL DEFAULT 0,
+    affected INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS faults_status ON faults(status, province, district);
+CREATE INDEX IF NOT EXISTS faults_opened ON faults(opened_at);
+CREATE INDEX IF NOT EXISTS faults_site ON faults(site);
+CREATE INDEX IF NOT EXISTS faults_camera ON faults(camera_id);
+CREATE INDEX IF NOT EXISTS faults_parent ON faults(parent_id);
+
+CREATE TABLE IF NOT EXISTS fault_history (
+    id INTEGER PRIMARY KEY,
+    fault_id INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '',
+    live INTEGER NOT NULL DEFAULT 1,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fault_history_fault ON fault_history(fault_id, id);
+"""
+
+
+def fault_row(f: Fault) -> dict[str, Any]:
+    """The ``faults`` row for a fault."""
+    return {
+        "id": f.id,
+        "kind": f.kind.value,
+        "status": f.status.value,
+        "province": f.province,
+        "district": f.district,
+        "site": f.site,
+        "camera_id": f.camera_id,
+        "state": f.state.value,
+        "reason": f.reason.value,
+        "opened_at": iso(f.opened_at),
+        "first_opened_at": iso(f.first_opened_at),
+        "agency": f.agency,
+        "acknowledged_at": iso(f.acknowledged_at),
+        "acknowledged_by": f.acknowledged_by,
+        "resolved_at": iso(f.resolved_at),
+        "resolved_by": f.resolved_by,
+        "resolution": f.resolution.value if f.resolution else None,
+        "note": f.note,
+        "parts": f.parts,
+        "cost": f.cost,
+        "parent_id": f.parent_id,
+        "reopen_count": f.reopen_count,
+        "escalation_level": f.escalation_level,
+        "alerted_at": iso(f.alerted_at),
+        "historical": int(f.historical),
+        "affected": f.affected,
+    }
+
+
+def row_fault(r: dict[str, Any]) -> Fault:
+    """A fault from its ``faults`` row."""
+    opened = parse_iso(r["opened_at"])
+    first = parse_iso(r["first_opened_at"])
+    assert opened is not None and first is not None
+    return Fault(
+        id=int(r["id"]),
+        kind=FaultKind(r["kind"]),
+        status=FaultStatus(r["status"]),
+        province=r["province"],
+        district=r["district"],
+        site=r["site"],
+        camera_id=r["camera_id"],
+        state=CameraState(r["state"]),
+        reason=Reason(r["reason"]),
+        opened_at=opened,
+        first_opened_at=first,
+        agency=r["agency"] or "",
+        acknowledged_at=parse_iso(r["acknowledged_at"]),
+        acknowledged_by=r["acknowledged_by"],
+        resolved_at=parse_iso(r["resolved_at"]),
+        resolved_by=r["resolved_by"],
+        resolution=Resolution(r["resolution"]) if r["resolution"] else None,
+        note=r["note"] or "",
+        parts=r["parts"] or "",
+        cost=r["cost"],
+        parent_id=r["parent_id"],
+        reopen_count=int(r["reopen_count"]),
+        escalation_level=int(r["escalation_level"]),
+        alerted_at=parse_iso(r["alerted_at"]),
+        historical=bool(r["historical"]),
+        affected=int(r["affected"]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FaultFilter:
+    """What the API asks for; None means any."""
+
+    provinces: Sequence[str] | None = None  # the caller's scope (None = all provinces)
+    province: str | None = None
+    district: str | None = None
+    site: str | None = None
+    camera_id: str | None = None
+    agency: str | None = None
+    kind: FaultKind | None = None
+    status: FaultStatus | None = None
+    active: bool | None = None
+    opened_from: datetime | None = None
+    opened_until: datetime | None = None
+    top_level: bool = False
+    limit: int = 100
+    offset: int = 0
+
+
+class FaultStore:
+    """The faults and fault_history tables."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def save(self, changes: Sequence[FaultChange]) -> None:
+        """Write the latest form of every changed fault and one history row per change."""
+        if not changes:
+            return
+        latest = {c.fault.id: c.fault for c in changes}
+        history = [
+            {
+                "fault_id": c.fault.id,
+                "action": c.action.value,
+                "at": iso(c.at),
+                "by": c.by,
+                "detail": c.detail,
+                "live": int(c.live),
+                "kind": c.fault.kind.value,
+                "status": c.fault.status.value,
+                "state": c.fault.state.value,
+                "reason": c.fault.reason.value,
+            }
+            for c in changes
+        ]
+        with self.db.conn:
+            self.db[FAULTS].upsert_all((fault_row(f) for f in latest.values()), pk="id")  # type: ignore[union-attr]
+            self.db[HISTORY].insert_all(history)  # type: ignore[union-attr]
+
+    def next_id(self) -> int:
+        """The id the next new fault gets."""
+        row = self.db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {FAULTS}").fetchone()
+        return int(row[0])
+
+    def load_active(self) -> list[Fault]:
+        """Every open or acknowledged fault (to rebuild the engine after a restart)."""
+        sql = f"SELECT * FROM {FAULTS} WHERE status IN ('open', 'acknowledged') ORDER BY id"
+        return [row_fault(r) for r in self.db.query(sql)]
+
+    def get(self, fault_id: int) -> Fault | None:
+        """One fault by id."""
+        rows = list(self.db.query(f"SELECT * FROM {FAULTS} WHERE id = ?", [fault_id]))
+        return row_fault(rows[0]) if rows else None
+
+    def find(self, flt: FaultFilter) -> list[Fault]:
+        """Faults matching the filter, newest first."""
+        where, params = self._where(flt)
+        sql = f"SELECT * FROM {FAULTS} {where} ORDER BY opened_at DESC, id DESC LIMIT ? OFFSET ?"
+        return [row_fault(r) for r in self.db.query(sql, [*params, flt.limit, flt.offset])]
+
+    def count(self, flt: FaultFilter) -> int:
+        """How many faults match the filter (ignoring limit and offset)."""
+        where, params = self._where(flt)
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {FAULTS} {where}", params).fetchone()[0])
+
+    def opened_between(
+        self, start: datetime, end: datetime, provinces: Sequence[str] | None = None
+    ) -> Iterable[Fault]:
+        """Faults whose latest opening falls in [start, end) (input for the MTTA/MTTR figures)."""
+        flt = FaultFilter(provinces=provinces, opened_from=start, opened_until=end, limit=-1)
+        where, params = self._where(flt)
+        for r in self.db.query(f"SELECT * FROM {FAULTS} {where}", params):
+            yield row_fault(r)
+
+    def history(self, fault_id: int) -> list[dict[str, Any]]:
+        """Every step of one fault, oldest first."""
+        sql = f"SELECT * FROM {HISTORY} WHERE fault_id = ? ORDER BY id"
+        return list(self.db.query(sql, [fault_id]))
+
+    @staticmethod
+    def _where(flt: FaultFilter) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if flt.provinces is not None:
+            marks = ",".join("?" * len(flt.provinces)) or "NULL"
+            clauses.append(f"province IN ({marks})")
+            params += list(flt.provinces)
+        for column in ("province", "district", "site", "camera_id", "agency"):
+            value = getattr(flt, column)
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if flt.kind is not None:
+            clauses.append("kind = ?")
+            params.append(flt.kind.value)
+        if flt.status is not None:
+            clauses.append("status = ?")
+            params.append(flt.status.value)
+        if flt.active is not None:
+            clauses.append(
+                "status IN ('open', 'acknowledged')" if flt.active else "status IN ('resolved', 'wont_fix')"
+            )
+        if flt.opened_from is not None:
+            clauses.append("opened_at >= ?")
+            params.append(iso(flt.opened_from))
+        if flt.opened_until is not None:
+            clauses.append("opened_at < ?")
+            params.append(iso(flt.opened_until))
+        if flt.top_level:
+            clauses.append("parent_id IS NULL")
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params

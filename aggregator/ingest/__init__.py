@@ -1,0 +1,1 @@
+"""MQTT ingest: validation, quarantine, session rules, one batching writer."""

@@ -1,0 +1,496 @@
+"""MQTT ingest: persistent session, validation, quarantine, session rules, one batching writer.
+
+Why each rule (DESIGN.md, transport):
+
+* Persistent session (MQTT v5, clean start off, session expiry): while the aggregator is
+  down or restarting, the broker keeps queueing the sites' QoS 1 messages for it.
+* Manual acks: a message is acknowledged to the broker only after the database commit
+  that stored it, so a crash between receive and commit makes the broker deliver it again.
+  The store de-duplicates by (site, event id), so a crash between commit and ack costs a
+  duplicate, never a loss.
+* One writer thread: the paho network thread only queues deliveries; the writer decodes,
+  validates, quarantines, applies a batch in one transaction, acks to the broker, then
+  publishes one :class:`protocol.Ack` per site, then tells the listeners.
+* Retained :class:`protocol.HostState`: ``online`` on every connect, ``offline`` as the will
+  and on a clean stop, so agents buffer instead of publishing into the void.
+
+Sessions, seq gaps and rebirths are in :mod:`aggregator.ingest.sessions`; the broker and batching
+settings in :mod:`aggregator.ingest.settings`; why a batch runs with the garbage collector
+paused in :mod:`aggregator.ingest.gcpause`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import count
+from typing import Any, Protocol
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from sqlite_utils import Database
+
+from aggregator.ingest.commit import Stopped, commit_batch
+from aggregator.ingest.gcpause import collector_paused
+from aggregator.ingest.quarantine import Quarantine, migrate_quarantine
+from aggregator.ingest.sessions import Decision, Routed, SiteSessions
+from aggregator.ingest.settings import IngestSettings
+from aggregator.store import registry
+from aggregator.store.snapshots import SnapshotRefused, SnapshotStore, snapshot_command
+from aggregator.store.state import ApplyResult, Inbound
+from protocol import (
+    Ack,
+    Birth,
+    BirthAssembler,
+    Command,
+    CommandKind,
+    Events,
+    Heartbeat,
+    HostState,
+    Kind,
+    ProtocolError,
+    SiteMessage,
+    SiteTopic,
+    Snapshot,
+    decode_site_message,
+    encode,
+    site_filter,
+    site_topic,
+)
+from protocol.topics import HOST_STATE_TOPIC
+
+__all__ = ["Inbound", "Ingest", "IngestSettings", "migrate_quarantine"]
+
+logger = logging.getLogger(__name__)
+
+# A batch whose cycle raised (a bug, a full disk under the quarantine) is tried this many
+# times before it is left to the broker's redelivery.
+_CYCLE_RETRIES = 5
+# The writer wakes at least this often to close expired seq gaps.
+_WRITER_TICK_S = 0.2
+# Deliveries waiting for the writer; past this the network thread blocks (back-pressure
+# on the broker, which keeps the rest in the session queue).
+_QUEUE_MAX = 50_000
+# Reply topics kept built: two kinds (ack, cmd) for every site of a national fleet.
+_REPLY_TOPICS = 65_536
+
+
+@lru_cache(maxsize=_REPLY_TOPICS)
+def _reply_topic(topic: SiteTopic, kind: Kind) -> str:
+    """The topic of a reply (ack, command) to the site of ``topic``, built and checked once."""
+    return site_topic(topic.province, topic.district, topic.site, kind)
+
+
+class Store(Protocol):
+    """What ingest needs from aggregator.store.state.StateStore."""
+
+    def apply(self, items: Sequence[Inbound]) -> ApplyResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    generation: int  # which connection delivered it: a mid is only valid on its connection
+    received_at: datetime
+
+
+class Ingest:
+    """Subscribes to every site and feeds the store through one writer thread.
+
+    >>> ingest = Ingest(settings, db, store, listeners=[faults.on_applied])
+    >>> ingest.start()
+    >>> ingest.stop()
+    """
+
+    def __init__(
+        self,
+        settings: IngestSettings,
+        db: Database,
+        store: Store,
+        *,
+        listeners: Sequence[Callable[[Any], None]] = (),
+        stage_hook: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.store = store
+        self.listeners = list(listeners)
+        self.quarantine = Quarantine(db)
+        self.snapshots = SnapshotStore(db)  # replies to snapshot commands: latest per camera
+        self.sessions: SiteSessions[_Delivery] = SiteSessions(
+            reorder_window_s=settings.reorder_window_s,
+            rebirth_min_interval_s=settings.rebirth_min_interval_s,
+        )
+        self._assembler = BirthAssembler()
+        self._stage_hook = stage_hook  # tests: called at "received", "committed", "acked"
+        self._queue: queue.Queue[_Delivery] = queue.Queue(_QUEUE_MAX)
+        self._stop = threading.Event()
+        self._subscribed = threading.Event()  # the broker confirmed this connection's subscriptions
+        self._carry: list[_Delivery] = []  # a batch whose cycle failed, tried again
+        self._generation = 0
+        self._cmd_ids = count(1)
+        self.committed_batches = 0
+        self._counters = dict.fromkeys(
+            ("received", "committed", "dropped", "quarantined", "duplicates", "rebirths", "acks"), 0
+        )
+        self._lag_s = 0.0  # receive-to-commit delay of the oldest message of the last batch
+        self._topics: dict[str, SiteTopic] = {}  # last topic seen per site (for acks and cmds)
+        self._enrolled: dict[str, tuple[str, str]] = {}  # cache of registry lookups that hit
+        self._client = self._make_client()
+        self._writer = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+
+    # -- MQTT client ------------------------------------------------------------------------
+
+    def _host_state(self, online: bool) -> bytes:
+        return encode(HostState(online=online, ts=datetime.now(UTC), host=self.settings.host_name[:100]))
+
+    def _make_client(self) -> mqtt.Client:
+        s = self.settings
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=s.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if s.username is not None:
+            client.username_pw_set(s.username, s.password)
+        if s.tls:
+            context = ssl.create_default_context(cafile=s.ca_file)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            client.tls_set_context(context)
+        client.will_set(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
+        client.reconnect_delay_set(1, 30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        return client
+
+    def start(self) -> None:
+        """Connect (persistent session) and start the writer thread."""
+        s = self.settings
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = s.session_expiry_s
+        self._client.connect_async(
+            s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props
+        )
+        self._writer.start()
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Say offline (retained), disconnect, and stop; unacked deliveries come back later."""
+        self._stop.set()
+        self._writer.join(10)
+        try:
+            info = self._client.publish(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
+            info.wait_for_publish(2.0)
+        except (RuntimeError, ValueError) as err:
+            logger.warning("ingest: offline host state not published: %s", err)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _guard(self, what: str, func: Callable[[], None]) -> None:
+        try:
+            func()
+        except Exception:  # a callback must never kill paho's network thread
+            logger.exception("ingest: %s failed", what)
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        def run() -> None:
+            if reason.is_failure:
+                logger.error("ingest: broker refused the connection: %s", reason)
+                return
+            self._generation += 1
+            # Subscriptions live in the session, but a broker that lost its persistence
+            # file has forgotten them: always subscribe again.
+            client.subscribe([(site_filter(kind=k), 1) for k in Kind if k.from_agent])
+            client.publish(HOST_STATE_TOPIC, self._host_state(True), qos=1, retain=True)
+            logger.info(
+                "ingest: connected (session present: %s)", getattr(flags, "session_present", "?")
+            )
+
+        self._guard("on_connect", run)
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        def run() -> None:
+            failed = [r for r in reasons if r.is_failure]
+            if failed:
+                logger.error("ingest: broker refused subscriptions: %s", failed)
+                return
+            self._subscribed.set()
+
+        self._guard("on_subscribe", run)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until connected and subscribed (what a health check and a test wait for)."""
+        return self._subscribed.wait(timeout)
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        self._subscribed.clear()
+        self._guard("on_disconnect", lambda: logger.warning("ingest: disconnected: %s", reason))
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        # Called once per message on paho's network thread: no closure, no logging on the
+        # happy path (its cost is per status paid by the whole ingest, see bench/ingest_bench.py).
+        try:
+            delivery = _Delivery(
+                message.topic,
+                bytes(message.payload),  # no copy: paho already made bytes
+                message.mid,
+                message.qos,
+                self._generation,
+                datetime.now(UTC),
+            )
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(delivery, timeout=1.0)
+                    return
+                except queue.Full:
+                    logger.warning("ingest: writer is behind (%d queued)", self._queue.qsize())
+        except Exception:  # a callback must never kill paho's network thread
+            logger.exception("ingest: on_message failed")
+
+    # -- writer thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            batch = self._carry or self._take_batch()
+            self._carry = []
+            try:
+                self._cycle(batch)
+                failures = 0
+            except Exception:  # the writer must survive anything
+                failures += 1
+                logger.exception("ingest: writer cycle failed (%d in a row)", failures)
+                if failures < _CYCLE_RETRIES:
+                    self._carry = batch  # the same deliveries again: the store de-duplicates
+                else:
+                    # Left unacknowledged: the broker delivers them again on the next connection.
+                    logger.error("ingest: %d deliveries left unacknowledged after %d failures", len(batch), failures)
+                    failures = 0
+                self._stop.wait(1.0)
+
+    def _take_batch(self) -> list[_Delivery]:
+        batch: list[_Delivery] = []
+        try:
+            batch.append(self._queue.get(timeout=_WRITER_TICK_S))
+        except queue.Empty:
+            return batch
+        deadline = time.monotonic() + self.settings.batch_wait_s
+        while len(batch) < self.settings.batch_max:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get(timeout=max(remaining, 0)) if remaining > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _cycle(self, batch: list[_Delivery]) -> None:
+        """Decode, route, commit and acknowledge one batch, with the collector paused: the
+        batch's objects live until its acks and die together (aggregator.ingest.gcpause)."""
+        with collector_paused():
+            self._cycle_work(batch)
+
+    def _cycle_work(self, batch: list[_Delivery]) -> None:
+        now = time.monotonic()
+        wall = datetime.now(UTC)  # the reader's clock of the time checks, once per batch
+        self._counters["received"] += len(batch)
+        items: list[Inbound] = []
+        to_ack: list[_Delivery] = []
+        rebirths: set[str] = set()
+        for delivery in batch:
+            self._route(delivery, now, wall, items, to_ack, rebirths)
+        expired, gap_sites = self.sessions.expire(now)
+        to_ack += [r.tag for r in expired]
+        self._counters["dropped"] += len(expired)
+        rebirths.update(gap_sites)
+        if not items and not to_ack and not rebirths:
+            return
+        self._stage("received")
+        result: ApplyResult | None = None
+        if items:
+            try:
+                result, committed = commit_batch(self.store, items, self.quarantine, self._stop)
+            except Stopped:
+                return  # nothing acknowledged: the broker delivers it all again after a restart
+            for item in committed:
+                self.sessions.committed(item.message)
+            self._counters["committed"] += len(committed)
+            self._lag_s = (datetime.now(UTC) - min(i.received_at for i in items)).total_seconds()
+        self._stage("committed")
+        for delivery in to_ack:
+            if delivery.generation == self._generation:
+                self._client.ack(delivery.mid, delivery.qos)
+        self._stage("acked")
+        try:  # past the broker acks: a failure here must not make the writer retry the batch
+            self._after_commit(items, rebirths, result)
+        except Exception:
+            logger.exception("ingest: after-commit work failed (acks come again with the next batch)")
+
+    def _after_commit(self, items: list[Inbound], rebirths: set[str], result: ApplyResult | None) -> None:
+        """Application acks, rebirth commands, rejected items and listeners, after the commit."""
+        # One ack per site; a heartbeat reporting a non-empty outbox gets the last ack again,
+        # in case the previous one was lost with a connection.
+        ack_sites = {
+            i.message.site
+            for i in items
+            if isinstance(i.message, Events)
+            or (isinstance(i.message, Heartbeat) and i.message.outbox_depth > 0)
+        }
+        ts = datetime.now(UTC)
+        for site in sorted(ack_sites):
+            upto = self.sessions.ack_upto(site)
+            if upto:
+                self._send(self._topics[site], Kind.ACK, Ack(site=site, ts=ts, event_id=upto))
+                self._counters["acks"] += 1
+        for site in sorted(rebirths):
+            if site in self._topics:
+                self._request_rebirth(self._topics[site])
+        if result is None:
+            return
+        self.committed_batches += 1
+        self._counters["duplicates"] += result.duplicates
+        for site, why in result.rejected:
+            self.quarantine.add(str(self._topics.get(site, site)), b"", "rejected", why)
+        for listener in self.listeners:
+            try:
+                listener(result)
+            except Exception:  # one broken listener must not stop ingest or the others
+                logger.exception("ingest: listener %r failed", listener)
+
+    def _route(
+        self,
+        d: _Delivery,
+        now: float,
+        wall: datetime,
+        items: list[Inbound],
+        to_ack: list[_Delivery],
+        rebirths: set[str],
+    ) -> None:
+        try:
+            topic, message = decode_site_message(
+                d.topic, d.payload, now=wall, max_bytes=self.settings.max_payload_bytes
+            )
+        except ProtocolError as err:
+            self.quarantine.add(d.topic, d.payload, err.reason, err.message)
+            to_ack.append(d)
+            return
+        if self.settings.require_enrolled and not self._enrolled_here(d, topic):
+            to_ack.append(d)
+            return
+        self._topics[topic.site] = topic
+        if isinstance(message, Snapshot):  # a reply outside the session's seq: store and ack
+            try:
+                self.snapshots.put(message, d.received_at)
+            except SnapshotRefused as err:
+                self.quarantine.add(d.topic, d.payload, err.reason, str(err))
+            to_ack.append(d)
+            return
+        last_seq: int | None = None
+        if isinstance(message, Birth):
+            parts = message.parts
+            try:
+                whole = self._assembler.add(message)
+            except ProtocolError as err:
+                self.quarantine.add(d.topic, d.payload, err.reason, err.message)
+                to_ack.append(d)
+                return
+            if whole is None:  # more parts to come; this one is acked with its batch
+                to_ack.append(d)
+                return
+            message, last_seq = whole, parts - 1
+        routed, rebirth = self.sessions.route(message, d, now, birth_last_seq=last_seq)
+        if rebirth:
+            rebirths.add(topic.site)
+        for r in routed:
+            self._collect(r, topic, items, to_ack)
+
+    def _enrolled_here(self, d: _Delivery, topic: SiteTopic) -> bool:
+        """Whether the topic's site is enrolled in the topic's district; quarantine if not."""
+        where = self._enrolled.get(topic.site)
+        if where is None:
+            site = registry.get_site(self.db, topic.site)
+            if site is None:
+                detail = f"site {topic.site!r} is not enrolled"
+                self.quarantine.add(d.topic, d.payload, "unknown_site", detail)
+                return False
+            where = self._enrolled[topic.site] = (site.province, site.district)
+        if where != (topic.province, topic.district):
+            detail = f"site {topic.site!r} is enrolled in {where[0]}/{where[1]}"
+            self.quarantine.add(d.topic, d.payload, "wrong_location", detail)
+            return False
+        return True
+
+    def _collect(
+        self, r: Routed[_Delivery], topic: SiteTopic, items: list[Inbound], to_ack: list[_Delivery]
+    ) -> None:
+        if r.decision is Decision.HOLD:
+            return
+        to_ack.append(r.tag)
+        if r.decision is Decision.DROP:
+            self._counters["dropped"] += 1
+        if r.decision is Decision.APPLY:
+            items.append(Inbound(topic=topic, message=r.message, received_at=r.tag.received_at))
+
+    def _send(self, topic: SiteTopic, kind: Kind, message: SiteMessage) -> None:
+        self._client.publish(_reply_topic(topic, kind), encode(message), qos=1)
+
+    def _request_rebirth(self, topic: SiteTopic) -> None:
+        logger.info("%s: asking for a rebirth", topic.site)
+        self._counters["rebirths"] += 1
+        cmd = Command(
+            site=topic.site,
+            ts=datetime.now(UTC),
+            cmd_id=f"rebirth-{next(self._cmd_ids)}",
+            command=CommandKind.REBIRTH,
+        )
+        self._send(topic, Kind.CMD, cmd)
+
+    def request_snapshot(self, province: str, district: str, site: str, camera_id: str) -> str | None:
+        """Publish a ``snapshot`` command (any thread); its cmd_id, or None when not connected."""
+        cmd_id, topic, payload = snapshot_command(province, district, site, camera_id)
+        self.snapshots.expect(cmd_id, site, camera_id)
+        ok = self._client.is_connected() and self._client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS
+        return cmd_id if ok else None
+
+    def _stage(self, name: str) -> None:
+        if self._stage_hook is not None:
+            self._stage_hook(name)
+
+    def stats(self) -> dict[str, int | float]:
+        """Counters for /metrics: messages received, committed, dropped (duplicates of the
+        session rules, late wills, expired gaps), quarantined, store duplicates, rebirths
+        asked, acks sent; the writer's queue depth and last receive-to-commit lag."""
+        out: dict[str, int | float] = dict(self._counters)
+        out["quarantined"] = self.quarantine.added  # no database read from the caller's thread
+        out["queue_depth"] = self._queue.qsize()
+        out["lag_s"] = round(self._lag_s, 3)
+        out["gaps"] = self.sessions.gaps
+        out["late_wills"] = self.sessions.late_wills
+        out["connected"] = int(self.connected)
+        return out
+
+    @property
+    def connected(self) -> bool:
+        """Whether the MQTT connection is up."""
+        return self._client.is_connected()

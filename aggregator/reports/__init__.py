@@ -1,0 +1,1 @@
+"""Committee reports: the monthly report and its audit section."""

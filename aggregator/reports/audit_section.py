@@ -1,0 +1,64 @@
+"""The audit's section of the committee report: classes, uncovered risk points, hygiene per province."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from aggregator.audit.hygiene import hygiene_flags, load_fleet, rollup
+from aggregator.audit.reconcile import Class
+from aggregator.audit.risk import rank_uncovered
+from aggregator.audit.risk_store import province_coverage
+
+__all__ = ["AuditSection", "audit_section"]
+
+
+@dataclass(frozen=True)
+class AuditSection:
+    """What the report shows for one province (or the nation when ``province`` is None)."""
+
+    province: str | None
+    classes: dict[str, int]
+    declared: int
+    seen_working_share: float | None
+    uncovered: list[dict[str, Any]] = field(default_factory=list)
+    risk_points: int = 0
+    hygiene: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the section as plain data for JSON, CSV or a template."""
+        return {"province": self.province, "classes": self.classes, "declared": self.declared,
+                "seen_working_share": self.seen_working_share, "risk_points": self.risk_points,
+                "uncovered": self.uncovered, "hygiene": self.hygiene}
+
+
+def audit_section(db: Database, province: str | None = None, *, now_ms: int | None = None,
+                  top: int = 10) -> AuditSection:
+    """Summarise the latest reconciliation, risk coverage and hygiene for the report."""
+    where, params = ("province = ?", [province]) if province else ("1", [])
+    classes = {k.value: 0 for k in Class}
+    for klass, n in db.conn.execute(
+            f"SELECT klass, count(*) FROM audit_current_matches WHERE {where} GROUP BY klass", params):
+        classes[klass] = n
+    declared = sum(n for k, n in classes.items() if k != Class.UNREGISTERED.value)
+    coverage = province_coverage(db, province, now_ms=now_ms)
+    worst = [c for items in rank_uncovered(coverage).values() for c in items]
+    worst.sort(key=lambda c: (c.usable_30d, c.best_30d if c.best_30d is not None else -1.0,
+                              c.cameras, c.point.province, c.point.name))
+    fleet = load_fleet(db)
+    flags = [f for f in hygiene_flags(fleet) if province is None or f.province == province]
+    totals: dict[str, int] = {"cameras": 0, "default_password": 0, "old_firmware": 0,
+                              "clock_skew": 0, "flagged": 0}
+    for row in rollup([c for c in fleet if province is None or c.province == province], flags):
+        for name in totals:
+            totals[name] += getattr(row, name)
+    return AuditSection(
+        province=province, classes=classes, declared=declared,
+        seen_working_share=(classes[Class.VERIFIED.value] / declared) if declared else None,
+        uncovered=[{"province": c.point.province, "name": c.point.name, "kind": c.point.kind,
+                    "cameras": c.cameras, "usable_now": c.usable_now, "usable_30d": c.usable_30d}
+                   for c in worst[:top]],
+        risk_points=len(coverage), hygiene=totals,
+    )
