@@ -18,6 +18,7 @@ from .errors import (
     InvalidMessage,
     MalformedPayload,
     PayloadTooLarge,
+    ProtocolError,
     SiteMismatch,
     UnsupportedVersion,
 )
@@ -131,6 +132,10 @@ def decode(
         # Slow path, only for bad payloads: find the most precise reason to report.
         try:
             obj = json.loads(data)
+        except RecursionError as err:
+            # "[[[[...]]]]" from any site: Python's parser runs out of stack; pydantic's own
+            # parser already refused it above with its nesting limit.
+            raise MalformedPayload("payload is nested too deeply to be a camwatch message") from err
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise MalformedPayload(f"payload is not valid JSON: {err}") from err
         if not isinstance(obj, dict):
@@ -150,9 +155,18 @@ def decode_site_message(
     now: datetime | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> tuple[SiteTopic, SiteMessage]:
-    """Parse a message received on a site topic and check it names the topic's site."""
+    """Parse a message received on a site topic and check it names the topic's site.
+
+    Raises only :class:`~protocol.errors.ProtocolError`: whatever a payload does to a parser
+    (a reader must be able to quarantine any delivery and go on) is reported as malformed."""
     parsed = _parse_topic(topic) if isinstance(topic, str) else parse_site_topic(topic)
-    message = decode(MODEL_FOR_KIND[parsed.kind], payload, now=now, max_bytes=max_bytes)
+    try:
+        message = decode(MODEL_FOR_KIND[parsed.kind], payload, now=now, max_bytes=max_bytes)
+    except ProtocolError:
+        raise
+    except (RecursionError, MemoryError, ValueError, TypeError, UnicodeError) as err:
+        # A parser failing in a way nobody foresaw must not escape to the reader's loop.
+        raise MalformedPayload(f"payload could not be parsed ({type(err).__name__}: {err})"[:300]) from err
     if message.site != parsed.site:
         raise SiteMismatch(f"site: payload names {message.site!r} but the topic is {parsed.site!r}'s")
     return parsed, message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
@@ -28,6 +28,7 @@ class Health(BaseModel):
     database: bool
     ingest_connected: bool | None
     feed_clients: int
+    reasons: list[str] = []
 
 
 class QuarantinedPublic(BaseModel):
@@ -63,13 +64,21 @@ def _ingest_stats(ctx: ContextDep) -> dict[str, Any]:
             "committed_batches": int(getattr(ingest, "committed_batches", 0))}  # fmt: skip
 
 
-@health_router.get("/healthz", response_model=Health, summary="Liveness (no token needed)")
-def healthz(ctx: ContextDep, db: DbDep) -> Health:
-    """200 while the process answers and the database reads."""
+@health_router.get("/healthz", response_model=Health, summary="Health (no token needed)",
+                   responses={503: {"model": Health, "description": "Not healthy; `reasons` says why"}})
+def healthz(ctx: ContextDep, db: DbDep, response: Response) -> Health:
+    """200 while the database reads and ingest keeps up; 503 with ``reasons`` (one line each:
+    ingest disconnected, the writer failing its commits, a delivery waiting too long)."""
     ok = db.execute("SELECT 1").fetchone() == (1,)
-    connected = bool(getattr(ctx.ingest, "connected", False)) if ctx.ingest is not None else None
-    return Health(status="ok" if ok else "degraded", database=ok, ingest_connected=connected,
-                  feed_clients=ctx.feed.clients if ctx.feed is not None else 0)  # fmt: skip
+    reasons = [] if ok else ["database: the database does not answer"]
+    connected: bool | None = None
+    if ctx.ingest is not None:
+        connected = bool(ctx.ingest.connected)
+        reasons += ctx.ingest.health()
+    if reasons:
+        response.status_code = 503
+    return Health(status="degraded" if reasons else "ok", database=ok, ingest_connected=connected,
+                  feed_clients=ctx.feed.clients if ctx.feed is not None else 0, reasons=reasons)  # fmt: skip
 
 
 @health_router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (any valid token)",

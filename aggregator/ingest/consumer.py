@@ -39,7 +39,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlite_utils import Database
 
-from aggregator.ingest.commit import Stopped, commit_batch
+from aggregator.ingest.commit import CommitHealth, Stopped, commit_batch
 from aggregator.ingest.gcpause import collector_paused
 from aggregator.ingest.quarantine import Quarantine, migrate_quarantine
 from aggregator.ingest.sessions import Decision, Routed, SiteSessions
@@ -68,13 +68,19 @@ from protocol import (
 )
 from protocol.topics import HOST_STATE_TOPIC
 
-__all__ = ["Inbound", "Ingest", "IngestSettings", "migrate_quarantine"]
+__all__ = ["UNACKED_AGE_LIMIT_S", "Inbound", "Ingest", "IngestSettings", "migrate_quarantine"]
 
 logger = logging.getLogger(__name__)
 
 # A batch whose cycle raised (a bug, a full disk under the quarantine) is tried this many
 # times before it is left to the broker's redelivery.
 _CYCLE_RETRIES = 5
+# /healthz turns 503 when a delivery waits longer than this: a batch commits in well under a
+# second, so a minute means the writer is stuck (or the store is down), not busy.
+UNACKED_AGE_LIMIT_S = 60.0
+# Failed whole-batch commits in a row before health says the writer is failing (one failure
+# is a checkpoint holding the lock; three are not).
+_ATTEMPTS_BEFORE_UNHEALTHY = 3
 # The writer wakes at least this often to close expired seq gaps.
 _WRITER_TICK_S = 0.2
 # Deliveries waiting for the writer; past this the network thread blocks (back-pressure
@@ -143,8 +149,11 @@ class Ingest:
         self._cmd_ids = count(1)
         self.committed_batches = 0
         self._counters = dict.fromkeys(
-            ("received", "committed", "dropped", "quarantined", "duplicates", "rebirths", "acks"), 0
+            ("received", "committed", "dropped", "quarantined", "duplicates", "rebirths", "acks", "isolated"), 0
         )
+        self._failing_cycles = 0  # writer cycles failed in a row (health: the writer is stuck)
+        self.commits = CommitHealth()
+        self._batch_since: datetime | None = None  # receive time of the oldest delivery in work
         self._lag_s = 0.0  # receive-to-commit delay of the oldest message of the last batch
         self._topics: dict[str, SiteTopic] = {}  # last topic seen per site (for acks and cmds)
         self._enrolled: dict[str, tuple[str, str]] = {}  # cache of registry lookups that hit
@@ -276,19 +285,39 @@ class Ingest:
         while not self._stop.is_set():
             batch = self._carry or self._take_batch()
             self._carry = []
+            self._batch_since = min((d.received_at for d in batch), default=None)
             try:
                 self._cycle(batch)
                 failures = 0
+                self._failing_cycles = 0
             except Exception:  # the writer must survive anything
                 failures += 1
+                self._failing_cycles += 1
                 logger.exception("ingest: writer cycle failed (%d in a row)", failures)
                 if failures < _CYCLE_RETRIES:
                     self._carry = batch  # the same deliveries again: the store de-duplicates
+                    self._stop.wait(1.0)
                 else:
-                    # Left unacknowledged: the broker delivers them again on the next connection.
-                    logger.error("ingest: %d deliveries left unacknowledged after %d failures", len(batch), failures)
+                    # Never retried for ever: one delivery at a time, so the one that breaks
+                    # the cycle is found, quarantined and acknowledged, and the rest go on.
+                    self._isolate(batch)
                     failures = 0
-                self._stop.wait(1.0)
+            self._batch_since = None
+
+    def _isolate(self, batch: list[_Delivery]) -> None:
+        """Run each delivery of a failing batch alone; quarantine and ack those that still fail."""
+        for delivery in batch:
+            if self._stop.is_set():
+                return  # left unacknowledged: redelivered after the restart
+            try:
+                self._cycle([delivery])
+            except Exception as err:  # noqa: BLE001 - this delivery is the one that breaks ingest
+                logger.error("ingest: %s: delivery isolated after %d failed cycles: %s",
+                             delivery.topic, _CYCLE_RETRIES, err)  # fmt: skip
+                self.quarantine.add(delivery.topic, delivery.payload, "ingest_error", f"{type(err).__name__}: {err}")
+                self._counters["isolated"] += 1
+                if delivery.generation == self._generation:
+                    self._client.ack(delivery.mid, delivery.qos)
 
     def _take_batch(self) -> list[_Delivery]:
         batch: list[_Delivery] = []
@@ -319,7 +348,13 @@ class Ingest:
         to_ack: list[_Delivery] = []
         rebirths: set[str] = set()
         for delivery in batch:
-            self._route(delivery, now, wall, items, to_ack, rebirths)
+            try:
+                self._route(delivery, now, wall, items, to_ack, rebirths)
+            except Exception as err:  # noqa: BLE001 - one delivery must never stop the batch
+                logger.error("ingest: %s: delivery refused by an unexpected error: %s", delivery.topic, err)
+                self.quarantine.add(delivery.topic, delivery.payload, "ingest_error", f"{type(err).__name__}: {err}")
+                self._counters["isolated"] += 1
+                to_ack.append(delivery)
         expired, gap_sites = self.sessions.expire(now)
         to_ack += [r.tag for r in expired]
         self._counters["dropped"] += len(expired)
@@ -330,7 +365,7 @@ class Ingest:
         result: ApplyResult | None = None
         if items:
             try:
-                result, committed = commit_batch(self.store, items, self.quarantine, self._stop)
+                result, committed = commit_batch(self.store, items, self.quarantine, self._stop, self.commits)
             except Stopped:
                 return  # nothing acknowledged: the broker delivers it all again after a restart
             for item in committed:
@@ -488,7 +523,37 @@ class Ingest:
         out["gaps"] = self.sessions.gaps
         out["late_wills"] = self.sessions.late_wills
         out["connected"] = int(self.connected)
+        out["commits_failed"] = self.commits.failed_total
+        out["store_rejected"] = self.commits.isolated_total
+        out["oldest_unacked_s"] = round(self.oldest_unacked_s(), 3)
         return out
+
+    def oldest_unacked_s(self, now: datetime | None = None) -> float:
+        """Age of the oldest delivery received and not yet acknowledged (0 when none waits)."""
+        oldest = self._batch_since
+        with self._queue.mutex:  # peek at the head without taking it
+            if self._queue.queue:
+                head = self._queue.queue[0].received_at
+                oldest = head if oldest is None else min(oldest, head)
+        if oldest is None:
+            return 0.0
+        return max(0.0, ((now or datetime.now(UTC)) - oldest).total_seconds())
+
+    def health(self, now: datetime | None = None) -> list[str]:
+        """Why ingest cannot be trusted right now, one reason each; empty when it can."""
+        reasons = []
+        if not self.connected:
+            reasons.append(f"ingest_disconnected: not connected to the broker {self.settings.host}:{self.settings.port}")
+        if self.commits.failed_in_a_row >= _ATTEMPTS_BEFORE_UNHEALTHY or self._failing_cycles:
+            reasons.append(f"writer_failing: the last {max(self.commits.failed_in_a_row, self._failing_cycles)} "
+                           "commits failed")  # fmt: skip
+        age = self.oldest_unacked_s(now)
+        if age > UNACKED_AGE_LIMIT_S:
+            reasons.append(f"ingest_stalled: the oldest unacknowledged delivery is {age:.0f} s old "
+                           f"(limit {UNACKED_AGE_LIMIT_S:.0f} s)")  # fmt: skip
+        return reasons
+
+
 
     @property
     def connected(self) -> bool:

@@ -1,7 +1,7 @@
 """Bounded quarantine of payloads the aggregator refused, and a counter per reason.
 
 Ingest never stops for a bad payload: it is recorded here with its topic, the reason
-(``protocol.errors`` reasons plus ``unknown_site``, ``wrong_location``, ``store_error``),
+(``protocol.errors`` reasons plus ``unknown_site``, ``wrong_location``, ``store_rejected``, ``ingest_error``),
 a human detail and its first KiB, then acknowledged to the broker. The table keeps the
 newest :data:`DEFAULT_MAX_ROWS` rows; the counters are never trimmed, so operators see
 how much was refused even after the rows are gone.
