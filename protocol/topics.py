@@ -41,7 +41,9 @@ ALERTS_ROOT = f"{ROOT}/alerts"
 
 _PROVINCE_RE = re.compile(r"^[1-9][0-9]$")
 _DISTRICT_RE = re.compile(r"^[1-9][0-9]{3}$")
-_SITE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# A site id is also its MQTT username and client id: it starts with a letter or digit, so
+# '.', '..', '-x' (read as an option by tools) and '$' (Mosquitto's own topics) never name a site.
+_SITE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # A topic is at most this long; far below MQTT's 65535 so brokers' ACL rules stay cheap.
 _MAX_TOPIC_LENGTH = 200
 
@@ -96,7 +98,8 @@ def validate_site_id(site: str) -> str:
     """Return ``site`` if it is a valid site id (no MQTT wildcards or separators)."""
     if not isinstance(site, str) or not _SITE_RE.match(site):
         raise TopicError(
-            f"site id {site!r}: must be 1-64 characters of letters, digits, '_', '.' or '-'"
+            f"site id {site!r}: must be 1-64 characters of letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
         )
     return site
 

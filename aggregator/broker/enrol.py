@@ -38,9 +38,11 @@ from protocol import HOST_STATE_TOPIC, Kind, TopicError, site_topic, validate_si
 from protocol.topics import ALERTS_ROOT, ROOT
 
 __all__ = [
+    "RESERVED_IDS",
     "EnrolError",
     "Enrolment",
     "add_cli",
+    "check_site_id",
     "enrol_site",
     "hash_password",
     "set_password",
@@ -110,6 +112,19 @@ def set_password(password_file: Path, username: str, password: str) -> None:
     users = _read_users(password_file)
     users[username] = hash_password(password)
     _atomic_write(password_file, "".join(f"{u}:{h}\n" for u, h in sorted(users.items())), 0o640)
+
+
+# Usernames that are not sites: the centre's own clients and names an administrator could
+# mistake for one. Enrolling a site under one of them would hand its password to the site.
+RESERVED_IDS = frozenset({"aggregator", "camwatch-aggregator", "camwatch-alerts", "camwatch", "mosquitto",
+                          "admin", "root"})  # fmt: skip
+
+
+def check_site_id(site_id: str, aggregator_user: str) -> None:
+    """Refuse a site id that breaks the grammar or names the centre's own accounts."""
+    _check_username(site_id)
+    if site_id.casefold() in RESERVED_IDS | {aggregator_user.casefold()}:
+        raise EnrolError(f"site id {site_id!r} refused: it is reserved for the centre's own broker accounts")
 
 
 def _check_username(username: str) -> None:
@@ -189,7 +204,7 @@ def enrol_site(
     rotate: bool = False,
 ) -> Enrolment:
     """Register ``site_id``, issue its password, update password file and ACL, write the agent files."""
-    _check_username(site_id)
+    check_site_id(site_id, aggregator_user)
     try:
         geography.district(district, province)
     except UnknownArea as err:

@@ -15,10 +15,11 @@ from protocol import (
     parse_site_topic,
     site_filter,
     site_topic,
+    validate_site_id,
 )
 
 provinces = st.integers(10, 99).map(str)
-site_ids = st.from_regex(r"[A-Za-z0-9_.-]{1,64}", fullmatch=True)
+site_ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", fullmatch=True)
 
 
 @st.composite
@@ -99,3 +100,10 @@ def test_kind_direction() -> None:
     assert {k for k in Kind if k.from_agent} == {
         Kind.BIRTH, Kind.DEATH, Kind.EVENTS, Kind.HEARTBEAT, Kind.SNAPSHOT
     }
+
+
+@pytest.mark.parametrize("site", [".", "..", "-", "-rf", "_x", "$SYS", ".hidden"])
+def test_site_ids_start_with_a_letter_or_digit(site: str) -> None:
+    """A site id is a broker username and client id too: no dot names, options or $ names (issue 13)."""
+    with pytest.raises(TopicError, match="starting with a letter or digit"):
+        validate_site_id(site)
