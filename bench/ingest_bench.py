@@ -12,7 +12,10 @@ in its own process, as agents do. Measured in the same run, medians of ``--runs`
 * cycle: the writer's cycle alone (decode, validation, sessions, commit into the counting
   store, acks) on deliveries built in memory, with paho replaced by a client that does
   nothing: ingest's own CPU per status without the broker, the publisher or the GIL
-  shared with paho's thread (the steadiest figure on a busy machine).
+  shared with paho's thread (the steadiest figure on a busy machine);
+* poison: the same cycle with ``--poison`` (1%) of extra messages that must be quarantined
+  (deep nesting, broken JSON, truncated messages) mixed into the stream, beside the clean
+  cycle of the same run (ratio).
 
 Each figure is statuses/s from the first publish to the last status handed to ``apply``,
 with its ratio to the raw ceiling, and the process's CPU per status (writer and paho
@@ -322,11 +325,31 @@ class _NullClient:
         return False
 
 
+POISON_PAYLOADS = (b"[" * 1000 + b"]" * 1000, b'{"a":' * 1000 + b"1" + b"}" * 1000, b"{not json", b"\xff\xfe{")
+
+
+def with_poison(events: list[tuple[str, bytes]], share: float) -> tuple[list[tuple[str, bytes]], int]:
+    """``events`` with one bad message after every 1/share of them, on the same site's topic."""
+    every = max(1, round(1 / share))
+    out: list[tuple[str, bytes]] = []
+    bad = 0
+    for n, (topic, payload) in enumerate(events, 1):
+        out.append((topic, payload))
+        if n % every == 0:
+            kind = bad % (len(POISON_PAYLOADS) + 1)
+            out.append((topic, POISON_PAYLOADS[kind] if kind < len(POISON_PAYLOADS) else payload[: len(payload) // 2]))
+            bad += 1
+    return out, bad
+
+
 def run_cycle(
     births: list[tuple[str, bytes]], events: list[tuple[str, bytes]], statuses: int, workdir: Path,
-    cpu_us: list[tuple[float, ...]], batch: int, gc_freeze: bool,
+    cpu_us: list[tuple[float, ...]], batch: int, gc_freeze: bool, poison: float = 0.0,
 ) -> float:  # fmt: skip
     """Statuses/s of the writer's cycle alone, on deliveries already in memory."""
+    bad = 0
+    if poison:
+        events, bad = with_poison(events, poison)
     db_path = Path(tempfile.mkdtemp(dir=workdir)) / "centre.db"
     db = open_db(db_path)
     load_geography(db)
@@ -349,8 +372,8 @@ def run_cycle(
         ingest._cycle(todo[start:start + batch])
     elapsed, cpu = time.perf_counter() - t, time.thread_time() - cpu
     gc.unfreeze()
-    if ingest.stats()["committed"] != len(births) + len(events):
-        raise RuntimeError(f"cycle: not every message committed: {ingest._counters}")
+    if ingest.stats()["committed"] != len(births) + len(events) - bad or ingest.quarantine.added != bad:
+        raise RuntimeError(f"cycle: not every good message committed and every bad one quarantined: {ingest._counters}")
     cpu_us.append((cpu / statuses * 1e6, cpu / statuses * 1e6, 0.0))
     return statuses / elapsed
 
@@ -371,7 +394,9 @@ def main() -> None:
     parser.add_argument("--per-message", type=int, default=20, help="events per Events message (agents batch up to 64)")
     parser.add_argument("--statuses", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", choices=("raw", "stub", "store", "cycle"), action="append", help="measure only these (repeatable)")
+    parser.add_argument("--only", choices=("raw", "stub", "store", "cycle", "poison"), action="append",
+                        help="measure only these (repeatable)")
+    parser.add_argument("--poison", type=float, default=0.01, help="share of bad messages mixed in by 'poison'")
     parser.add_argument("--profile", choices=("stub", "store"), help="one extra cProfile run of this kind")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--batch-max", type=int, default=None, help="IngestSettings.batch_max")
@@ -389,7 +414,9 @@ def main() -> None:
     if args.batch_wait is not None:
         settings["batch_wait_s"] = args.batch_wait
     births, events, statuses = payloads(args.sites, args.per_message, args.statuses)
-    kinds = args.only or ["raw", "stub", "store", "cycle"]
+    kinds = args.only or ["raw", "stub", "store", "cycle", "poison"]
+    if "poison" in kinds and "cycle" not in kinds:
+        kinds.insert(kinds.index("poison"), "cycle")  # its baseline, measured in the same run
     print(f"{statuses:,} statuses in {len(events):,} Events messages ({args.per_message} per message) from "
           f"{args.sites} sites; births first (untimed); settings {settings or 'default'}; {args.runs} runs"
           f"{'; gc.freeze() after the births' if args.gc_freeze else ''}", flush=True)  # fmt: skip
@@ -403,9 +430,9 @@ def main() -> None:
                 for kind in kinds:
                     if kind == "raw":
                         figure = run_raw(broker.port, events, statuses, workdir)
-                    elif kind == "cycle":
+                    elif kind in ("cycle", "poison"):
                         figure = run_cycle(births, events, statuses, workdir, cpu[kind], settings.get("batch_max", 1000),
-                                           args.gc_freeze)  # fmt: skip
+                                           args.gc_freeze, poison=args.poison if kind == "poison" else 0.0)  # fmt: skip
                     else:
                         figure = run_ingest(broker.port, births, events, statuses, workdir, real_store=kind == "store",
                                             settings=settings, cpu_us=cpu[kind], gc_freeze=args.gc_freeze)  # fmt: skip
@@ -415,14 +442,21 @@ def main() -> None:
             print()
             for kind, values in figures.items():
                 med = statistics.median(values)
-                ratio = f" (ratio to raw {med / raw:.2f})" if raw and kind not in ("raw", "cycle") else ""
+                ratio = f" (ratio to raw {med / raw:.2f})" if raw and kind not in ("raw", "cycle", "poison") else ""
+                if kind == "poison":
+                    ratio = f" (ratio to the clean cycle {med / statistics.median(figures['cycle']):.2f})"
                 label = {"raw": "raw broker->paho ceiling", "stub": "ingest, counting store", "store": "ingest, real small store",
-                         "cycle": "writer cycle alone (no MQTT)"}[kind]  # fmt: skip
+                         "cycle": "writer cycle alone (no MQTT)",
+                         "poison": f"cycle, {args.poison:.0%} poison mixed in"}[kind]  # fmt: skip
                 print(f"{label:28s} median {med:>10,.0f} statuses/s{ratio}")
                 if cpu[kind]:
                     process, writer, network = (statistics.median(c[j] for c in cpu[kind]) for j in range(3))
-                    if kind == "cycle":
-                        print(f"{'':28s} CPU per status: {writer:.2f} us ({writer * args.per_message:.0f} us per message)")
+                    if kind in ("cycle", "poison"):
+                        versus = ""
+                        if kind == "poison":  # CPU is the steadier figure on a shared machine
+                            clean = statistics.median(c[1] for c in cpu["cycle"])
+                            versus = f"; {writer / clean:.2f} x the clean cycle's"
+                        print(f"{'':28s} CPU per status: {writer:.2f} us ({writer * args.per_message:.0f} us per message{versus})")
                     else:
                         print(f"{'':28s} CPU per status: process {process:.2f} us (writer thread {writer:.2f}, "
                               f"paho network thread {network:.2f})")  # fmt: skip
