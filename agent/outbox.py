@@ -136,7 +136,13 @@ class Outbox:
         self.max_events = max_events
         self._listeners: list[Callable[[], None]] = [on_record] if on_record is not None else []
         self._lock = threading.RLock()
-        self._held: dict[str, tuple[ChangeLike, int]] = {}  # camera -> (latest change, merged)
+        self._held: dict[str, ChangeLike] = {}  # camera -> latest change, while the disk is full
+        # Full-disk mode: logged once on entry and once on leaving, never per change.
+        self._disk_full = False
+        # Events merged in memory (a held change replaced by a newer one), not yet reported.
+        self._merged_in_memory = 0
+        # Part of meta 'compacted' already reported in a heartbeat but not yet zeroed on disk.
+        self._reported_unsaved = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(
             self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
@@ -212,27 +218,35 @@ class Outbox:
         return event_id
 
     def _on_disk_trouble(self, change: ChangeLike, err: sqlite3.OperationalError) -> int | None:
-        logger.warning("%s: outbox write failed (%s): compacting", change.camera_id, err)
+        if not self._disk_full:
+            logger.warning("%s: outbox write failed (%s): compacting", change.camera_id, err)
         try:
             self._compact(0)
             return self._insert(change)
         except sqlite3.OperationalError as again:
             if not _is_disk_trouble(again):
                 raise
-            previous = self._held.get(change.camera_id)
-            merged = previous[1] + 1 if previous else 0
-            self._held[change.camera_id] = (change, merged)
-            logger.error(
-                "%s: outbox disk full (%s): holding the latest state in memory", change.camera_id, again
-            )
+            if change.camera_id in self._held:
+                self._merged_in_memory += 1  # the older held state is merged away
+            self._held[change.camera_id] = change
+            if not self._disk_full:
+                self._disk_full = True
+                logger.error("outbox: disk full (%s): keeping the latest state of each camera in memory "
+                             "until there is room again", again)  # fmt: skip
             return None
 
     def _flush_held(self) -> None:
         """Write changes held in memory during a full disk, once there is room again."""
+        if not self._held:
+            return
+        written = 0
         for camera_id in list(self._held):
-            change, merged = self._held[camera_id]
-            self._insert(change, merged)
+            self._insert(self._held[camera_id])
             del self._held[camera_id]
+            written += 1
+        if self._disk_full:
+            self._disk_full = False
+            logger.warning("outbox: the disk has room again: %d cameras' latest states written", written)
 
     # -- compaction -----------------------------------------------------------------------
 
@@ -359,17 +373,28 @@ class Outbox:
         return value
 
     def take_compacted(self) -> int:
-        """How many events were merged since the last call (reported in a heartbeat)."""
+        """How many events were merged since the last call (reported in a heartbeat).
+
+        Counted even while the disk is full: what is merged in memory, and what is on disk
+        but cannot be zeroed yet (remembered, so it is never reported twice)."""
         with self._lock:
+            stored = self._meta("compacted")  # a read works on a full disk
+            value = stored - self._reported_unsaved + self._merged_in_memory
+            self._merged_in_memory = 0
             try:
                 with self._tx():
-                    value = self._meta("compacted")
                     self._db.execute("UPDATE meta SET value = 0 WHERE key = 'compacted'")
-                return value
+                self._reported_unsaved = 0
             except sqlite3.OperationalError as err:
                 if not _is_disk_trouble(err):
                     raise
-                return 0
+                self._reported_unsaved = stored
+            return value
+
+    @property
+    def disk_full(self) -> bool:
+        """Whether the outbox is in full-disk mode (latest states held in memory)."""
+        return self._disk_full
 
     def held_in_memory(self) -> int:
         """Cameras whose latest state waits in memory for disk space."""
