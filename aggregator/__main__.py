@@ -1,7 +1,10 @@
-"""camwatch-aggregator command line: serve, tokens, and the other helpers' commands.
+"""camwatch-aggregator command line: the composition root of every aggregator command.
 
-Each command group is a ``register(subparsers)`` function in :data:`COMMANDS`; a command sets
-``func(args) -> int`` (the exit code). Add yours with one line.
+``main`` loads the one settings tree (defaults, ``--config FILE``, ``CAMWATCH_*``; see
+aggregator.settings) before any command runs, and refuses bad settings with one line and
+exit 78 (EX_CONFIG). Each command group is a ``register(subparsers)`` function in
+:data:`COMMANDS`; a command sets ``func(args) -> int`` (the exit code) and reads its settings
+from ``args.settings``. Add yours with one line.
 """
 
 from __future__ import annotations
@@ -9,13 +12,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
+
+from sqlite_utils import Database
 
 from aggregator.broker.enrol import add_cli as enrol_cli
 from aggregator.cli.audit import register as audit_cli
+from aggregator.cli.config import register as config_cli
 from aggregator.cli.report import register as report_cli
+from aggregator.geography import Geography, load_geography
+from aggregator.settings import EX_CONFIG, AggregatorSettings, SettingsError, load_settings
+from aggregator.store.db import open_db
 
 __all__ = ["COMMANDS", "main"]
 
@@ -28,37 +39,32 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from aggregator.service import Service
-    from aggregator.settings import AggregatorSettings
 
-    settings = AggregatorSettings()
+    settings: AggregatorSettings = args.settings
     service = Service(settings, ingest=not args.no_ingest)
     service.start()
     try:
-        uvicorn.run(service.app, host=settings.api_host, port=settings.api_port, log_level="info",
+        uvicorn.run(service.app, host=settings.api.host, port=settings.api.port, log_level="info",
                     access_log=False)  # fmt: skip  # access logs would not leak tokens, but are noise at 1k rps
     finally:
         service.stop()
     return 0
 
 
-def _open() -> tuple[Any, Any, Any]:
-    from aggregator.geography import load_geography
-    from aggregator.settings import AggregatorSettings
-    from aggregator.store.db import open_db
-
-    settings = AggregatorSettings()
-    db = open_db(settings.db_path)
+def _open(args: argparse.Namespace) -> tuple[AggregatorSettings, Database, Geography]:
+    settings: AggregatorSettings = args.settings
+    db = open_db(settings.store.db_path)
     return settings, db, load_geography(db)
 
 
 def _create_token(args: argparse.Namespace) -> int:
     from aggregator.auth import create_token
 
-    settings, db, geography = _open()
+    settings, db, geography = _open(args)
     provinces = [p for p in (args.provinces or "").split(",") if p]
     try:
         token_id, token = create_token(db, args.name, args.role, provinces,
-                                       pepper=settings.token_pepper.get_secret_value(), geography=geography)  # fmt: skip
+                                       pepper=settings.api.token_pepper.get_secret_value(), geography=geography)  # fmt: skip
     except ValueError as err:
         sys.stderr.write(f"create-token: {err}\n")
         return 2
@@ -71,7 +77,7 @@ def _create_token(args: argparse.Namespace) -> int:
 def _list_tokens(args: argparse.Namespace) -> int:
     from aggregator.auth import list_tokens
 
-    _, db, _ = _open()
+    _, db, _ = _open(args)
     rows: list[dict[str, Any]] = [
         {"id": t.id, "name": t.name, "role": t.role, "provinces": list(t.provinces), "created": t.created.isoformat(),
          "revoked": t.revoked.isoformat() if t.revoked else None}  # fmt: skip
@@ -89,7 +95,7 @@ def _list_tokens(args: argparse.Namespace) -> int:
 def _revoke_token(args: argparse.Namespace) -> int:
     from aggregator.auth import revoke_token
 
-    _, db, _ = _open()
+    _, db, _ = _open(args)
     if not revoke_token(db, args.id):
         sys.stderr.write(f"revoke-token: no live token {args.id}\n")
         return 1
@@ -99,7 +105,7 @@ def _revoke_token(args: argparse.Namespace) -> int:
 
 def register_core(subparsers: Any) -> None:
     """serve, create-token, list-tokens, revoke-token."""
-    p = subparsers.add_parser("serve", help="run ingest, faults, live feed and the API (settings from CAMWATCH_*)")
+    p = subparsers.add_parser("serve", help="run ingest, faults, live feed and the API")
     p.add_argument("--no-ingest", action="store_true", help="API only (no MQTT)")
     p.set_defaults(func=_serve)
     p = subparsers.add_parser("create-token", help="create an API token (printed once)")
@@ -121,24 +127,46 @@ COMMANDS: list[Register] = [
     enrol_cli,  # enrol-site
     audit_cli,  # import-register, import-risk-points, reconcile, ...
     report_cli,  # report
+    config_cli,  # config show, config reference
 ]
+
+_CONFIG_HELP = "TOML settings file (CAMWATCH_* variables win over it)"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full command line."""
+    """The full command line; ``--config`` is accepted before or after the command."""
     parser = argparse.ArgumentParser(prog="camwatch-aggregator", description="camwatch central aggregator")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--config", type=Path, default=None, metavar="PATH", help=_CONFIG_HELP)
     subparsers = parser.add_subparsers(dest="command", required=True)
     for register in COMMANDS:
         register(subparsers)
+    pending = list(subparsers.choices.values())
+    while pending:  # every command, nested ones too (config show)
+        sub = pending.pop()
+        sub.add_argument("--config", type=Path, default=argparse.SUPPRESS, metavar="PATH", help=_CONFIG_HELP)
+        for action in sub._actions:  # noqa: SLF001 - argparse lists a parser's subcommands only here
+            if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+                pending += list(action.choices.values())
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; return its exit code."""
+    """Load the settings, then run one command; return its exit code."""
     args = build_parser().parse_args(argv)
+    if not getattr(args, "settings_free", False):
+        try:
+            loaded = load_settings(os.environ, args.config)
+        except SettingsError as err:
+            # One line naming the setting; no traceback: the operator fixes a value, not code.
+            sys.stderr.write(f"camwatch-aggregator: {err}\n")
+            return EX_CONFIG
+        args.loaded, args.settings = loaded, loaded.settings
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    if not getattr(args, "settings_free", False) and args.settings.default_secrets():
+        logger.warning("DEVELOPMENT SETTINGS: %s still at the default secret; "
+                       "never run like this outside a laptop", ", ".join(args.settings.default_secrets()))  # fmt: skip
     code: int = args.func(args)
     return code
 

@@ -1,6 +1,10 @@
-"""Wire the running aggregator: database, StateStore, ingest, faults, feed, silence watch, API.
+"""The composition root of ``serve``: every part built from the one settings tree and wired.
 
-The silence watch's tick also keeps the camera history to ``history_keep_days``
+Database, StateStore, checkpointer, live feed, ingest meter, fault service (with its alert
+channels from the ``notify``, ``webhook``, ``smtp`` and ``alert_mqtt`` sections), MQTT ingest,
+silence watch, API. Nothing below reads the environment: each part gets its section.
+
+The silence watch's tick also keeps the camera history to ``retention.history_keep_days``
 (aggregator.store.retention), a day at a time.
 
 Connections: the store has its own writer connection; ingest and the fault service open
@@ -15,18 +19,20 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import FastAPI
+from sqlite_utils import Database
 
 from aggregator.api import create_app
 from aggregator.api.metrics import IngestMeter
+from aggregator.faults.service import FaultService
 from aggregator.feed import Feed
 from aggregator.geography import load_geography
+from aggregator.ingest.consumer import Ingest
 from aggregator.settings import AggregatorSettings
 from aggregator.store.checkpointer import WRITER_BACKSTOP_PAGES, Checkpointer
 from aggregator.store.db import open_db
-from aggregator.store.state import STATE_FLUSH_S, ApplyResult, StateStore
+from aggregator.store.state import STATE_FLUSH_S, ApplyResult, StateStore, Transition
 
 __all__ = ["PRUNE_RETRY_S", "SILENCE_CHECK_S", "Service"]
 
@@ -38,29 +44,40 @@ SILENCE_CHECK_S = 10.0
 # How long history pruning waits after a failure before it tries again.
 PRUNE_RETRY_S = 600.0
 
+Listener = Callable[[ApplyResult], None]
+
 
 class Service:
-    """The aggregator process's parts. ``start`` then ``app`` (served by uvicorn), then ``stop``."""
+    """The aggregator process's parts. ``start`` then ``app`` (served by uvicorn), then ``stop``.
+
+    ``ingest=False`` / ``faults=False`` leave a part out on purpose (``serve --no-ingest``,
+    tests); a part that cannot be built fails the start, it is never left out silently.
+    """
 
     def __init__(
         self, settings: AggregatorSettings, *, ingest: bool = True, faults: bool = True,
         silence_check_s: float = SILENCE_CHECK_S,
     ) -> None:  # fmt: skip
         self.settings = settings
-        self.db = open_db(settings.db_path)
+        db_path = settings.store.db_path
+        self.db: Database = open_db(db_path)
         self.geography = load_geography(self.db)
-        self.store = StateStore(self.db, self.geography, heartbeat_grace=settings.heartbeat_grace,
+        self.store = StateStore(self.db, self.geography, heartbeat_grace=settings.store.heartbeat_grace,
                                 state_flush_s=STATE_FLUSH_S)  # fmt: skip
         # WAL pages are copied back by a background thread, not by the committing writer
-        self.checkpointer = Checkpointer(settings.db_path)
+        self.checkpointer = Checkpointer(db_path)
         self.db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_BACKSTOP_PAGES}")
         self.feed = Feed(self.store.state_counts)
         self.meter = IngestMeter()
-        self.faults = self._make_faults() if faults else None
-        self.listeners: list[Callable[[Any], None]] = [self.meter.on_applied, self.feed.on_applied]
+        self.faults: FaultService | None = (
+            FaultService(lambda: open_db(db_path), settings=settings.notify_settings()) if faults else None
+        )
+        self.listeners: list[Listener] = [self.meter.on_applied, self.feed.on_applied]
         if self.faults is not None:
             self.listeners.append(self.faults.on_applied)
-        self.ingest = self._make_ingest() if ingest else None
+        self.ingest: Ingest | None = (
+            Ingest(settings.ingest, open_db(db_path), self.store, listeners=self.listeners) if ingest else None
+        )
         self._silence_check_s = silence_check_s
         self._prune_after = 0.0  # monotonic time before which pruning is not tried again
         self._stop = threading.Event()
@@ -69,24 +86,6 @@ class Service:
             settings, self.geography, store=self.store, feed=self.feed, ingest=self.ingest,
             fault_service=self.faults, extras={"meter": self.meter},
         )  # fmt: skip
-
-    def _make_faults(self) -> Any:
-        try:
-            from aggregator.faults.service import FaultService
-        except ImportError as err:
-            logger.warning("service: faults not available (%s)", err)
-            return None
-        path = self.settings.db_path
-        return FaultService(lambda: open_db(path))
-
-    def _make_ingest(self) -> Any:
-        try:
-            from aggregator.ingest.consumer import Ingest, IngestSettings
-        except ImportError as err:
-            logger.warning("service: MQTT ingest not available (%s)", err)
-            return None
-        return Ingest(IngestSettings.from_settings(self.settings), open_db(self.settings.db_path), self.store,
-                      listeners=self.listeners)  # fmt: skip
 
     def start(self) -> None:
         """Start the fault service, the ingest and the silence watch."""
@@ -109,7 +108,7 @@ class Service:
         self.store.flush_state()
         self.checkpointer.stop()
 
-    def check_silence(self, now: datetime | None = None) -> list[Any]:
+    def check_silence(self, now: datetime | None = None) -> list[Transition]:
         """Expire silent sites now and tell the listeners; return the transitions."""
         transitions = self.store.expire_silent_sites(now or datetime.now(UTC))
         if transitions:
@@ -122,11 +121,11 @@ class Service:
         return transitions
 
     def prune_history(self) -> None:
-        """Keep ``history_keep_days`` of camera detail: one day deleted per call (a tick of the watch).
+        """Keep ``retention.history_keep_days`` of camera detail: one day deleted per call (a tick of the watch).
 
         After a failure the next try waits PRUNE_RETRY_S: a carry step that keeps failing
         (a full disk) must not hold the writer's lock every tick."""
-        keep = self.settings.history_keep_days
+        keep = self.settings.retention.history_keep_days
         if not keep or time.monotonic() < self._prune_after:
             return
         try:

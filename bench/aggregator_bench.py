@@ -449,7 +449,7 @@ def mqtt_run(
                     if committed[0] >= target[0]:
                         reached.set()
 
-            ingest = Ingest(IngestSettings(host="127.0.0.1", port=broker.port, username=None, tls=False,
+            ingest = Ingest(IngestSettings(url=f"mqtt://127.0.0.1:{broker.port}", username=None,
                                            client_id="bench-ingest", **args.ingest), open_db(path), store,
                             listeners=[on_applied])  # fmt: skip
             ingest.start()

@@ -265,7 +265,7 @@ def run_ingest(
     store: Any = StateStore(db, geography) if real_store else CountingStore()
     progress = Progress()
     ingest = Ingest(
-        IngestSettings(host="127.0.0.1", port=port, username=None, tls=False, client_id=f"bench-ingest-{time.monotonic_ns()}",
+        IngestSettings(url=f"mqtt://127.0.0.1:{port}", username=None, client_id=f"bench-ingest-{time.monotonic_ns()}",
                        session_expiry_s=0, **settings),  # fmt: skip
         open_db(db_path),
         store,
@@ -356,7 +356,7 @@ def run_cycle(
     with db.atomic():
         for i in range(len(births)):
             registry.insert_site(db, site_name(i), PROVINCE, DISTRICT, now_ms=int(time.time() * 1000))
-    ingest = Ingest(IngestSettings(host="127.0.0.1", port=1, username=None, tls=False), db, CountingStore())
+    ingest = Ingest(IngestSettings(url="mqtt://127.0.0.1:1", username=None), db, CountingStore())
     ingest._client = _NullClient()  # type: ignore[assignment]
 
     def deliveries(items: list[tuple[str, bytes]]) -> list[_Delivery]:

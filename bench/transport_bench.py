@@ -114,7 +114,7 @@ def run_end_to_end(broker: Broker, workdir: Path, sites: list[str], events: int,
             done.set()
 
     ingest = Ingest(
-        IngestSettings(host=broker.host, port=broker.port, tls=False, username=None,
+        IngestSettings(url=f"mqtt://{broker.host}:{broker.port}", username=None,
                        client_id=f"bench-agg-{time.monotonic_ns()}"),
         db, store, listeners=[on_applied],
     )

@@ -33,6 +33,7 @@ import yaml
 from sqlite_utils import Database
 
 from aggregator.geography import Geography, UnknownArea, load_geography
+from aggregator.settings import AggregatorSettings
 from aggregator.store import registry
 from protocol import HOST_STATE_TOPIC, Kind, TopicError, site_topic, validate_site_id
 from protocol.topics import ALERTS_ROOT, ROOT
@@ -251,20 +252,20 @@ def add_cli(subparsers: Any) -> None:
 
 
 def _run_cli(args: argparse.Namespace) -> int:
-    from aggregator.settings import AggregatorSettings
     from aggregator.store.db import open_db
 
-    settings = AggregatorSettings()
-    db = open_db(settings.db_path)
+    settings: AggregatorSettings = args.settings  # loaded once by the command line
+    db = open_db(settings.store.db_path)
     geography = load_geography(db)
-    password = settings.mqtt_password.get_secret_value()
+    password = settings.ingest.password.get_secret_value()
+    user = settings.ingest.username or "aggregator"
     try:
-        set_password(args.password_file, settings.mqtt_username, password)
+        set_password(args.password_file, user, password)
         result = enrol_site(
             db, geography, args.site_id, args.province, args.district,
             out_dir=args.out, password_file=args.password_file, acl_file=args.acl_file,
             broker_host=args.broker_host, broker_port=args.broker_port, ca_file=args.ca_file,
-            name=args.name, agency=args.agency, aggregator_user=settings.mqtt_username, rotate=args.rotate,
+            name=args.name, agency=args.agency, aggregator_user=user, rotate=args.rotate,
         )  # fmt: skip
     except (EnrolError, OSError) as err:
         sys.stderr.write(f"enrol-site: {err}\n")

@@ -52,11 +52,7 @@ def _open(args: argparse.Namespace) -> Database:
     from aggregator.geography import load_geography
     from aggregator.store.db import open_db
 
-    path = args.db
-    if path is None:
-        from aggregator.settings import AggregatorSettings
-
-        path = AggregatorSettings().db_path
+    path = args.db if args.db is not None else args.settings.store.db_path
     db = open_db(path)
     load_geography(db)
     return db
@@ -143,7 +139,7 @@ def register(subparsers: Any) -> None:
     """Add the audit subcommands to ``camwatch-aggregator``'s argparse subparsers."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", type=Path, default=None,
-                        help="database file (default: CAMWATCH_DB_PATH)")
+                        help="database file (default: the store.db_path setting)")
     common.add_argument("--json", action="store_true", help="print the full report as JSON")
 
     p = subparsers.add_parser("import-register", parents=[common],

@@ -14,9 +14,7 @@ __all__ = ["register"]
 
 
 def _run(args: argparse.Namespace) -> int:
-    from aggregator.settings import AggregatorSettings
-
-    path = args.db or AggregatorSettings().db_path
+    path = args.db or args.settings.store.db_path
     if not Path(path).exists():
         print(f"camwatch report: no database at {path}", file=sys.stderr)
         return 2
@@ -49,6 +47,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--province", default=None, help="DOPA province code (default: the nation)")
     p.add_argument("--format", choices=("csv", "html", "json"), default="csv")
     p.add_argument("--lang", choices=("th", "en"), default="th")
-    p.add_argument("--db", default=None, help="database file (default: CAMWATCH_DB_PATH)")
+    p.add_argument("--db", default=None, help="database file (default: the store.db_path setting)")
     p.add_argument("-o", "--output", default=None, help="file to write (default: standard output)")
     p.set_defaults(func=_run)

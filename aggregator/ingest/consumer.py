@@ -44,6 +44,7 @@ from aggregator.ingest.gcpause import collector_paused
 from aggregator.ingest.quarantine import Quarantine, migrate_quarantine
 from aggregator.ingest.sessions import Decision, Routed, SiteSessions
 from aggregator.ingest.settings import IngestSettings
+from aggregator.linkstate import LinkState
 from aggregator.store import registry
 from aggregator.store.snapshots import SnapshotRefused, SnapshotStore, snapshot_command
 from aggregator.store.state import ApplyResult, Inbound
@@ -88,6 +89,9 @@ _WRITER_TICK_S = 0.2
 _QUEUE_MAX = 50_000
 # Reply topics kept built: two kinds (ack, cmd) for every site of a national fleet.
 _REPLY_TOPICS = 65_536
+# paho's reconnect back-off: quick after a broker restart, never idle for long after one.
+_RECONNECT_MIN_S = 1
+_RECONNECT_MAX_S = 30
 
 
 @lru_cache(maxsize=_REPLY_TOPICS)
@@ -157,6 +161,7 @@ class Ingest:
         self._lag_s = 0.0  # receive-to-commit delay of the oldest message of the last batch
         self._topics: dict[str, SiteTopic] = {}  # last topic seen per site (for acks and cmds)
         self._enrolled: dict[str, tuple[str, str]] = {}  # cache of registry lookups that hit
+        self._link = LinkState("ingest", settings.url, retry_min_s=_RECONNECT_MIN_S, retry_max_s=_RECONNECT_MAX_S)
         self._client = self._make_client()
         self._writer = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
 
@@ -174,18 +179,20 @@ class Ingest:
             manual_ack=True,
         )
         if s.username is not None:
-            client.username_pw_set(s.username, s.password)
+            client.username_pw_set(s.username, s.password.get_secret_value())
         if s.tls:
-            context = ssl.create_default_context(cafile=s.ca_file)
+            context = ssl.create_default_context(cafile=s.cafile)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             client.tls_set_context(context)
         client.will_set(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
-        client.reconnect_delay_set(1, 30)
+        client.reconnect_delay_set(_RECONNECT_MIN_S, _RECONNECT_MAX_S)
         client.on_connect = self._on_connect
+        client.on_connect_fail = lambda client, userdata: self._link.failed_now()
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        # paho's own logger is not attached: it says "Client is not connected" on every
+        # retry without naming the broker; self._link says what happened, once.
         return client
 
     def start(self) -> None:
@@ -202,6 +209,7 @@ class Ingest:
     def stop(self) -> None:
         """Say offline (retained), disconnect, and stop; unacked deliveries come back later."""
         self._stop.set()
+        self._link.stopping = True
         self._writer.join(10)
         try:
             info = self._client.publish(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
@@ -222,16 +230,14 @@ class Ingest:
     ) -> None:
         def run() -> None:
             if reason.is_failure:
-                logger.error("ingest: broker refused the connection: %s", reason)
+                self._link.failed(f"the broker refused the connection ({reason})")
                 return
             self._generation += 1
             # Subscriptions live in the session, but a broker that lost its persistence
             # file has forgotten them: always subscribe again.
             client.subscribe([(site_filter(kind=k), 1) for k in Kind if k.from_agent])
             client.publish(HOST_STATE_TOPIC, self._host_state(True), qos=1, retain=True)
-            logger.info(
-                "ingest: connected (session present: %s)", getattr(flags, "session_present", "?")
-            )
+            self._link.up(f"session present: {getattr(flags, 'session_present', '?')}")
 
         self._guard("on_connect", run)
 
@@ -255,7 +261,7 @@ class Ingest:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
         self._subscribed.clear()
-        self._guard("on_disconnect", lambda: logger.warning("ingest: disconnected: %s", reason))
+        self._guard("on_disconnect", lambda: self._link.lost(str(reason)))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         # Called once per message on paho's network thread: no closure, no logging on the

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import ssl
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from aggregator.linkstate import LinkState
 from aggregator.notify.settings import MqttAlertSettings
 from protocol import Alert, alert_topic, encode
 
@@ -31,11 +33,26 @@ class MqttAlerts:
             password = settings.password.get_secret_value() if settings.password else None
             client.username_pw_set(settings.username, password)
         if settings.cafile:
-            client.tls_set(ca_certs=settings.cafile, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+            client.tls_set(ca_certs=str(settings.cafile), tls_version=ssl.PROTOCOL_TLS_CLIENT)
         client.reconnect_delay_set(_RECONNECT_MIN_S, _RECONNECT_MAX_S)
         client.max_queued_messages_set(0)  # unbounded: alerts are few, losing one is worse
+        # paho's own logger stays detached (a line per retry, no broker named): the link
+        # state logs the first failure and the recovery, naming the broker.
+        self._link = LinkState("alerts", settings.url, retry_min_s=_RECONNECT_MIN_S, retry_max_s=_RECONNECT_MAX_S)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = lambda client, userdata: self._link.failed_now()
+        client.on_disconnect = self._on_disconnect
         self._client = client
         self.published = 0
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        if reason.is_failure:
+            self._link.failed(f"the broker refused the connection ({reason})")
+        else:
+            self._link.up()
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any) -> None:
+        self._link.lost(str(reason))
 
     def start(self) -> None:
         """Connect in the background."""
@@ -44,6 +61,7 @@ class MqttAlerts:
 
     def stop(self) -> None:
         """Disconnect and stop the network thread."""
+        self._link.stopping = True
         self._client.disconnect()
         self._client.loop_stop()
 

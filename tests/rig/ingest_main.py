@@ -45,9 +45,7 @@ def main() -> int:
             os.kill(os.getpid(), signal.SIGKILL)
 
     settings = IngestSettings(
-        host="127.0.0.1",
-        port=int(os.environ["CAMWATCH_TEST_BROKER_PORT"]),
-        tls=False,
+        url=f"mqtt://127.0.0.1:{int(os.environ['CAMWATCH_TEST_BROKER_PORT'])}",
         username=None,
         reorder_window_s=1.0,
         rebirth_min_interval_s=1.0,

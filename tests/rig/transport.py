@@ -240,12 +240,13 @@ def start_ingest(db_path: Path, broker: Broker, sites: Sequence[str] = (), **opt
     from aggregator.ingest.consumer import Ingest, IngestSettings
 
     db, store = open_centre(db_path, sites)
+    port, tls, ca_file = options.pop("port", broker.port), options.pop("tls", False), options.pop("ca_file", None)
+    password = options.pop("password", None)
     settings = IngestSettings(
-        host=broker.host,
-        port=options.pop("port", broker.port),
-        tls=options.pop("tls", False),
+        url=f"{'mqtts' if tls else 'mqtt'}://{broker.host}:{port}",
+        cafile=ca_file,
         username=options.pop("username", None),
-        password=options.pop("password", None),
+        **({"password": password} if password else {}),
         reorder_window_s=options.pop("reorder_window_s", 1.0),
         rebirth_min_interval_s=options.pop("rebirth_min_interval_s", 1.0),
         client_id=options.pop("client_id", f"aggregator-{time.monotonic_ns()}"),

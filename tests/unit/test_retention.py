@@ -46,8 +46,8 @@ def test_floor_is_the_first_of_a_month_and_keeps_at_least_the_days_asked() -> No
 
 
 def test_settings_refuse_a_window_shorter_than_the_rollups_read() -> None:
-    assert AggregatorSettings(history_keep_days=0).history_keep_days == 0
-    assert AggregatorSettings(history_keep_days=400).history_keep_days == 400
+    assert AggregatorSettings(history_keep_days=0).retention.history_keep_days == 0
+    assert AggregatorSettings(history_keep_days=400).retention.history_keep_days == 400
     with pytest.raises(ValidationError, match="at least"):
         AggregatorSettings(history_keep_days=KEEP - 1)
 

@@ -9,7 +9,7 @@ import pytest
 from agent.config import parse_config
 from agent.publisher import PublisherSettings
 from aggregator.ingest.consumer import IngestSettings
-from aggregator.settings import AggregatorSettings
+from aggregator.settings import AggregatorSettings, load_settings
 
 
 def test_publisher_settings_from_the_agent_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,11 +28,12 @@ def test_publisher_settings_from_the_agent_config(tmp_path: Path, monkeypatch: p
 
 
 def test_ingest_settings_from_the_environment() -> None:
-    tls = IngestSettings.from_settings(AggregatorSettings(
-        mqtt_url="mqtts://broker.example:8883", mqtt_username="aggregator",
-        mqtt_password="a-long-enough-secret", mqtt_cafile=Path("/etc/camwatch/ca.crt")))
-    assert (tls.host, tls.port, tls.tls, tls.username, tls.password, tls.ca_file) == (
-        "broker.example", 8883, True, "aggregator", "a-long-enough-secret", "/etc/camwatch/ca.crt")
+    tls = load_settings({"CAMWATCH_MQTT_URL": "mqtts://broker.example:8883", "CAMWATCH_MQTT_USERNAME": "aggregator",
+                         "CAMWATCH_MQTT_PASSWORD": "a-long-enough-secret",
+                         "CAMWATCH_MQTT_CAFILE": "/etc/camwatch/ca.crt"}).settings.ingest  # fmt: skip
+    assert (tls.host, tls.port, tls.tls, tls.username, tls.password.get_secret_value(), tls.cafile) == (
+        "broker.example", 8883, True, "aggregator", "a-long-enough-secret", Path("/etc/camwatch/ca.crt"))
     assert tls.client_id == "camwatch-aggregator", "a stable client id keeps the persistent session"
-    plain = IngestSettings.from_settings(AggregatorSettings(mqtt_url="mqtt://127.0.0.1"))
+    plain = AggregatorSettings(mqtt_url="mqtt://127.0.0.1").ingest
     assert (plain.port, plain.tls) == (1883, False)
+    assert isinstance(plain, IngestSettings)

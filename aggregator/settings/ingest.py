@@ -1,0 +1,94 @@
+"""The ingest's settings section: which broker, as whom, and how deliveries are batched."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+
+from aggregator.settings.base import DEFAULT_SECRET, Section
+from protocol import DEFAULT_MAX_BYTES
+
+__all__ = ["IngestSettings"]
+
+# A batch is committed when it has this many messages or this much time passed since its
+# first: big enough to amortise the fsync, short enough that live alerts stay live.
+_BATCH_MAX = 1000
+_BATCH_WAIT_S = 0.05
+# A week: a centre upgrade or a long outage never loses the queued messages of the session.
+_SESSION_EXPIRY_S = 7 * 24 * 3600
+_SCHEMES = {"mqtt": 1883, "mqtts": 8883}
+
+
+class IngestSettings(Section):
+    """Broker connection and batching of the aggregator's MQTT ingest.
+
+    >>> IngestSettings(url="mqtts://broker.example:8883").port
+    8883
+    """
+
+    url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker URL, mqtt://HOST[:PORT] or mqtts:// (TLS)")
+    username: str | None = Field(default="aggregator", max_length=64, description="Broker user name (none: anonymous)")
+    password: SecretStr = Field(default=SecretStr(DEFAULT_SECRET), description="Broker password")
+    cafile: Path | None = Field(default=None, description="CA bundle for mqtts:// (none: the system CAs)")
+    client_id: str = Field(
+        default="camwatch-aggregator", min_length=1, max_length=64,
+        description="MQTT client id; keep it stable: the broker keeps the persistent session under it",
+    )  # fmt: skip
+    keepalive_s: int = Field(default=30, ge=5, le=3600, description="MQTT keep-alive")
+    session_expiry_s: int = Field(
+        default=_SESSION_EXPIRY_S, ge=0, le=30 * 24 * 3600,
+        description="How long the broker queues messages for a stopped aggregator",
+    )  # fmt: skip
+    batch_max: int = Field(default=_BATCH_MAX, ge=1, le=100_000, description="Messages committed in one transaction at most")
+    batch_wait_s: float = Field(
+        default=_BATCH_WAIT_S, ge=0, le=5, description="Longest wait for a batch to fill after its first message"
+    )
+    # Mosquitto keeps one client's QoS 1 order, so a gap is real loss; a few seconds
+    # covers a bridge's reordering before asking the agent to birth and replay.
+    reorder_window_s: float = Field(default=5.0, ge=0, le=600, description="How long a sequence gap may wait to fill")
+    rebirth_min_interval_s: float = Field(
+        default=30.0, ge=0, le=3600, description="Shortest time between two rebirth requests to one site"
+    )
+    max_payload_bytes: int = Field(
+        default=DEFAULT_MAX_BYTES, ge=1024, le=64 * 1024 * 1024, description="Largest message accepted"
+    )
+    require_enrolled: bool = Field(default=True, description="Quarantine messages of sites that are not enrolled")
+    host_name: str = Field(
+        default_factory=socket.gethostname, min_length=1, max_length=100,
+        description="Name in the retained host state (default: this machine's host name)",
+    )  # fmt: skip
+
+    @field_validator("url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in _SCHEMES:
+            raise ValueError(f"must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT], not scheme {parts.scheme or '(none)'!r}")
+        if not parts.hostname:
+            raise ValueError("names no host")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be only scheme, host and port (credentials are separate settings)")
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+        except ValueError as err:
+            raise ValueError(f"has a bad port: {err}") from None
+        return value
+
+    @property
+    def tls(self) -> bool:
+        """Whether the broker is reached over TLS (mqtts://)."""
+        return urlsplit(self.url).scheme == "mqtts"
+
+    @property
+    def host(self) -> str:
+        """The broker's host name or address."""
+        return urlsplit(self.url).hostname or "localhost"
+
+    @property
+    def port(self) -> int:
+        """The broker's port (1883, or 8883 for mqtts://, when the URL names none)."""
+        parts = urlsplit(self.url)
+        return parts.port or _SCHEMES[parts.scheme]
