@@ -124,12 +124,22 @@ def test_poison_and_fuzz_never_stall_ingest_and_every_valid_event_lands_once(
         # the last valid event of every site is acknowledged: nothing stalled behind the poison
         wait_until(lambda: all(clients[s].acked >= EVENTS_PER_SITE for s in VALID_SITES),
                    "every valid site's last event acknowledged", timeout=120)  # fmt: skip
+        def quarantined() -> dict[str, int]:
+            db = open_db(db_path, migrate=False)
+            try:
+                return dict(db.execute("SELECT reason, count FROM quarantine_counts").fetchall())
+            finally:
+                db.close()
+
+        # the bad payloads sent after the last valid ones may still be on their way
+        reasons = wait_until(lambda: (lambda r: r if r.get("oversize", 0) >= EVENTS_PER_SITE
+                                      and r.get("malformed_json", 0) >= 3 * EVENTS_PER_SITE else None)(quarantined()),
+                             "every poison payload quarantined", timeout=120)  # fmt: skip
         db = open_db(db_path, migrate=False)
         try:
             stored = db.execute(
                 "SELECT s.site_id, t.event_id, COUNT(*) FROM transitions t JOIN sites s ON s.id = t.site "
                 "WHERE s.site_id LIKE 'pv-%' AND t.event_id IS NOT NULL GROUP BY 1, 2").fetchall()  # fmt: skip
-            reasons = dict(db.execute("SELECT reason, count FROM quarantine_counts").fetchall())
         finally:
             db.close()
         assert {(s, e) for s, e, _ in stored} == {(s, n) for s in VALID_SITES for n in range(1, EVENTS_PER_SITE + 1)}
