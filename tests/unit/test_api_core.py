@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from aggregator.api import create_app
+from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.geography import load_geography
 from aggregator.settings import AggregatorSettings
@@ -53,7 +53,7 @@ class Rig:
         return self.client.get(url, headers=headers, params=params)  # type: ignore[arg-type]
 
 
-def make_rig(tmp_path: Path, plugins: bool = True, **settings: object) -> Iterator[Rig]:
+def make_rig(tmp_path: Path, **settings: object) -> Iterator[Rig]:
     path = tmp_path / "agg.db"
     db = open_db(path)
     geo = load_geography(db)
@@ -71,7 +71,7 @@ def make_rig(tmp_path: Path, plugins: bool = True, **settings: object) -> Iterat
                                   ("bkk", "viewer", ["10"])):  # fmt: skip
         tokens[name] = create_token(db, name, role, provinces, pepper=PEPPER, geography=geo)[1]
     cfg = AggregatorSettings(db_path=path, token_pepper=PEPPER, **settings)  # type: ignore[arg-type]
-    app = create_app(cfg, geo, store=store, plugins=plugins)
+    app = create_app(cfg, geo, store=store)
     with TestClient(app) as client:
         yield Rig(client, path, tokens)
     db.close()
@@ -197,7 +197,7 @@ def test_rate_limit_429(tmp_path: Path) -> None:
 
 
 def test_openapi_documents_every_router(tmp_path: Path) -> None:
-    for rig in make_rig(tmp_path, plugins=False):
+    for rig in make_rig(tmp_path):
         spec = rig.client.get("/openapi.json").json()
         for path in ("/api/v1/nation", "/api/v1/cameras", "/api/v1/cameras/{site_id}/{camera_id}",
                      "/api/v1/availability", "/api/v1/feed", "/metrics", "/healthz"):  # fmt: skip
