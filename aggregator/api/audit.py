@@ -55,6 +55,7 @@ from aggregator.audit.risk_store import import_risk_points, province_coverage
 from aggregator.audit.store import delete_override, run_reconcile, set_override
 from aggregator.audit.tablefile import FileTooLargeError, TableFileError, TableLimits
 from aggregator.auth import Principal
+from aggregator.days import to_ms
 from aggregator.store.queries.sites import site_province
 
 __all__ = ["router"]
@@ -238,12 +239,14 @@ def remove_override(ctx: ContextDep, caller: AdminDep, declared_key: str, discov
 
 
 @router.get("/risk-coverage", response_model=list[RiskCoveragePublic], summary="Usable cameras around each risk point")
-def risk_coverage(db: DbDep, caller: CallerDep, province: ProvinceQ = None,
+def risk_coverage(ctx: ContextDep, db: DbDep, caller: CallerDep, province: ProvinceQ = None,
                   uncovered: bool = False) -> list[RiskCoveragePublic]:  # fmt: skip
     """For each risk point: cameras within its radius, usable now and over 30 days;
     ``uncovered`` lists the worst first."""
     provinces = visible_provinces(caller, province)
-    found = province_coverage(db) if provinces is None else [c for p in provinces for c in province_coverage(db, p)]
+    now_ms = to_ms(ctx.clock())
+    found = (province_coverage(db, now_ms=now_ms) if provinces is None
+             else [c for p in provinces for c in province_coverage(db, p, now_ms=now_ms)])  # fmt: skip
     chosen = [c for items in rank_uncovered(found).values() for c in items] if uncovered else found
     return [RiskCoveragePublic(province=c.point.province, name=c.point.name, kind=c.point.kind, lat=c.point.lat,
                                lon=c.point.lon, radius_m=c.point.radius_m, required=c.point.required,

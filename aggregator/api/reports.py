@@ -42,7 +42,7 @@ _FORMATS: dict[int | str, dict[str, Any]] = {
 @router.get("/monthly", response_class=Response, responses=_FORMATS,
             summary="A month's availability report (JSON, CSV or HTML)")  # fmt: skip
 def monthly(
-    db: DbDep, caller: CallerDep,
+    ctx: ContextDep, db: DbDep, caller: CallerDep,
     month: Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="Bangkok calendar month YYYY-MM")],
     province: Annotated[str | None, Query(pattern=r"^[1-9][0-9]$")] = None,
     format: Literal["json", "csv", "html"] = "json",
@@ -58,7 +58,7 @@ def monthly(
         # The audit section costs seconds at national scale: the printable page carries it,
         # the dashboard's table and the CSV do not need it.
         with_audit = audit if audit is not None else format == "html"
-        report = build_report(db, month, province, with_audit=with_audit)
+        report = build_report(db, month, province, now=ctx.clock(), with_audit=with_audit)
     except ValueError as err:
         raise HTTPException(422, str(err)) from err
     name = f"camwatch-{month}{'-' + province if province else ''}"

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.geography import load_geography
+from aggregator.ingest.quarantine import Quarantine
 from aggregator.settings import AggregatorSettings
 from aggregator.store.db import open_db
 from aggregator.store.state import Inbound, StateStore
@@ -214,3 +215,35 @@ def test_me_days_and_search(rig: Rig) -> None:
     assert rig.get("/api/v1/cameras", q="cam%").status_code == 422  # type: ignore[attr-defined]
     assert rig.get("/api/v1/sites", q="bkk").json()["total"] == 1  # type: ignore[attr-defined]
     assert rig.get("/api/v1/sites", q="x'--").status_code == 422  # type: ignore[attr-defined]
+
+
+def test_quarantine_is_limited_to_the_tokens_provinces(rig: Rig) -> None:
+    # issue 13: a technician limited to province 50 read province 10's refused payloads
+    db = open_db(rig.db_path, migrate=False)
+    quarantine = Quarantine(db)
+    for topic in ("camwatch/v1/10/1001/bkk-1/birth", "camwatch/v1/50/5001/cm-1/events", "garbage/topic",
+                  "camwatch/v1/5/5001/x/birth", "camwatch/v1/100/1001/x/birth"):  # fmt: skip
+        quarantine.add(topic, b"{}", "schema", "refused", now=NOW)
+    geo = load_geography(db)
+    rig.tokens["cm-tech"] = create_token(db, "cm-tech", "technician", ["50"], pepper=PEPPER, geography=geo)[1]
+    db.close()
+    mine = rig.get("/api/v1/quarantine", who="cm-tech").json()  # type: ignore[attr-defined]
+    assert [r["topic"] for r in mine] == ["camwatch/v1/50/5001/cm-1/events"]
+    everything = rig.get("/api/v1/quarantine", who="tech").json()  # type: ignore[attr-defined]
+    assert len(everything) == 5
+
+
+def test_routes_read_the_time_from_the_apps_clock(tmp_path: Path) -> None:
+    # the app's clock (create_app(clock=...), kept on the context) moves every route's "now": 30 days after NOW, the camera's
+    # last 24 hours are all up (its outage was 2 h before NOW) and its newest day bar is that later day
+    later = NOW + timedelta(days=30)
+    for rig in make_rig(tmp_path):
+        rig.client.app.state.ctx.clock = lambda: later  # type: ignore[attr-defined]
+        nation = rig.get("/api/v1/nation").json()  # type: ignore[attr-defined]
+        assert nation["last_24h"]["end"].startswith(later.strftime("%Y-%m-%dT%H:%M"))
+        cam = rig.get("/api/v1/availability/cameras/bkk-1/cam-a", window="last_24h").json()  # type: ignore[attr-defined]
+        assert cam["down_s"] == 0 and cam["end"].startswith(later.strftime("%Y-%m-%dT%H:%M"))
+        days = rig.get("/api/v1/cameras/bkk-1/cam-a/days", days=1).json()  # type: ignore[attr-defined]
+        bars = rig.get("/api/v1/reports/camera-days/bkk-1/cam-a", days=1).json()  # type: ignore[attr-defined]
+        bangkok = (later + timedelta(hours=7)).date().isoformat()
+        assert days[0]["date"] == bars[0]["date"] == bangkok
