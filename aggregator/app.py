@@ -83,5 +83,5 @@ def create_app(
     for router, api in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES if api else None)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
-    document_bodies(app)
+    document_bodies(app, (router for router, _ in ROUTERS))
     return app

@@ -1,8 +1,8 @@
 """JSON request bodies read after the role check, and their OpenAPI documentation.
 
-FastAPI reads and validates a route's body parameter before any dependency runs its
-checks' answer, so a viewer posting a malformed body to a technician route would get 422
-(and learn the body's rules) instead of 403. Here the body is a dependency that first
+FastAPI parses a route's body parameter before any dependency runs (and reports its
+validation errors with theirs), so a viewer posting a malformed body to a technician route
+got 422 (and learnt the body's rules) instead of 403. Here the body is a dependency that first
 needs the role dependency, then reads and validates the JSON itself::
 
     RepairBody = Annotated[RepairIn, Depends(technician_body(RepairIn))]
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import email.message
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, FastAPI, HTTPException, Request, status
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -106,8 +106,9 @@ def _body_model(dependant: Dependant) -> type[BaseModel] | None:
     return None
 
 
-def document_bodies(app: FastAPI) -> None:
-    """Make ``app.openapi`` describe the bodies read by :func:`technician_body` / :func:`admin_body`."""
+def document_bodies(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+    """Make ``app.openapi`` describe the bodies read by :func:`technician_body` / :func:`admin_body`
+    in the routes of ``routers`` (the routers ``app`` includes)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -117,8 +118,8 @@ def document_bodies(app: FastAPI) -> None:
             tags=app.openapi_tags,
         )  # fmt: skip
         bodies: dict[tuple[str, str], type[BaseModel]] = {}
-        for route in app.routes:
-            if not isinstance(route, APIRoute):
+        for route in (r for router in routers for r in router.routes):
+            if not isinstance(route, APIRoute) or not route.include_in_schema:
                 continue
             model = _body_model(route.dependant)
             if model is not None:
