@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import AwareDatetime
 
 from aggregator.api.bodies import technician_body
-from aggregator.api.deps import CallerDep, FaultsDep, TechnicianDep, scope_of, visible
+from aggregator.api.deps import CallerDep, FaultsDep, TechnicianDep, scope_of, visible, visible_provinces
 from aggregator.api.errors import ErrorOut
 from aggregator.api.schemas.faults import (
     FaultDetail,
@@ -74,9 +74,9 @@ def list_faults(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> list[FaultPublic]:
-    """Faults in the caller's provinces, newest first, filtered."""
+    """Faults in the caller's provinces, newest first, filtered (another province is 404)."""
     flt = FaultFilter(
-        provinces=scope_of(caller), province=province, district=district, site=site,
+        provinces=visible_provinces(caller, province), province=province, district=district, site=site,
         camera_id=camera_id, agency=agency, kind=kind, status=fault_status, active=active,
         opened_from=opened_from, opened_until=opened_until, top_level=top_level,
         limit=limit, offset=offset,

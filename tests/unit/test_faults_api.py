@@ -40,6 +40,7 @@ def test_list_is_limited_to_the_callers_provinces_and_filters(client: TestClient
     assert {f["camera_id"] for f in client.get("/api/v1/faults", headers=who("viewer")).json()} == {"bkk-1", "cnx-1"}
     mine = client.get("/api/v1/faults", headers=who("technician", "10")).json()
     assert [f["camera_id"] for f in mine] == ["bkk-1"]
+    assert client.get("/api/v1/faults?province=50", headers=who("technician", "10")).status_code == 404
     assert client.get("/api/v1/faults?reason=x&kind=site", headers=who("viewer")).json() == []
     assert len(client.get("/api/v1/faults?status=open&active=true", headers=who("viewer")).json()) == 2
 
