@@ -12,7 +12,14 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from pydantic import AwareDatetime
 
 from aggregator.api.bodies import technician_body
-from aggregator.api.deps import CallerDep, FaultsDep, TechnicianDep, scope_of, visible, visible_provinces
+from aggregator.api.deps import (
+    CallerDep,
+    FaultsDep,
+    TechnicianDep,
+    scope_of,
+    visible,
+    visible_provinces,
+)
 from aggregator.api.errors import ErrorOut
 from aggregator.api.schemas.faults import (
     FaultDetail,
