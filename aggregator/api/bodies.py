@@ -109,6 +109,7 @@ def _body_model(dependant: Dependant) -> type[BaseModel] | None:
 def document_bodies(app: FastAPI, routers: Iterable[APIRouter]) -> None:
     """Make ``app.openapi`` describe the bodies read by :func:`technician_body` / :func:`admin_body`
     in the routes of ``routers`` (the routers ``app`` includes)."""
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute) and r.include_in_schema]
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -118,9 +119,7 @@ def document_bodies(app: FastAPI, routers: Iterable[APIRouter]) -> None:
             tags=app.openapi_tags,
         )  # fmt: skip
         bodies: dict[tuple[str, str], type[BaseModel]] = {}
-        for route in (r for router in routers for r in router.routes):
-            if not isinstance(route, APIRoute) or not route.include_in_schema:
-                continue
+        for route in routes:
             model = _body_model(route.dependant)
             if model is not None:
                 for method in route.methods or ():
