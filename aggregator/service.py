@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from sqlite_utils import Database
 
-from aggregator.api import create_app
 from aggregator.api.metrics import IngestMeter
+from aggregator.app import create_app
 from aggregator.faults.service import FaultService
 from aggregator.feed import Feed
 from aggregator.geography import load_geography
@@ -84,7 +84,7 @@ class Service:
         self._watch = threading.Thread(target=self._watch_silence, name="silence-watch", daemon=True)
         self.app: FastAPI = create_app(
             settings, self.geography, store=self.store, feed=self.feed, ingest=self.ingest,
-            fault_service=self.faults, extras={"meter": self.meter},
+            fault_service=self.faults, meter=self.meter,
         )  # fmt: skip
 
     def start(self) -> None:

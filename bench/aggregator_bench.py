@@ -341,7 +341,7 @@ def api_latency(db: Any, geo: Geography, store: StateStore, path: Path, args: ar
     """p50/p95 of the operator queries through the HTTP API, and a naive rollup as baseline."""
     from fastapi.testclient import TestClient
 
-    from aggregator.api import create_app
+    from aggregator.app import create_app
     from aggregator.auth import create_token
     from aggregator.availability import Window, integrate_timeline
     from aggregator.settings import AggregatorSettings
@@ -349,7 +349,7 @@ def api_latency(db: Any, geo: Geography, store: StateStore, path: Path, args: ar
     pepper = "bench-pepper-0123456789"
     token = create_token(db, "bench", "admin", [], pepper=pepper, geography=geo)[1]
     settings = AggregatorSettings(db_path=path, token_pepper=pepper, rate_limit_per_s=10000, rate_limit_burst=100000)  # type: ignore[arg-type]
-    app = create_app(settings, geo, store=store, plugins=False)
+    app = create_app(settings, geo, store=store)
     headers = {"Authorization": f"Bearer {token}"}
     cam_row = db.execute("SELECT c.id, s.site_id, c.camera_id FROM transitions t JOIN camera_inventory c ON c.id = t.camera "
                          "JOIN sites s ON s.id = c.site ORDER BY t.id LIMIT 1 OFFSET 5000").fetchone()  # fmt: skip

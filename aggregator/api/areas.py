@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query
 
 from aggregator.api.common import check_province, district_counts, to_counts
-from aggregator.api.deps import CallerDep, ContextDep, DbDep, visible_provinces
+from aggregator.api.deps import (
+    CallerDep,
+    ContextDep,
+    DbDep,
+    require_national,
+    visible,
+    visible_provinces,
+)
 from aggregator.api.schemas import AreaPublic, AvailabilityPublic, NationSummary
 from aggregator.availability import WindowKind, resolve_window
 from aggregator.days import from_ms
+from aggregator.store.queries.areas import site_counts
+from aggregator.store.queries.sites import site_totals
 from aggregator.store.rollups import Level, rollup_totals
 
 __all__ = ["router"]
@@ -22,36 +30,19 @@ ProvinceCode = Annotated[str, Path(pattern=r"^[1-9][0-9]$", description="DOPA pr
 DistrictCode = Annotated[str, Path(pattern=r"^[1-9][0-9]{3}$", description="DOPA district code", examples=["1001"])]
 
 
-def _site_counts(ctx: ContextDep, db: DbDep, column: str) -> dict[str, tuple[int, int]]:
-    """Sites and cameras per province or district (from the writer's memory when in-process)."""
-    if ctx.store is not None:
-        out: dict[str, tuple[int, int]] = {}
-        for site in list(ctx.store.sites.values()):
-            key = getattr(site, column)
-            n_sites, n_cameras = out.get(key, (0, 0))
-            out[key] = (n_sites + 1, n_cameras + len(site.cameras))
-        return out
-    rows = db.execute(
-        f"SELECT s.{column}, COUNT(DISTINCT s.id), COUNT(c.id) FROM sites s "
-        f"LEFT JOIN camera_inventory c ON c.site = s.id GROUP BY s.{column}"
-    ).fetchall()
-    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
-
-
 @router.get("/nation", response_model=NationSummary, summary="The country at a glance")
 def nation(ctx: ContextDep, db: DbDep, caller: CallerDep) -> NationSummary:
     """Cameras and sites now, and availability over the last 24 hours. Needs an unscoped token."""
-    if caller.provinces:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "this token is limited to some provinces; ask per province")
+    require_national(caller)
     counts = [0] * 5
     for values in district_counts(ctx, db).values():
         counts = [a + b for a, b in zip(counts, values, strict=True)]
-    sites, online = db.execute("SELECT COUNT(*), COALESCE(SUM(online), 0) FROM sites").fetchone()
-    now = datetime.now(UTC)
+    sites, online = site_totals(db)
+    now = ctx.clock()
     window = resolve_window(WindowKind.LAST_24H, now)
     totals = rollup_totals(db, Level.NATION, None, window, live=ctx.store, now_ms=window.end_ms)
     return NationSummary(
-        cameras=sum(counts), sites=int(sites), sites_online=int(online), provinces=len(ctx.geography.provinces),
+        cameras=sum(counts), sites=sites, sites_online=online, provinces=len(ctx.geography.provinces),
         states=to_counts(counts),
         last_24h=AvailabilityPublic.of("nation", None, from_ms(window.start_ms), from_ms(window.end_ms), totals),
     )  # fmt: skip
@@ -66,7 +57,7 @@ def provinces(ctx: ContextDep, db: DbDep, caller: CallerDep) -> list[AreaPublic]
         code = ctx.geography.districts[district].province if district in ctx.geography.districts else district[:2]
         acc = per_province.setdefault(code, [0] * 5)
         per_province[code] = [a + b for a, b in zip(acc, values, strict=True)]
-    sites = _site_counts(ctx, db, "province")
+    sites = site_counts(db, "province", ctx.store)
     scope = visible_provinces(caller, None)
     out = []
     for code, area in sorted(ctx.geography.provinces.items()):
@@ -81,14 +72,12 @@ def provinces(ctx: ContextDep, db: DbDep, caller: CallerDep) -> list[AreaPublic]
 @router.get("/provinces/{code}", response_model=AreaPublic, summary="One province")
 def province(code: ProvinceCode, ctx: ContextDep, db: DbDep, caller: CallerDep) -> AreaPublic:
     """A province's cameras now; 404 outside the token's provinces."""
-    if code not in ctx.geography.provinces or not caller.sees(code):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"province {code} not found")
-    area = ctx.geography.provinces[code]
+    area = visible(caller, ctx.geography.provinces.get(code), f"province {code}")
     counts = [0] * 5
     for district, values in district_counts(ctx, db).items():
         if district.startswith(code):
             counts = [a + b for a, b in zip(counts, values, strict=True)]
-    n_sites, n_cameras = _site_counts(ctx, db, "province").get(code, (0, 0))
+    n_sites, n_cameras = site_counts(db, "province", ctx.store).get(code, (0, 0))
     return AreaPublic(code=code, name_th=area.name_th, name_en=area.name_en, province=code,
                       sites=n_sites, cameras=n_cameras, states=to_counts(counts))  # fmt: skip
 
@@ -102,7 +91,7 @@ def districts(
     check_province(ctx, province)
     scope = visible_provinces(caller, province)
     per_district = district_counts(ctx, db)
-    sites = _site_counts(ctx, db, "district")
+    sites = site_counts(db, "district", ctx.store)
     out = []
     for code, area in sorted(ctx.geography.districts.items()):
         if scope is not None and area.province not in scope:
@@ -116,9 +105,7 @@ def districts(
 @router.get("/districts/{code}", response_model=AreaPublic, summary="One district")
 def district(code: DistrictCode, ctx: ContextDep, db: DbDep, caller: CallerDep) -> AreaPublic:
     """A district's cameras now; 404 when unknown or outside the token's provinces."""
-    area = ctx.geography.districts.get(code)
-    if area is None or not caller.sees(area.province):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"district {code} not found")
-    n_sites, n_cameras = _site_counts(ctx, db, "district").get(code, (0, 0))
+    area = visible(caller, ctx.geography.districts.get(code), f"district {code}")
+    n_sites, n_cameras = site_counts(db, "district", ctx.store).get(code, (0, 0))
     return AreaPublic(code=code, name_th=area.name_th, name_en=area.name_en, province=area.province,
                       sites=n_sites, cameras=n_cameras, states=to_counts(district_counts(ctx, db).get(code, [0] * 5)))  # fmt: skip

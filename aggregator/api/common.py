@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import HTTPException, Query
+from fastapi import HTTPException, Path, Query
 from sqlite_utils import Database
 
 from aggregator.api.deps import ApiContext
@@ -16,11 +16,12 @@ from aggregator.store.maintenance_now import counts_now
 
 __all__ = [
     "AgencyQ",
+    "CameraIdPath",
+    "SiteIdPath",
     "TextQ",
     "check_district",
     "check_province",
     "district_counts",
-    "like_prefix",
     "to_counts",
     "when",
 ]
@@ -29,13 +30,10 @@ _STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
 # Free-text filters are plain names: letters (any script), digits, space and . , _ - + / ( ).
 # Anything else (quotes, semicolons, wildcards) is refused with 422 before it reaches SQL.
 _TEXT = r"^[\w .,+/()-]{1,100}$"
+SiteIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Site id")]
+CameraIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="Stable camera id")]
 TextQ = Annotated[str | None, Query(pattern=_TEXT, description="Exact match")]
 AgencyQ = Annotated[str | None, Query(pattern=_TEXT, description="Owning agency, exact match")]
-
-
-def like_prefix(text: str) -> str:
-    """A LIKE pattern matching values that start with ``text`` (its wildcards escaped)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def to_counts(values: list[int]) -> StateCounts:
@@ -66,7 +64,8 @@ def check_district(ctx: ApiContext, code: str | None, province: str | None = Non
             raise HTTPException(422, str(err)) from err
 
 
-def district_counts(ctx: ApiContext, db: Database, now: datetime | None = None) -> dict[str, list[int]]:
-    """Cameras per state per district now, as operators see them: from the writer's memory when
-    in-process, else SQL; cameras under a maintenance window active at ``now`` count as maintenance."""
-    return counts_now(db, ctx.store, now)
+def district_counts(ctx: ApiContext, db: Database) -> dict[str, list[int]]:
+    """Cameras per state per district now (the context's clock), as operators see them: from the
+    writer's memory when in-process, else SQL; cameras under an active maintenance window count
+    as maintenance."""
+    return counts_now(db, ctx.store, ctx.clock())

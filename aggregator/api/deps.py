@@ -1,74 +1,87 @@
-"""Shared API dependencies: the app context, reader connections, the caller and scope rules."""
+"""Shared API dependencies: the app context, the caller, and the one place roles and scopes are checked.
+
+Every route takes its parts from here as ``Annotated`` aliases (``ContextDep``, ``DbDep``,
+``CallerDep``, ``TechnicianDep``, ``AdminDep``, ``FaultsDep``). The rules, written once:
+
+* no valid token: 401; over the token's rate: 429;
+* a role below the route's: 403, checked before the request body is read
+  (:mod:`aggregator.api.bodies`), so a viewer never learns a route's body rules;
+* anything outside the token's provinces: 404, the same answer as for what does not exist,
+  so a scope cannot be probed (:func:`ensure_visible`, :func:`visible_provinces`);
+* national figures (the nation, agencies, a whole-country run) need an unscoped token: 403
+  (:func:`require_national`).
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlite_utils import Database
 
+from aggregator.api.metrics import IngestMeter
+from aggregator.api.readers import ReaderPool
+from aggregator.audit.tablefile import TableLimits
 from aggregator.auth import Principal, RateLimiter, authenticate, role_at_least
+from aggregator.faults.service import FaultService
+from aggregator.feed import Feed
 from aggregator.geography import Geography
 from aggregator.settings import AggregatorSettings
 from aggregator.store.db import open_db
+from aggregator.store.state import StateStore
 
 __all__ = [
+    "FEED_KEEPALIVE_S",
     "AdminDep",
     "ApiContext",
     "CallerDep",
     "ContextDep",
     "DbDep",
-    "ReaderPool",
+    "FaultsDep",
+    "InProvince",
+    "IngestPort",
     "TechnicianDep",
+    "ensure_visible",
     "get_caller",
     "get_context",
     "get_db",
-    "require",
+    "get_faults",
+    "require_admin",
+    "require_national",
+    "require_role",
+    "require_technician",
+    "scope_of",
+    "utc_now",
+    "visible",
     "visible_provinces",
 ]
 
+# A comment line this often on the live feed keeps proxies from closing an idle stream and
+# lets the server notice a client that went away.
+FEED_KEEPALIVE_S = 15.0
 
-class ReaderPool:
-    """One read connection per server thread (SQLite connections are not shared).
 
-    ``close`` (at the app's shutdown) closes every connection and starts a new generation:
-    a thread still holding a closed one opens a fresh one on its next request, so an app
-    served again (a second lifespan, a second test client) does not answer 500.
-    """
+def utc_now() -> datetime:
+    """The real clock (UTC); tests pin another through ``create_app(clock=...)``."""
+    return datetime.now(UTC)
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._all: list[Database] = []
-        self._lock = threading.Lock()
-        self._generation = 0
 
-    def get(self) -> Database:
-        db: Database | None = getattr(self._local, "db", None)
-        if db is not None and getattr(self._local, "generation", -1) != self._generation:
-            db = None  # closed by a shutdown since this thread opened it
-        if db is None:
-            db = open_db(self.path, migrate=False)
-            db.execute("PRAGMA query_only = ON")  # a reader can never change the database
-            # up to 40 server threads each hold a reader: 16 MiB of page cache each keeps RSS bounded
-            db.execute("PRAGMA cache_size = -16384")
-            with self._lock:
-                self._local.db = db
-                self._local.generation = self._generation
-                self._all.append(db)
-        return db
+class IngestPort(Protocol):
+    """What the API uses of the running MQTT ingest (:class:`aggregator.ingest.consumer.Ingest`)."""
 
-    def close(self) -> None:
-        with self._lock:
-            self._generation += 1
-            for db in self._all:
-                db.close()
-            self._all.clear()
+    @property
+    def connected(self) -> bool: ...
+
+    def stats(self) -> dict[str, int | float]: ...
+
+    def health(self, now: datetime | None = None) -> list[str]: ...
+
+    def request_snapshot(self, province: str, district: str, site: str, camera_id: str) -> str | None: ...
 
 
 @dataclass
@@ -79,12 +92,24 @@ class ApiContext:
     geography: Geography
     pool: ReaderPool
     limiter: RateLimiter
-    store: Any = None  # aggregator.store.state.StateStore when serving in-process
-    feed: Any = None  # aggregator.feed.Feed
-    ingest: Any = None  # aggregator.ingest.consumer.Ingest, for its counters
-    extras: dict[str, Any] = field(default_factory=dict)
-    # hook: (site_id, camera_id) -> current fault as a dict, or None; set by the faults wiring
-    current_fault: Callable[[str, str], dict[str, Any] | None] | None = None
+    clock: Callable[[], datetime] = utc_now
+    store: StateStore | None = None  # the writer's memory when serving in-process
+    feed: Feed | None = None
+    ingest: IngestPort | None = None
+    faults: FaultService | None = None
+    meter: IngestMeter | None = None
+    feed_keepalive_s: float = FEED_KEEPALIVE_S
+    audit_limits: TableLimits = field(default_factory=TableLimits)
+
+    @contextmanager
+    def writer(self) -> Iterator[Database]:
+        """A connection that may write (the readers are ``query_only``), closed afterwards.
+        Only the audit's imports, runs and overrides write through the API."""
+        db = open_db(self.pool.path, migrate=False)
+        try:
+            yield db
+        finally:
+            db.close()
 
 
 def get_context(request: Request) -> ApiContext:
@@ -127,25 +152,74 @@ def get_caller(
 CallerDep = Annotated[Principal, Depends(get_caller)]
 
 
-def require(role: str) -> Callable[[Principal], Principal]:
-    """A dependency admitting ``role`` or higher (403 otherwise)."""
-
-    def check(caller: CallerDep) -> Principal:
-        if not role_at_least(caller.role, role):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role} role or higher")
-        return caller
-
-    return check
+def require_role(caller: Principal, role: str) -> Principal:
+    """``caller`` when its role is ``role`` or higher; 403 otherwise."""
+    if not role_at_least(caller.role, role):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role} role or higher")
+    return caller
 
 
-TechnicianDep = Annotated[Principal, Depends(require("technician"))]
-AdminDep = Annotated[Principal, Depends(require("admin"))]
+def require_technician(caller: CallerDep) -> Principal:
+    """The caller, a technician or an administrator (403 otherwise)."""
+    return require_role(caller, "technician")
+
+
+def require_admin(caller: CallerDep) -> Principal:
+    """The caller, an administrator (403 otherwise)."""
+    return require_role(caller, "admin")
+
+
+TechnicianDep = Annotated[Principal, Depends(require_technician)]
+AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+def require_national(caller: Principal) -> None:
+    """403 for a token limited to some provinces: national figures need an unscoped token."""
+    if caller.provinces:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this token is limited to some provinces; ask per province")
+
+
+def scope_of(caller: Principal) -> list[str] | None:
+    """The caller's provinces, sorted (None = every province)."""
+    return sorted(caller.provinces) if caller.provinces else None
+
+
+def ensure_visible(caller: Principal, province: str | None, what: str) -> None:
+    """404 "``what`` not found" when ``province`` is None (nothing there) or outside the scope."""
+    if province is None or not caller.sees(province):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+
+class InProvince(Protocol):
+    """Anything that belongs to a province (a site, a camera, a fault)."""
+
+    @property
+    def province(self) -> str: ...
+
+
+T = TypeVar("T", bound=InProvince)
+
+
+def visible(caller: Principal, item: T | None, what: str) -> T:
+    """``item`` when it exists and is in the caller's provinces; 404 "``what`` not found" otherwise."""
+    ensure_visible(caller, item.province if item is not None else None, what)
+    assert item is not None  # ensure_visible refused None
+    return item
 
 
 def visible_provinces(caller: Principal, province: str | None) -> list[str] | None:
     """Provinces a list may show: the asked one (404 outside the scope), else the scope (None = all)."""
     if province is not None:
-        if not caller.sees(province):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"province {province} not found")
+        ensure_visible(caller, province, f"province {province}")
         return [province]
-    return sorted(caller.provinces) if caller.provinces else None
+    return scope_of(caller)
+
+
+def get_faults(ctx: ContextDep) -> FaultService:
+    """The running fault service (503 when this app runs without one)."""
+    if ctx.faults is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the fault service is not running")
+    return ctx.faults
+
+
+FaultsDep = Annotated[FaultService, Depends(get_faults)]

@@ -10,15 +10,12 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from aggregator.api.common import check_province
-from aggregator.api.deps import CallerDep, ContextDep
+from aggregator.api.deps import CallerDep, ContextDep, ensure_visible
 from aggregator.feed import FeedEvent, format_sse
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["feed"])
-# A comment line this often keeps proxies from closing an idle stream and lets the server
-# notice a client that went away.
-KEEPALIVE_S = 15.0
 
 
 @router.get(
@@ -34,34 +31,34 @@ async def feed(
     """Events: ``snapshot`` (on connect and after falling behind), ``state`` (one camera or site
     changed), ``rollup`` (a province's cameras per state), ``overflow`` (you fell behind; a
     snapshot follows)."""
-    if ctx.feed is None:
+    feed = ctx.feed
+    if feed is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the live feed is not running")
     wanted: set[str] | None = None
     for code in province or []:
         check_province(ctx, code)
-        if not caller.sees(code):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"province {code} not found")
+        ensure_visible(caller, code, f"province {code}")
     if province:
         wanted = set(province)
     elif caller.provinces:
         wanted = set(caller.provinces)
-    client = ctx.feed.subscribe(wanted, asyncio.get_running_loop())
-    keepalive = float(ctx.extras.get("feed_keepalive_s", KEEPALIVE_S))
+    client = feed.subscribe(wanted, asyncio.get_running_loop())
+    keepalive = ctx.feed_keepalive_s
 
     async def stream() -> AsyncIterator[str]:
         try:
-            yield format_sse(ctx.feed.snapshot(client.provinces))
+            yield format_sse(feed.snapshot(client.provinces))
             while not await request.is_disconnected():
                 events, overflowed = await client.take(keepalive)
                 if overflowed:
                     yield format_sse(FeedEvent("overflow", None, {"dropped": client.dropped}))
-                    yield format_sse(ctx.feed.snapshot(client.provinces))
+                    yield format_sse(feed.snapshot(client.provinces))
                     continue
                 if not events:
                     yield ": keep-alive\n\n"
                 for event in events:
                     yield format_sse(event)
         finally:
-            ctx.feed.unsubscribe(client)
+            feed.unsubscribe(client)
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

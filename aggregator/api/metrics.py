@@ -1,16 +1,15 @@
 """Prometheus text exposition: ingest rate and lag, quarantine per reason, cameras per state per province.
 
 Written by hand (the format is a few lines of text) so the aggregator needs no client library.
-:class:`IngestMeter` listens to committed batches; :func:`render` reads everything else.
+:class:`IngestMeter` listens to committed batches; :func:`render` writes what the route read.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Any
 
-from sqlite_utils import Database
+from aggregator.store.records import ApplyResult
 
 __all__ = ["IngestMeter", "render"]
 
@@ -30,7 +29,7 @@ class IngestMeter:
         self.rejected = 0
         self.last_lag_s = 0.0
 
-    def on_applied(self, result: Any) -> None:
+    def on_applied(self, result: ApplyResult) -> None:
         """Count one committed batch."""
         with self._lock:
             self.batches += 1
@@ -63,18 +62,11 @@ def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[s
     return lines
 
 
-def quarantine_counts(db: Database) -> dict[str, int]:
-    """Refused payloads per reason (empty when the transport's table does not exist yet)."""
-    if not db["quarantine_counts"].exists():
-        return {}
-    return {str(r): int(n) for r, n in db.execute("SELECT reason, count FROM quarantine_counts")}
-
-
 def render(
-    db: Database, district_counts: dict[str, list[int]], meter: IngestMeter | None, *,
-    ingest: dict[str, float] | None = None, feed_clients: int = 0,
+    district_counts: dict[str, list[int]], meter: IngestMeter | None, *, sites: tuple[int, int],
+    quarantined: dict[str, int], ingest: dict[str, float] | None = None, feed_clients: int = 0,
 ) -> str:  # fmt: skip
-    """The whole exposition."""
+    """The whole exposition: ``sites`` is (all, online), ``quarantined`` refusals per reason."""
     per_province: dict[str, list[int]] = {}
     for district, counts in district_counts.items():
         acc = per_province.setdefault(district[:2], [0] * 5)
@@ -84,11 +76,11 @@ def render(
         "camwatch_cameras", "gauge", "Cameras per state per province now.",
         (({"province": p, "state": _STATE_NAMES[i]}, n) for p, c in sorted(per_province.items()) for i, n in enumerate(c)),
     )  # fmt: skip
-    sites, online = db.execute("SELECT COUNT(*), COALESCE(SUM(online), 0) FROM sites").fetchone()
+    total, online = sites
     lines += _family("camwatch_sites", "gauge", "Sites, by whether they are online.",
-                     [({"online": "true"}, online), ({"online": "false"}, sites - online)])  # fmt: skip
+                     [({"online": "true"}, online), ({"online": "false"}, total - online)])  # fmt: skip
     lines += _family("camwatch_quarantined_total", "counter", "Payloads refused by ingest, per reason.",
-                     (({"reason": r}, n) for r, n in sorted(quarantine_counts(db).items())))  # fmt: skip
+                     (({"reason": r}, n) for r, n in sorted(quarantined.items())))  # fmt: skip
     if meter is not None:
         m = meter.as_dict()
         for key, help_text in (("messages", "Messages committed."), ("statuses", "Camera statuses committed."),

@@ -1,19 +1,26 @@
-"""Operations: health, Prometheus metrics, ingest and quarantine counters, tokens (admin)."""
+"""Operations: health, Prometheus metrics, ingest and quarantine counters, the caller, tokens (admin)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
 
-from aggregator.api.common import district_counts, when
-from aggregator.api.deps import AdminDep, CallerDep, ContextDep, DbDep, TechnicianDep
+from aggregator.api.common import district_counts
+from aggregator.api.deps import AdminDep, CallerDep, ContextDep, DbDep, TechnicianDep, scope_of
 from aggregator.api.errors import ERROR_RESPONSES
-from aggregator.api.metrics import quarantine_counts, render
-from aggregator.api.schemas import IngestCounters
+from aggregator.api.metrics import render
+from aggregator.api.schemas import Health, IngestCounters, MePublic, QuarantinedPublic, TokenPublic
 from aggregator.auth import list_tokens
+from aggregator.days import from_ms
+from aggregator.store.queries.ops import (
+    database_answers,
+    quarantine_counts,
+    quarantined,
+    stored_totals,
+)
+from aggregator.store.queries.sites import site_totals
 
 __all__ = ["health_router", "router"]
 
@@ -21,47 +28,8 @@ router = APIRouter(prefix="/api/v1", tags=["operations"])
 health_router = APIRouter(tags=["operations"])
 
 
-class Health(BaseModel):
-    """Liveness and the parts that are running."""
-
-    status: str
-    database: bool
-    ingest_connected: bool | None
-    feed_clients: int
-    reasons: list[str] = []
-
-
-class QuarantinedPublic(BaseModel):
-    """One refused payload (its first bytes are not shown: they may be anything)."""
-
-    at: Any
-    topic: str
-    reason: str
-    detail: str
-    size: int
-
-
-class TokenPublic(BaseModel):
-    """An API token's metadata (never the token)."""
-
-    id: int
-    name: str
-    role: str
-    provinces: list[str]
-    created: Any
-    revoked: Any
-
-
-def _ingest_stats(ctx: ContextDep) -> dict[str, Any]:
-    ingest = ctx.ingest
-    if ingest is None:
-        return {}
-    stats = getattr(ingest, "stats", None)
-    if callable(stats):
-        out: dict[str, Any] = dict(stats())
-        return out
-    return {"connected": bool(getattr(ingest, "connected", False)),
-            "committed_batches": int(getattr(ingest, "committed_batches", 0))}  # fmt: skip
+def _ingest_stats(ctx: ContextDep) -> dict[str, float]:
+    return {k: float(v) for k, v in ctx.ingest.stats().items()} if ctx.ingest is not None else {}
 
 
 @health_router.get("/healthz", response_model=Health, summary="Health (no token needed)",
@@ -69,12 +37,12 @@ def _ingest_stats(ctx: ContextDep) -> dict[str, Any]:
 def healthz(ctx: ContextDep, db: DbDep, response: Response) -> Health:
     """200 while the database reads and ingest keeps up; 503 with ``reasons`` (one line each:
     ingest disconnected, the writer failing its commits, a delivery waiting too long)."""
-    ok = db.execute("SELECT 1").fetchone() == (1,)
+    ok = database_answers(db)
     reasons = [] if ok else ["database: the database does not answer"]
     connected: bool | None = None
     if ctx.ingest is not None:
         connected = bool(ctx.ingest.connected)
-        reasons += ctx.ingest.health()
+        reasons += ctx.ingest.health(ctx.clock())
     if reasons:
         response.status_code = 503
     return Health(status="degraded" if reasons else "ok", database=ok, ingest_connected=connected,
@@ -86,22 +54,18 @@ def healthz(ctx: ContextDep, db: DbDep, response: Response) -> Health:
 def metrics(ctx: ContextDep, db: DbDep, caller: CallerDep) -> PlainTextResponse:
     """Text exposition format 0.0.4; scrape with a viewer token (``bearer_token`` in Prometheus).
     Cameras per state count the cameras under an active maintenance window as maintenance."""
-    stats = {k: v for k, v in _ingest_stats(ctx).items() if isinstance(v, (int, float))}
-    text = render(db, district_counts(ctx, db), ctx.extras.get("meter"), ingest=stats,
-                  feed_clients=ctx.feed.clients if ctx.feed is not None else 0)  # fmt: skip
+    text = render(district_counts(ctx, db), ctx.meter, sites=site_totals(db), quarantined=quarantine_counts(db),
+                  ingest=_ingest_stats(ctx), feed_clients=ctx.feed.clients if ctx.feed is not None else 0)  # fmt: skip
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @router.get("/ingest", response_model=IngestCounters, summary="Ingest and quarantine counters")
 def ingest_counters(ctx: ContextDep, db: DbDep, caller: CallerDep) -> IngestCounters:
     """What was stored and what was refused."""
-    cameras = db.execute("SELECT COUNT(*) FROM camera_inventory").fetchone()[0]
-    sites = db.execute("SELECT COUNT(*) FROM sites").fetchone()[0]
-    transitions = db.execute("SELECT COALESCE(MAX(id), 0) FROM transitions").fetchone()[0]
-    meter = ctx.extras.get("meter")
-    stats = {**(meter.as_dict() if meter is not None else {}), **_ingest_stats(ctx)}
-    return IngestCounters(cameras=cameras, sites=sites, transitions=transitions, quarantined=quarantine_counts(db),
-                          ingest=stats)  # fmt: skip
+    totals = stored_totals(db)
+    stats = {**(ctx.meter.as_dict() if ctx.meter is not None else {}), **_ingest_stats(ctx)}
+    return IngestCounters(cameras=totals.cameras, sites=totals.sites, transitions=totals.transitions,
+                          quarantined=quarantine_counts(db), ingest=stats)  # fmt: skip
 
 
 @router.get("/quarantine", response_model=list[QuarantinedPublic], summary="Recently refused payloads")
@@ -110,22 +74,11 @@ def quarantine(
     reason: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[QuarantinedPublic]:  # fmt: skip
-    """Newest first; technicians and administrators only."""
-    if not db["quarantine"].exists():
-        return []
-    where, params = ("WHERE reason = ?", [reason]) if reason else ("", [])
-    rows = db.execute(
-        f"SELECT at_ms, topic, reason, detail, size FROM quarantine {where} ORDER BY id DESC LIMIT ?", [*params, limit]
-    ).fetchall()
-    return [QuarantinedPublic(at=when(r[0]), topic=r[1], reason=r[2], detail=r[3], size=r[4]) for r in rows]
-
-
-class MePublic(BaseModel):
-    """The caller's token: name, role and provinces (empty = all)."""
-
-    name: str
-    role: str
-    provinces: list[str]
+    """Newest first; technicians and administrators only, limited to the token's provinces (by the
+    province in each payload's topic)."""
+    rows = quarantined(db, provinces=scope_of(caller), reason=reason, limit=limit)
+    return [QuarantinedPublic(at=from_ms(r.at_ms), topic=r.topic, reason=r.reason, detail=r.detail, size=r.size)
+            for r in rows]  # fmt: skip
 
 
 @router.get("/me", response_model=MePublic, summary="Who the token is")

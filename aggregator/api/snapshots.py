@@ -8,36 +8,17 @@ and the page polls the GET until the answer naming that id is there.
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, HTTPException, Response, status
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
-from pydantic import BaseModel
-
-from aggregator.api.deps import CallerDep, ContextDep, DbDep, TechnicianDep
+from aggregator.api.common import CameraIdPath, SiteIdPath
+from aggregator.api.deps import CallerDep, ContextDep, DbDep, TechnicianDep, visible
+from aggregator.api.schemas import SnapshotRequested
 from aggregator.store import registry
 from aggregator.store.snapshots import latest_snapshot
 
-__all__ = ["SnapshotRequested", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/cameras", tags=["cameras"])
-
-SiteIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Site id")]
-CameraIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="Stable camera id")]
-
-
-class SnapshotRequested(BaseModel):
-    """A snapshot command was published; the answer will carry ``cmd_id``."""
-
-    site_id: str
-    camera_id: str
-    cmd_id: str
-
-
-def _site_in_scope(db: DbDep, caller: CallerDep, site_id: str, camera_id: str) -> registry.SiteRow:
-    site = registry.get_site(db, site_id)
-    if site is None or not caller.sees(site.province):  # the same answer: a scope cannot be probed
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {site_id}/{camera_id} not found")
-    return site
 
 
 @router.post(
@@ -49,7 +30,7 @@ def request_snapshot(
 ) -> SnapshotRequested:
     """Publish a ``snapshot`` command to the site; 404 outside the token's provinces, 503 when the
     aggregator is not connected to the broker. The site answers at most once per camera per 10 s."""
-    site = _site_in_scope(db, caller, site_id, camera_id)
+    site = visible(caller, registry.get_site(db, site_id), f"camera {site_id}/{camera_id}")
     if ctx.ingest is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "this API runs without MQTT ingest")
     cmd_id = ctx.ingest.request_snapshot(site.province, site.district, site_id, camera_id)
@@ -59,14 +40,14 @@ def request_snapshot(
 
 
 @router.get(
-    "/{site_id}/{camera_id}/snapshot", summary="The camera's latest snapshot (image/jpeg)",
+    "/{site_id}/{camera_id}/snapshot", summary="The camera's latest snapshot (image/jpeg)", response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}, "description": "The JPEG; X-Snapshot-Taken-At, "
                      "X-Snapshot-Cmd-Id, and X-Snapshot-Error / X-Snapshot-Error-Cmd-Id when a later request failed"},
                404: {"description": "No snapshot, or the request failed at the site (the reason is in the detail)"}},
 )  # fmt: skip
 def get_snapshot(site_id: SiteIdPath, camera_id: CameraIdPath, db: DbDep, caller: CallerDep) -> Response:
     """The latest picture the site sent for this camera, with when it was taken."""
-    _site_in_scope(db, caller, site_id, camera_id)
+    visible(caller, registry.get_site(db, site_id), f"camera {site_id}/{camera_id}")
     record = latest_snapshot(db, site_id, camera_id)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {site_id}/{camera_id}: no snapshot was requested")

@@ -15,11 +15,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from aggregator.faults.model import Fault, FaultChange, FaultKind, FaultStatus, Resolution
-from aggregator.store.maintenance import migrate_maintenance
+from aggregator.store.maintenance import TargetKind, migrate_maintenance
 from aggregator.timetext import iso, parse_iso
 from protocol import CameraState, Reason
 
-__all__ = ["FaultFilter", "FaultStore", "migrate_faults"]
+__all__ = ["FaultFilter", "FaultStore", "fault_row", "migrate_faults", "row_fault", "target_province"]
 
 FAULTS = "faults"
 HISTORY = "fault_history"
@@ -277,3 +277,17 @@ class FaultStore:
         if flt.top_level:
             clauses.append("parent_id IS NULL")
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def target_province(db: Database, kind: TargetKind, target: str) -> str | None:
+    """The province of a maintenance window's target (a district, site or camera), or None
+    when no such site or camera is registered."""
+    if kind is TargetKind.DISTRICT:
+        return target[:2]
+    sql = (
+        "SELECT province FROM sites WHERE site_id = ?"
+        if kind is TargetKind.SITE
+        else "SELECT s.province FROM cameras c JOIN sites s ON s.id = c.site WHERE c.camera_id = ?"
+    )
+    row = db.execute(sql, [target]).fetchone()
+    return None if row is None else str(row[0])

@@ -17,24 +17,26 @@ equals ``/api/v1/availability`` for that area and month.
   closures and faults held under a wider fault are left out, as in :mod:`aggregator.faults.stats`);
 * *worst sites*: the sites with the lowest available figure (most down time first on ties).
 
-:func:`to_csv` and :func:`to_html` render a report in Thai or English.
+:mod:`aggregator.reports.render` renders a report in Thai or English (:func:`to_csv`,
+:func:`to_html`, :func:`to_json` are re-exported here for the CLI).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlite_utils import Database
 
 from aggregator.availability import Totals, Window, month_window
-from aggregator.days import BANGKOK, day_of, from_ms, to_ms
+from aggregator.days import day_of, from_ms, to_ms
+from aggregator.reports.audit_section import audit_section
+from aggregator.reports.figures import WORST_SITES, AreaFigures, Lang, MonthlyReport, SiteFigures
+from aggregator.reports.render import columns, title, to_csv, to_html, to_json
 from aggregator.store import camera_log
 from aggregator.store.retention import kept_from
 from aggregator.store.rollups import checkpoint_ms
@@ -53,57 +55,7 @@ __all__ = [
     "to_json",
 ]
 
-Lang = Literal["th", "en"]
-# How many sites the "worst sites" table lists: a committee page, not a data dump.
-WORST_SITES = 10
 _KNOWN_STATES = (0, 1, 2)  # up, degraded, down
-
-
-@dataclass(frozen=True, slots=True)
-class AreaFigures:
-    """One row of a report: a province, a district, or the total."""
-
-    code: str
-    name_th: str
-    name_en: str
-    cameras: int = 0
-    never_seen: int | None = 0  # None: the month reaches before the kept camera history
-    totals: Totals = field(default_factory=Totals)
-    faults_opened: int = 0
-    faults_closed: int = 0
-    mttr_h: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SiteFigures:
-    """A site in the worst-sites table."""
-
-    site_id: str
-    name: str
-    province: str
-    district: str
-    district_th: str
-    district_en: str
-    cameras: int
-    totals: Totals
-
-
-@dataclass(frozen=True, slots=True)
-class MonthlyReport:
-    """A month's report for the nation (``province`` None) or one province."""
-
-    month: str
-    province: str | None
-    province_th: str
-    province_en: str
-    generated_at: datetime
-    window: Window
-    rows: tuple[AreaFigures, ...]
-    total: AreaFigures
-    worst_sites: tuple[SiteFigures, ...]
-    audit: dict[str, Any] | None = None  # the audit helper's register section, when available
-    # Set when the month reaches before the kept camera history: "never seen" is then empty.
-    camera_history_from: date | None = None
 
 
 # ----- reading ------------------------------------------------------------------------------
@@ -283,151 +235,6 @@ def build_report(
 def _audit(db: Database, province: str | None, now_ms: int) -> dict[str, Any] | None:
     """The register audit's section (declared vs seen cameras, risk points, hygiene), if any."""
     try:
-        from aggregator.reports.audit_section import audit_section
-    except ImportError:
-        return None
-    try:
         return audit_section(db, province, now_ms=now_ms).as_dict()
     except sqlite3.OperationalError:  # audit tables not migrated in this database
         return None
-
-
-# ----- rendering ----------------------------------------------------------------------------
-
-_LABELS: dict[str, tuple[str, str]] = {
-    "code": ("รหัส", "Code"),
-    "name": ("พื้นที่", "Area"),
-    "cameras": ("กล้อง", "Cameras"),
-    "available": ("พร้อมใช้งาน", "Available"),
-    "usable": ("ใช้งานได้จริง", "Usable"),
-    "unknown_h": ("ไม่ทราบสถานะ (ชม.)", "Unknown (h)"),
-    "maintenance_h": ("ซ่อมบำรุง (ชม.)", "Maintenance (h)"),
-    "never_seen": ("ไม่เคยพบ", "Never seen"),
-    "faults_opened": ("เหตุขัดข้องเปิด", "Faults opened"),
-    "faults_closed": ("เหตุขัดข้องปิด", "Faults closed"),
-    "mttr_h": ("เวลาซ่อมเฉลี่ย (ชม.)", "MTTR (h)"),
-}
-_KINDS = {"code": "text", "name": "text", "cameras": "int", "available": "pct", "usable": "pct",
-          "unknown_h": "hours", "maintenance_h": "hours", "never_seen": "int", "faults_opened": "int",
-          "faults_closed": "int", "mttr_h": "hours"}  # fmt: skip
-
-
-def columns(lang: Lang) -> list[dict[str, str]]:
-    """The report's columns: key, label in ``lang``, and kind (text, int, pct, hours)."""
-    i = 0 if lang == "th" else 1
-    return [{"key": k, "label": v[i], "kind": _KINDS[k]} for k, v in _LABELS.items()]
-
-
-def _row(r: AreaFigures, lang: Lang) -> dict[str, object]:
-    return {
-        "code": r.code,
-        "name": r.name_th if lang == "th" else r.name_en,
-        "cameras": r.cameras,
-        "available": r.totals.available,
-        "usable": r.totals.usable,
-        "unknown_h": r.totals.unknown_ms / 3_600_000,
-        "maintenance_h": r.totals.maint_ms / 3_600_000,
-        "never_seen": r.never_seen,
-        "faults_opened": r.faults_opened,
-        "faults_closed": r.faults_closed,
-        "mttr_h": r.mttr_h,
-    }
-
-
-def title(report: MonthlyReport, lang: Lang) -> str:
-    """The report's heading."""
-    where = report.province_th if lang == "th" else report.province_en
-    if lang == "th":
-        return f"รายงานความพร้อมใช้งานกล้อง CCTV {where} เดือน {report.month}"
-    return f"CCTV availability report, {where}, {report.month}"
-
-
-def _sites(report: MonthlyReport, lang: Lang) -> list[dict[str, object]]:
-    return [
-        {
-            "site_id": s.site_id, "name": s.name, "province": s.province, "district": s.district,
-            "district_name": s.district_th if lang == "th" else s.district_en, "cameras": s.cameras,
-            "available": s.totals.available, "usable": s.totals.usable,
-            "down_h": s.totals.down_ms / 3_600_000,
-        }
-        for s in report.worst_sites
-    ]  # fmt: skip
-
-
-def to_json(report: MonthlyReport, lang: Lang) -> dict[str, object]:
-    """The report as the dashboard draws it."""
-    return {
-        "title": title(report, lang),
-        "month": report.month,
-        "province": report.province,
-        "generated_at": report.generated_at.isoformat(),
-        "window": {"start": from_ms(report.window.start_ms).isoformat(),
-                   "end": from_ms(report.window.end_ms).isoformat()},  # fmt: skip
-        "columns": columns(lang),
-        "rows": [_row(r, lang) for r in (*report.rows, report.total)],
-        "worst_sites": _sites(report, lang),
-        "audit": report.audit,
-        "camera_history_from": report.camera_history_from.isoformat() if report.camera_history_from else None,
-    }
-
-
-def _csv_value(value: object, kind: str) -> str:
-    if value is None:
-        return ""
-    if kind == "pct" and isinstance(value, float):
-        return f"{value * 100:.2f}"
-    if kind == "hours" and isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
-def to_csv(report: MonthlyReport, lang: Lang) -> str:
-    """The area rows and total as CSV (percentages as 0-100 numbers), UTF-8 with a BOM-free header."""
-    cols = columns(lang)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([c["label"] for c in cols])
-    for r in (*report.rows, report.total):
-        row = _row(r, lang)
-        writer.writerow([_csv_value(row[c["key"]], c["kind"]) for c in cols])
-    return buf.getvalue()
-
-
-def _fmt(value: object, kind: str) -> str:
-    if value is None:
-        return "–"
-    if kind == "pct" and isinstance(value, float):
-        return f"{value * 100:.1f}%"
-    if kind == "hours" and isinstance(value, float):
-        return f"{value:,.1f}"
-    if kind == "int" and isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def to_html(report: MonthlyReport, lang: Lang) -> str:
-    """A printable page (A4, no scripts) rendered from ``templates/report.html``."""
-    from aggregator.web.pages import render_template
-
-    cols = columns(lang)
-    rows = [[(_fmt(_row(r, lang)[c["key"]], c["kind"]), c["kind"]) for c in cols] for r in report.rows]
-    total = [(_fmt(_row(report.total, lang)[c["key"]], c["kind"]), c["kind"]) for c in cols]
-    sites = [
-        {**s, "available": _fmt(s["available"], "pct"), "usable": _fmt(s["usable"], "pct"),
-         "down_h": _fmt(s["down_h"], "hours")}
-        for s in _sites(report, lang)
-    ]  # fmt: skip
-    return render_template(
-        "report.html",
-        lang=lang,
-        title=title(report, lang),
-        columns=cols,
-        rows=rows,
-        total=total,
-        sites=sites,
-        audit=report.audit,
-        history_from=report.camera_history_from.isoformat() if report.camera_history_from else None,
-        generated=report.generated_at.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M"),
-        period=(from_ms(report.window.start_ms).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M"),
-                from_ms(report.window.end_ms).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")),  # fmt: skip
-    )

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-__all__ = ["CSP", "render_template", "router"]
+__all__ = ["CSP", "router"]
 
 _HERE = Path(__file__).parent
 CSP = (
@@ -63,13 +63,7 @@ def dashboard(request: Request) -> HTMLResponse:
     )
 
 
-@router.get("/ui")
+@router.get("/ui", response_class=RedirectResponse)
 def ui_alias() -> RedirectResponse:
     """Old bookmarks and the demo's printed link may say /ui: send them to the shell."""
     return RedirectResponse("/", status_code=307)
-
-
-def render_template(name: str, **context: object) -> str:
-    """Render one of the dashboard's Jinja2 templates (autoescaped)."""
-    return _environment().get_template(name).render(**context)
-

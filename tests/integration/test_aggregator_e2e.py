@@ -48,7 +48,7 @@ def running(mosquitto: Broker, tmp_path: Path) -> Iterator[tuple[Service, str, d
     service.db.conn.commit()
     tokens = {name: create_token(service.db, name, role, provinces, pepper=PEPPER, geography=service.geography)[1]
               for name, role, provinces in (("viewer", "viewer", []), ("scoped", "viewer", ["50"]))}  # fmt: skip
-    service.app.state.ctx.extras["feed_keepalive_s"] = 0.5  # the feed reader notices the end quickly
+    service.app.state.ctx.feed_keepalive_s = 0.5  # the feed reader notices the end quickly
     service.start()
     try:
         with serve(service.app) as url:

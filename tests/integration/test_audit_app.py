@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from aggregator.api import create_app
+from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.geography import load_geography
 from aggregator.settings import AggregatorSettings

@@ -1,7 +1,6 @@
 """The faults API with the core's real auth (issue 6): bearer tokens, roles and province scopes.
 
-The app is assembled from the core's context and ``get_caller`` dependency plus
-``include_faults``, exactly what ``create_app`` does for the faults router.
+The app is the real one (``create_app``) given the fault service.
 """
 
 from __future__ import annotations
@@ -9,12 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from aggregator.api.deps import ApiContext, ReaderPool, get_caller
-from aggregator.api.faults import include_faults
-from aggregator.auth import RateLimiter, create_token
+from aggregator.app import create_app
+from aggregator.auth import create_token
 from aggregator.geography import load_geography
 from aggregator.settings import AggregatorSettings
 from aggregator.store.db import open_db
@@ -39,10 +36,7 @@ def test_technicians_act_only_within_their_provinces_with_real_tokens(tmp_path: 
     svc.feed([cam(clock.now, "bkk-cam", CameraState.DOWN, Reason.UNREACHABLE, site="s1", district="1001")], clock.now)
     svc.feed([cam(clock.now, "cnx-cam", CameraState.DOWN, Reason.FROZEN, site="s9", district="5001")], clock.now)
     settings = AggregatorSettings(db_path=tmp_path / "camwatch.db", token_pepper=PEPPER)
-    app = FastAPI()
-    app.state.ctx = ApiContext(settings=settings, geography=geo, pool=ReaderPool(settings.db_path),
-                               limiter=RateLimiter(100, 100))  # fmt: skip
-    include_faults(app, get_caller, svc)
+    app = create_app(settings, geo, fault_service=svc)
 
     def auth(name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {tokens[name]}"}

@@ -53,7 +53,7 @@ def running(mosquitto: Broker, tmp_path: Path) -> Iterator[tuple[Service, str, d
     service.db.conn.commit()
     tokens = {name: create_token(service.db, name, role, [], pepper=PEPPER, geography=service.geography)[1]
               for name, role in (("viewer", "viewer"), ("tech", "technician"))}  # fmt: skip
-    service.app.state.ctx.extras["feed_keepalive_s"] = 0.5
+    service.app.state.ctx.feed_keepalive_s = 0.5
     service.start()
     try:
         with serve(service.app) as url:

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlite_utils import Database
 
-from aggregator.api import create_app
+from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.faults.routing import Channel, RouteSpec
 from aggregator.faults.service import FaultService

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from aggregator.api import create_app
+from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.geography import load_geography
+from aggregator.ingest.quarantine import Quarantine
 from aggregator.settings import AggregatorSettings
 from aggregator.store.db import open_db
 from aggregator.store.state import Inbound, StateStore
@@ -53,7 +54,7 @@ class Rig:
         return self.client.get(url, headers=headers, params=params)  # type: ignore[arg-type]
 
 
-def make_rig(tmp_path: Path, plugins: bool = True, **settings: object) -> Iterator[Rig]:
+def make_rig(tmp_path: Path, **settings: object) -> Iterator[Rig]:
     path = tmp_path / "agg.db"
     db = open_db(path)
     geo = load_geography(db)
@@ -71,7 +72,7 @@ def make_rig(tmp_path: Path, plugins: bool = True, **settings: object) -> Iterat
                                   ("bkk", "viewer", ["10"])):  # fmt: skip
         tokens[name] = create_token(db, name, role, provinces, pepper=PEPPER, geography=geo)[1]
     cfg = AggregatorSettings(db_path=path, token_pepper=PEPPER, **settings)  # type: ignore[arg-type]
-    app = create_app(cfg, geo, store=store, plugins=plugins)
+    app = create_app(cfg, geo, store=store)
     with TestClient(app) as client:
         yield Rig(client, path, tokens)
     db.close()
@@ -197,7 +198,7 @@ def test_rate_limit_429(tmp_path: Path) -> None:
 
 
 def test_openapi_documents_every_router(tmp_path: Path) -> None:
-    for rig in make_rig(tmp_path, plugins=False):
+    for rig in make_rig(tmp_path):
         spec = rig.client.get("/openapi.json").json()
         for path in ("/api/v1/nation", "/api/v1/cameras", "/api/v1/cameras/{site_id}/{camera_id}",
                      "/api/v1/availability", "/api/v1/feed", "/metrics", "/healthz"):  # fmt: skip
@@ -214,3 +215,35 @@ def test_me_days_and_search(rig: Rig) -> None:
     assert rig.get("/api/v1/cameras", q="cam%").status_code == 422  # type: ignore[attr-defined]
     assert rig.get("/api/v1/sites", q="bkk").json()["total"] == 1  # type: ignore[attr-defined]
     assert rig.get("/api/v1/sites", q="x'--").status_code == 422  # type: ignore[attr-defined]
+
+
+def test_quarantine_is_limited_to_the_tokens_provinces(rig: Rig) -> None:
+    # issue 13: a technician limited to province 50 read province 10's refused payloads
+    db = open_db(rig.db_path, migrate=False)
+    quarantine = Quarantine(db)
+    for topic in ("camwatch/v1/10/1001/bkk-1/birth", "camwatch/v1/50/5001/cm-1/events", "garbage/topic",
+                  "camwatch/v1/5/5001/x/birth", "camwatch/v1/100/1001/x/birth"):  # fmt: skip
+        quarantine.add(topic, b"{}", "schema", "refused", now=NOW)
+    geo = load_geography(db)
+    rig.tokens["cm-tech"] = create_token(db, "cm-tech", "technician", ["50"], pepper=PEPPER, geography=geo)[1]
+    db.close()
+    mine = rig.get("/api/v1/quarantine", who="cm-tech").json()  # type: ignore[attr-defined]
+    assert [r["topic"] for r in mine] == ["camwatch/v1/50/5001/cm-1/events"]
+    everything = rig.get("/api/v1/quarantine", who="tech").json()  # type: ignore[attr-defined]
+    assert len(everything) == 5
+
+
+def test_routes_read_the_time_from_the_apps_clock(tmp_path: Path) -> None:
+    # the app's clock (create_app(clock=...), kept on the context) moves every route's "now": 30 days after NOW, the camera's
+    # last 24 hours are all up (its outage was 2 h before NOW) and its newest day bar is that later day
+    later = NOW + timedelta(days=30)
+    for rig in make_rig(tmp_path):
+        rig.client.app.state.ctx.clock = lambda: later  # type: ignore[attr-defined]
+        nation = rig.get("/api/v1/nation").json()  # type: ignore[attr-defined]
+        assert nation["last_24h"]["end"].startswith(later.strftime("%Y-%m-%dT%H:%M"))
+        cam = rig.get("/api/v1/availability/cameras/bkk-1/cam-a", window="last_24h").json()  # type: ignore[attr-defined]
+        assert cam["down_s"] == 0 and cam["end"].startswith(later.strftime("%Y-%m-%dT%H:%M"))
+        days = rig.get("/api/v1/cameras/bkk-1/cam-a/days", days=1).json()  # type: ignore[attr-defined]
+        bars = rig.get("/api/v1/reports/camera-days/bkk-1/cam-a", days=1).json()  # type: ignore[attr-defined]
+        bangkok = (later + timedelta(hours=7)).date().isoformat()
+        assert days[0]["date"] == bars[0]["date"] == bangkok

@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-from fastapi import FastAPI, Header
+from fastapi import Header
 from fastapi.testclient import TestClient
 from sqlite_utils import Database
 
-from aggregator.api.audit import build_router
+from aggregator.api.deps import get_caller
 from aggregator.audit.tablefile import TableLimits
+from aggregator.auth import Principal
 from aggregator.geography import load_geography
 from aggregator.store.db import open_db
 from aggregator.store.state import Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraInventory, CameraState, Kind, SiteInfo, SiteTopic
+from tests.rig.callers import header_app
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -32,23 +34,16 @@ T0 = datetime(2026, 10, 1, 3, 0, tzinfo=UTC)
 HERE = (18.7877, 98.9931)
 
 
-@dataclass(frozen=True)
-class Caller:
-    name: str
-    role: str
-    provinces: tuple[str, ...] = ()
-
-
 CALLERS = {
-    "admin": Caller("admin", "admin"),
-    "cm-admin": Caller("cm-admin", "admin", ("50",)),
-    "viewer": Caller("viewer", "viewer"),
-    "bkk-viewer": Caller("bkk-viewer", "viewer", ("10",)),
+    "admin": Principal(1, "admin", "admin", frozenset()),
+    "cm-admin": Principal(2, "cm-admin", "admin", frozenset({"50"})),
+    "viewer": Principal(3, "viewer", "viewer", frozenset()),
+    "bkk-viewer": Principal(4, "bkk-viewer", "viewer", frozenset({"10"})),
 }
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
+def db(tmp_path: Path) -> Iterator[Database]:
     database = open_db(tmp_path / "camwatch.sqlite3")
     store = StateStore(database, load_geography(database), start=T0)
     cams = [BirthCamera(camera_id="c1", state=CameraState.UP, since=T0,
@@ -60,17 +55,19 @@ def db(tmp_path: Path) -> Database:
     store.apply([Inbound(SiteTopic("50", "5001", "cm-01", Kind.BIRTH),
                          Birth(site="cm-01", ts=T0, bd_seq=0, cameras=cams,
                                site_info=SiteInfo(lat=HERE[0], lon=HERE[1])), T0)])
-    return database
+    yield database
+    database.close()
 
 
 @pytest.fixture
-def client(db: Database) -> TestClient:
-    def principal(x_test_user: str = Header()) -> Caller:
+def client(db: Database, tmp_path: Path) -> Iterator[TestClient]:
+    def principal(x_test_user: str = Header()) -> Principal:
         return CALLERS[x_test_user]
 
-    app = FastAPI()
-    app.include_router(build_router(principal, lambda: db, limits=TableLimits(max_bytes=20_000)))
-    return TestClient(app)
+    app = header_app(tmp_path / "camwatch.sqlite3", audit_limits=TableLimits(max_bytes=20_000))
+    app.dependency_overrides[get_caller] = principal
+    with TestClient(app) as client:
+        yield client
 
 
 def as_(user: str) -> dict[str, str]:
@@ -133,8 +130,9 @@ def test_roles_and_province_scope(client: TestClient, db: Database) -> None:
     assert scoped["inserted"] == 2
     assert any("outside the importer's provinces" in r["reasons"][0] for r in scoped["rejections"])
     assert client.post("/api/v1/audit/reconcile", headers=as_("cm-admin"), json={}).status_code == 403
+    # outside the caller's provinces: 404, as everywhere else in the API (issue 12)
     assert client.post("/api/v1/audit/reconcile", headers=as_("cm-admin"),
-                       json={"province": "10"}).status_code == 403
+                       json={"province": "10"}).status_code == 404
     run = client.post("/api/v1/audit/reconcile", headers=as_("cm-admin"), json={"province": "50"})
     assert run.status_code == 200 and run.json()["counts"] == {"verified": 1, "ghost": 1,
                                                                 "unregistered": 1}
@@ -210,3 +208,30 @@ def test_declared_list_with_class_search_and_scope(client: TestClient) -> None:
     assert [r["key"] for r in client.get("/api/v1/audit/declared", headers=as_("bkk-viewer")).json()] == ["10|id|B1"]
     assert client.get("/api/v1/audit/declared", params={"province": "50"},
                       headers=as_("bkk-viewer")).status_code == 404
+
+
+def test_out_of_scope_is_404_like_the_rest_of_the_api(client: TestClient) -> None:
+    # issue 12: the audit answered 403 for other provinces where every other route answers 404
+    upload(client, "admin", register_csv(ROWS))
+    bkk = {"declared_key": "10|id|B1", "discovered_key": "cm-01/c1", "action": "reject"}
+    assert client.put("/api/v1/audit/overrides", headers=as_("cm-admin"), json=bkk).status_code == 404
+    other_site = {"declared_key": "50|id|D9", "discovered_key": "bkk-9/c1", "action": "match"}
+    assert client.put("/api/v1/audit/overrides", headers=as_("cm-admin"), json=other_site).status_code == 404
+    gone = client.delete("/api/v1/audit/overrides", headers=as_("cm-admin"),
+                         params={"declared_key": "10|id|B1", "discovered_key": "cm-01/c1"})
+    assert gone.status_code == 404
+    assert client.get("/api/v1/audit/matches?province=50", headers=as_("bkk-viewer")).status_code == 404
+    # a run over the whole country still needs an unscoped token
+    assert client.post("/api/v1/audit/reconcile", headers=as_("cm-admin"), json={}).status_code == 403
+
+
+@pytest.mark.parametrize("body", [b"{broken", b'{"declared_key": 1}', b"[]"])
+def test_a_viewer_gets_403_before_the_body_is_read(client: TestClient, body: bytes) -> None:
+    # issue 13: a malformed body from a viewer answered 422 (and told the body's rules) before 403
+    for method, url in (("PUT", "/api/v1/audit/overrides"), ("POST", "/api/v1/audit/reconcile")):
+        response = client.request(method, url, content=body,
+                                  headers={**as_("viewer"), "Content-Type": "application/json"})
+        assert response.status_code == 403, (url, response.text)
+        admin = client.request(method, url, content=body,
+                               headers={**as_("admin"), "Content-Type": "application/json"})
+        assert admin.status_code == 422, (url, admin.text)

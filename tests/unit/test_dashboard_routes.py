@@ -9,16 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from aggregator.api.deps import get_caller
+from aggregator.auth import Principal
 from aggregator.geography import load_geography
 from aggregator.store.db import open_db
 from aggregator.store.state import Inbound, StateStore
-from aggregator.web import include_dashboard
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, SiteTopic
+from tests.rig.callers import header_app
 
 
 @dataclass
@@ -29,8 +31,8 @@ class Caller:
 
 
 @pytest.fixture
-def app_with() -> Iterator[tuple[TestClient, Caller]]:
-    db = open_db(":memory:")
+def app_with(tmp_path: Path) -> Iterator[tuple[TestClient, Caller]]:
+    db = open_db(tmp_path / "camwatch.db")
     geo = load_geography(db)
     now = datetime.now(UTC)
     store = StateStore(db, geo, start=now - timedelta(days=3))
@@ -41,9 +43,10 @@ def app_with() -> Iterator[tuple[TestClient, Caller]]:
     store.apply([Inbound(SiteTopic("10", "1001", "S1", Kind.EVENTS), Events(site="S1", ts=down, seq=1, events=[
         Event(id=1, camera_id="c1", at=down, state=CameraState.DOWN)]), down)])  # fmt: skip
     caller = Caller()
-    app = FastAPI()
-    include_dashboard(app, principal=lambda: caller, database=lambda: db)
-    yield TestClient(app), caller
+    app = header_app(tmp_path / "camwatch.db")
+    app.dependency_overrides[get_caller] = lambda: Principal(0, caller.name, caller.role, caller.provinces)
+    with TestClient(app) as client:
+        yield client, caller
     db.close()
 
 
@@ -71,7 +74,8 @@ def test_report_formats_and_scope(app_with: tuple[TestClient, Caller]) -> None:
     assert client.get("/api/v1/reports/monthly?month=2026-13").status_code == 422
     caller.provinces = frozenset({"50"})
     assert client.get(f"/api/v1/reports/monthly?month={month}").status_code == 403  # nation: unscoped only
-    assert client.get(f"/api/v1/reports/monthly?month={month}&province=10").status_code == 403
+    # another province is out of scope: 404, as everywhere in the API (issue 12)
+    assert client.get(f"/api/v1/reports/monthly?month={month}&province=10").status_code == 404
     assert client.get(f"/api/v1/reports/monthly?month={month}&province=50").status_code == 200
 
 

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlite_utils import Database
 
-from aggregator.api import create_app
+from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.availability import Totals
 from aggregator.days import BANGKOK, to_ms

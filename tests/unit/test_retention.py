@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from aggregator.api import create_app
+from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.days import day_of, day_start, day_to_date, to_ms
 from aggregator.geography import load_geography

@@ -1,12 +1,15 @@
-"""API response models (separate from the wire messages in protocol/)."""
+"""API response models (separate from the wire messages in protocol/): areas, sites, cameras,
+availability and operations here; faults, audit and reports in their own modules."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from aggregator.api.schemas.base import Out
+from aggregator.api.schemas.faults import FaultPublic
 from aggregator.availability import Totals
 from protocol import CameraState, Reason
 
@@ -15,22 +18,25 @@ __all__ = [
     "AvailabilityPublic",
     "CameraDetail",
     "CameraPublic",
+    "DayPublic",
+    "Health",
     "IngestCounters",
+    "MePublic",
     "NationSummary",
+    "Out",
     "Page",
+    "QuarantinedPublic",
     "SitePublic",
+    "SnapshotRequested",
     "StateCounts",
+    "TokenPublic",
     "TransitionPublic",
 ]
 
 T = TypeVar("T")
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AvailabilityPublic(_Out):
+class AvailabilityPublic(Out):
     """Availability over a window: two figures, and the time nobody saw or that was planned."""
 
     model_config = ConfigDict(
@@ -70,7 +76,7 @@ class AvailabilityPublic(_Out):
         )  # fmt: skip
 
 
-class StateCounts(_Out):
+class StateCounts(Out):
     """Cameras in each state right now."""
 
     up: int = 0
@@ -80,7 +86,7 @@ class StateCounts(_Out):
     maintenance: int = 0
 
 
-class NationSummary(_Out):
+class NationSummary(Out):
     """The country at a glance."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
@@ -99,7 +105,7 @@ class NationSummary(_Out):
     last_24h: AvailabilityPublic
 
 
-class AreaPublic(_Out):
+class AreaPublic(Out):
     """A province or district with its cameras now."""
 
     code: str = Field(examples=["10"])
@@ -111,7 +117,7 @@ class AreaPublic(_Out):
     states: StateCounts
 
 
-class SitePublic(_Out):
+class SitePublic(Out):
     """A site (gateway/NVR location)."""
 
     site_id: str
@@ -127,7 +133,7 @@ class SitePublic(_Out):
     cameras: int
 
 
-class CameraPublic(_Out):
+class CameraPublic(Out):
     """A camera in a list."""
 
     site_id: str
@@ -146,7 +152,7 @@ class CameraPublic(_Out):
     last_seen: datetime
 
 
-class TransitionPublic(_Out):
+class TransitionPublic(Out):
     """One state change, at its edge time."""
 
     at: datetime
@@ -172,10 +178,10 @@ class CameraDetail(CameraPublic):
     lat: float | None
     lon: float | None
     transitions: list[TransitionPublic]
-    fault: dict[str, Any] | None = Field(default=None, description="The open fault, when the faults service runs")
+    fault: FaultPublic | None = Field(default=None, description="The open fault, when the faults service runs")
 
 
-class Page(_Out, Generic[T]):
+class Page(Out, Generic[T]):
     """One page of a list."""
 
     total: int = Field(description="Items matching the filters")
@@ -184,11 +190,69 @@ class Page(_Out, Generic[T]):
     items: list[T]
 
 
-class IngestCounters(_Out):
+class IngestCounters(Out):
     """What ingest has done and refused."""
 
     cameras: int
     sites: int
     transitions: int
     quarantined: dict[str, int] = Field(description="Refused payloads per reason")
-    ingest: dict[str, Any] = Field(default_factory=dict, description="Live counters of the MQTT ingest, when running")
+    ingest: dict[str, float] = Field(default_factory=dict, description="Live counters of the MQTT ingest, when running")
+
+
+class DayPublic(Out):
+    """One Bangkok day of a camera."""
+
+    date: date
+    up_s: float
+    degraded_s: float
+    down_s: float
+    unknown_s: float
+    maintenance_s: float
+
+
+class SnapshotRequested(Out):
+    """A snapshot command was published; the answer will carry ``cmd_id``."""
+
+    site_id: str
+    camera_id: str
+    cmd_id: str
+
+
+class Health(Out):
+    """Liveness and the parts that are running."""
+
+    status: str
+    database: bool
+    ingest_connected: bool | None
+    feed_clients: int
+    reasons: list[str] = Field(default_factory=list, description="Why it is not healthy, one line each")
+
+
+class QuarantinedPublic(Out):
+    """One refused payload (its first bytes are not shown: they may be anything)."""
+
+    at: datetime
+    topic: str
+    reason: str
+    detail: str
+    size: int
+
+
+class TokenPublic(Out):
+    """An API token's metadata (never the token)."""
+
+    id: int
+    name: str
+    role: str
+    provinces: list[str]
+    created: datetime
+    revoked: datetime | None
+
+
+class MePublic(Out):
+    """The caller's token: name, role and provinces (empty = all)."""
+
+    name: str
+    role: str
+    provinces: list[str]

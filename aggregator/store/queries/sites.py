@@ -1,0 +1,114 @@
+"""Site reads for the API: a filtered, sorted page of sites, one site, a site's province."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlite_utils import Database
+
+from aggregator.store.queries import in_provinces, like_prefix
+
+__all__ = ["SiteFilter", "SiteListing", "SiteSort", "find_sites", "get_site", "site_province", "site_totals"]
+
+
+class SiteSort(StrEnum):
+    """Allowed sort keys (prefix '-' for descending)."""
+
+    SITE_ID = "site_id"
+    SITE_ID_DESC = "-site_id"
+    PROVINCE = "province"
+    DISTRICT = "district"
+    LAST_SEEN = "last_seen"
+    LAST_SEEN_DESC = "-last_seen"
+    NAME = "name"
+
+
+_ORDER = {
+    SiteSort.SITE_ID: "s.site_id", SiteSort.SITE_ID_DESC: "s.site_id DESC", SiteSort.PROVINCE: "s.province, s.site_id",
+    SiteSort.DISTRICT: "s.district, s.site_id", SiteSort.LAST_SEEN: "s.last_seen_ms, s.site_id",
+    SiteSort.LAST_SEEN_DESC: "s.last_seen_ms DESC, s.site_id", SiteSort.NAME: "s.name, s.site_id",
+}  # fmt: skip
+_COLUMNS = (
+    "s.site_id, s.province, s.district, s.name, s.agency, s.lat, s.lon, s.agent_version, s.online, s.last_seen_ms, "
+    "(SELECT COUNT(*) FROM camera_inventory c WHERE c.site = s.id)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteListing:
+    """A site as lists show it, with its camera count."""
+
+    site_id: str
+    province: str
+    district: str
+    name: str
+    agency: str
+    lat: float | None
+    lon: float | None
+    agent_version: str
+    online: bool
+    last_seen_ms: int | None
+    cameras: int
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFilter:
+    """What a site list asks for; ``provinces`` None means every province."""
+
+    provinces: Sequence[str] | None = None
+    district: str | None = None
+    agency: str | None = None
+    online: bool | None = None
+    q: str | None = None  # site id or name starts with
+    sort: SiteSort = SiteSort.SITE_ID
+    limit: int = 50
+    offset: int = 0
+
+
+def _listing(r: Sequence[Any]) -> SiteListing:
+    return SiteListing(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], int(r[10]))
+
+
+def find_sites(db: Database, flt: SiteFilter) -> tuple[int, list[SiteListing]]:
+    """The total matching ``flt`` and one page of them."""
+    scope, params = in_provinces("s.province", flt.provinces)
+    where: list[str] = [scope]
+    args: list[Any] = list(params)
+    for column, value in (("s.district", flt.district), ("s.agency", flt.agency)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if flt.online is not None:
+        where.append("s.online = ?")
+        args.append(int(flt.online))
+    if flt.q is not None:
+        where.append("(s.site_id LIKE ? ESCAPE '\\' OR s.name LIKE ? ESCAPE '\\')")
+        args += [like_prefix(flt.q), like_prefix(flt.q)]
+    clause = " AND ".join(where)
+    total = int(db.execute(f"SELECT COUNT(*) FROM sites s WHERE {clause}", args).fetchone()[0])
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM sites s WHERE {clause} ORDER BY {_ORDER[flt.sort]} LIMIT ? OFFSET ?",
+        [*args, flt.limit, flt.offset],
+    ).fetchall()
+    return total, [_listing(r) for r in rows]
+
+
+def get_site(db: Database, site_id: str) -> SiteListing | None:
+    """One site, or None."""
+    row = db.execute(f"SELECT {_COLUMNS} FROM sites s WHERE s.site_id = ?", [site_id]).fetchone()
+    return None if row is None else _listing(row)
+
+
+def site_province(db: Database, site_id: str) -> str | None:
+    """The province of a site, or None when there is no such site."""
+    row = db.execute("SELECT province FROM sites WHERE site_id = ?", [site_id]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def site_totals(db: Database) -> tuple[int, int]:
+    """How many sites there are and how many are online."""
+    sites, online = db.execute("SELECT COUNT(*), COALESCE(SUM(online), 0) FROM sites").fetchone()
+    return int(sites), int(online)
