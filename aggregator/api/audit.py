@@ -30,7 +30,7 @@ from aggregator.audit.risk import rank_uncovered
 from aggregator.audit.risk_store import import_risk_points, province_coverage
 from aggregator.audit.store import delete_override, run_reconcile, set_override
 from aggregator.audit.tablefile import FileTooLargeError, TableFileError, TableLimits
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 
 __all__ = ["OverrideIn", "ReconcileIn", "build_router"]
 

@@ -14,9 +14,9 @@ from aggregator.api.deps import CallerDep, ContextDep, DbDep, visible_provinces
 from aggregator.api.schemas import CameraDetail, CameraPublic, Page, TransitionPublic
 from aggregator.availability import Window
 from aggregator.days import day_of, day_start, day_to_date, from_ms, to_ms
+from aggregator.states import STATE_CODE, STATES
 from aggregator.store import camera_log
 from aggregator.store.rollups import camera_totals
-from aggregator.store.state import STATE_CODE, STATES
 from protocol import CameraState, Reason
 
 __all__ = ["CameraSort", "router"]

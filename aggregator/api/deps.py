@@ -14,8 +14,8 @@ from sqlite_utils import Database
 
 from aggregator.auth import Principal, RateLimiter, authenticate, role_at_least
 from aggregator.geography import Geography
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
-from aggregator.store.db import open_db
 
 __all__ = [
     "AdminDep",

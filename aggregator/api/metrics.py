@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from aggregator.states import STATE_NAMES
+
 __all__ = ["IngestMeter", "render"]
 
-_STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
 
 
 class IngestMeter:
@@ -82,7 +83,7 @@ def render(
             acc[i] += n
     lines = _family(
         "camwatch_cameras", "gauge", "Cameras per state per province now.",
-        (({"province": p, "state": _STATE_NAMES[i]}, n) for p, c in sorted(per_province.items()) for i, n in enumerate(c)),
+        (({"province": p, "state": STATE_NAMES[i]}, n) for p, c in sorted(per_province.items()) for i, n in enumerate(c)),
     )  # fmt: skip
     sites, online = db.execute("SELECT COUNT(*), COALESCE(SUM(online), 0) FROM sites").fetchone()
     lines += _family("camwatch_sites", "gauge", "Sites, by whether they are online.",

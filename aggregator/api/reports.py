@@ -25,11 +25,11 @@ from aggregator.api.errors import ERROR_RESPONSES
 from aggregator.availability import Window, integrate_timeline
 from aggregator.days import day_of, day_start, day_to_date, to_ms
 from aggregator.reports.monthly import build_report, to_csv, to_html, to_json
+from aggregator.states import STATE_NAMES
 from aggregator.store.rollups import camera_timeline
 
 __all__ = ["Principal", "build_router", "camera_day_bars"]
 
-_STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
@@ -126,7 +126,7 @@ def camera_day_bars(db: Database, camera: int, days: int, now: datetime) -> list
         ms = totals.as_list() if totals else [0] * 5
         out.append({
             "date": day_to_date(day).isoformat(),
-            **{f"{name}_s": v / 1000 for name, v in zip(_STATE_NAMES, ms, strict=True)},
+            **{f"{name}_s": v / 1000 for name, v in zip(STATE_NAMES, ms, strict=True)},
             "available": totals.available if totals else None,
             "usable": totals.usable if totals else None,
         })  # fmt: skip

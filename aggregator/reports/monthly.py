@@ -35,6 +35,7 @@ from sqlite_utils import Database
 
 from aggregator.availability import Totals, Window, month_window
 from aggregator.days import BANGKOK, day_of, from_ms, to_ms
+from aggregator.states import KNOWN_CODES
 from aggregator.store import camera_log
 from aggregator.store.retention import kept_from
 from aggregator.store.rollups import checkpoint_ms
@@ -56,7 +57,7 @@ __all__ = [
 Lang = Literal["th", "en"]
 # How many sites the "worst sites" table lists: a committee page, not a data dump.
 WORST_SITES = 10
-_KNOWN_STATES = (0, 1, 2)  # up, degraded, down
+_KNOWN_STATES = KNOWN_CODES  # up, degraded, down
 
 
 @dataclass(frozen=True, slots=True)

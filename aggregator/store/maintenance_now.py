@@ -22,6 +22,8 @@ from typing import Any, NamedTuple, Protocol
 
 from sqlite_utils import Database
 
+from aggregator.states import MAINTENANCE
+from aggregator.store.db import connect
 from aggregator.store.maintenance import MaintenanceWindow, TargetKind, load_windows
 
 __all__ = [
@@ -38,7 +40,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_MAINT = 4  # index of maintenance in the state order (up, degraded, down, unknown, maintenance)
+_MAINT = MAINTENANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,14 +216,12 @@ class MaintenanceNow:
             return None
         path = files[0]
 
-        def connect() -> Database:
-            from aggregator.store.db import open_db
-
-            db = open_db(path, migrate=False)
+        def reader() -> Database:
+            db = connect(path)
             db.execute("PRAGMA query_only = ON")
             return db
 
-        return cls(connect, store)
+        return cls(reader, store)
 
     def cover(self) -> ActiveCover:
         """The windows active now."""

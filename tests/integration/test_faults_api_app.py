@@ -16,8 +16,8 @@ from aggregator.api.deps import ApiContext, ReaderPool, get_caller
 from aggregator.api.faults import include_faults
 from aggregator.auth import RateLimiter, create_token
 from aggregator.geography import load_geography
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
-from aggregator.store.db import open_db
 from protocol import CameraState, Reason
 from tests.rig.faults import SimClock, cam, service
 

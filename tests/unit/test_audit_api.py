@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from aggregator.api.audit import build_router
 from aggregator.audit.tablefile import TableLimits
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.state import Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraInventory, CameraState, Kind, SiteInfo, SiteTopic
 

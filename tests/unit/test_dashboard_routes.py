@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.state import Inbound, StateStore
 from aggregator.web import include_dashboard
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, SiteTopic

@@ -16,10 +16,11 @@ from aggregator.auth import create_token
 from aggregator.days import day_of, day_start, day_to_date, to_ms
 from aggregator.geography import load_geography
 from aggregator.reports.monthly import build_report, to_csv, to_html, to_json
+from aggregator.schema import open_db
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
+from aggregator.states import STATE_CODE
 from aggregator.store import camera_log
-from aggregator.store.db import open_db
 from aggregator.store.retention import (
     MIN_KEEP_DAYS,
     floor_day,
@@ -27,7 +28,7 @@ from aggregator.store.retention import (
     last_rows_before,
     next_floor,
 )
-from aggregator.store.state import STATE_CODE, Inbound, StateStore
+from aggregator.store.state import Inbound, StateStore
 from protocol import CameraState
 from tests.unit.test_state_store import T0, birth, brute, events
 
