@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aggregator.states import STATE_NAMES
+from aggregator.states import N_STATES, STATE_NAMES
 from aggregator.store.maintenance_now import ActiveCover, MaintenanceNow
 
 __all__ = ["DEFAULT_BUFFER", "ROLLUP_INTERVAL_S", "Feed", "FeedClient", "FeedEvent", "format_sse"]
@@ -177,7 +177,7 @@ class Feed:
             province = district[:2]  # DOPA: a district code starts with its province's
             if only is not None and province not in only:
                 continue
-            acc = out.setdefault(province, [0] * 5)
+            acc = out.setdefault(province, [0] * N_STATES)
             for i, n in enumerate(counts):
                 acc[i] += n
         return out

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from aggregator.states import STATE_NAMES
+from aggregator.states import N_STATES, STATE_NAMES
 
 __all__ = ["IngestMeter", "render"]
 
@@ -78,7 +78,7 @@ def render(
     """The whole exposition."""
     per_province: dict[str, list[int]] = {}
     for district, counts in district_counts.items():
-        acc = per_province.setdefault(district[:2], [0] * 5)
+        acc = per_province.setdefault(district[:2], [0] * N_STATES)
         for i, n in enumerate(counts):
             acc[i] += n
     lines = _family(

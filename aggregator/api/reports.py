@@ -25,7 +25,7 @@ from aggregator.api.errors import ERROR_RESPONSES
 from aggregator.availability import Window, integrate_timeline
 from aggregator.days import day_of, day_start, day_to_date, to_ms
 from aggregator.reports.monthly import build_report, to_csv, to_html, to_json
-from aggregator.states import STATE_NAMES
+from aggregator.states import N_STATES, STATE_NAMES
 from aggregator.store.rollups import camera_timeline
 
 __all__ = ["Principal", "build_router", "camera_day_bars"]
@@ -123,7 +123,7 @@ def camera_day_bars(db: Database, camera: int, days: int, now: datetime) -> list
     for day in range(first, first + days):
         lo, hi = day_start(day), min(day_start(day + 1), now_ms)
         totals = integrate_timeline(timeline, Window(lo, hi)) if hi > lo else None
-        ms = totals.as_list() if totals else [0] * 5
+        ms = totals.as_list() if totals else [0] * N_STATES
         out.append({
             "date": day_to_date(day).isoformat(),
             **{f"{name}_s": v / 1000 for name, v in zip(STATE_NAMES, ms, strict=True)},

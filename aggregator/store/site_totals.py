@@ -89,7 +89,7 @@ def raw_site_totals(db: Database, window: Window, scope: SiteScope = _ALL) -> di
             f"{where} GROUP BY site, old_state, new_state", [a, b, *params]).fetchall():  # fmt: skip
             inside[int(site)].append((int(old), int(new), int(n), int(sum_at)))
         for site in set(counts) | set(changes) | set(inside):
-            start = advance_counts(counts.get(site, [0] * 5), changes.get(site, []))
+            start = advance_counts(counts.get(site, [0] * N_STATES), changes.get(site, []))
             seg = segment_totals(start, a, b, inside.get(site, []))
             acc = out[site]
             for i, v in enumerate(seg.as_list()):
