@@ -25,8 +25,8 @@ from aggregator.cli.audit import register as audit_cli
 from aggregator.cli.config import register as config_cli
 from aggregator.cli.report import register as report_cli
 from aggregator.geography import Geography, load_geography
+from aggregator.schema import open_db
 from aggregator.settings import EX_CONFIG, AggregatorSettings, SettingsError, load_settings
-from aggregator.store.db import open_db
 
 __all__ = ["COMMANDS", "main"]
 

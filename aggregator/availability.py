@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from aggregator.days import BANGKOK, date_to_day, day_of, day_start, to_ms
+from aggregator.states import N_STATES
 
 __all__ = [
     "Totals",
@@ -39,7 +40,7 @@ __all__ = [
     "with_maintenance",
 ]
 
-_N = 5
+_N = N_STATES
 
 
 @dataclass(frozen=True, slots=True)

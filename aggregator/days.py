@@ -3,7 +3,9 @@
 Daily totals are kept per Bangkok day: a province's committee reads "October" in local
 time. Thailand has kept UTC+7 without daylight saving since 1920, so a fixed offset is
 exact for every timestamp the protocol accepts (2000 onwards); tests check it against
-``zoneinfo``.
+``zoneinfo``. This module is the aggregator's one spelling of Bangkok time: the offset
+(:data:`OFFSET_MS`, for hot paths and SQL that inline :func:`day_of`) and the zone
+(:data:`BANGKOK`, for local dates and wall-clock text).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 __all__ = [
     "BANGKOK",
     "DAY_MS",
+    "OFFSET_MS",
     "day_of",
     "day_start",
     "day_to_date",
@@ -24,7 +27,7 @@ __all__ = [
 ]
 
 DAY_MS = 86_400_000
-_OFFSET_MS = 7 * 3_600_000
+OFFSET_MS = 7 * 3_600_000  # Asia/Bangkok is UTC+7 all year
 BANGKOK = timezone(timedelta(hours=7), "Asia/Bangkok")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DATE = date(1970, 1, 1)
@@ -43,12 +46,12 @@ def from_ms(ms: int) -> datetime:
 
 def day_of(ms: int) -> int:
     """Bangkok day number (days since 1970-01-01 local) containing instant ``ms``."""
-    return (ms + _OFFSET_MS) // DAY_MS
+    return (ms + OFFSET_MS) // DAY_MS
 
 
 def day_start(day: int) -> int:
     """The instant (ms, UTC) at which Bangkok day ``day`` begins (local midnight)."""
-    return day * DAY_MS - _OFFSET_MS
+    return day * DAY_MS - OFFSET_MS
 
 
 def day_to_date(day: int) -> date:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from aggregator.states import N_STATES, STATE_NAMES
 from aggregator.store.maintenance_now import ActiveCover, MaintenanceNow
 
 __all__ = ["DEFAULT_BUFFER", "ROLLUP_INTERVAL_S", "Feed", "FeedClient", "FeedEvent", "format_sse"]
@@ -32,7 +33,6 @@ __all__ = ["DEFAULT_BUFFER", "ROLLUP_INTERVAL_S", "Feed", "FeedClient", "FeedEve
 DEFAULT_BUFFER = 2000
 # Dashboards redraw province tiles at most once a second; faster is wasted work.
 ROLLUP_INTERVAL_S = 1.0
-_STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class Feed:
         per_province = self._province_counts(None)
         if provinces is not None:
             per_province = {p: c for p, c in per_province.items() if p in provinces}
-        return FeedEvent("snapshot", None, {"provinces": {p: dict(zip(_STATE_NAMES, c, strict=True))
+        return FeedEvent("snapshot", None, {"provinces": {p: dict(zip(STATE_NAMES, c, strict=True))
                                                           for p, c in sorted(per_province.items())}})  # fmt: skip
 
     def _district_counts(self) -> dict[str, list[int]]:
@@ -177,7 +177,7 @@ class Feed:
             province = district[:2]  # DOPA: a district code starts with its province's
             if only is not None and province not in only:
                 continue
-            acc = out.setdefault(province, [0] * 5)
+            acc = out.setdefault(province, [0] * N_STATES)
             for i, n in enumerate(counts):
                 acc[i] += n
         return out
@@ -204,7 +204,7 @@ class Feed:
             self._changed, self._all_changed = set(), False
             self._last_rollup = now
             self.publish(
-                FeedEvent("rollup", p, {"province": p, "states": dict(zip(_STATE_NAMES, c, strict=True))})
+                FeedEvent("rollup", p, {"province": p, "states": dict(zip(STATE_NAMES, c, strict=True))})
                 for p, c in sorted(self._province_counts(changed).items())
             )
 

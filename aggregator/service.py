@@ -29,9 +29,9 @@ from aggregator.faults.service import FaultService
 from aggregator.feed import Feed
 from aggregator.geography import load_geography
 from aggregator.ingest.consumer import Ingest
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
 from aggregator.store.checkpointer import WRITER_BACKSTOP_PAGES, Checkpointer
-from aggregator.store.db import open_db
 from aggregator.store.state import STATE_FLUSH_S, ApplyResult, StateStore, Transition
 
 __all__ = ["PRUNE_RETRY_S", "SILENCE_CHECK_S", "Service"]

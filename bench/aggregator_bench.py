@@ -40,8 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 from aggregator.days import day_of, to_ms  # noqa: E402
 from aggregator.geography import Geography, load_geography  # noqa: E402
+from aggregator.schema import open_db  # noqa: E402
 from aggregator.store.checkpointer import WRITER_BACKSTOP_PAGES, Checkpointer  # noqa: E402
-from aggregator.store.db import open_db  # noqa: E402
 from aggregator.store.flush import INSERT_TRANSITION  # noqa: E402
 from aggregator.store.state import STATE_FLUSH_S, Inbound, StateStore  # noqa: E402
 from protocol import (  # noqa: E402

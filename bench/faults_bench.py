@@ -37,7 +37,7 @@ from aggregator.faults.rules import FaultEngine  # noqa: E402
 from aggregator.faults.service import FaultService  # noqa: E402
 from aggregator.geography import Geography, load_geography  # noqa: E402
 from aggregator.notify.settings import MqttAlertSettings, NotifySettings  # noqa: E402
-from aggregator.store.db import open_db  # noqa: E402
+from aggregator.schema import open_db  # noqa: E402
 from aggregator.store.state import ApplyResult, Transition  # noqa: E402
 from protocol import AlertAction, CameraState, Reason  # noqa: E402
 from tests.rig.http_sink import WebhookSink  # noqa: E402

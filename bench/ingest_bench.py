@@ -56,8 +56,8 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from aggregator.geography import load_geography  # noqa: E402
 from aggregator.ingest.consumer import Ingest, IngestSettings, _Delivery  # noqa: E402
+from aggregator.schema import open_db  # noqa: E402
 from aggregator.store import registry  # noqa: E402
-from aggregator.store.db import open_db  # noqa: E402
 from aggregator.store.state import ApplyResult, Inbound, StateStore  # noqa: E402
 from protocol import (  # noqa: E402
     Birth,

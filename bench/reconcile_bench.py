@@ -37,7 +37,7 @@ from aggregator.audit.register import import_register  # noqa: E402
 from aggregator.audit.spatial import haversine_m  # noqa: E402
 from aggregator.audit.store import load_declared, load_discovered, run_reconcile  # noqa: E402
 from aggregator.geography import load_geography  # noqa: E402
-from aggregator.store.db import open_db  # noqa: E402
+from aggregator.schema import open_db  # noqa: E402
 
 HEADER = ["register_id", "province", "district", "agency", "location", "latitude", "longitude",
           "maker", "model", "ip", "mac", "serial", "installed", "status"]

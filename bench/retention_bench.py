@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from aggregator_bench import CAMS_PER_SITE, Country, sustained  # noqa: E402
 
 from aggregator.geography import load_geography  # noqa: E402
+from aggregator.schema import open_db  # noqa: E402
 from aggregator.store import retention  # noqa: E402
-from aggregator.store.db import open_db  # noqa: E402
 from aggregator.store.state import STATE_FLUSH_S, StateStore  # noqa: E402
 
 

@@ -94,8 +94,8 @@ def run_end_to_end(broker: Broker, workdir: Path, sites: list[str], events: int,
     """Committed events/s through ingest into the real StateStore."""
     from aggregator.geography import load_geography
     from aggregator.ingest.consumer import Ingest, IngestSettings
+    from aggregator.schema import open_db
     from aggregator.store import registry
-    from aggregator.store.db import open_db
     from aggregator.store.state import StateStore
 
     births, msgs, last = _payloads(sites, events, batch)

@@ -18,6 +18,7 @@ from aggregator.api.deps import (
 from aggregator.api.schemas import AreaPublic, AvailabilityPublic, NationSummary
 from aggregator.availability import WindowKind, resolve_window
 from aggregator.days import from_ms
+from aggregator.states import N_STATES
 from aggregator.store.queries.areas import site_counts
 from aggregator.store.queries.sites import site_totals
 from aggregator.store.rollups import Level, rollup_totals
@@ -34,7 +35,7 @@ DistrictCode = Annotated[str, Path(pattern=r"^[1-9][0-9]{3}$", description="DOPA
 def nation(ctx: ContextDep, db: DbDep, caller: CallerDep) -> NationSummary:
     """Cameras and sites now, and availability over the last 24 hours. Needs an unscoped token."""
     require_national(caller)
-    counts = [0] * 5
+    counts = [0] * N_STATES
     for values in district_counts(ctx, db).values():
         counts = [a + b for a, b in zip(counts, values, strict=True)]
     sites, online = site_totals(db)
@@ -55,7 +56,7 @@ def provinces(ctx: ContextDep, db: DbDep, caller: CallerDep) -> list[AreaPublic]
     per_province: dict[str, list[int]] = {}
     for district, values in per_district.items():
         code = ctx.geography.districts[district].province if district in ctx.geography.districts else district[:2]
-        acc = per_province.setdefault(code, [0] * 5)
+        acc = per_province.setdefault(code, [0] * N_STATES)
         per_province[code] = [a + b for a, b in zip(acc, values, strict=True)]
     sites = site_counts(db, "province", ctx.store)
     scope = visible_provinces(caller, None)
@@ -65,7 +66,7 @@ def provinces(ctx: ContextDep, db: DbDep, caller: CallerDep) -> list[AreaPublic]
             continue
         n_sites, n_cameras = sites.get(code, (0, 0))
         out.append(AreaPublic(code=code, name_th=area.name_th, name_en=area.name_en, province=code,
-                              sites=n_sites, cameras=n_cameras, states=to_counts(per_province.get(code, [0] * 5))))  # fmt: skip
+                              sites=n_sites, cameras=n_cameras, states=to_counts(per_province.get(code, [0] * N_STATES))))  # fmt: skip
     return out
 
 
@@ -73,7 +74,7 @@ def provinces(ctx: ContextDep, db: DbDep, caller: CallerDep) -> list[AreaPublic]
 def province(code: ProvinceCode, ctx: ContextDep, db: DbDep, caller: CallerDep) -> AreaPublic:
     """A province's cameras now; 404 outside the token's provinces."""
     area = visible(caller, ctx.geography.provinces.get(code), f"province {code}")
-    counts = [0] * 5
+    counts = [0] * N_STATES
     for district, values in district_counts(ctx, db).items():
         if district.startswith(code):
             counts = [a + b for a, b in zip(counts, values, strict=True)]
@@ -98,7 +99,7 @@ def districts(
             continue
         n_sites, n_cameras = sites.get(code, (0, 0))
         out.append(AreaPublic(code=code, name_th=area.name_th, name_en=area.name_en, province=area.province,
-                              sites=n_sites, cameras=n_cameras, states=to_counts(per_district.get(code, [0] * 5))))  # fmt: skip
+                              sites=n_sites, cameras=n_cameras, states=to_counts(per_district.get(code, [0] * N_STATES))))  # fmt: skip
     return out
 
 
@@ -108,4 +109,4 @@ def district(code: DistrictCode, ctx: ContextDep, db: DbDep, caller: CallerDep) 
     area = visible(caller, ctx.geography.districts.get(code), f"district {code}")
     n_sites, n_cameras = site_counts(db, "district", ctx.store).get(code, (0, 0))
     return AreaPublic(code=code, name_th=area.name_th, name_en=area.name_en, province=area.province,
-                      sites=n_sites, cameras=n_cameras, states=to_counts(district_counts(ctx, db).get(code, [0] * 5)))  # fmt: skip
+                      sites=n_sites, cameras=n_cameras, states=to_counts(district_counts(ctx, db).get(code, [0] * N_STATES)))  # fmt: skip

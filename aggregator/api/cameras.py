@@ -20,8 +20,8 @@ from aggregator.api.schemas import CameraDetail, CameraPublic, DayPublic, Page, 
 from aggregator.api.schemas.faults import FaultPublic
 from aggregator.availability import Window
 from aggregator.days import day_of, day_start, day_to_date, from_ms, to_ms
+from aggregator.states import STATES
 from aggregator.store import camera_log
-from aggregator.store.memory import STATES
 from aggregator.store.queries import cameras as queries
 from aggregator.store.queries.cameras import CameraFilter, CameraListing, CameraSort
 from aggregator.store.rollups import camera_totals

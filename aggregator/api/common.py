@@ -12,6 +12,7 @@ from aggregator.api.deps import ApiContext
 from aggregator.api.schemas import StateCounts
 from aggregator.days import from_ms
 from aggregator.geography import UnknownArea
+from aggregator.states import STATE_NAMES
 from aggregator.store.maintenance_now import counts_now
 
 __all__ = [
@@ -26,7 +27,6 @@ __all__ = [
     "when",
 ]
 
-_STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
 # Free-text filters are plain names: letters (any script), digits, space and . , _ - + / ( ).
 # Anything else (quotes, semicolons, wildcards) is refused with 422 before it reaches SQL.
 _TEXT = r"^[\w .,+/()-]{1,100}$"
@@ -38,7 +38,7 @@ AgencyQ = Annotated[str | None, Query(pattern=_TEXT, description="Owning agency,
 
 def to_counts(values: list[int]) -> StateCounts:
     """Five counts in state order as a model."""
-    return StateCounts(**dict(zip(_STATE_NAMES, values, strict=True)))
+    return StateCounts(**dict(zip(STATE_NAMES, values, strict=True)))
 
 
 def when(ms: int | None) -> datetime | None:

@@ -31,8 +31,8 @@ from aggregator.auth import Principal, RateLimiter, authenticate, role_at_least
 from aggregator.faults.service import FaultService
 from aggregator.feed import Feed
 from aggregator.geography import Geography
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
-from aggregator.store.db import open_db
 from aggregator.store.state import StateStore
 
 __all__ = [

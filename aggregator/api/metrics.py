@@ -9,11 +9,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
+from aggregator.states import N_STATES, STATE_NAMES
 from aggregator.store.records import ApplyResult
 
 __all__ = ["IngestMeter", "render"]
 
-_STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
 
 
 class IngestMeter:
@@ -69,12 +69,12 @@ def render(
     """The whole exposition: ``sites`` is (all, online), ``quarantined`` refusals per reason."""
     per_province: dict[str, list[int]] = {}
     for district, counts in district_counts.items():
-        acc = per_province.setdefault(district[:2], [0] * 5)
+        acc = per_province.setdefault(district[:2], [0] * N_STATES)
         for i, n in enumerate(counts):
             acc[i] += n
     lines = _family(
         "camwatch_cameras", "gauge", "Cameras per state per province now.",
-        (({"province": p, "state": _STATE_NAMES[i]}, n) for p, c in sorted(per_province.items()) for i, n in enumerate(c)),
+        (({"province": p, "state": STATE_NAMES[i]}, n) for p, c in sorted(per_province.items()) for i, n in enumerate(c)),
     )  # fmt: skip
     total, online = sites
     lines += _family("camwatch_sites", "gauge", "Sites, by whether they are online.",

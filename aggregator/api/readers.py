@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 
 __all__ = ["ReaderPool"]
 

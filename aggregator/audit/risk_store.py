@@ -27,8 +27,8 @@ from aggregator.audit.spatial import GridIndex
 from aggregator.audit.store import utcnow_text
 from aggregator.audit.tablefile import TableLimits, open_table
 from aggregator.availability import Window
+from aggregator.states import STATE_CODE
 from aggregator.store.rollups import camera_totals
-from aggregator.store.state import STATE_CODE
 from protocol import CameraState
 
 __all__ = [

@@ -17,7 +17,7 @@ from aggregator.audit.reconcile import (
     ReconcileOptions,
     reconcile,
 )
-from aggregator.store.state import STATES
+from aggregator.states import STATES
 
 __all__ = [
     "DECLARED_COLUMNS",
@@ -128,7 +128,7 @@ CREATE INDEX IF NOT EXISTS audit_risk_points_province ON audit_risk_points (prov
 
 
 def migrate_audit(db: Database) -> None:
-    """Create the audit tables (idempotent; listed in aggregator/store/db.py as audit_v1)."""
+    """Create the audit tables (idempotent; listed in aggregator/schema.py as audit_v1)."""
     # Statement by statement: executescript() would COMMIT the migration's transaction.
     for statement in _SCHEMA.split(";"):
         if statement.strip():
@@ -228,7 +228,7 @@ CREATE VIEW IF NOT EXISTS audit_current_matches AS
 
 
 def migrate_audit_v2(db: Database) -> None:
-    """Add the per-province pointer to the current run (listed in aggregator/store/db.py as audit_v2).
+    """Add the per-province pointer to the current run (listed in aggregator/schema.py as audit_v2).
 
     Readers use the view ``audit_current_matches``; a run writes its lines in short
     transactions, then moves the pointers in one, then deletes the older lines.

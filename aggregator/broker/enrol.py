@@ -252,7 +252,7 @@ def add_cli(subparsers: Any) -> None:
 
 
 def _run_cli(args: argparse.Namespace) -> int:
-    from aggregator.store.db import open_db
+    from aggregator.schema import open_db
 
     settings: AggregatorSettings = args.settings  # loaded once by the command line
     db = open_db(settings.store.db_path)

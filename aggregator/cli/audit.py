@@ -50,7 +50,7 @@ def load_mapping_file(path: Path) -> dict[str, str]:
 
 def _open(args: argparse.Namespace) -> Database:
     from aggregator.geography import load_geography
-    from aggregator.store.db import open_db
+    from aggregator.schema import open_db
 
     path = args.db if args.db is not None else args.settings.store.db_path
     db = open_db(path)

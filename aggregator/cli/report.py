@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from aggregator.reports.monthly import build_report, to_csv, to_html, to_json
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 
 __all__ = ["register"]
 

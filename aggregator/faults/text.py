@@ -10,8 +10,8 @@ from typing import Protocol
 
 from sqlite_utils import Database
 
+from aggregator.days import BANGKOK
 from aggregator.faults.model import Fault, FaultKind
-from aggregator.store.maintenance import BANGKOK
 from protocol import Alert, AlertAction, Reason
 
 __all__ = [

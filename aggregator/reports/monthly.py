@@ -37,6 +37,7 @@ from aggregator.days import day_of, from_ms, to_ms
 from aggregator.reports.audit_section import audit_section
 from aggregator.reports.figures import WORST_SITES, AreaFigures, Lang, MonthlyReport, SiteFigures
 from aggregator.reports.render import columns, title, to_csv, to_html, to_json
+from aggregator.states import KNOWN_CODES
 from aggregator.store import camera_log
 from aggregator.store.retention import kept_from
 from aggregator.store.rollups import checkpoint_ms
@@ -55,7 +56,7 @@ __all__ = [
     "to_json",
 ]
 
-_KNOWN_STATES = (0, 1, 2)  # up, degraded, down
+_KNOWN_STATES = KNOWN_CODES  # up, degraded, down
 
 
 # ----- reading ------------------------------------------------------------------------------

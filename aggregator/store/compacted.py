@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aggregator.states import STATES
 from protocol import CameraState
 from protocol.messages import DetailValue
 
 __all__ = ["interval_pieces", "is_compacted", "until_ms"]
 
-_ORDER = (CameraState.UP, CameraState.DEGRADED, CameraState.DOWN, CameraState.UNKNOWN, CameraState.MAINTENANCE)
 
 
 def is_compacted(details: dict[str, DetailValue]) -> bool:
@@ -48,13 +48,13 @@ def interval_pieces(at_ms: int, state: CameraState, details: dict[str, DetailVal
     Details without a usable ``until`` or seconds give the event alone: ``[(at_ms, state)]``."""
     end = until_ms(details)
     seconds: dict[CameraState, float] = {}
-    for s in _ORDER:
+    for s in STATES:
         value = details.get(f"s_{s.value}")
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             seconds[s] = float(value)
     if end is None or end <= at_ms or not seconds:
         return [(at_ms, state)]
-    order = ([state] if state in seconds else []) + [s for s in _ORDER if s != state and s in seconds]
+    order = ([state] if state in seconds else []) + [s for s in STATES if s != state and s in seconds]
     pieces: list[tuple[int, CameraState]] = []
     t = at_ms
     for s in order:

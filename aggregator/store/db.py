@@ -1,31 +1,48 @@
-"""Open the aggregator's SQLite database: WAL, foreign keys, ordered named migrations.
+"""Open the aggregator's SQLite database (WAL, foreign keys) and apply ordered, named migrations.
 
-One writer (the :class:`~aggregator.store.state.StateStore`) owns the database; readers (API,
-reports) open their own connections with :func:`open_db` too (SQLite WAL lets them read
-while the writer commits). Every schema change is a named function in :data:`MIGRATIONS`,
-applied once each, in order, and recorded in the ``schema_migrations`` table.
+One writer (the :class:`~aggregator.store.state.StateStore`) owns camera state; readers (API,
+reports) open their own connections (SQLite WAL lets them read while the writer commits).
+Every schema change is a named function applied once, in order, and recorded in the
+``schema_migrations`` table.
 
-Other helpers own their migration functions in their own modules and are listed in the
-marked slots below, one line each: ``("<area>_v1", migrate_<area>)``.
+Each room owns its tables' migrations (the store's are :func:`migrate_core`,
+:func:`migrate_core_v2`, :func:`aggregator.store.snapshots.migrate_snapshots`); the one ordered
+list of every room's migrations is assembled above the rooms, in :mod:`aggregator.schema`, whose
+``open_db`` is what processes and tests call. This module never imports a higher room: it
+only connects (:func:`connect`) and applies a list it is given (:func:`apply_migrations`).
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-__all__ = ["MIGRATIONS", "SQLITE_BUSY_TIMEOUT_S", "applied_migrations", "migrate_core", "migrate_core_v2", "open_db"]
+from aggregator.days import DAY_MS, OFFSET_MS
+from aggregator.states import COUNT_COLUMNS, MS_COLUMNS
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_S",
+    "Migration",
+    "apply_migrations",
+    "applied_migrations",
+    "connect",
+    "migrate_core",
+    "migrate_core_v2",
+    "migration_set",
+]
 
 logger = logging.getLogger(__name__)
 
 # A reader may wait this long for the writer's checkpoint; the writer commits a batch in
 # well under a second, so 10 s only expires when something is badly stuck.
 SQLITE_BUSY_TIMEOUT_S = 10.0
+# The set name every applied migration is recorded under (existing databases hold it).
+_SET_NAME = "camwatch"
 
 Migration = Callable[[Database], None]
 
@@ -49,14 +66,14 @@ def migrate_core_v2(db: Database) -> None:
     """
     conn = db.conn
     conn.execute("ALTER TABLE transitions ADD COLUMN day INTEGER NOT NULL DEFAULT -1")
-    conn.execute(f"UPDATE transitions SET day = (at_ms + {_BANGKOK_MS}) / 86400000")
+    conn.execute(f"UPDATE transitions SET day = (at_ms + {OFFSET_MS}) / {DAY_MS}")
     conn.execute("DROP INDEX IF EXISTS transitions_camera")
     conn.execute("CREATE INDEX transitions_day ON transitions(day, camera, at_ms)")
     conn.execute(_CAMERA_DAY_V2)
     conn.execute(
         "INSERT INTO camera_day_v2 SELECT day, camera, up_ms, degraded_ms, down_ms, unknown_ms, maint_ms "
-        "FROM camera_day WHERE day < COALESCE((SELECT (value + ?) / 86400000 FROM store_meta "
-        "WHERE key = 'checkpoint_ms'), 1 << 40) ORDER BY day, camera", [_BANGKOK_MS]
+        "FROM camera_day WHERE day < COALESCE((SELECT (value + ?) / ? FROM store_meta "
+        "WHERE key = 'checkpoint_ms'), 1 << 40) ORDER BY day, camera", [OFFSET_MS, DAY_MS]
     )
     conn.execute("DROP TABLE camera_day")
     conn.execute("ALTER TABLE camera_day_v2 RENAME TO camera_day")
@@ -70,7 +87,6 @@ def migrate_core_v2(db: Database) -> None:
         conn.execute(f"CREATE INDEX {table}_{key} ON {table}({key}, day)")
 
 
-_BANGKOK_MS = 7 * 3_600_000
 _CAMERA_DAY_V2 = """
 CREATE TABLE camera_day_v2 (
     day INTEGER NOT NULL,
@@ -85,8 +101,7 @@ CREATE TABLE camera_day_v2 (
 """
 
 
-_AREA_COLS = ("up_ms", "degraded_ms", "down_ms", "unknown_ms", "maint_ms",
-              "up_n", "degraded_n", "down_n", "unknown_n", "maint_n")  # fmt: skip
+_AREA_COLS = MS_COLUMNS + COUNT_COLUMNS
 _AREA_DAY_V2 = """
 CREATE TABLE {table} (
     day INTEGER NOT NULL,
@@ -96,53 +111,27 @@ CREATE TABLE {table} (
 """
 
 
-def _lazy(module: str, name: str) -> Migration:
-    """Import another helper's migration only when it runs, so db.py never imports cycles."""
-
-    def run(db: Database) -> None:
-        import importlib
-
-        fn: Migration = getattr(importlib.import_module(module), name)
-        fn(db)
-
-    run.__name__ = name
-    return run
-
-
-# Ordered, named migrations. Never reorder or rename an applied one; append new ones.
-MIGRATIONS: list[tuple[str, Migration]] = [
-    ("core_v1", migrate_core),
-    ("quarantine_v1", _lazy("aggregator.ingest.quarantine", "migrate_quarantine")),
-    ("faults_v1", _lazy("aggregator.faults.store", "migrate_faults")),
-    ("audit_v1", _lazy("aggregator.audit.store", "migrate_audit")),
-    ("audit_v2", _lazy("aggregator.audit.store", "migrate_audit_v2")),
-    ("snapshots_v1", _lazy("aggregator.store.snapshots", "migrate_snapshots")),
-    ("core_v2", migrate_core_v2),
-]
-
-
 class _Migrations(Migrations):
     """sqlite-utils migrations recorded in ``schema_migrations`` (the name the team agreed)."""
 
     migrations_table = "schema_migrations"
 
 
-def _migration_set() -> _Migrations:
-    migrations = _Migrations("camwatch")
-    for name, fn in MIGRATIONS:
-        migrations(name=name)(fn)
-    return migrations
+def migration_set(migrations: Sequence[tuple[str, Migration]]) -> Migrations:
+    """The sqlite-utils migration set of ``(name, function)`` pairs, in their order."""
+    found = _Migrations(_SET_NAME)
+    for name, fn in migrations:
+        found(name=name)(fn)
+    return found
 
 
-def open_db(path: str | Path, *, migrate: bool = True, page_size: int | None = None) -> Database:
-    """Open (creating if needed) the database at ``path`` and apply pending migrations.
+def connect(path: str | Path, *, page_size: int | None = None) -> Database:
+    """Open (creating if needed) the database at ``path`` without touching its schema.
 
     ``path`` may be ``":memory:"`` for unit tests. The connection may be used from another
     thread than the one that opened it (the writer thread), but only by one at a time.
     """
-    conn = sqlite3.connect(
-        str(path), timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False
-    )
+    conn = sqlite3.connect(str(path), timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False)
     if page_size is not None:  # only takes effect when the file is created
         conn.execute(f"PRAGMA page_size = {int(page_size)}")
     db = Database(conn)
@@ -154,17 +143,21 @@ def open_db(path: str | Path, *, migrate: bool = True, page_size: int | None = N
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA temp_store=MEMORY")
     db.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
-    if migrate:
-        pending = _migration_set().pending(db)
-        if pending:
-            logger.info("%s: applying migrations %s", path, [m.name for m in pending])
-        _migration_set().apply(db)
     return db
 
 
+def apply_migrations(db: Database, migrations: Sequence[tuple[str, Migration]], *, label: str = "database") -> None:
+    """Apply those of ``migrations`` not applied yet, in order (never reorder or rename one)."""
+    found = migration_set(migrations)
+    pending = found.pending(db)
+    if pending:
+        logger.info("%s: applying migrations %s", label, [m.name for m in pending])
+    found.apply(db)
+
+
 def applied_migrations(db: Database) -> list[str]:
-    """Names of the migrations applied to ``db``, in order."""
-    return [m.name for m in _migration_set().applied(db)]
+    """Names of the migrations applied to ``db``, in the order they were applied."""
+    return [m.name for m in _Migrations(_SET_NAME).applied(db)]
 
 
 _CORE_SCHEMA = """
@@ -205,7 +198,7 @@ CREATE INDEX IF NOT EXISTS sites_agency ON sites(agency);
 
 -- Cameras are never deleted: one absent from its site's birth gets missing=1.
 -- Read them through the view ``cameras`` (inventory + current state); the store writes the
--- two tables. state is 0 up, 1 degraded, 2 down, 3 unknown, 4 maintenance (aggregator.store.state.STATES).
+-- two tables. state is 0 up, 1 degraded, 2 down, 3 unknown, 4 maintenance (aggregator.states.STATES).
 CREATE TABLE IF NOT EXISTS camera_inventory (
     id INTEGER PRIMARY KEY,
     site INTEGER NOT NULL REFERENCES sites(id),

@@ -1,27 +1,18 @@
-"""The StateStore's database writes and their replay on start, apart from the in-memory rules they persist."""
+"""The writer's database writes: what one batch changed, kept in :class:`PendingWrites`, written by :class:`Flusher`."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 from sqlite_utils import Database
 
-from aggregator.store import camera_log, registry
+from aggregator.states import UNKNOWN
+from aggregator.store import registry
 from aggregator.store.ledger import Ledger
-from aggregator.store.memory import (
-    REASON_BY_VALUE,
-    REASON_VALUES,
-    STATE_CODE,
-    CameraColumns,
-    RecentLog,
-    SiteRecord,
-)
-from protocol import CameraState
+from aggregator.store.memory import REASON_VALUES, StoreMemory
 
-__all__ = ["INSERT_TRANSITION", "STATE_FLUSH_MAX", "STATE_FLUSH_S", "StateFlush"]
+__all__ = ["INSERT_TRANSITION", "STATE_FLUSH_MAX", "STATE_FLUSH_S", "Flusher", "PendingWrites"]
 
-_UNKNOWN = STATE_CODE[CameraState.UNKNOWN]
 # The service rewrites camera_state at most this often (or when this many cameras changed): at
 # a million cameras each change dirties a random 4 KiB page, so writing it every batch costs
 # more than everything else; transitions (the truth) are written every batch and replayed on
@@ -35,125 +26,104 @@ INSERT_TRANSITION = (
 )
 
 
-class StateFlush:
-    """The StateStore's writing to the database (mixed into it; it owns the attributes)."""
+class PendingWrites:
+    """What the batch changed in memory and the database does not hold yet.
 
-    db: Database
-    cols: CameraColumns
-    sites: dict[int, SiteRecord]
-    lock: threading.Lock
-    recent: RecentLog
-    checkpoint: int
-    state_flush_s: float
-    _ledger: Ledger
-    _dirty: set[int]
-    _state_flushed: float
-    _new_cameras: dict[int, int]
-    _dirty_sites: set[int]
-    _seen_sites: set[int]
-    _inventory: dict[int, tuple[object, ...]]
-    _missing_rows: list[tuple[int, int, int]]
-    _pending: list[tuple[object, ...]]
-    _checkpoint_dirty: bool
-    _birth_ms: dict[int, int]
-    _births_dirty: set[int]
+    The containers are cleared in place, never replaced, so the parts that fill them may keep
+    a reference for the length of a loop.
+    """
 
-    def _replay_states(self) -> None:
-        """Bring states read from ``camera_state`` and each site's event high-water mark up to date
-        with the transitions committed after their last write (they are written at most every
-        STATE_FLUSH_S; transitions every batch). Replaying a transition already reflected changes
-        nothing, so ``state_through`` may lag."""
-        db, cols = self.db, self.cols
-        row = db.execute("SELECT value FROM store_meta WHERE key = 'state_through'").fetchone()
-        if row is None:
-            return  # a database from before lazy state writes: camera_state is current
-        rows = db.execute(
-            "SELECT id, camera, at_ms, new_state, reason, site, event_id FROM transitions WHERE id > ? ORDER BY id",
-            [int(row[0])],
-        ).fetchall()
-        last: dict[int, int] = {}  # the time of each camera's last stored row (bounds the walks below)
-        for _, cam, at, _, _, site_row, event_id in rows:
-            last[cam] = max(at, last.get(cam, int(cols.tail[cam])))
-            site = self.sites.get(site_row)
-            if site is not None and event_id is not None and event_id > site.last_event_id:
-                site.last_event_id = event_id  # written with the state, at most every STATE_FLUSH_S
-                self._dirty_sites.add(site.id)
-        for _, cam, at, new, reason_text, _, _ in rows:
-            reason = REASON_BY_VALUE.get(reason_text, 0)
-            if at >= cols.tail[cam]:
-                if (cols.state[cam], cols.reason[cam]) != (new, reason):
-                    cols.state[cam], cols.reason[cam], cols.since[cam] = new, reason, at
-                cols.tail[cam] = at
-            elif (at >= cols.since[cam]) == (new != cols.state[cam]):  # a backfill that moves the run's start
-                nxt = camera_log.first_after(db, cam, at, last[cam])
-                next_at = nxt[0] if nxt else at
-                if new != cols.state[cam]:
-                    cols.since[cam] = next_at
-                elif next_at == cols.since[cam]:
-                    cols.since[cam] = at
-            self._dirty.add(cam)
+    __slots__ = ("births", "checkpoint", "dirty", "dirty_sites", "inventory", "missing_rows", "new_cameras",
+                 "seen_sites", "transitions")  # fmt: skip
 
-    def flush_state(self) -> None:
-        """Write every camera's current state now (on shutdown; otherwise at most every STATE_FLUSH_S)."""
-        with self.lock, self.db.atomic():
-            self._flush(force=True)
+    def __init__(self) -> None:
+        self.transitions: list[tuple[object, ...]] = []  # INSERT_TRANSITION rows of forward changes
+        self.dirty: set[int] = set()  # cameras whose camera_state row is stale
+        self.new_cameras: dict[int, int] = {}  # camera -> first_seen_ms
+        self.dirty_sites: set[int] = set()  # site rows to write with this batch
+        self.seen_sites: set[int] = set()  # only last seen / event mark moved: written with the states
+        self.inventory: dict[int, tuple[object, ...]] = {}  # camera -> registry.inventory_values
+        self.missing_rows: list[tuple[int, int, int]] = []  # (missing, at, camera)
+        self.births: set[int] = set()  # sites whose memory.birth_ms moved
+        self.checkpoint = False  # memory.checkpoint moved
 
-    def _flush_pending(self) -> None:
-        if self._pending:
-            self.db.conn.executemany(INSERT_TRANSITION, self._pending)
+
+class Flusher:
+    """Writes a batch's :class:`PendingWrites` (inside the caller's transaction).
+
+    ``camera_state`` is rewritten at most every ``state_flush_s`` (or when STATE_FLUSH_MAX
+    cameras changed, or when forced); everything else every batch.
+    """
+
+    def __init__(
+        self, db: Database, memory: StoreMemory, writes: PendingWrites, ledger: Ledger, state_flush_s: float
+    ) -> None:
+        self.db = db
+        self.memory = memory
+        self.writes = writes
+        self.ledger = ledger
+        self.state_flush_s = state_flush_s
+        self._state_flushed = time.monotonic()
+
+    def flush_pending(self) -> None:
+        """Insert the batch's transitions so far (before a read of the camera's log)."""
+        pending = self.writes.transitions
+        if pending:
+            conn = self.db.conn
+            conn.executemany(INSERT_TRANSITION, pending)
             # rowids of one executemany are consecutive, ending at the last one inserted
-            last = int(self.db.conn.execute("SELECT last_insert_rowid()").fetchone()[0])
-            first = last - len(self._pending) + 1
-            self.recent.extend(first, self._pending, day_column=9)
-            self._pending.clear()
+            last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+            self.memory.recent.extend(last - len(pending) + 1, pending, day_column=9)
+            pending.clear()
 
-    def _flush(self, force: bool = False) -> None:
-        db = self.db
-        cols = self.cols
-        self._flush_pending()
-        if self._new_cameras:
+    def flush(self, force: bool = False) -> None:
+        """Write everything pending; camera states too when due or ``force``."""
+        db, memory, writes = self.db, self.memory, self.writes
+        cols, sites = memory.cols, memory.sites
+        self.flush_pending()
+        if writes.new_cameras:
             rows = []
-            for cam, first in self._new_cameras.items():
-                site = self.sites[cols.site[cam]]
+            for cam, first in writes.new_cameras.items():
+                site = sites[cols.site[cam]]
                 known = cols.state[cam] >= 0
                 rows.append((cam, site.id, cols.ids[cam], site.agency, first, first,
-                             cols.state[cam] if known else _UNKNOWN, REASON_VALUES[cols.reason[cam]],
+                             cols.state[cam] if known else UNKNOWN, REASON_VALUES[cols.reason[cam]],
                              cols.since[cam] if known else first, cols.tail[cam] if known else first,
-                             *self._inventory.pop(cam)))  # fmt: skip
+                             *writes.inventory.pop(cam)))  # fmt: skip
             registry.insert_cameras(db, rows)
-            self._new_cameras.clear()
-        if self._dirty_sites:
-            registry.update_site(db, [self.sites[s].row() for s in self._dirty_sites])
-            self._seen_sites -= self._dirty_sites
-            self._dirty_sites.clear()
-        if (self._dirty or self._seen_sites) and (force or len(self._dirty) >= STATE_FLUSH_MAX
-                                                  or time.monotonic() - self._state_flushed >= self.state_flush_s):  # fmt: skip
+            writes.new_cameras.clear()
+        if writes.dirty_sites:
+            registry.update_site(db, [sites[s].row() for s in writes.dirty_sites])
+            writes.seen_sites -= writes.dirty_sites
+            writes.dirty_sites.clear()
+        if (writes.dirty or writes.seen_sites) and (force or len(writes.dirty) >= STATE_FLUSH_MAX
+                                                    or time.monotonic() - self._state_flushed >= self.state_flush_s):  # fmt: skip
             db.conn.executemany(
                 "UPDATE camera_state SET state = ?, reason = ?, since_ms = ?, tail_ms = ? WHERE camera = ?",
                 [(cols.state[c], REASON_VALUES[cols.reason[c]], cols.since[c], cols.tail[c], c)
-                 for c in sorted(self._dirty)],  # fmt: skip
+                 for c in sorted(writes.dirty)],  # fmt: skip
             )
-            registry.update_site(db, [self.sites[s].row() for s in sorted(self._seen_sites)])
-            self._seen_sites.clear()
+            registry.update_site(db, [sites[s].row() for s in sorted(writes.seen_sites)])
+            writes.seen_sites.clear()
             through = int(db.execute("SELECT COALESCE(MAX(id), 0) FROM transitions").fetchone()[0])
             db.execute("INSERT INTO store_meta(key, value) VALUES ('state_through', ?) "
                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [through])  # fmt: skip
-            self._dirty.clear()
+            writes.dirty.clear()
             self._state_flushed = time.monotonic()
-        if self._inventory:
-            registry.update_inventory(db, [(*v, c) for c, v in self._inventory.items()])
-            self._inventory.clear()
-        if self._missing_rows:
-            registry.set_missing(db, self._missing_rows)
-            self._missing_rows.clear()
-        if self._births_dirty:
+        if writes.inventory:
+            registry.update_inventory(db, [(*v, c) for c, v in writes.inventory.items()])
+            writes.inventory.clear()
+        if writes.missing_rows:
+            registry.set_missing(db, writes.missing_rows)
+            writes.missing_rows.clear()
+        if writes.births:
             db.conn.executemany(
                 "INSERT INTO store_meta(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [(f"birth_ms:{s}", self._birth_ms[s]) for s in sorted(self._births_dirty)],
+                [(f"birth_ms:{s}", memory.birth_ms[s]) for s in sorted(writes.births)],
             )
-            self._births_dirty.clear()
-        self._ledger.flush(db)
-        if self._checkpoint_dirty:
-            db.execute("UPDATE store_meta SET value = ? WHERE key = 'checkpoint_ms'", [self.checkpoint])
-            self._checkpoint_dirty = False
+            writes.births.clear()
+        self.ledger.flush(db)
+        if writes.checkpoint:
+            db.execute("UPDATE store_meta SET value = ? WHERE key = 'checkpoint_ms'", [memory.checkpoint])
+            writes.checkpoint = False

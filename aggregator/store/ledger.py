@@ -18,15 +18,10 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from aggregator.days import DAY_MS as _DAY_MS
-from aggregator.days import day_of, day_start
+from aggregator.days import DAY_MS, OFFSET_MS, day_of, day_start
+from aggregator.states import COUNT_COLUMNS, MS_COLUMNS, N_STATES
 
-__all__ = ["CAMERA_SQL", "Ledger", "N_STATES"]
-
-N_STATES = 5
-_OFFSET_MS = 7 * 3_600_000  # Asia/Bangkok, as in aggregator.days
-_MS_COLS = ("up_ms", "degraded_ms", "down_ms", "unknown_ms", "maint_ms")
-_N_COLS = ("up_n", "degraded_n", "down_n", "unknown_n", "maint_n")
+__all__ = ["CAMERA_SQL", "Ledger"]
 
 
 def _upsert_sql(table: str, key: str, cols: tuple[str, ...]) -> str:
@@ -40,9 +35,9 @@ def _upsert_sql(table: str, key: str, cols: tuple[str, ...]) -> str:
     )
 
 
-CAMERA_SQL = _upsert_sql("camera_day", "camera", _MS_COLS)
-_SITE_SQL = _upsert_sql("site_day", "site", _MS_COLS + _N_COLS)
-_PROVINCE_SQL = _upsert_sql("province_day", "province", _MS_COLS + _N_COLS)
+CAMERA_SQL = _upsert_sql("camera_day", "camera", MS_COLUMNS)
+_SITE_SQL = _upsert_sql("site_day", "site", MS_COLUMNS + COUNT_COLUMNS)
+_PROVINCE_SQL = _upsert_sql("province_day", "province", MS_COLUMNS + COUNT_COLUMNS)
 
 
 class Ledger:
@@ -101,8 +96,8 @@ class Ledger:
             # Open intervals are already counted up to the checkpoint, so the net change is
             # [max(tail, checkpoint), t) in ``old``: usually a few seconds of today.
             start = tail if tail > checkpoint else checkpoint
-            day = (t + _OFFSET_MS) // _DAY_MS
-            if (start + _OFFSET_MS) // _DAY_MS == day:
+            day = (t + OFFSET_MS) // DAY_MS  # day_of inlined
+            if (start + OFFSET_MS) // DAY_MS == day:
                 amount = t - start
                 if amount:
                     key = (site, day)

@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from sqlite_utils import Database
 
+from aggregator.days import BANGKOK
 from aggregator.timetext import iso, parse_iso
 
 __all__ = [
-    "BANGKOK",
     "MaintenanceCalendar",
     "MaintenanceTarget",
     "MaintenanceWindow",
@@ -33,7 +32,6 @@ __all__ = [
     "migrate_maintenance",
 ]
 
-BANGKOK = ZoneInfo("Asia/Bangkok")
 _TABLE = "maintenance_windows"
 
 

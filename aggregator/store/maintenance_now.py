@@ -22,6 +22,8 @@ from typing import Any, NamedTuple, Protocol
 
 from sqlite_utils import Database
 
+from aggregator.states import MAINTENANCE, N_STATES
+from aggregator.store.db import connect
 from aggregator.store.maintenance import MaintenanceWindow, TargetKind, load_windows
 
 __all__ = [
@@ -38,7 +40,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_MAINT = 4  # index of maintenance in the state order (up, degraded, down, unknown, maintenance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +155,9 @@ def adjust_counts(
                 continue
             moved.add(cam.row)
             values = out.get(cam.district)
-            if values is not None and 0 <= cam.state < _MAINT and values[cam.state] > 0:
+            if values is not None and 0 <= cam.state < MAINTENANCE and values[cam.state] > 0:
                 values[cam.state] -= 1
-                values[_MAINT] += 1
+                values[MAINTENANCE] += 1
 
     for site_id in sorted(cover.sites):
         move(cameras.of_site(site_id))
@@ -172,7 +173,7 @@ def stored_counts(db: Database) -> dict[str, list[int]]:
         "SELECT s.district, st.state, COUNT(*) FROM camera_state st JOIN camera_inventory c ON c.id = st.camera "
         "JOIN sites s ON s.id = c.site GROUP BY s.district, st.state"
     ):
-        out.setdefault(district, [0] * 5)[int(state)] += int(n)
+        out.setdefault(district, [0] * N_STATES)[int(state)] += int(n)
     return out
 
 
@@ -214,14 +215,12 @@ class MaintenanceNow:
             return None
         path = files[0]
 
-        def connect() -> Database:
-            from aggregator.store.db import open_db
-
-            db = open_db(path, migrate=False)
+        def reader() -> Database:
+            db = connect(path)
             db.execute("PRAGMA query_only = ON")
             return db
 
-        return cls(connect, store)
+        return cls(reader, store)
 
     def cover(self) -> ActiveCover:
         """The windows active now."""

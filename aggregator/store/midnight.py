@@ -16,8 +16,9 @@ import numpy as np
 from sqlite_utils import Database
 
 from aggregator.days import DAY_MS, day_of
+from aggregator.states import N_STATES
 from aggregator.store import camera_log
-from aggregator.store.ledger import CAMERA_SQL, N_STATES, Ledger
+from aggregator.store.ledger import CAMERA_SQL, Ledger
 from aggregator.store.memory import CameraColumns, SiteRecord
 
 __all__ = ["roll_day"]

@@ -37,7 +37,8 @@ from sqlite_utils import Database
 
 from aggregator.days import date_to_day, day_of, day_start, day_to_date
 from aggregator.store import camera_log
-from aggregator.store.memory import REASON_VALUES, RECENT_DAYS, CameraColumns
+from aggregator.store.memory import REASON_VALUES, CameraColumns
+from aggregator.store.recent import RECENT_DAYS
 
 __all__ = [
     "MIN_KEEP_DAYS",

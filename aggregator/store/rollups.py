@@ -26,13 +26,14 @@ from aggregator.availability import (
     with_maintenance,
 )
 from aggregator.days import day_of, day_start, from_ms, to_ms
+from aggregator.states import COUNT_COLUMNS, MS_COLUMNS
 from aggregator.store import camera_log
 from aggregator.store.maintenance import MaintenanceWindow, TargetKind, load_windows
 
 __all__ = ["Level", "camera_timeline", "camera_totals", "checkpoint_ms", "rollup_totals"]
 
-_MS = "SUM(up_ms), SUM(degraded_ms), SUM(down_ms), SUM(unknown_ms), SUM(maint_ms)"
-_N = "SUM(up_n), SUM(degraded_n), SUM(down_n), SUM(unknown_n), SUM(maint_n)"
+_MS = ", ".join(f"SUM({c})" for c in MS_COLUMNS)
+_N = ", ".join(f"SUM({c})" for c in COUNT_COLUMNS)
 _FOREVER = 2**62
 
 
@@ -91,7 +92,9 @@ class Live(Protocol):
     """The writer's in-memory view (``StateStore``), for the part of a window after the checkpoint."""
 
     lock: Any
-    checkpoint: int
+
+    @property
+    def checkpoint(self) -> int: ...
 
     def counts_now(self, level: str, key: str | None) -> list[int]: ...
 

@@ -36,8 +36,9 @@ from aggregator.availability import (
     with_maintenance,
 )
 from aggregator.days import day_start, from_ms, to_ms
+from aggregator.states import COUNT_COLUMNS, N_STATES
 from aggregator.store.maintenance import MaintenanceWindow, TargetKind, load_windows
-from aggregator.store.rollups import _camera_raw, checkpoint_ms
+from aggregator.store.rollups import _MS, _camera_raw, checkpoint_ms
 
 __all__ = ["SiteScope", "maintenance_inside", "planned_site_totals", "raw_site_totals"]
 
@@ -57,11 +58,10 @@ def raw_site_totals(db: Database, window: Window, scope: SiteScope = _ALL) -> di
     """Per site row id, exact totals of reported states over ``window`` (the sites of ``scope``)."""
     where, params = scope
     plan = plan_window(window, checkpoint_ms(db))
-    out: dict[int, list[int]] = defaultdict(lambda: [0] * 5)
+    out: dict[int, list[int]] = defaultdict(lambda: [0] * N_STATES)
     if plan.first_day is not None and plan.last_day is not None:
         for site, *ms in db.execute(
-            "SELECT site, SUM(up_ms), SUM(degraded_ms), SUM(down_ms), SUM(unknown_ms), SUM(maint_ms) "
-            f"FROM site_day WHERE day BETWEEN ? AND ?{where} GROUP BY site",
+            f"SELECT site, {_MS} FROM site_day WHERE day BETWEEN ? AND ?{where} GROUP BY site",
             [plan.first_day, plan.last_day, *params],
         ).fetchall():
             acc = out[int(site)]
@@ -71,8 +71,7 @@ def raw_site_totals(db: Database, window: Window, scope: SiteScope = _ALL) -> di
         counts: dict[int, list[int]] = {
             int(site): [int(v or 0) for v in n]
             for site, *n in db.execute(
-                "SELECT site, up_n, degraded_n, down_n, unknown_n, maint_n FROM site_day "
-                f"WHERE day = ?{where}", [day, *params]).fetchall()  # fmt: skip
+                f"SELECT site, {', '.join(COUNT_COLUMNS)} FROM site_day WHERE day = ?{where}", [day, *params]).fetchall()  # fmt: skip
         }
         d0 = day_start(day)
         # The stored day-start counts already include the transitions at exactly midnight: a
@@ -90,7 +89,7 @@ def raw_site_totals(db: Database, window: Window, scope: SiteScope = _ALL) -> di
             f"{where} GROUP BY site, old_state, new_state", [a, b, *params]).fetchall():  # fmt: skip
             inside[int(site)].append((int(old), int(new), int(n), int(sum_at)))
         for site in set(counts) | set(changes) | set(inside):
-            start = advance_counts(counts.get(site, [0] * 5), changes.get(site, []))
+            start = advance_counts(counts.get(site, [0] * N_STATES), changes.get(site, []))
             seg = segment_totals(start, a, b, inside.get(site, []))
             acc = out[site]
             for i, v in enumerate(seg.as_list()):

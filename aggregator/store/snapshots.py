@@ -81,7 +81,7 @@ ON CONFLICT (site_id, camera_id) DO UPDATE SET
 
 
 def migrate_snapshots(db: Database) -> None:
-    """Create the latest-snapshot table (listed in aggregator.store.db.MIGRATIONS)."""
+    """Create the latest-snapshot table (listed in aggregator.schema.MIGRATIONS)."""
     db.executescript(_SCHEMA)
 
 

@@ -1,36 +1,48 @@
-"""A camera's timeline insertion (open interval or backfill), apart so the exact accounting reads in one place."""
+"""A camera's timeline insertion (open interval or backfill): the exact accounting of one change, in one place."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
-from aggregator.days import DAY_MS, day_of, from_ms
+from sqlite_utils import Database
+
+from aggregator.days import DAY_MS, OFFSET_MS, day_of, from_ms
+from aggregator.states import N_STATES, STATES
 from aggregator.store import camera_log
-from aggregator.store.flush import INSERT_TRANSITION, StateFlush
-from aggregator.store.ledger import N_STATES
+from aggregator.store.flush import INSERT_TRANSITION, Flusher, PendingWrites
+from aggregator.store.ledger import Ledger
 from aggregator.store.memory import (
     NO_STATE,
     REASON_BY_VALUE,
     REASON_VALUES,
     REASONS,
-    STATES,
     SiteRecord,
+    StoreMemory,
 )
 from aggregator.store.records import ApplyResult, Transition
 
 __all__ = ["Timeline"]
 
-_BANGKOK_MS = 7 * 3_600_000  # day_of inlined on the hot path (aggregator.days)
 logger = logging.getLogger("aggregator.store.state")  # the store's logger, as before this code moved here
 
 
-class Timeline(StateFlush):
-    """The StateStore's ``_change`` (mixed into it), kept whole so the per-event path is one call."""
+class Timeline:
+    """Inserts changes into cameras' timelines: memory, the batch's pending writes and the ledger.
 
-    _counts: dict[str, list[int]]
+    :meth:`change` is the per-event path, kept whole so an event costs one call.
+    """
 
-    def _change(
+    def __init__(
+        self, db: Database, memory: StoreMemory, writes: PendingWrites, ledger: Ledger, flusher: Flusher
+    ) -> None:
+        self.db = db
+        self.memory = memory
+        self.writes = writes
+        self.ledger = ledger
+        self.flusher = flusher
+
+    def change(
         self, cam: int, site: SiteRecord, t: int, state: int, reason: int, event_id: int | None,
         historical: bool, recv: int, result: ApplyResult, at: datetime | None = None,
     ) -> None:  # fmt: skip
@@ -42,8 +54,9 @@ class Timeline(StateFlush):
         the camera's last stored row, where its open interval starts; ``since`` is when the
         current state began (what operators see).
         """
-        cols = self.cols
-        ledger = self._ledger
+        memory = self.memory
+        cols = memory.cols
+        ledger = self.ledger
         prov = site.province
         tail = cols.tail[cam]
         old = cols.state[cam]
@@ -52,26 +65,27 @@ class Timeline(StateFlush):
             if same and event_id is None:
                 return
             ledger.forward(cam, site.id, prov, tail, t, old, state)
-            if t <= self.checkpoint and old != state:
+            if t <= ledger.checkpoint and old != state:
                 ledger.midnights(site.id, prov, t, None, old, state)
             cols.tail[cam] = t
             if not same:
                 if old != state:
-                    counts = self._counts.get(site.district)
+                    counts = memory.counts.get(site.district)
                     if counts is None:
-                        counts = self._counts[site.district] = [0] * N_STATES
+                        counts = memory.counts[site.district] = [0] * N_STATES
                     if old >= 0:
                         counts[old] -= 1
                     counts[state] += 1
                 cols.state[cam] = state
                 cols.reason[cam] = reason
                 cols.since[cam] = t
-            if cam not in self._new_cameras:
-                self._dirty.add(cam)
-            self._pending.append((cam, site.id, t, old, state, REASON_VALUES[reason], event_id, int(historical), recv,
-                                  (t + _BANGKOK_MS) // DAY_MS))  # fmt: skip
+            writes = self.writes
+            if cam not in writes.new_cameras:
+                writes.dirty.add(cam)
+            writes.transitions.append((cam, site.id, t, old, state, REASON_VALUES[reason], event_id, int(historical),
+                                       recv, (t + OFFSET_MS) // DAY_MS))  # day_of inlined  # fmt: skip
         else:
-            self._flush_pending()
+            self.flusher.flush_pending()
             db = self.db
             found = camera_log.last_at_or_before(db, cam, t)
             prev = (found[0], found[2], found[3]) if found else None
@@ -80,7 +94,7 @@ class Timeline(StateFlush):
             if nxt is None:  # cannot happen: the tail row is later than t
                 logger.error("%s/%s: timeline has no row after %d; applying at %d",
                              site.site_id, cols.ids[cam], t, tail)  # fmt: skip
-                self._change(cam, site, tail, state, reason, event_id, historical, recv, result)
+                self.change(cam, site, tail, state, reason, event_id, historical, recv, result)
                 return
             old = int(prev[1]) if prev else NO_STATE
             same = prev is not None and old == state and REASON_BY_VALUE.get(prev[2]) == reason
@@ -99,13 +113,13 @@ class Timeline(StateFlush):
                     cols.since[cam] = next_at
                 elif t < since and state == cols.state[cam] and next_at == since:
                     cols.since[cam] = t  # the current state's run now begins earlier
-                if cols.since[cam] != since and cam not in self._new_cameras:
-                    self._dirty.add(cam)
+                if cols.since[cam] != since and cam not in self.writes.new_cameras:
+                    self.writes.dirty.add(cam)
             cur = db.execute(INSERT_TRANSITION, [cam, site.id, t, old, state, REASON_VALUES[reason], event_id,
                                                   int(historical), recv, day_of(t)])  # fmt: skip
             db.execute("UPDATE transitions SET old_state = ? WHERE id = ?", [state, next_id])
-            self.recent.append(int(cur.lastrowid or 0), site.id, t, old, state)
-            self.recent.set_old(next_id, next_at, state)
+            memory.recent.append(int(cur.lastrowid or 0), site.id, t, old, state)
+            memory.recent.set_old(next_id, next_at, state)
             if same:
                 return
             now_state = cols.state[cam]

@@ -149,7 +149,7 @@ class AggregatorProcess:
         """Another token (for tests), e.g. a viewer scoped to some provinces."""
         from aggregator.auth import create_token
         from aggregator.geography import Geography
-        from aggregator.store.db import open_db
+        from aggregator.schema import open_db
 
         assert self.db_path is not None
         db = open_db(self.db_path)
@@ -164,7 +164,7 @@ def mint_token(db_path: Path, role: str, name: str, pepper: str) -> str:
     """Create an API token for ``role`` (whole country) in the aggregator's database."""
     from aggregator.auth import create_token
     from aggregator.geography import Geography
-    from aggregator.store.db import open_db
+    from aggregator.schema import open_db
 
     db = open_db(db_path)
     try:
@@ -199,8 +199,8 @@ def start_aggregator(
     env = aggregator_env(workdir, broker_port, port)
     db_path = Path(env["CAMWATCH_DB_PATH"])
     from aggregator.geography import load_geography
+    from aggregator.schema import open_db
     from aggregator.store import registry
-    from aggregator.store.db import open_db
 
     db = open_db(db_path)
     load_geography(db)

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from tests.rig.api_app import ROLES, ApiRig, api_rig, fingerprint
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

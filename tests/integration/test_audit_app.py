@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.geography import load_geography
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
-from aggregator.store.db import open_db
 from aggregator.store.state import Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraInventory, CameraState, Kind, SiteInfo, SiteTopic
 

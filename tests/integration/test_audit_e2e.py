@@ -13,7 +13,7 @@ import pytest
 from aggregator.audit.hygiene import Flag, hygiene_flags, load_fleet
 from aggregator.audit.register import import_register
 from aggregator.audit.store import run_reconcile
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from protocol import CameraInventory, CameraState, Reason
 from tests.rig.transport import Agent, Change, start_ingest, wait_until
 

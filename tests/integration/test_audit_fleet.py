@@ -18,7 +18,7 @@ from aggregator.audit.risk_store import import_risk_points, province_coverage
 from aggregator.audit.store import run_reconcile, set_override
 from aggregator.days import to_ms
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.state import Inbound, StateStore
 from protocol import (
     Birth,

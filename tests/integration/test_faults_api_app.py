@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.geography import load_geography
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
-from aggregator.store.db import open_db
 from protocol import CameraState, Reason
 from tests.rig.faults import SimClock, cam, service
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.geography import load_geography
+from aggregator.schema import open_db
 from aggregator.store import registry
-from aggregator.store.db import open_db
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, Reason, encode
 from tests.rig.mosquitto import Broker
 from tests.rig.ports import free_port

@@ -19,8 +19,8 @@ import pytest
 from aggregator.auth import create_token
 from aggregator.days import to_ms
 from aggregator.geography import load_geography
+from aggregator.schema import open_db
 from aggregator.store import registry
-from aggregator.store.db import open_db
 from protocol import (
     Alert,
     Birth,

@@ -27,10 +27,10 @@ from agent.runner import Runner
 from agent.snapshot import SnapshotTaker, taker_for_runner
 from aggregator.auth import create_token
 from aggregator.days import to_ms
+from aggregator.schema import open_db
 from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
 from aggregator.store import registry
-from aggregator.store.db import open_db
 from protocol import Kind, Snapshot, encode, site_filter, site_topic
 from tests.integration.conftest_agent_checks import FAST_CHECKS, secrets
 from tests.rig.api_server import serve

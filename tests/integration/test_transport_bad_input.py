@@ -67,7 +67,7 @@ def test_each_bad_payload_is_quarantined_with_its_reason(tmp_path: Path, mosquit
 
 
 def test_the_quarantine_is_bounded_but_counts_everything(tmp_path: Path) -> None:
-    from aggregator.store.db import open_db
+    from aggregator.schema import open_db
 
     q = Quarantine(open_db(tmp_path / "q.db"), max_rows=50)
     for i in range(120):

@@ -22,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from agent.config import load_config
 from aggregator.broker.enrol import EnrolError, enrol_site, set_password
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from protocol import (
     Birth,
     BirthCamera,

@@ -25,8 +25,8 @@ from aggregator.faults.routing import Channel, RouteSpec
 from aggregator.faults.service import FaultService
 from aggregator.geography import load_geography
 from aggregator.ingest.quarantine import Quarantine
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
-from aggregator.store.db import open_db
 from aggregator.store.maintenance import TargetKind, WindowSpec
 from aggregator.store.state import Inbound, StateStore
 from protocol import (

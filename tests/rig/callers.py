@@ -16,8 +16,8 @@ from aggregator.api.deps import get_caller
 from aggregator.app import create_app
 from aggregator.auth import Principal
 from aggregator.geography import load_geography
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
-from aggregator.store.db import open_db
 
 PEPPER = "test-pepper-0123456789"
 

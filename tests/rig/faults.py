@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from aggregator.faults.service import FaultService
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.state import Transition
 from protocol import CameraState, Reason
 

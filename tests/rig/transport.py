@@ -222,8 +222,8 @@ class RecordingStore:
 def open_centre(db_path: Path, sites: Sequence[str] = (), *, province: str = PROVINCE, district: str = DISTRICT) -> tuple[Any, RecordingStore]:
     """The aggregator's database and store with ``sites`` enrolled in ``district``."""
     from aggregator.geography import load_geography
+    from aggregator.schema import open_db
     from aggregator.store import registry
-    from aggregator.store.db import open_db
     from aggregator.store.state import StateStore
 
     db = open_db(db_path)

@@ -23,7 +23,7 @@ from aggregator.api.deps import get_caller
 from aggregator.audit.tablefile import TableLimits
 from aggregator.auth import Principal
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.state import Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraInventory, CameraState, Kind, SiteInfo, SiteTopic
 from tests.rig.callers import header_app

@@ -315,7 +315,7 @@ def test_validation_phase_leaves_the_database_writable(tmp_path: Path,
     import sqlite3
 
     import aggregator.audit.register as register_module
-    from aggregator.store.db import open_db
+    from aggregator.schema import open_db
 
     db = open_db(tmp_path / "camwatch.sqlite3")
     writes: list[int] = []

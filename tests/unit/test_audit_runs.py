@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 import aggregator.audit.store as audit_store
 from aggregator.audit.reconcile import Class, Match, Rule
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -155,7 +155,7 @@ def test_weekly_window_crossing_bangkok_midnight() -> None:
     from datetime import time as clock
 
     from aggregator.geography import load_geography
-    from aggregator.store.db import open_db
+    from aggregator.schema import open_db
     from aggregator.store.maintenance import MaintenanceCalendar, WindowSpec
     from aggregator.store.rollups import Level, camera_totals, rollup_totals
     from aggregator.store.state import Inbound, StateStore

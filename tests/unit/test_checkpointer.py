@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.schema import open_db
 from aggregator.store.checkpointer import Checkpointer
-from aggregator.store.db import open_db
 
 
 def _writer(path: Path):  # type: ignore[no-untyped-def]

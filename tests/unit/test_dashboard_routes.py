@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from aggregator.api.deps import get_caller
 from aggregator.auth import Principal
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.state import Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, SiteTopic
 from tests.rig.callers import header_app

@@ -16,7 +16,7 @@ from aggregator.notify.deliveries import Backoff, Delivery
 from aggregator.notify.email import build_message
 from aggregator.notify.settings import NotifySettings
 from aggregator.notify.webhook import sign
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from protocol import CameraState, Reason
 
 SECRET = "a-webhook-secret-of-32-characters"

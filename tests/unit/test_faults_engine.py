@@ -211,7 +211,7 @@ def test_mtta_mttr_per_province_district_and_agency() -> None:
 
 def _store_and_engine() -> tuple[object, FaultEngine]:
     from aggregator.geography import load_geography
-    from aggregator.store.db import open_db
+    from aggregator.schema import open_db
     from aggregator.store.state import StateStore
 
     db = open_db(":memory:")

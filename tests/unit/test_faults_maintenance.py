@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from pydantic import ValidationError
 
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.maintenance import (
     MaintenanceCalendar,
     MaintenanceTarget,

@@ -18,8 +18,8 @@ from aggregator.auth import (
 )
 from aggregator.feed import Feed, FeedEvent, format_sse
 from aggregator.geography import load_geography
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
-from aggregator.store.db import open_db
 from aggregator.store.state import ApplyResult, Transition
 from protocol import CameraState, Reason
 

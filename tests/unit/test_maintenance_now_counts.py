@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from aggregator.days import BANGKOK
 from aggregator.feed import Feed, FeedEvent
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.maintenance import MaintenanceCalendar, WindowSpec, load_windows
 from aggregator.store.maintenance_now import (
     ActiveCover,

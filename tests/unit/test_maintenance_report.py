@@ -22,8 +22,8 @@ from aggregator.availability import Totals
 from aggregator.days import BANGKOK, to_ms
 from aggregator.geography import load_geography
 from aggregator.reports.monthly import build_report, to_csv
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
-from aggregator.store.db import open_db
 from aggregator.store.maintenance import MaintenanceCalendar, WindowSpec
 from aggregator.store.site_totals import planned_site_totals, raw_site_totals
 from aggregator.store.state import Inbound, StateStore

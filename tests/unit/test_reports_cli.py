@@ -9,7 +9,7 @@ import pytest
 
 from aggregator.__main__ import main
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 
 
 @pytest.fixture

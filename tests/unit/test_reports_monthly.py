@@ -11,7 +11,7 @@ import pytest
 from aggregator.days import BANGKOK
 from aggregator.geography import load_geography
 from aggregator.reports.monthly import build_report, to_csv, to_html, to_json
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.state import Inbound, StateStore
 from protocol import (
     Birth,

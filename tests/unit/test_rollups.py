@@ -10,9 +10,10 @@ import pytest
 from aggregator.availability import Totals, Window
 from aggregator.days import day_of, day_start, from_ms, to_ms
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
+from aggregator.states import STATE_CODE
 from aggregator.store.rollups import Level, camera_totals, rollup_totals
-from aggregator.store.state import STATE_CODE, Inbound, StateStore
+from aggregator.store.state import Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, SiteInfo, SiteTopic
 from tests.unit.test_state_store import brute
 

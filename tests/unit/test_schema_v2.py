@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from aggregator.days import day_of, day_start
+from aggregator.schema import all_migrations, open_db
 from aggregator.store import camera_log
-from aggregator.store.db import _migration_set, applied_migrations, open_db
+from aggregator.store.db import applied_migrations
 
 DAY = day_of(1_790_000_000_000)
 T0 = day_start(DAY)
@@ -15,7 +16,7 @@ HOUR = 3_600_000
 
 def test_v1_database_is_partitioned_by_day_without_losing_history(tmp_path: Path) -> None:
     db = open_db(tmp_path / "v1.db", migrate=False)
-    _migration_set().apply(db, stop_before="core_v2")
+    all_migrations().apply(db, stop_before="core_v2")
     assert "core_v2" not in applied_migrations(db)
     db.execute("PRAGMA foreign_keys = OFF")  # no geography needed for this check
     db.execute("INSERT INTO sites(id, site_id, province, district) VALUES (1, 's1', '10', '1001')")

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from agent.config import CameraConfig, Credential
 from agent.snapshot import MAX_JPEG_BYTES, SnapshotError, SnapshotTaker, fit_jpeg
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.snapshots import (
     SnapshotRefused,
     SnapshotStore,

@@ -9,8 +9,9 @@ import pytest
 
 from aggregator.days import DAY_MS, day_of, day_start, to_ms
 from aggregator.geography import load_geography
-from aggregator.store.db import open_db
-from aggregator.store.state import STATE_CODE, STATES, Inbound, StateStore
+from aggregator.schema import open_db
+from aggregator.states import STATE_CODE, STATES
+from aggregator.store.state import Inbound, StateStore
 from protocol import (
     Birth,
     BirthCamera,
@@ -232,15 +233,12 @@ def test_failed_batch_rolls_back_memory(store: StateStore) -> None:
     class Boom(Exception):
         pass
 
-    original = store._flush
-
-    def broken() -> None:
+    def broken(force: bool = False) -> None:
         raise Boom
 
-    store._flush = broken  # type: ignore[method-assign]
+    store.flusher.flush = broken  # type: ignore[method-assign]  # the reload builds a new flusher
     with pytest.raises(Boom):
         store.apply([events("s1", [(1, "c1", T0 + timedelta(minutes=1), CameraState.DOWN)], T0 + timedelta(minutes=2))])
-    store._flush = original  # type: ignore[method-assign]
     assert store.current("s1", "c1")[0] == CameraState.UP  # type: ignore[index]
     assert store.db.execute("SELECT COUNT(*) FROM transitions").fetchone()[0] == 1
     assert DAY_MS == 86_400_000

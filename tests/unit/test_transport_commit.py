@@ -10,7 +10,7 @@ import pytest
 
 from aggregator.ingest.commit import CommitHealth, Stopped, commit_batch
 from aggregator.ingest.quarantine import Quarantine
-from aggregator.store.db import open_db
+from aggregator.schema import open_db
 from aggregator.store.state import ApplyResult, Inbound
 from protocol import CameraState, Event, Events, parse_site_topic
 

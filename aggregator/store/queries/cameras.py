@@ -14,7 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from aggregator.days import to_ms
-from aggregator.store.memory import STATE_CODE, STATES
+from aggregator.states import STATE_CODE, STATES
 from aggregator.store.queries import in_provinces, like_prefix
 from aggregator.store.state import StateStore
 from protocol import CameraState

@@ -1,0 +1,60 @@
+"""The aggregator's whole database schema: every room's migrations in one order, and ``open_db``.
+
+Each room owns its tables and the migration functions that create them (the store its core
+and snapshot tables, ingest its quarantine, faults its faults, maintenance windows, routes and
+deliveries, audit its register). This module sits above those rooms, beside the composition
+root (:mod:`aggregator.service`), and is the one place that lists them, so the store never
+imports a room above it to build a database. Open a database with :func:`open_db`.
+
+The order and the names are what existing databases have recorded in ``schema_migrations``:
+never reorder or rename an entry; append new ones at the end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from aggregator.audit.store import migrate_audit, migrate_audit_v2
+from aggregator.faults.store import migrate_faults
+from aggregator.ingest.quarantine import migrate_quarantine
+from aggregator.store.db import (
+    Migration,
+    apply_migrations,
+    connect,
+    migrate_core,
+    migrate_core_v2,
+    migration_set,
+)
+from aggregator.store.snapshots import migrate_snapshots
+
+__all__ = ["MIGRATIONS", "all_migrations", "open_db"]
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (
+    ("core_v1", migrate_core),
+    ("quarantine_v1", migrate_quarantine),
+    ("faults_v1", migrate_faults),
+    ("audit_v1", migrate_audit),
+    ("audit_v2", migrate_audit_v2),
+    ("snapshots_v1", migrate_snapshots),
+    ("core_v2", migrate_core_v2),
+)
+
+
+def all_migrations() -> Migrations:
+    """The sqlite-utils migration set of :data:`MIGRATIONS` (to apply part of it, in tests)."""
+    return migration_set(MIGRATIONS)
+
+
+def open_db(path: str | Path, *, migrate: bool = True, page_size: int | None = None) -> Database:
+    """Open (creating if needed) the database at ``path`` with every room's tables.
+
+    ``migrate=False`` only connects (readers of a database the service keeps migrated).
+    ``path`` may be ``":memory:"`` for unit tests.
+    """
+    db = connect(path, page_size=page_size)
+    if migrate:
+        apply_migrations(db, MIGRATIONS, label=str(path))
+    return db
