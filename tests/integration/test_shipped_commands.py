@@ -249,8 +249,7 @@ def test_a_camera_fault_reaches_every_channel_through_the_shipped_commands(stack
     try:
         # the site connected over mutual TLS with enrol-site's password, and births with its version
         version = importlib.metadata.version("camwatch")
-        [birth_msg] = alerts.wait_for(1, topic_suffix="/birth", timeout=START_S)
-        birth = decode(Birth, birth_msg.payload)
+        birth = decode(Birth, alerts.wait_for(1, topic_suffix="/birth", timeout=START_S)[0].payload)
         assert birth.agent_version == version != ""
         # enrol-site registered the site without a version; the birth's ingest fills it in
         site = poll(lambda: (found := _site(api)) and found["agent_version"] and found, timeout=START_S,
@@ -290,6 +289,8 @@ def test_a_camera_fault_reaches_every_channel_through_the_shipped_commands(stack
         assert f"/camera/{SITE}/yard" in mail.get_content()
 
         assert agent.stop() == 0, agent.output()[-4000:]
+        # exit 0 means _serve's `finally: service.stop()` ran; a process killed by its own SIGTERM
+        # (uvicorn re-raises the signal it caught once it has shut down) never stops the Service
         assert stack.aggregator.stop() == 0, stack.aggregator.output()[-4000:]
     finally:
         alerts.close()
