@@ -4,8 +4,11 @@ Nothing is built in this process. An operator's steps, each a real command or a 
 
 * ``deploy/mosquitto/make-pilot-ca.sh`` makes the CA and the broker certificate; openssl signs
   the site's client certificate; Mosquitto listens on TLS and on a second TLS listener that
-  requires a client certificate, with the password file and ACL written by the shipped
-  ``python -m aggregator enrol-site``;
+  requires a client certificate, with the shipped config's client-identity line and the
+  password file and ACL written by the shipped ``python -m aggregator enrol-site``;
+* the operator adds two broker accounts with ``mosquitto_passwd`` and their ACL lines: the
+  alert publisher and a technician app reading its district's alerts (enrol-site's ACL has
+  lines for the aggregator and the sites only);
 * ``python -m aggregator create-token`` makes an admin token; ``python -m aggregator serve``
   runs from ``CAMWATCH_*`` variables only and reads the broker as the aggregator user;
 * the installer completes the ``agent.yaml`` enrol-site wrote (cameras, client certificate) and
@@ -37,15 +40,13 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from protocol import (
+    ALERTS_ROOT,
     Alert,
     AlertAction,
-    Birth,
     CameraState,
-    Kind,
     Reason,
     alert_topic,
     decode,
-    site_topic,
 )
 from tests.rig.http_sink import WebhookSink
 from tests.rig.mosquitto import Broker
@@ -53,7 +54,15 @@ from tests.rig.mqtt import Collector
 from tests.rig.onvif_sim import SimCamera, SimOptions, start_camera
 from tests.rig.ports import free_port
 from tests.rig.rtsp_server import RtspServer
-from tests.rig.shipped import Command, operator_env, poll, run_command, start_command
+from tests.rig.shipped import (
+    Command,
+    add_broker_user,
+    operator_env,
+    poll,
+    run_command,
+    shipped_broker_lines,
+    start_command,
+)
 from tests.rig.smtp import SmtpServer
 from tests.rig.tls import client_certificate, pilot_ca
 
@@ -62,6 +71,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 SITE, PROVINCE, DISTRICT = "bkk-e2e-0001", "10", "1001"
 AGG_USER, AGG_PASSWORD = "aggregator", "aggregator-e2e-password-7c1"
+# The shipped broker makes a client's id its username, so the alert publisher and a technician
+# app need accounts of their own: on the aggregator's they would take over the ingest's session.
+ALERTS_USER, ALERTS_PASSWORD = "camwatch-alerts", "alerts-e2e-password-3d9"
+TECH_USER, TECH_PASSWORD = "tech-bkk-1001", "tech-e2e-password-5a2"
 PEPPER = "token-pepper-for-the-e2e-test"
 WEBHOOK_SECRET = "webhook-secret-of-the-e2e-test"
 CAM_USER, CAM_PASSWORD = "admin", "Cam-Secret-e2e-41"
@@ -113,10 +126,20 @@ def _aggregator_env(tmp: Path, broker: Broker, ca: Path, smtp: SmtpServer, api_p
         CAMWATCH_SMTP__CAFILE=str(smtp.cert),
         CAMWATCH_ALERT_MQTT__HOST="127.0.0.1",
         CAMWATCH_ALERT_MQTT__PORT=str(broker.tls_port),
-        CAMWATCH_ALERT_MQTT__USERNAME=AGG_USER,
-        CAMWATCH_ALERT_MQTT__PASSWORD=AGG_PASSWORD,
+        CAMWATCH_ALERT_MQTT__USERNAME=ALERTS_USER,
+        CAMWATCH_ALERT_MQTT__PASSWORD=ALERTS_PASSWORD,
         CAMWATCH_ALERT_MQTT__CAFILE=str(ca),
     )
+
+
+def _add_alert_accounts(broker: Broker) -> None:
+    """The accounts enrol-site's ACL has no lines for: who publishes alerts, who reads them."""
+    assert broker.password_file is not None and broker.acl_file is not None
+    add_broker_user(broker.password_file, ALERTS_USER, ALERTS_PASSWORD)
+    add_broker_user(broker.password_file, TECH_USER, TECH_PASSWORD)
+    with broker.acl_file.open("a") as acl:
+        acl.write(f"\nuser {ALERTS_USER}\ntopic write {ALERTS_ROOT}/#\n"
+                  f"\nuser {TECH_USER}\ntopic read {alert_topic(PROVINCE, DISTRICT)}\n")
 
 
 def _complete_agent_config(install: Path, tmp: Path, cert: tuple[Path, Path], gate: SimCamera,
@@ -146,7 +169,8 @@ def stack(tmp_path: Path, rtsp_server: RtspServer) -> Iterator[Stack]:
     certs = pilot_ca(tmp_path / "certs")
     site_cert = client_certificate(certs, tmp_path / "site-certs", SITE)
     broker = Broker(workdir=tmp_path / "mosquitto", password_file=tmp_path / "camwatch.passwd",
-                    acl_file=tmp_path / "camwatch.acl", allow_anonymous=False, tls=certs, mtls=True)
+                    acl_file=tmp_path / "camwatch.acl", allow_anonymous=False, tls=certs, mtls=True,
+                    extra_config=shipped_broker_lines("use_username_as_clientid", "message_size_limit"))
     smtp = SmtpServer(tmp_path).start()
     sink = WebhookSink(WEBHOOK_SECRET).start()
     yard_rtsp = RtspServer(workdir=tmp_path / "rtsp-yard").start()
@@ -165,6 +189,7 @@ def stack(tmp_path: Path, rtsp_server: RtspServer) -> Iterator[Stack]:
             "--broker-port", str(broker.mtls_port), "--ca-file", str(certs.cafile),
             "--password-file", str(broker.password_file), "--acl-file", str(broker.acl_file), env=env)
         assert enrolled.returncode == 0, enrolled.stderr
+        _add_alert_accounts(broker)
         broker.start()
         created = run_command("aggregator", "create-token", "--name", "e2e admin", "--role", "admin", env=env)
         assert created.returncode == 0, created.stderr
@@ -210,9 +235,10 @@ def _site(api: httpx.Client) -> dict[str, Any] | None:
     return answer.json() if answer.is_success else None
 
 
-def _connects_without_certificate(port: int, ca: Path) -> bool:
-    """Whether a client with no certificate gets an accepting CONNACK on ``port``."""
+def _connects_without_certificate(port: int, ca: Path, password: str) -> bool:
+    """Whether the site's account, without its certificate, gets an accepting CONNACK on ``port``."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="no-certificate")
+    client.username_pw_set(SITE, password)
     client.tls_set_context(ssl.create_default_context(cafile=str(ca)))
     events: list[str] = []
     client.on_connect = lambda c, u, f, reason, p: events.append("refused" if reason.is_failure else "connected")
@@ -238,26 +264,24 @@ def test_a_camera_fault_reaches_every_channel_through_the_shipped_commands(stack
         added = api.post("/api/v1/alert-routes", json=route)
         assert added.status_code == 201, added.text
         assert WEBHOOK_SECRET not in added.text
-    alerts = Collector(stack.broker.tls_port or 0, [alert_topic(PROVINCE, DISTRICT),
-                                                    site_topic(PROVINCE, DISTRICT, SITE, Kind.BIRTH)],
-                       username=AGG_USER, password=AGG_PASSWORD, cafile=str(stack.ca))
+    alerts = Collector(stack.broker.tls_port or 0, [alert_topic(PROVINCE, DISTRICT)],
+                       username=TECH_USER, password=TECH_PASSWORD, cafile=str(stack.ca))
     env = operator_env(CREDENTIALS_DIRECTORY=str(stack.install))
     agent = start_command("agent", "agent", "-c", str(stack.install / "agent.yaml"), "-v", "run", env=env,
                           log=stack.tmp / "agent.log")
     stack.commands.append(agent)
     both = (agent, stack.aggregator)
     try:
-        # the site connected over mutual TLS with enrol-site's password, and births with its version
+        # the site connected over mutual TLS with enrol-site's password; enrol-site registered it
+        # without a version, its birth brings the installed one
         version = importlib.metadata.version("camwatch")
-        birth = decode(Birth, alerts.wait_for(1, topic_suffix="/birth", timeout=START_S)[0].payload)
-        assert birth.agent_version == version != ""
-        # enrol-site registered the site without a version; the birth's ingest fills it in
         site = poll(lambda: (found := _site(api)) and found["agent_version"] and found, timeout=START_S,
                     what="the site's agent version in the API", commands=both)
-        assert site["agent_version"] == version
+        assert site["agent_version"] == version != ""
         poll(lambda: _camera_states(api) == {"gate": "up", "yard": "up"}, timeout=START_S,
              what="both cameras up in the API", commands=both)
-        assert not _connects_without_certificate(stack.broker.mtls_port or 0, stack.ca), \
+        site_password = (stack.install / "broker-password").read_text().strip()
+        assert not _connects_without_certificate(stack.broker.mtls_port or 0, stack.ca, site_password), \
             "the site's listener must refuse a client without a certificate"
 
         stack.yard_rtsp.kill()  # the yard camera loses power
@@ -294,7 +318,6 @@ def test_a_camera_fault_reaches_every_channel_through_the_shipped_commands(stack
         assert stack.aggregator.stop() == 0, stack.aggregator.output()[-4000:]
     finally:
         alerts.close()
-    site_password = (stack.install / "broker-password").read_text().strip()
-    for secret in (site_password, AGG_PASSWORD, CAM_PASSWORD, PEPPER, WEBHOOK_SECRET):
+    for secret in (site_password, AGG_PASSWORD, ALERTS_PASSWORD, CAM_PASSWORD, PEPPER, WEBHOOK_SECRET):
         assert secret not in agent.output() + stack.aggregator.output()
     assert os.stat(stack.install / "broker-password").st_mode & 0o077 == 0
