@@ -11,14 +11,14 @@ import sys
 from protocol import SiteInfo
 
 from .cli_check import EXIT_CONFIG, load_all
-from .config import AgentConfig, ConfigError
+from .config import ConfigError
 from .models import EventSink, PrintSink
 from .outbox import Outbox
 from .publisher import Publisher, PublisherSettings
 from .runner import Runner
 from .snapshot import SnapshotTaker, taker_for_runner
 
-__all__ = ["publisher_settings", "register"]
+__all__ = ["register"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,18 +29,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--print", dest="print_only", action="store_true",
                      help="print state changes instead of publishing them (no broker, no outbox)")
     run.set_defaults(func=cmd_run)
-
-
-def publisher_settings(config: AgentConfig) -> PublisherSettings:
-    """Map the broker and site sections onto the publisher's settings."""
-    b, s = config.broker, config.site
-    return PublisherSettings(
-        site=s.site_id, province=s.province, district=s.district, host=b.host, port=b.port,
-        username=b.username or s.site_id, password=b.resolve_password(), tls=b.tls,
-        ca_file=str(b.ca_file) if b.ca_file else None, client_id=b.client_id,
-        keepalive_s=b.keepalive_s, heartbeat_interval_s=float(b.heartbeat_interval_s),
-        jitter_s=b.connect_jitter_s,
-    )
 
 
 async def _serve(runner: Runner) -> None:
@@ -70,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         outbox = Outbox(config.outbox_path(), max_events=config.outbox.max_events)
         runner = Runner(config, secrets, outbox)
         site = config.site
-        publisher = Publisher(publisher_settings(config), outbox, runner.current_snapshot,
+        publisher = Publisher(PublisherSettings.from_config(config), outbox, runner.current_snapshot,
                               SiteInfo(name=site.name, agency=site.agency, lat=site.lat, lon=site.lon))
         taker = taker_for_runner(runner, publisher.publish_reply)
         publisher.on_command = taker.handle  # snapshot commands; replies go straight out

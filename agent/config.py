@@ -160,9 +160,11 @@ class BrokerConfig(_Config):
         return _secret_ref(value)
 
     @model_validator(mode="after")
-    def _cert_needs_key(self) -> BrokerConfig:
+    def _mutual_tls(self) -> BrokerConfig:
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together (mutual TLS needs both)")
+        if self.cert_file is not None and not self.tls:
+            raise ValueError("cert_file and key_file need tls: true (a client certificate is sent only over TLS)")
         return self
 
     def resolve_password(self) -> str | None:

@@ -26,7 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -59,6 +59,7 @@ from protocol.topics import HOST_STATE_TOPIC
 
 from .config import AgentConfig
 from .outbox import Outbox
+from .version import agent_version as installed_version
 
 __all__ = ["Publisher", "PublisherSettings"]
 
@@ -105,11 +106,16 @@ class PublisherSettings:
     # Random wait before the first connect and the first reconnect after a drop, so
     # 15,000 sites do not hit a restarted broker in the same second.
     jitter_s: float = 10.0
-    agent_version: str = ""
+    # Sent in every birth: the centre shows which sites run which release.
+    agent_version: str = field(default_factory=installed_version)
 
     @classmethod
-    def from_config(cls, config: AgentConfig, *, agent_version: str = "") -> PublisherSettings:
-        """Build the settings from the agent config (broker password resolved from its reference)."""
+    def from_config(cls, config: AgentConfig, *, agent_version: str | None = None) -> PublisherSettings:
+        """Build the settings from the agent config: the one place they are built.
+
+        The broker password is resolved from its reference; ``agent_version`` defaults to
+        the installed package's version.
+        """
         b, site = config.broker, config.site
         return cls(
             site=site.site_id,
@@ -127,7 +133,7 @@ class PublisherSettings:
             keepalive_s=b.keepalive_s,
             heartbeat_interval_s=float(b.heartbeat_interval_s),
             jitter_s=b.connect_jitter_s,
-            agent_version=agent_version,
+            agent_version=agent_version or installed_version(),
         )
 
 

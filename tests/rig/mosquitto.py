@@ -51,6 +51,9 @@ class Broker:
     acl_file: Path | None = None
     tls: TlsFiles | None = None
     tls_port: int | None = None
+    # A second TLS listener that refuses clients without a certificate from tls.cafile.
+    mtls_port: int | None = None
+    mtls: bool = False
     allow_anonymous: bool = True
     persistence: bool = True
     extra_config: list[str] = field(default_factory=list)
@@ -63,6 +66,8 @@ class Broker:
             self.port = free_port()
         if self.tls is not None and self.tls_port is None:
             self.tls_port = free_port()
+        if self.tls is not None and self.mtls and self.mtls_port is None:
+            self.mtls_port = free_port()
 
     @property
     def config_path(self) -> Path:
@@ -105,6 +110,15 @@ class Broker:
                 f"keyfile {self.tls.keyfile}",
                 "tls_version tlsv1.2",
             ]
+        if self.tls is not None and self.mtls_port:
+            lines += [
+                f"listener {self.mtls_port} {self.host}",
+                f"cafile {self.tls.cafile}",
+                f"certfile {self.tls.certfile}",
+                f"keyfile {self.tls.keyfile}",
+                "tls_version tlsv1.2",
+                "require_certificate true",
+            ]
         lines += self.extra_config
         self.config_path.write_text("\n".join(lines) + "\n")
         return self.config_path
@@ -124,8 +138,9 @@ class Broker:
         log.close()
         try:
             wait_for_port(self.port, self.host, timeout)
-            if self.tls_port:
-                wait_for_port(self.tls_port, self.host, timeout)
+            for port in (self.tls_port, self.mtls_port):
+                if port:
+                    wait_for_port(port, self.host, timeout)
         except TimeoutError as err:
             self.kill()
             raise RuntimeError(f"mosquitto did not start: {self.log_text()[-2000:]}") from err

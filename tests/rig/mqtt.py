@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -27,13 +28,15 @@ class Collector:
     """Subscribe to filters on a broker and keep every message that arrives."""
 
     def __init__(self, port: int, filters: list[str], *, host: str = "127.0.0.1", qos: int = 1,
-                 username: str | None = None, password: str | None = None) -> None:
+                 username: str | None = None, password: str | None = None, cafile: str | None = None) -> None:
         self.messages: list[Received] = []
         self._cond = threading.Condition()
         self._subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"collector-{next(_ids)}")
         if username is not None:
             self.client.username_pw_set(username, password)
+        if cafile is not None:
+            self.client.tls_set_context(ssl.create_default_context(cafile=cafile))
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda *a: self._subscribed.set()
         self.client.on_message = self._on_message

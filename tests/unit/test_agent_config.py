@@ -84,6 +84,8 @@ def test_broker_password_resolves_from_env_and_credentials_dir(
 def test_cert_without_key_is_refused() -> None:
     with pytest.raises(ConfigError, match="cert_file and key_file"):
         parse_config(base(broker={"cert_file": "/etc/c.pem"}))
+    with pytest.raises(ConfigError, match="need tls"):
+        parse_config(base(broker={"cert_file": "/etc/c.pem", "key_file": "/etc/c.key", "tls": False}))
 
 
 def test_camera_uri_with_credentials_is_refused() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,19 @@ def test_publisher_settings_from_the_agent_config(tmp_path: Path, monkeypatch: p
     assert s.username == "cm-0001" and s.password == "s3cret-from-credential"
     assert s.tls and s.ca_file == "/etc/camwatch-agent/ca.crt" and s.heartbeat_interval_s == 30.0
     assert "s3cret" not in repr(config)
+    assert (s.cert_file, s.key_file) == (None, None)
+
+
+def test_publisher_settings_carry_the_client_certificate_and_the_installed_version() -> None:
+    # issue 12: `run` built these by hand and lost the client certificate and the version
+    config = parse_config({
+        "site": {"site_id": "cm-0001", "province": "50", "district": "5001"},
+        "broker": {"host": "broker.example", "cert_file": "/etc/camwatch-agent/site.crt",
+                   "key_file": "/etc/camwatch-agent/site.key", "password": "env:CW_UNSET_FOR_TEST"},
+    })
+    s = PublisherSettings.from_config(config)
+    assert (s.cert_file, s.key_file) == ("/etc/camwatch-agent/site.crt", "/etc/camwatch-agent/site.key")
+    assert s.agent_version == importlib.metadata.version("camwatch") != ""
 
 
 def test_ingest_settings_from_the_environment() -> None:
