@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -42,10 +43,15 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings: AggregatorSettings = args.settings
     service = Service(settings, ingest=not args.no_ingest)
+    # uvicorn re-raises the SIGTERM it handled once its own shutdown is done; as an interrupt
+    # it ends here, so the service stops cleanly (flushes state, says offline) on systemctl stop.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     service.start()
     try:
         uvicorn.run(service.app, host=settings.api.host, port=settings.api.port, log_level="info",
                     access_log=False)  # fmt: skip  # access logs would not leak tokens, but are noise at 1k rps
+    except KeyboardInterrupt:
+        pass  # SIGINT or SIGTERM: a requested stop
     finally:
         service.stop()
     return 0
