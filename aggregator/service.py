@@ -56,14 +56,15 @@ class Service:
 
     def __init__(
         self, settings: AggregatorSettings, *, ingest: bool = True, faults: bool = True,
-        silence_check_s: float = SILENCE_CHECK_S,
+        silence_check_s: float = SILENCE_CHECK_S, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:  # fmt: skip
         self.settings = settings
+        self.clock = clock  # the wall clock of the silence watch and of a new store's first day
         db_path = settings.store.db_path
         self.db: Database = open_db(db_path)
         self.geography = load_geography(self.db)
         self.store = StateStore(self.db, self.geography, heartbeat_grace=settings.store.heartbeat_grace,
-                                state_flush_s=STATE_FLUSH_S)  # fmt: skip
+                                state_flush_s=STATE_FLUSH_S, start=clock())  # fmt: skip
         # WAL pages are copied back by a background thread, not by the committing writer
         self.checkpointer = Checkpointer(db_path)
         self.db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_BACKSTOP_PAGES}")
@@ -110,7 +111,7 @@ class Service:
 
     def check_silence(self, now: datetime | None = None) -> list[Transition]:
         """Expire silent sites now and tell the listeners; return the transitions."""
-        transitions = self.store.expire_silent_sites(now or datetime.now(UTC))
+        transitions = self.store.expire_silent_sites(now or self.clock())
         if transitions:
             result = ApplyResult(transitions=transitions)
             for listener in self.listeners:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,21 +166,24 @@ def test_quiet_camera_keeps_its_state_and_since_across_the_floor() -> None:
     assert (again.floor_day, again.carried, again.days_deleted) == (report.floor_day, 0, 0)
 
 
-def test_service_deletes_one_day_of_camera_history_per_tick(tmp_path: Path) -> None:
+@pytest.mark.calendar
+def test_service_deletes_one_day_of_camera_history_per_tick(tmp_path: Path, now: datetime) -> None:
     service = Service(AggregatorSettings(db_path=tmp_path / "agg.db", history_keep_days=KEEP),
-                      ingest=False, faults=False)  # fmt: skip
+                      ingest=False, faults=False, clock=lambda: now)  # fmt: skip
     db = service.db
-    # 100 days back: the floor is 35 to 65 days back depending on the day of the month, so at
-    # least 35 days lie before it whatever today's date (80 left as few as 15: a calendar-dependent failure)
-    service.store.apply([birth("s1", {"c1": CameraState.UP}, datetime.now(UTC) - timedelta(days=100))])
+    born = now - timedelta(days=80)
+    service.store.apply([birth("s1", {"c1": CameraState.UP}, born)])
 
     def days_left(floor: int) -> int:
         return int(db.execute("SELECT COUNT(*) FROM (SELECT day FROM transitions WHERE day < ? UNION "
                               "SELECT day FROM camera_day WHERE day < ?)", [floor, floor]).fetchone()[0])  # fmt: skip
 
+    assert service.store.checkpoint == day_start(day_of(to_ms(now)))  # the store began on the service's clock
     floor = floor_day(service.store.checkpoint, KEEP)
     left = days_left(floor)
-    assert left > 20
+    # every day from the birth's to the one before the floor (a month start 35 to 66 days back:
+    # 14 to 45 days, depending on the date; issue 12: this once assumed more than 20)
+    assert left == floor - day_of(to_ms(born)) > 0
     while left:
         service.prune_history()
         assert days_left(floor) == left - 1
@@ -190,11 +193,11 @@ def test_service_deletes_one_day_of_camera_history_per_tick(tmp_path: Path) -> N
     assert state is CameraState.UP
 
 
-def test_camera_availability_says_where_the_kept_history_begins(tmp_path: Path) -> None:
+@pytest.mark.calendar
+def test_camera_availability_says_where_the_kept_history_begins(tmp_path: Path, now: datetime) -> None:
     path = tmp_path / "agg.db"
     db = open_db(path)
     geo = load_geography(db)
-    now = datetime.now(UTC).replace(microsecond=0)
     store = StateStore(db, geo, start=now - timedelta(days=100))
     store.apply([birth("s1", {"c1": CameraState.UP}, now - timedelta(days=100))])
     store.roll(now)
@@ -220,9 +223,9 @@ def test_camera_availability_says_where_the_kept_history_begins(tmp_path: Path) 
         assert recent["history_from"] is None and recent["usable"] == 1.0
 
 
-def test_monthly_report_leaves_never_seen_empty_before_the_kept_history(tmp_path: Path) -> None:
+@pytest.mark.calendar
+def test_monthly_report_leaves_never_seen_empty_before_the_kept_history(tmp_path: Path, now: datetime) -> None:
     db = open_db(tmp_path / "agg.db")
-    now = datetime.now(UTC).replace(microsecond=0)
     store = StateStore(db, load_geography(db), start=now - timedelta(days=100))
     store.apply([birth("s1", {"c1": CameraState.UP, "c2": CameraState.DOWN}, now - timedelta(days=100))])
     store.roll(now)
@@ -246,7 +249,7 @@ def test_monthly_report_leaves_never_seen_empty_before_the_kept_history(tmp_path
 
 def test_service_waits_before_trying_a_failed_prune_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     service = Service(AggregatorSettings(db_path=tmp_path / "agg.db", history_keep_days=KEEP),
-                      ingest=False, faults=False)  # fmt: skip
+                      ingest=False, faults=False, clock=lambda: T0)  # fmt: skip
     calls = []
 
     def failing(keep_days: int, *, max_days: int | None = None) -> None:
