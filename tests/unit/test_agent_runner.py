@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from agent.config import CameraConfig, Credential, parse_config
 from agent.models import PrintSink, ProbeResult, StateChange
 from agent.runner import Runner
 from protocol import BirthCamera, CameraState, Reason
+from tests.clock import PINNED
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -34,7 +34,7 @@ class FakeProber:
             except asyncio.CancelledError:
                 self.cancelled[camera.id] += 1
                 raise
-        return ProbeResult(camera.id, datetime.now(UTC), CameraState.UP, Reason.NONE, "ok", width=320,
+        return ProbeResult(camera.id, PINNED, CameraState.UP, Reason.NONE, "ok", width=320,
                            height=240, fps=10.0)
 
 

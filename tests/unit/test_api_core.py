@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,10 +28,17 @@ from protocol import (
     SiteInfo,
     SiteTopic,
 )
+from tests.clock import PINNED
 
 PEPPER = "test-pepper-0123456789"
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = PINNED
 T0 = NOW - timedelta(days=2)
+
+
+@pytest.fixture(autouse=True)
+def _pinned(now: datetime) -> None:
+    """The API reads the clock itself (windows, rate limits): every test here runs at NOW."""
+    assert now == NOW
 
 
 def _birth(site: str, province: str, district: str, cams: dict[str, CameraState], maker: str) -> Inbound:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from aggregator.api.deps import get_caller
 from aggregator.auth import Principal
+from aggregator.days import BANGKOK
 from aggregator.geography import load_geography
 from aggregator.schema import open_db
 from aggregator.store.state import Inbound, StateStore
@@ -31,10 +32,10 @@ class Caller:
 
 
 @pytest.fixture
-def app_with(tmp_path: Path) -> Iterator[tuple[TestClient, Caller]]:
+def app_with(tmp_path: Path, now: datetime) -> Iterator[tuple[TestClient, Caller]]:
+    """The routes read the clock themselves: the app runs at ``now``."""
     db = open_db(tmp_path / "camwatch.db")
     geo = load_geography(db)
-    now = datetime.now(UTC)
     store = StateStore(db, geo, start=now - timedelta(days=3))
     t0 = now - timedelta(days=2)
     store.apply([Inbound(SiteTopic("10", "1001", "S1", Kind.BIRTH), Birth(
@@ -61,9 +62,10 @@ def test_shell_is_served_with_a_strict_policy(app_with: tuple[TestClient, Caller
     assert client.get("/static/th-provinces.json").json()["provinces"]["10"]["d"]
 
 
-def test_report_formats_and_scope(app_with: tuple[TestClient, Caller]) -> None:
+@pytest.mark.calendar
+def test_report_formats_and_scope(app_with: tuple[TestClient, Caller], now: datetime) -> None:
     client, caller = app_with
-    month = datetime.now(UTC).strftime("%Y-%m")
+    month = now.astimezone(BANGKOK).strftime("%Y-%m")
     data = client.get(f"/api/v1/reports/monthly?month={month}&lang=en").json()
     assert data["rows"][-1]["code"] == "TH" and len(data["rows"]) == 78
     csv = client.get(f"/api/v1/reports/monthly?month={month}&province=10&format=csv&lang=th")
@@ -79,6 +81,7 @@ def test_report_formats_and_scope(app_with: tuple[TestClient, Caller]) -> None:
     assert client.get(f"/api/v1/reports/monthly?month={month}&province=50").status_code == 200
 
 
+@pytest.mark.calendar
 def test_camera_days_are_exact_and_scoped(app_with: tuple[TestClient, Caller]) -> None:
     client, caller = app_with
     days = client.get("/api/v1/reports/camera-days/S1/c1?days=30").json()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -137,10 +137,10 @@ def test_both_camera_sources_agree(db: Database) -> None:
     assert list(live.of_site("nowhere")) == [] and list(stored.named("nothing")) == []
 
 
-def test_feed_rollups_count_maintenance_and_follow_window_edges(tmp_path: Path) -> None:
-    """The service builds ``Feed(store.state_counts)``: the feed reads the windows itself."""
+@pytest.mark.calendar
+def test_feed_rollups_count_maintenance_and_follow_window_edges(tmp_path: Path, now: datetime) -> None:
+    """The service builds ``Feed(store.state_counts)``: the feed reads the windows (and the clock) itself."""
     db = open_db(tmp_path / "agg.db")
-    now = datetime.now(UTC)
     store = _store(db, now - timedelta(days=1))
     clock = [100.0]
     feed = Feed(store.state_counts, clock=lambda: clock[0])

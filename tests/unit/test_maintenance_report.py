@@ -170,8 +170,9 @@ def _previous_month(now: datetime) -> tuple[str, datetime]:
     return prev.strftime("%Y-%m"), prev
 
 
-def test_report_equals_the_availability_api(tmp_path: Path) -> None:
-    month, start = _previous_month(datetime.now(BANGKOK))
+@pytest.mark.calendar
+def test_report_equals_the_availability_api(tmp_path: Path, now: datetime) -> None:
+    month, start = _previous_month(now)
     path = tmp_path / "agg.db"
     db = open_db(path)
     geo = load_geography(db)
@@ -191,7 +192,7 @@ def test_report_equals_the_availability_api(tmp_path: Path) -> None:
         seq += 1
         ev = Events(site=site, ts=at, seq=seq, events=[Event(id=seq, camera_id=cam, at=at, state=state)])
         store.apply([Inbound(SiteTopic(prov, dist, site, Kind.EVENTS), ev, at)])
-    store.roll(datetime.now(BANGKOK))
+    store.roll(now)
     _windows(
         db,
         {"target_kind": "district", "target_id": "1001", "starts_at": start + timedelta(days=2, hours=22),

@@ -100,13 +100,13 @@ def test_clock_offset_from_utc() -> None:
 
 def test_clock_without_utc_is_unknown_not_guessed() -> None:
     sdt = reply("devicemgmt", "GetSystemDateAndTime", "get_system_date_and_time_local_only.xml")
-    assert clock_offset(sdt, datetime.now(UTC)) is None
+    assert clock_offset(sdt, datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)) is None
 
 
 @pytest.mark.parametrize("bad", [None, {}, {"UTCDateTime": {"Date": {"Year": "x"}, "Time": {}}}])
 def test_clock_offset_rejects_non_dates(bad: Any) -> None:
     with pytest.raises(ValueError):
-        clock_offset(bad, datetime.now(UTC))
+        clock_offset(bad, datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC))
 
 
 def test_nvr_camera_ids_are_stable_and_valid() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from aggregator.__main__ import main
+from aggregator.days import BANGKOK
 from aggregator.geography import load_geography
 from aggregator.schema import open_db
 
@@ -21,8 +22,10 @@ def db_path(tmp_path: Path) -> Path:
     return path
 
 
-def test_report_to_stdout_and_file(db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    month = datetime.now(UTC).strftime("%Y-%m")
+@pytest.mark.calendar
+def test_report_to_stdout_and_file(db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                   now: datetime) -> None:  # fmt: skip
+    month = now.astimezone(BANGKOK).strftime("%Y-%m")  # the current month in Bangkok; the CLI reads the clock
     assert main(["report", "--month", month, "--db", str(db_path), "--format", "csv", "--lang", "en"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Code,Area,Cameras") and len(lines) == 1 + 77 + 1
