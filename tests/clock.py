@@ -3,7 +3,8 @@
 A test that needs "now" asks for the ``now`` fixture (tests/conftest.py): the clock is
 pinned there, with ``time-machine``, for the test and everything it calls, in every thread
 (``tick=True``: time still passes, from the pinned instant). A test that only needs a date
-uses a constant. Subprocess peers that are test code (tests/rig/*_main.py) call
+uses a constant; one that needs a later time on the pinned clock calls ``current()``.
+Subprocess peers that are test code (tests/rig/*_main.py) call
 ``follow_parent_clock()`` first, so they keep the same pinned clock as the test that
 started them. Time *measurement* (``time.monotonic``, ``time.perf_counter``) is never
 pinned and is fine everywhere.
@@ -22,7 +23,9 @@ from datetime import UTC, datetime
 
 import time_machine
 
-__all__ = ["CALENDAR", "CLOCK_ENV", "PINNED", "child_environ", "follow_parent_clock", "instant_id", "travel"]
+__all__ = [
+    "CALENDAR", "CLOCK_ENV", "PINNED", "child_environ", "current", "follow_parent_clock", "instant_id", "travel",
+]
 
 # The default instant: an ordinary Wednesday, 10:00 in Bangkok, mid-month.
 PINNED = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -57,6 +60,15 @@ def travel(at: datetime) -> Iterator[datetime]:
     """Pin the clock of this process (all threads) to ``at`` for the block; time still passes."""
     with time_machine.travel(at, tick=True):
         yield at
+
+
+def current() -> datetime:
+    """Now on the pinned clock (it ticks from the pinned instant); refuses when it is not pinned.
+
+    For tests and rigs that need a later time than ``now`` (heartbeats, a second message)."""
+    if not time_machine.escape_hatch.is_travelling():
+        raise RuntimeError("the clock is not pinned: use the `now` fixture (tests/conftest.py)")
+    return datetime.now(UTC)
 
 
 def child_environ(environ: dict[str, str] | None = None) -> dict[str, str]:

@@ -16,6 +16,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,12 @@ class DashboardStack:
             req.add_header("Content-Type", "application/json")
         with urllib.request.urlopen(req, data=data, timeout=API_TIMEOUT_S) as res:
             return json.loads(res.read() or b"null")
+
+    def server_now(self) -> datetime:
+        """The aggregator's clock, from its HTTP ``Date`` header (to the second). The stack runs
+        in its own processes on their clock: a test's times are the server's, not this process's."""
+        with urllib.request.urlopen(self.url + "/healthz", timeout=API_TIMEOUT_S) as res:
+            return parsedate_to_datetime(res.headers["Date"])
 
     def status(self, path: str, token: str, method: str = "GET", body: Any = None) -> int:
         """The HTTP status of one call (for refusals)."""

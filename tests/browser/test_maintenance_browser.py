@@ -5,7 +5,7 @@ English and Thai (headless Chromium against a real aggregator fed through real M
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.timeout(
 @pytest.fixture
 def district_window(stack: DashboardStack) -> Iterator[int]:
     """District 1002 (site t-bkk-2) under planned works from a minute ago for an hour."""
-    now = datetime.now(UTC)
+    now = stack.server_now()
     window = stack.api("/api/v1/maintenance", method="POST", body={
         "target_kind": "district", "target_id": "1002", "starts_at": (now - timedelta(minutes=1)).isoformat(),
         "ends_at": (now + timedelta(hours=1)).isoformat(), "note": "browser test"})  # fmt: skip

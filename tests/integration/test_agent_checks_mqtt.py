@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,13 @@ import yaml
 
 from protocol import Birth, CameraState, Events, HostState, Reason, decode, encode, site_filter
 from protocol.topics import HOST_STATE_TOPIC
+from tests.clock import child_environ, current
 from tests.integration.conftest_agent_checks import FAST_CHECKS
 from tests.rig.mqtt import Collector
 from tests.rig.rtsp_server import RtspServer
 
 pytest_plugins = ["tests.rig.rtsp"]
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -43,10 +44,10 @@ def test_run_publishes_confirmed_changes_to_the_broker(
     }))
     collector = Collector(mosquitto.port, [site_filter(site="bkk-run")])
     # the centre is online (retained), so the agent publishes at once
-    online = HostState(online=True, ts=datetime.now(UTC), host="test")
+    online = HostState(online=True, ts=current(), host="test")
     collector.client.publish(HOST_STATE_TOPIC, encode(online), qos=1, retain=True).wait_for_publish(5)
-    env = {**os.environ, "CW_TEST_BROKER_PW": "site-password"}
-    proc = subprocess.Popen([sys.executable, "-m", "agent", "-c", str(config), "run"], cwd=REPO, env=env,
+    env = child_environ({**os.environ, "CW_TEST_BROKER_PW": "site-password"})  # the agent keeps the pinned clock
+    proc = subprocess.Popen([sys.executable, "-m", "tests.rig.pinned", "agent", "-c", str(config), "run"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         births = collector.wait_for(1, topic_suffix="/birth", timeout=30)
@@ -61,7 +62,7 @@ def test_run_publishes_confirmed_changes_to_the_broker(
                 break
         assert seen["gate"][:2] == (CameraState.UP, Reason.NONE)
         assert seen["yard"][:2] == (CameraState.DEGRADED, Reason.NO_VIDEO)
-        assert seen["yard"][2] <= datetime.now(UTC)
+        assert seen["yard"][2] <= current()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:

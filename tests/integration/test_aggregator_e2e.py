@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,12 @@ from protocol import (
     Reason,
     encode,
 )
+from tests.clock import current
 from tests.rig.api_server import serve
 from tests.rig.mosquitto import Broker
 from tests.rig.site_client import SiteClient, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 PEPPER = "e2e-pepper-0123456789"
 SITE, PROVINCE, DISTRICT = "bkk-e2e", "10", "1001"
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -44,7 +45,7 @@ def running(mosquitto: Broker, tmp_path: Path) -> Iterator[tuple[Service, str, d
     settings = AggregatorSettings(db_path=tmp_path / "agg.db", mqtt_url=f"mqtt://127.0.0.1:{mosquitto.port}",
                                   token_pepper=PEPPER)  # type: ignore[arg-type]  # fmt: skip
     service = Service(settings, faults=False, silence_check_s=0.5)
-    registry.insert_site(service.db, SITE, PROVINCE, DISTRICT, now_ms=to_ms(datetime.now(UTC)))
+    registry.insert_site(service.db, SITE, PROVINCE, DISTRICT, now_ms=to_ms(current()))
     service.db.conn.commit()
     tokens = {name: create_token(service.db, name, role, provinces, pepper=PEPPER, geography=service.geography)[1]
               for name, role, provinces in (("viewer", "viewer", []), ("scoped", "viewer", ["50"]))}  # fmt: skip
@@ -78,7 +79,7 @@ def test_mqtt_events_read_back_through_api_and_feed(running: tuple[Service, str,
         assert agent.online.wait(20), "aggregator never published its host state"
         feeder.start()
         wait_until(lambda: any(line.startswith("event: snapshot") for line in feed_lines), "feed snapshot")
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = current().replace(microsecond=0)
         hour_ago = now - timedelta(hours=1)
         birth = Birth(site=SITE, ts=now, bd_seq=1, seq=0, agent_version="1.0", cameras=[
             BirthCamera(camera_id=c, state=CameraState.UP, since=hour_ago,

@@ -4,7 +4,7 @@ check forgets births when the process restarts, so the store must be safe by its
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,11 +14,12 @@ from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
 from aggregator.store import registry
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, Reason, encode
+from tests.clock import current
 from tests.integration.test_aggregator_e2e import DISTRICT, PEPPER, PROVINCE, SITE
 from tests.rig.mosquitto import Broker
 from tests.rig.site_client import SiteClient, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 
 def _service(mosquitto: Broker, db_path: Path) -> Service:
@@ -32,10 +33,10 @@ def _service(mosquitto: Broker, db_path: Path) -> Service:
 def test_redelivered_birth_and_events_after_restart_are_not_stored_twice(mosquitto: Broker, tmp_path: Path) -> None:
     db_path = tmp_path / "agg.db"
     service = _service(mosquitto, db_path)
-    registry.insert_site(service.db, SITE, PROVINCE, DISTRICT, now_ms=to_ms(datetime.now(UTC)))
+    registry.insert_site(service.db, SITE, PROVINCE, DISTRICT, now_ms=to_ms(current()))
     service.db.conn.commit()
     agent = SiteClient(mosquitto.port, SITE, PROVINCE, DISTRICT)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = current().replace(microsecond=0)
     birth = encode(Birth(site=SITE, ts=now - timedelta(minutes=5), bd_seq=1, seq=0, cameras=[
         BirthCamera(camera_id=c, state=CameraState.UP, since=now - timedelta(hours=1)) for c in ("cam-a", "cam-b")]))
     history = encode(Events(site=SITE, ts=now, seq=1, events=[

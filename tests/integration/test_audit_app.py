@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,11 +21,12 @@ from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
 from aggregator.store.state import Inbound, StateStore
 from protocol import Birth, BirthCamera, CameraInventory, CameraState, Kind, SiteInfo, SiteTopic
+from tests.clock import PINNED
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 PEPPER = "test-pepper-0123456789"
-T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+T0 = PINNED - timedelta(days=1)
 HERE = (18.7877, 98.9931)
 REGISTER = (
     "รหัสกล้อง,จังหวัด,อำเภอ,สถานที่ติดตั้ง,Latitude,Longitude,Serial,สถานะ\n"

@@ -4,7 +4,6 @@ ingest -> StateStore -> register reconciliation and hygiene (issue 8)."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,10 @@ from aggregator.audit.register import import_register
 from aggregator.audit.store import run_reconcile
 from aggregator.schema import open_db
 from protocol import CameraInventory, CameraState, Reason
+from tests.clock import current
 from tests.rig.transport import Agent, Change, start_ingest, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 
 def _state(db_path: Path, camera_id: str) -> int | None:
@@ -56,7 +56,7 @@ def test_register_reconciled_against_cameras_reported_over_mqtt(tmp_path: Path, 
         assert _classes(db_path) == {"10|id|P1": "verified", "10|id|P2": "verified",
                                      "10|id|P3": "ghost", "bkk-01/bkk-01-cam2": "unregistered"}
         # The agent sees camera 1 go down: the next reconciliation says so.
-        agent.record(Change("bkk-01-cam1", CameraState.DOWN, Reason.UNREACHABLE, datetime.now(UTC)))
+        agent.record(Change("bkk-01-cam1", CameraState.DOWN, Reason.UNREACHABLE, current()))
         wait_until(lambda: _state(db_path, "bkk-01-cam1") == 2, what="the event stored")
         run_reconcile(db)
         assert _classes(db_path)["10|id|P2"] == "declared_but_broken"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,13 @@ from aggregator.faults.store import FaultFilter
 from aggregator.notify.settings import MqttAlertSettings, NotifySettings
 from aggregator.store.state import ApplyResult
 from protocol import Alert, AlertAction, CameraState, Reason, decode
+from tests.clock import current
 from tests.rig.faults import cam, database
 from tests.rig.http_sink import WebhookSink
 from tests.rig.mosquitto import Broker
 from tests.rig.mqtt import Collector
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 SECRET = "a-webhook-secret-of-32-characters"
 
 
@@ -41,10 +41,10 @@ def test_threads_carry_an_ingest_batch_to_mqtt_and_webhook_and_run_actions(
         group_window_s=0, tick_s=0.2, mqtt=MqttAlertSettings(port=mosquitto.port, client_id="svc-test")
     )
     svc = FaultService(database(tmp_path), settings=settings)
-    svc.routes.add(RouteSpec(channel=Channel.WEBHOOK, target=sink.url, secret=SECRET), datetime.now(UTC))
+    svc.routes.add(RouteSpec(channel=Channel.WEBHOOK, target=sink.url, secret=SECRET), current())
     svc.start()
     try:
-        now = datetime.now(UTC)
+        now = current()
         result = ApplyResult(transitions=[cam(now, "cam-1", CameraState.DOWN, Reason.BLURRED)])
         svc.on_applied(result)
         svc.on_applied(ApplyResult())  # nothing committed: nothing queued

@@ -10,7 +10,7 @@ import pytest
 
 from tests.rig.transport import Agent, assert_exactly_once, ledger, start_ingest, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 
 def test_batches_commit_with_the_collector_paused_and_it_is_on_again_after(tmp_path: Path, mosquitto: Any) -> None:

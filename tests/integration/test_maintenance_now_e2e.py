@@ -9,7 +9,7 @@ import itertools
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -31,11 +31,12 @@ from protocol import (
     Reason,
     encode,
 )
+from tests.clock import current
 from tests.rig.api_server import serve
 from tests.rig.mosquitto import Broker
 from tests.rig.site_client import SiteClient, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 PEPPER = "maint-pepper-0123456789"
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # site id -> (province, district)
@@ -49,7 +50,7 @@ def running(mosquitto: Broker, tmp_path: Path) -> Iterator[tuple[Service, str, d
                                   token_pepper=PEPPER)  # fmt: skip
     service = Service(settings, silence_check_s=0.5)
     for site, (province, district) in SITES.items():
-        registry.insert_site(service.db, site, province, district, now_ms=to_ms(datetime.now(UTC)))
+        registry.insert_site(service.db, site, province, district, now_ms=to_ms(current()))
     service.db.conn.commit()
     tokens = {name: create_token(service.db, name, role, [], pepper=PEPPER, geography=service.geography)[1]
               for name, role in (("viewer", "viewer"), ("tech", "technician"))}  # fmt: skip
@@ -92,7 +93,7 @@ def test_active_windows_show_as_maintenance_in_summary_feed_metrics_and_report(
             assert agent.online.wait(20), "aggregator never published its host state"
         feeder.start()
         wait_until(lambda: any(line.startswith("event: snapshot") for line in feed_lines), "feed snapshot")
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = current().replace(microsecond=0)
         since = now - timedelta(hours=2)
         cams = {"bkk-a": {"cam-1": CameraState.UP, "cam-2": CameraState.UP},
                 "bkk-b": {"cam-x": CameraState.UP, "cam-y": CameraState.UP},
@@ -144,7 +145,7 @@ def test_active_windows_show_as_maintenance_in_summary_feed_metrics_and_report(
 
         def feed_rollup() -> bool:
             seq = next(beats)
-            agents["bkk-a"].send(Kind.HEARTBEAT, encode(Heartbeat(site="bkk-a", ts=datetime.now(UTC), seq=seq)))
+            agents["bkk-a"].send(Kind.HEARTBEAT, encode(Heartbeat(site="bkk-a", ts=current(), seq=seq)))
             want = {"province": "10", "states": dict(zip(STATES, [1, 0, 0, 0, 3], strict=True))}
             return any(line == "data: " + json.dumps(want, separators=(",", ":")) for line in feed_lines)
 

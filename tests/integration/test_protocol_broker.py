@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime
+from datetime import datetime
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -33,10 +33,11 @@ from protocol import (
     site_topic,
     split_birth,
 )
+from tests.clock import current
 from tests.rig.mosquitto import Broker
 from tests.rig.mqtt import Collector
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 SITE = ("10", "1001", "bkk-0001")
 
 
@@ -48,7 +49,7 @@ def _publisher(port: int) -> mqtt.Client:
 
 
 def test_every_kind_arrives_valid(mosquitto: Broker) -> None:
-    now = datetime.now(UTC)
+    now = current()
     collector = Collector(mosquitto.port, ["camwatch/v1/#"])
     cam = BirthCamera(camera_id="SN1:vs0", state=CameraState.UP, since=now)
     sent = {
@@ -80,7 +81,7 @@ def test_every_kind_arrives_valid(mosquitto: Broker) -> None:
 
 def test_retained_host_state_reaches_a_late_subscriber(mosquitto: Broker) -> None:
     client = _publisher(mosquitto.port)
-    state = HostState(online=True, ts=datetime.now(UTC), host="central")
+    state = HostState(online=True, ts=current(), host="central")
     client.publish(HOST_STATE_TOPIC, encode(state), qos=1, retain=True).wait_for_publish(10)
     late = Collector(mosquitto.port, [HOST_STATE_TOPIC])
     msg = late.wait_for(1)[0]
@@ -93,7 +94,7 @@ def test_retained_host_state_reaches_a_late_subscriber(mosquitto: Broker) -> Non
 def test_split_birth_parts_travel_and_reassemble(mosquitto: Broker) -> None:
     from protocol import BirthAssembler
 
-    now = datetime.now(UTC)
+    now = current()
     cams = [BirthCamera(camera_id=f"SN{i}:vs0", name=f"cam {i}", state=CameraState.UP, since=now) for i in range(1000)]
     parts = split_birth(Birth(site=SITE[2], ts=now, bd_seq=3, cameras=cams), max_bytes=32 * 1024)
     assert len(parts) > 1
@@ -116,13 +117,13 @@ def test_split_birth_parts_travel_and_reassemble(mosquitto: Broker) -> None:
 AGENT_SCRIPT = textwrap.dedent(
     """
     import sys, time
-    from datetime import UTC, datetime
+    from datetime import datetime
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
     from protocol import Death, Kind, encode, site_topic
-    port, bd_seq = int(sys.argv[1]), int(sys.argv[2])
+    port, bd_seq, ts = int(sys.argv[1]), int(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="agent-bkk-0001")
-    death = Death(site="bkk-0001", ts=datetime.now(UTC), bd_seq=bd_seq)
+    death = Death(site="bkk-0001", ts=ts, bd_seq=bd_seq)
     c.will_set(site_topic("10", "1001", "bkk-0001", Kind.DEATH), encode(death), qos=1)
     c.connect("127.0.0.1", port, keepalive=60)
     c.loop_start()
@@ -132,10 +133,10 @@ AGENT_SCRIPT = textwrap.dedent(
 )
 
 
-def test_will_is_delivered_when_the_agent_is_killed(mosquitto: Broker) -> None:
+def test_will_is_delivered_when_the_agent_is_killed(mosquitto: Broker, now: datetime) -> None:
     collector = Collector(mosquitto.port, [site_topic(*SITE, Kind.DEATH)])
     agent = subprocess.Popen(
-        [sys.executable, "-c", AGENT_SCRIPT, str(mosquitto.port), "42"],
+        [sys.executable, "-c", AGENT_SCRIPT, str(mosquitto.port), "42", now.isoformat()],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -156,7 +157,7 @@ def test_will_is_delivered_when_the_agent_is_killed(mosquitto: Broker) -> None:
 
 def test_broker_restart_keeps_retained_host_state(mosquitto: Broker) -> None:
     client = _publisher(mosquitto.port)
-    state = HostState(online=True, ts=datetime.now(UTC))
+    state = HostState(online=True, ts=current())
     client.publish(HOST_STATE_TOPIC, encode(state), qos=1, retain=True).wait_for_publish(10)
     client.disconnect()
     client.loop_stop()

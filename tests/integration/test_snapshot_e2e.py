@@ -9,7 +9,7 @@ import base64
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -32,6 +32,7 @@ from aggregator.service import Service
 from aggregator.settings import AggregatorSettings
 from aggregator.store import registry
 from protocol import Kind, Snapshot, encode, site_filter, site_topic
+from tests.clock import current
 from tests.integration.conftest_agent_checks import FAST_CHECKS, secrets
 from tests.rig.api_server import serve
 from tests.rig.mosquitto import Broker
@@ -40,7 +41,7 @@ from tests.rig.rtsp_server import HEIGHT, PASSWORD, USER, WIDTH, RtspServer
 from tests.rig.site_client import wait_until
 
 pytest_plugins = ["tests.rig.rtsp"]
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(150), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 PEPPER = "snapshot-pepper-0123456789"
 SITE, PROVINCE, DISTRICT = "bkk-snap", "10", "1001"
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -64,7 +65,7 @@ def rig(mosquitto: Broker, rtsp_server: RtspServer, tmp_path: Path) -> Iterator[
     settings = AggregatorSettings(db_path=tmp_path / "agg.db", mqtt_url=f"mqtt://127.0.0.1:{mosquitto.port}",
                                   token_pepper=PEPPER)  # type: ignore[arg-type]  # fmt: skip
     service = Service(settings, faults=False, silence_check_s=5)
-    now_ms = to_ms(datetime.now(UTC))
+    now_ms = to_ms(current())
     registry.insert_site(service.db, SITE, PROVINCE, DISTRICT, now_ms=now_ms)
     service.db.conn.commit()
     tokens = {name: create_token(service.db, name, role, provinces, pepper=PEPPER, geography=service.geography)[1]
@@ -134,7 +135,7 @@ def test_technician_requests_a_snapshot_and_reads_it_back(
         assert image is not None and image.shape == (HEIGHT, WIDTH, 3)
         assert image.std() > 5  # the moving test pattern, not a blank frame
         taken = datetime.fromisoformat(got.headers["x-snapshot-taken-at"])
-        assert abs((datetime.now(UTC) - taken).total_seconds()) < 300
+        assert abs((current() - taken).total_seconds()) < 300
 
         # the agent refuses a second grab of the same camera within its interval; the picture stays
         r2 = tech.post(f"/api/v1/cameras/{SITE}/gate/snapshot")
@@ -182,8 +183,8 @@ def test_roles_and_scope(rig: Rig) -> None:
 
 def test_unsolicited_and_unknown_site_snapshots_are_quarantined(rig: Rig, mosquitto: Broker) -> None:
     ok, buf = cv2.imencode(".jpg", np.full((24, 32, 3), 200, np.uint8))
-    picture = Snapshot(site=SITE, ts=datetime.now(UTC), camera_id="gate", cmd_id="snap-nobody-asked",
-                       taken_at=datetime.now(UTC), width=32, height=24,
+    picture = Snapshot(site=SITE, ts=current(), camera_id="gate", cmd_id="snap-nobody-asked",
+                       taken_at=current(), width=32, height=24,
                        data=base64.b64encode(buf.tobytes()).decode())
     stranger = picture.model_copy(update={"site": "not-enrolled"})
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="pusher")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from protocol import Command, CommandKind, Heartbeat, decode, encode, site_filter, site_topic
 from protocol.topics import HOST_STATE_TOPIC
+from tests.clock import current
 from tests.rig.mqtt import Collector
 from tests.rig.transport import (
     DISTRICT,
@@ -24,7 +24,7 @@ from tests.rig.transport import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 
 def _committed(db: Path, agent: Agent) -> bool:
@@ -70,7 +70,7 @@ def test_rebirth_command_births_again_and_replays(tmp_path: Path, mosquitto: Any
     centre = RawSite(mosquitto, "centre")
     try:
         wait_until(lambda: agent.publisher.births == 1, what="first birth")
-        cmd = Command(site="site-a", ts=datetime.now(UTC), cmd_id="t1", command=CommandKind.REBIRTH)
+        cmd = Command(site="site-a", ts=current(), cmd_id="t1", command=CommandKind.REBIRTH)
         centre.client.publish(site_topic(PROVINCE, DISTRICT, "site-a", "cmd"), encode(cmd), qos=1).wait_for_publish(5)
         wait_until(lambda: agent.publisher.births == 2, what="birth after the rebirth command")
         agent.emit(5)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +11,17 @@ import pytest
 
 from aggregator.ingest.quarantine import Quarantine
 from protocol import Birth, BirthCamera, CameraState, Event, Events, encode
+from tests.clock import current
 from tests.rig.transport import RawSite, ledger, start_ingest, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 SITE = "site-q"
 
 
 def _good(seq: int, event_id: int) -> Events:
-    return Events(site=SITE, ts=datetime.now(UTC), seq=seq, events=[
-        Event(id=event_id, camera_id="q-cam0", at=datetime.now(UTC) - timedelta(minutes=10 - event_id),
+    return Events(site=SITE, ts=current(), seq=seq, events=[
+        Event(id=event_id, camera_id="q-cam0", at=current() - timedelta(minutes=10 - event_id),
               state=CameraState.DOWN if event_id % 2 else CameraState.UP)])
 
 
@@ -31,8 +32,8 @@ def test_each_bad_payload_is_quarantined_with_its_reason(tmp_path: Path, mosquit
     stranger = RawSite(mosquitto, "site-unknown")
     liar = RawSite(mosquitto, SITE, district="1002")  # the site is enrolled in 1001
     try:
-        site.send("birth", Birth(site=SITE, ts=datetime.now(UTC), bd_seq=1, cameras=[
-            BirthCamera(camera_id="q-cam0", state=CameraState.UP, since=datetime.now(UTC) - timedelta(hours=1))]))
+        site.send("birth", Birth(site=SITE, ts=current(), bd_seq=1, cameras=[
+            BirthCamera(camera_id="q-cam0", state=CameraState.UP, since=current() - timedelta(hours=1))]))
         good = json.loads(encode(_good(1, 1)))
         site.send("events", None, raw=b'{"v": "1.0", "site": ')
         site.send("events", None, raw=json.dumps({**good, "v": "2.0"}).encode())

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.clock import child_environ
 from tests.rig.transport import (
     ROOT,
     Agent,
@@ -22,7 +23,7 @@ from tests.rig.transport import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 
 def _settle(db: Path, agent: Agent) -> None:
@@ -62,8 +63,8 @@ def test_agent_killed_with_events_in_its_outbox(tmp_path: Path, mosquitto: Any) 
     db = tmp_path / "centre.db"
     outbox = tmp_path / "site-a.outbox.sqlite3"
     ingest = start_ingest(db, mosquitto, ["site-a"])
-    env = dict(os.environ, PYTHONPATH=str(ROOT), CAMWATCH_TEST_OUTBOX=str(outbox), CAMWATCH_TEST_SITE="site-a",
-               CAMWATCH_TEST_BROKER_PORT=str(mosquitto.port))
+    env = child_environ(dict(os.environ, PYTHONPATH=str(ROOT), CAMWATCH_TEST_OUTBOX=str(outbox), CAMWATCH_TEST_SITE="site-a",
+                             CAMWATCH_TEST_BROKER_PORT=str(mosquitto.port)))  # the agent keeps the pinned clock
     log = open(tmp_path / "agent.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen([sys.executable, "-m", "tests.rig.agent_main"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     agent = None

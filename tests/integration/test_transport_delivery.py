@@ -9,13 +9,14 @@ from __future__ import annotations
 import signal
 import sqlite3
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from protocol import site_filter
+from tests.clock import current
 from tests.rig.mqtt import Collector
 from tests.rig.transport import (
     Agent,
@@ -29,7 +30,7 @@ from tests.rig.transport import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 
 def _all_committed(db_path: Path, *agents: Agent) -> bool:
@@ -126,7 +127,7 @@ def test_uplink_cut_for_hours_then_restored(tmp_path: Path, mosquitto: Any) -> N
     agent = Agent(tmp_path, mosquitto, "site-a", port=proxy.port, keepalive_s=5).start()
     try:
         wait_until(lambda: agent.publisher.births >= 1, what="first birth")
-        start = datetime.now(UTC) - timedelta(hours=7)
+        start = current() - timedelta(hours=7)
         proxy.cut()
         made = list(changes(agent.camera_ids, 1500, start=start, step_s=14.4))  # 6 h
         for c in made:

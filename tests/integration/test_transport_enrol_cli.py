@@ -14,7 +14,7 @@ import pytest
 from agent.config import load_config
 from tests.rig.transport import ROOT, Agent, ledger, start_ingest, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from tests.clock import child_environ
 from tests.rig.transport import ROOT, IngestProcess, ledger, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 N_AGENTS = 2000
 PER_PROCESS = 125
@@ -52,7 +53,7 @@ def test_2000_agents_reconnect_after_a_broker_restart(tmp_path: Path, broker_fac
     db = tmp_path / "centre.db"
     sites = [f"fleet-{i:04d}" for i in range(N_AGENTS)]
     centre = IngestProcess(tmp_path, db, broker, CAMWATCH_TEST_SITES=",".join(sites))
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = child_environ(dict(os.environ, PYTHONPATH=str(ROOT)))  # the fleets keep the test's pinned clock
     fleets: list[subprocess.Popen[bytes]] = []
     logs = []
     try:

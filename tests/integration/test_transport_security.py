@@ -11,7 +11,6 @@ import stat
 import subprocess
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from protocol import (
     site_filter,
     site_topic,
 )
+from tests.clock import current
 from tests.rig.mosquitto import Broker, TlsFiles
 from tests.rig.mqtt import Collector
 from tests.rig.transport import (
@@ -47,7 +47,7 @@ from tests.rig.transport import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 ROOT = Path(__file__).resolve().parents[2]
 CAMERA_PASSWORD = "Cam-Secret-9f3e1"  # must never leave the gateway
@@ -168,7 +168,7 @@ def test_tls_agent_to_store_and_no_cross_site_publishing(
     agent = Agent(tmp_path, broker, "site-a", username="site-a", password=config.broker.resolve_password(), **tls)
     uri = f"rtsp://admin:{CAMERA_PASSWORD}@10.0.0.5:554/stream1"
     agent.states["site-a-cam0"] = BirthCamera(
-        camera_id="site-a-cam0", state=CameraState.UP, since=datetime.now(UTC),
+        camera_id="site-a-cam0", state=CameraState.UP, since=current(),
         inventory=CameraInventory(stream_uri=uri, address="10.0.0.5"),
     )
     agent.start()
@@ -177,12 +177,12 @@ def test_tls_agent_to_store_and_no_cross_site_publishing(
         agent.emit(10)
         wait_until(lambda: {("site-a", i) for i in agent.produced} <= set(ledger(secured.db)), what="TLS delivery")
         # site-a's credentials publish under site-b's topic: the broker drops it.
-        forged = Events(site="site-b", ts=datetime.now(UTC), seq=1, events=[
-            Event(id=1, camera_id="b-cam0", at=datetime.now(UTC), state=CameraState.DOWN, reason=Reason.UNREACHABLE)])
+        forged = Events(site="site-b", ts=current(), seq=1, events=[
+            Event(id=1, camera_id="b-cam0", at=current(), state=CameraState.DOWN, reason=Reason.UNREACHABLE)])
         attacker.client.publish(site_topic("10", "1002", "site-b", "birth"),
-                                encode(Birth(site="site-b", ts=datetime.now(UTC), bd_seq=1)), qos=1).wait_for_publish(10)
+                                encode(Birth(site="site-b", ts=current(), bd_seq=1)), qos=1).wait_for_publish(10)
         attacker.client.publish(site_topic("10", "1002", "site-b", "events"), encode(forged), qos=1).wait_for_publish(10)
-        agent.record(Change("site-a-cam1", CameraState.DOWN, Reason.UNREACHABLE, datetime.now(UTC)))
+        agent.record(Change("site-a-cam1", CameraState.DOWN, Reason.UNREACHABLE, current()))
         wait_until(lambda: {("site-a", i) for i in agent.produced} <= set(ledger(secured.db)), what="later event")
         wait_until(lambda: agent.outbox.depth() == 0, what="acks")
         assert not [m for m in everything.messages if "/site-b/" in m.topic], "forged message reached subscribers"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +23,20 @@ from protocol import (
     decode,
     site_filter,
 )
+from tests.clock import PINNED, current
 from tests.rig.mqtt import Collector
 from tests.rig.transport import RawSite, ledger, start_ingest, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60), pytest.mark.usefixtures("now")]  # the pinned clock: tests/conftest.py
 
 SITE = "site-r"
 CAMS = ["r-cam0", "r-cam1"]
-T0 = datetime.now(UTC) - timedelta(hours=2)
+T0 = PINNED - timedelta(hours=2)
 
 
 def birth(bd_seq: int) -> Birth:
     cams = [BirthCamera(camera_id=c, state=CameraState.UP, since=T0) for c in CAMS]
-    return Birth(site=SITE, ts=datetime.now(UTC), bd_seq=bd_seq, cameras=cams)
+    return Birth(site=SITE, ts=current(), bd_seq=bd_seq, cameras=cams)
 
 
 def events(seq: int, *ids: int) -> Events:
@@ -45,7 +46,7 @@ def events(seq: int, *ids: int) -> Events:
               reason=Reason.UNREACHABLE if (i // 2) % 2 == 0 else Reason.NONE)
         for i in ids
     ]
-    return Events(site=SITE, ts=datetime.now(UTC), seq=seq, events=evs)
+    return Events(site=SITE, ts=current(), seq=seq, events=evs)
 
 
 def _rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -87,12 +88,12 @@ def test_a_death_arriving_after_the_next_birth_is_ignored(rig: Any) -> None:
     db, site, _, _ = rig
     site.send("birth", birth(1))
     site.send("birth", birth(2))  # the agent reconnected before the broker noticed the old link died
-    site.send("death", Death(site=SITE, ts=datetime.now(UTC), bd_seq=1))  # the old will, late
+    site.send("death", Death(site=SITE, ts=current(), bd_seq=1))  # the old will, late
     site.send("events", events(1, 1))
     wait_until(lambda: _ids(db) == [1], what="event after the late will committed")
     assert _rows(db, "SELECT online FROM sites WHERE site_id = ?", SITE) == [(1,)]
     assert all(s != 3 for (s,) in _rows(db, "SELECT state FROM cameras"))
-    site.send("death", Death(site=SITE, ts=datetime.now(UTC), bd_seq=2))  # the current session's will
+    site.send("death", Death(site=SITE, ts=current(), bd_seq=2))  # the current session's will
     wait_until(lambda: _rows(db, "SELECT online FROM sites WHERE site_id = ?", SITE) == [(0,)], what="site offline")
     assert {s for (s,) in _rows(db, "SELECT state FROM cameras")} == {3}, "unknown, never down"
 
@@ -144,8 +145,8 @@ def test_a_heartbeat_with_a_waiting_outbox_gets_the_last_ack_again(rig: Any, mos
         site.send("events", events(1, 1, 2))
         first = decode(Ack, acks.wait_for(1)[0].payload)
         assert first.event_id == 2
-        site.send("heartbeat", Heartbeat(site=SITE, ts=datetime.now(UTC), seq=2, outbox_depth=0))
-        site.send("heartbeat", Heartbeat(site=SITE, ts=datetime.now(UTC), seq=3, outbox_depth=2))
+        site.send("heartbeat", Heartbeat(site=SITE, ts=current(), seq=2, outbox_depth=0))
+        site.send("heartbeat", Heartbeat(site=SITE, ts=current(), seq=3, outbox_depth=2))
         assert [decode(Ack, m.payload).event_id for m in acks.wait_for(2)] == [2, 2]
         site.send("events", events(4, 3))
         wait_until(lambda: any(decode(Ack, m.payload).event_id == 3 for m in acks.messages), what="ack of 3")

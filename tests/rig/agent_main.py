@@ -10,20 +10,22 @@ import logging
 import os
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from agent.outbox import Outbox
 from agent.publisher import Publisher, PublisherSettings
 from protocol import BirthCamera, CameraState, Reason
+from tests.clock import current, follow_parent_clock
 from tests.rig.transport import DISTRICT, PROVINCE, Change
 
 
 def main() -> int:
+    follow_parent_clock()
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     site = os.environ["CAMWATCH_TEST_SITE"]
     every = float(os.environ.get("CAMWATCH_TEST_EVERY_S", "0.01"))
     cams = [f"{site}-cam{i}" for i in range(3)]
-    states = {c: BirthCamera(camera_id=c, state=CameraState.UP, since=datetime.now(UTC) - timedelta(days=1)) for c in cams}
+    states = {c: BirthCamera(camera_id=c, state=CameraState.UP, since=current() - timedelta(days=1)) for c in cams}
     outbox = Outbox(os.environ["CAMWATCH_TEST_OUTBOX"])
     settings = PublisherSettings(
         site=site, province=PROVINCE, district=DISTRICT, host="127.0.0.1",
@@ -32,7 +34,7 @@ def main() -> int:
     )
     publisher = Publisher(settings, outbox, snapshot=lambda: list(states.values()))
     publisher.start()
-    t0 = datetime.now(UTC) - timedelta(hours=1)
+    t0 = current() - timedelta(hours=1)
     for i in range(100_000):
         cam = cams[i % 3]
         state = CameraState.DOWN if (i // 3) % 2 == 0 else CameraState.UP

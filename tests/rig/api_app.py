@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -43,6 +43,7 @@ from protocol import (
     decode_site_message,
 )
 from protocol.errors import ProtocolError
+from tests.clock import PINNED, travel
 
 __all__ = ["CAMERA_PASSWORD", "MQTT_PASSWORD", "PEPPER", "WEBHOOK_SECRET", "ApiRig", "api_rig", "fingerprint"]
 
@@ -115,9 +116,14 @@ def _quarantine_bad_birth(db: Database, now: datetime) -> None:
         raise AssertionError("the decoder accepted a birth with a URI as the width")
 
 
-def api_rig(tmp_path: Path) -> Iterator[ApiRig]:
-    """Build the populated database and app; yield a rig with a running TestClient."""
-    now = datetime.now(UTC).replace(microsecond=0)
+def api_rig(tmp_path: Path, now: datetime = PINNED) -> Iterator[ApiRig]:
+    """Build the populated database and app at ``now`` (the clock pinned there meanwhile: the
+    API reads it itself); yield a rig with a running TestClient."""
+    with travel(now):
+        yield from _api_rig(tmp_path, now)
+
+
+def _api_rig(tmp_path: Path, now: datetime) -> Iterator[ApiRig]:
     start = now - timedelta(days=2)
     path = tmp_path / "camwatch.db"
     db = open_db(path)

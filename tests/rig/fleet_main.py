@@ -13,16 +13,17 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from protocol import CameraState, Reason
+from tests.clock import current, follow_parent_clock
 from tests.rig.mosquitto import Broker
 from tests.rig.signals import SignalFlag
 from tests.rig.transport import Agent, Change
 
 
 def main() -> int:
+    follow_parent_clock()
     logging.basicConfig(level=logging.ERROR, stream=sys.stdout)
     port, workdir, sites = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
     broker = Broker(workdir=workdir / "unused-broker", port=port)  # only host/port are read
@@ -39,7 +40,7 @@ def main() -> int:
     while not done.is_set():
         if emit.wait(0.2):
             emit.clear()
-            now = datetime.now(UTC)
+            now = current()
             for agent in agents:
                 agent.record(Change(agent.camera_ids[0], CameraState.DOWN, Reason.UNREACHABLE, now))
             print("EMITTED", flush=True)

@@ -14,11 +14,13 @@ import sys
 from pathlib import Path
 
 from aggregator.ingest.consumer import Ingest, IngestSettings
+from tests.clock import follow_parent_clock
 from tests.rig.signals import SignalFlag
 from tests.rig.transport import open_centre
 
 
 def main() -> int:
+    follow_parent_clock()
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s")
     db_path = Path(os.environ["CAMWATCH_TEST_DB"])
     sites = [s for s in os.environ.get("CAMWATCH_TEST_SITES", "").split(",") if s]

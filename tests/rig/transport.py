@@ -6,13 +6,12 @@ it is importable; the scenario checks read which (site, event id) pairs it commi
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from agent.outbox import Outbox
 from agent.publisher import Publisher, PublisherSettings
 from protocol import BirthCamera, CameraState, Reason
+from tests.clock import child_environ, current
 from tests.rig.mosquitto import Broker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ class Change:
 
 def changes(camera_ids: Sequence[str], n: int, *, start: datetime | None = None, step_s: float = 60.0) -> Iterator[Change]:
     """``n`` alternating up/down changes spread over the cameras, ``step_s`` apart in edge time."""
-    t0 = start or datetime.now(UTC) - timedelta(seconds=step_s * n)
+    t0 = start or current() - timedelta(seconds=step_s * n)
     for i in range(n):
         cam = camera_ids[i % len(camera_ids)]
         down = (i // len(camera_ids)) % 2 == 0
@@ -87,7 +87,7 @@ class Agent:
             **options,
         )
         self.publisher = Publisher(settings, self.outbox, snapshot=self.snapshot)
-        now = datetime.now(UTC) - timedelta(days=1)
+        now = current() - timedelta(days=1)
         for cam in self.camera_ids:
             self.states[cam] = BirthCamera(camera_id=cam, state=CameraState.UP, since=now)
 
@@ -141,7 +141,7 @@ def committed_pairs(db_path: Path) -> list[tuple[str, int]]:
 
 def ingest_command(db_path: Path, broker: Broker, **env: str) -> tuple[list[str], dict[str, str]]:
     """Command line and environment to run tests/rig/ingest_main.py as a separate process."""
-    environ = dict(os.environ)
+    environ = child_environ()  # the child keeps the test's pinned clock
     environ.update(
         CAMWATCH_TEST_DB=str(db_path),
         CAMWATCH_TEST_BROKER_PORT=str(broker.port),
@@ -231,7 +231,7 @@ def open_centre(db_path: Path, sites: Sequence[str] = (), *, province: str = PRO
     with db.atomic():
         for site in sites:
             if registry.get_site(db, site) is None:
-                registry.insert_site(db, site, province, district, now_ms=int(time.time() * 1000))
+                registry.insert_site(db, site, province, district, now_ms=int(current().timestamp() * 1000))
     return db, RecordingStore(db, StateStore(db, geo))
 
 
