@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -189,3 +190,21 @@ def test_weekly_window_crossing_bangkok_midnight() -> None:
         assert rollup_totals(db, level, key, two_days) == planned, level
         assert rollup_totals(db, level, key, two_days, live=store, now_ms=to_ms(end)) == planned, level
     assert planned.available == 1.0
+
+
+@pytest.mark.calendar
+def test_windows_at_each_calendar_instant(now: datetime) -> None:
+    """Today and this month begin at a Bangkok midnight of the right date, whatever the date;
+    the month window is as long as the month; the last-N windows are exact."""
+    bangkok = now.astimezone(ZoneInfo("Asia/Bangkok"))
+    midnight = bangkok.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert resolve_window(WindowKind.TODAY, now) == Window(to_ms(midnight), to_ms(now))
+    month = resolve_window(WindowKind.MONTH, now)
+    assert month == Window(to_ms(midnight.replace(day=1)), to_ms(now))
+    whole = month_window(bangkok.strftime("%Y-%m"))
+    assert whole.start_ms == month.start_ms
+    assert whole.end_ms - whole.start_ms == calendar.monthrange(bangkok.year, bangkok.month)[1] * DAY_MS
+    assert day_to_date(day_of(to_ms(now))) == bangkok.date()
+    for kind, span in ((WindowKind.LAST_HOUR, timedelta(hours=1)), (WindowKind.LAST_24H, timedelta(days=1)),
+                       (WindowKind.LAST_7D, timedelta(days=7)), (WindowKind.LAST_30D, timedelta(days=30))):  # fmt: skip
+        assert resolve_window(kind, now) == Window(to_ms(now - span), to_ms(now))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -306,3 +308,18 @@ def test_fault_opened_from_history_alerts_once_confirmed_live() -> None:
     assert not changes[-1].fault.historical
     # a further live confirmation does not alert again
     assert engine.process([cam(40, "c1", DOWN, Reason.UNREACHABLE)], t(41))[-1].action is FaultAction.UPDATED
+
+
+@pytest.mark.calendar
+@pytest.mark.parametrize("check", [
+    test_down_opens_with_reason_and_up_resolves_with_duration,
+    test_flapping_camera_gets_one_flapping_fault_not_a_stream,
+    test_failure_within_reopen_window_reopens_same_fault,
+    test_mtta_mttr_per_province_district_and_agency,
+], ids=lambda check: check.__name__.removeprefix("test_"))  # fmt: skip
+def test_fault_timing_at_each_calendar_instant(
+    check: Callable[[], None], now: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:  # fmt: skip
+    """The same timing rules with the transitions at month ends, 29 February and a Bangkok midnight."""
+    monkeypatch.setattr(sys.modules[__name__], "T0", now)
+    check()

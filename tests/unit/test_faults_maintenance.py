@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from pydantic import ValidationError
 
+from aggregator.days import BANGKOK
 from aggregator.schema import open_db
 from aggregator.store.maintenance import (
     MaintenanceCalendar,
@@ -79,3 +80,22 @@ def test_delete_and_reload(calendar: MaintenanceCalendar) -> None:
 def test_window_spec_refuses_bad_windows(fields: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         WindowSpec.model_validate({"target_kind": "site", "target_id": "s1", **fields})
+
+
+@pytest.mark.calendar
+def test_windows_around_each_calendar_instant(calendar: MaintenanceCalendar, now: datetime) -> None:
+    """A weekly window from 23:00 Bangkok for three hours crosses midnight (a month's end, the
+    year's, 29 February) and covers the same hours a week later; a one-off window covers now."""
+    tonight = now.astimezone(BANGKOK).replace(hour=23, minute=0, second=0, microsecond=0)
+    calendar.add(WindowSpec(target_kind=TargetKind.SITE, target_id="s1", weekday=tonight.weekday(),
+                            start_time=time(23, 0), duration_min=180), now)  # fmt: skip
+    three = timedelta(hours=3)
+    week = timedelta(days=7)
+    spans = calendar.intervals(CAM, tonight - timedelta(hours=1), tonight + week + timedelta(hours=4))
+    assert spans == [(tonight, tonight + three), (tonight + week, tonight + week + three)]
+    assert calendar.in_maintenance(CAM, tonight + three - timedelta(minutes=1))
+    assert not calendar.in_maintenance(CAM, tonight + three)
+    other = MaintenanceTarget("1002", "s2", "cam-2")
+    calendar.add(WindowSpec(target_kind=TargetKind.CAMERA, target_id="cam-2", starts_at=now - timedelta(minutes=1),
+                            ends_at=now + timedelta(hours=1)), now)  # fmt: skip
+    assert calendar.in_maintenance(other, now) and calendar.window_end(other, now) == now + timedelta(hours=1)

@@ -152,13 +152,24 @@ def test_unknown_district_is_rejected(store: StateStore) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8])
 def test_daily_totals_exact_with_backfill_and_midnights(seed: int) -> None:
     """Random forward and out-of-order events over 4 days; every total equals brute force."""
+    _daily_totals_exact(seed, T0)
+
+
+@pytest.mark.calendar
+def test_daily_totals_exact_around_each_calendar_instant(now: datetime) -> None:
+    """The same over the days around month ends, 29 February and a Bangkok midnight: the
+    midnight roll, the ledgers and the daily totals do not care which day it is."""
+    _daily_totals_exact(3, now - timedelta(days=2))
+
+
+def _daily_totals_exact(seed: int, t0: datetime) -> None:
     rng = random.Random(seed)
     db = open_db(":memory:")
-    store = StateStore(db, load_geography(db), start=T0, state_flush_s=3600.0)
+    store = StateStore(db, load_geography(db), start=t0, state_flush_s=3600.0)
     cams = ["a", "b", "c"]
-    store.apply([birth("s1", dict.fromkeys(cams, CameraState.UP), T0)])
-    timelines = {c: [(to_ms(T0), 0)] for c in cams}
-    now = T0
+    store.apply([birth("s1", dict.fromkeys(cams, CameraState.UP), t0)])
+    timelines = {c: [(to_ms(t0), 0)] for c in cams}
+    now = t0
     next_id = 1
     for _ in range(40):
         now += timedelta(minutes=rng.randint(20, 300))
@@ -167,7 +178,7 @@ def test_daily_totals_exact_with_backfill_and_midnights(seed: int) -> None:
             cam = rng.choice(cams)
             # mostly recent, sometimes hours or a day in the past (backfill)
             back = rng.choice([0, 0, 0, rng.randint(1, 600), rng.randint(600, 1800)])
-            at = max(T0 + timedelta(seconds=1), now - timedelta(minutes=back, seconds=rng.randint(0, 59)))
+            at = max(t0 + timedelta(seconds=1), now - timedelta(minutes=back, seconds=rng.randint(0, 59)))
             state = rng.choice([CameraState.UP, CameraState.DOWN, CameraState.DEGRADED, CameraState.MAINTENANCE])
             batch.append((next_id, cam, at, state))
             next_id += 1
@@ -188,7 +199,7 @@ def test_daily_totals_exact_with_backfill_and_midnights(seed: int) -> None:
     site_rowid = store.site_by_name["s1"].id
     checkpoint = store.checkpoint
     assert checkpoint == day_start(day_of(horizon))
-    first_day = day_of(to_ms(T0))
+    first_day = day_of(to_ms(t0))
     for day in range(first_day, day_of(horizon) + 1):
         a, b = day_start(day), day_start(day + 1)
         expected_site = [0] * 5
