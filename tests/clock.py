@@ -9,8 +9,8 @@ Subprocess peers that are test code (tests/rig/*_main.py) call
 started them. Time *measurement* (``time.monotonic``, ``time.perf_counter``) is never
 pinned and is fine everywhere.
 
-This module is the only test file that reads the real clock (see
-tests/unit/test_no_real_clock.py).
+Apart from the simulated camera's own shifted clock (tests/rig/onvif_sim.py), this module is
+the only test file that reads the real clock (tests/unit/test_no_real_clock.py checks it).
 """
 
 from __future__ import annotations
