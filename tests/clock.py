@@ -47,7 +47,8 @@ CALENDAR: tuple[datetime, ...] = (
 )
 
 # Carries the pinned clock to a child process: its offset from the real clock, in seconds.
-CLOCK_ENV = "CAMWATCH_TEST_CLOCK_OFFSET_S"
+# Not CAMWATCH_*: the aggregator refuses environment variables of its own prefix it does not know.
+CLOCK_ENV = "PINNED_CLOCK_OFFSET_S"
 
 
 def instant_id(at: datetime) -> str:

@@ -17,7 +17,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from aggregator.geography import load_geography
 from aggregator.schema import open_db
 from aggregator.store import registry
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, Reason, encode
+from tests.clock import child_environ
 from tests.rig.mosquitto import Broker
 from tests.rig.ports import free_port
 from tests.rig.site_client import SiteClient, wait_until
@@ -55,20 +56,21 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
 
 
 @pytest.fixture
-def serve(mosquitto: Broker, tmp_path: Path) -> Iterator[tuple[Path, str, subprocess.Popen[bytes]]]:
+def serve(mosquitto: Broker, tmp_path: Path, now: datetime) -> Iterator[tuple[Path, str, subprocess.Popen[bytes]]]:
+    """``camwatch-aggregator serve`` in its own process, on the test's pinned clock (tests/rig/pinned.py)."""
     db_path = tmp_path / "centre.db"
     db = open_db(db_path)
     load_geography(db)  # the DOPA codes the sites' rows refer to
-    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    now_ms = int(now.timestamp() * 1000)
     for site in VALID_SITES + FUZZ_SITES:
         registry.insert_site(db, site, PROVINCE, DISTRICT, now_ms=now_ms)
     db.conn.commit()
     db.close()
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), CAMWATCH_DB_PATH=str(db_path), CAMWATCH_API_PORT=str(port),
-               CAMWATCH_MQTT_URL=f"mqtt://127.0.0.1:{mosquitto.port}")  # fmt: skip
+    env = child_environ(dict(os.environ, PYTHONPATH=str(ROOT), CAMWATCH_DB_PATH=str(db_path), CAMWATCH_API_PORT=str(port),
+                             CAMWATCH_MQTT_URL=f"mqtt://127.0.0.1:{mosquitto.port}"))  # fmt: skip
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "serve"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "tests.rig.pinned", "aggregator", "serve"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -98,10 +100,9 @@ def _events(site: str, seq: int, event_id: int, at: datetime) -> bytes:
 
 
 def test_poison_and_fuzz_never_stall_ingest_and_every_valid_event_lands_once(
-    mosquitto: Broker, serve: tuple[Path, str, subprocess.Popen[bytes]]
+    mosquitto: Broker, serve: tuple[Path, str, subprocess.Popen[bytes]], now: datetime
 ) -> None:
     db_path, url, proc = serve
-    now = datetime.now(UTC).replace(microsecond=0)
     start = now - timedelta(hours=1)
     clients = {s: SiteClient(mosquitto.port, s, PROVINCE, DISTRICT) for s in VALID_SITES + FUZZ_SITES}
     rng = random.Random(13)

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -33,6 +33,7 @@ from protocol import (
     decode,
     encode,
 )
+from tests.clock import child_environ, current
 from tests.rig.mosquitto import Broker
 from tests.rig.mqtt import Collector
 from tests.rig.ports import free_port, wait_for_port
@@ -143,12 +144,12 @@ def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
 
 
 def test_serve_configured_by_variables_sends_email_and_mqtt_alerts(tmp_path: Path, mosquitto: Broker,
-                                                                   smtp: SmtpServer) -> None:  # fmt: skip
+                                                                   smtp: SmtpServer, now: datetime) -> None:  # fmt: skip
     db_path, pepper_file = tmp_path / "centre.db", tmp_path / "pepper"
     pepper_file.write_text(SECRET)
     db = open_db(db_path)
     geography = load_geography(db)
-    registry.insert_site(db, "bkk-mail", "10", "1001", now_ms=to_ms(datetime.now(UTC)))
+    registry.insert_site(db, "bkk-mail", "10", "1001", now_ms=to_ms(now))
     db.conn.commit()
     admin = create_token(db, "admin", "admin", [], pepper=SECRET, geography=geography)[1]
     db.close()
@@ -162,10 +163,11 @@ def test_serve_configured_by_variables_sends_email_and_mqtt_alerts(tmp_path: Pat
         CAMWATCH_ALERT_MQTT__HOST="127.0.0.1", CAMWATCH_ALERT_MQTT__PORT=str(mosquitto.port),
         CAMWATCH_NOTIFY__GROUP_WINDOW_S="0",
     )  # fmt: skip
+    env = child_environ(env)  # serve keeps the test's pinned clock (tests/rig/pinned.py)
     alerts = Collector(mosquitto.port, ["camwatch/v1/alerts/#"])
     log = tmp_path / "serve.log"
     out = log.open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "serve"], env=env, cwd=ROOT, stdout=out,
+    proc = subprocess.Popen([sys.executable, "-m", "tests.rig.pinned", "aggregator", "serve"], env=env, cwd=ROOT, stdout=out,
                             stderr=subprocess.STDOUT)  # fmt: skip
     site = SiteClient(mosquitto.port, "bkk-mail", "10", "1001")
     try:
@@ -175,7 +177,7 @@ def test_serve_configured_by_variables_sends_email_and_mqtt_alerts(tmp_path: Pat
             route = http.post("/api/v1/alert-routes", json={"channel": "email", "target": "tech@example.org"})
             assert route.status_code == 201, route.text
         assert site.online.wait(30), "aggregator never published its host state"
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = current().replace(microsecond=0)  # a live alert: the time of sending on the pinned clock
         site.send(Kind.BIRTH, encode(Birth(site="bkk-mail", ts=now, bd_seq=1, seq=0, cameras=[
             BirthCamera(camera_id="cam-1", state=CameraState.UP, since=now - timedelta(hours=1), reason=Reason.NONE)])))
         site.send(Kind.EVENTS, encode(Events(site="bkk-mail", ts=now, seq=1, events=[
