@@ -8,11 +8,10 @@ from sqlite_utils import Database
 
 from aggregator.availability import Window, integrate_timeline
 from aggregator.days import day_of, day_start, day_to_date, to_ms
+from aggregator.states import N_STATES, STATE_NAMES
 from aggregator.store.rollups import camera_timeline
 
 __all__ = ["camera_day_bars"]
-
-_STATE_NAMES = ("up", "degraded", "down", "unknown", "maintenance")
 
 
 def camera_day_bars(db: Database, camera: int, tail_ms: int | None, days: int, now: datetime) -> list[dict[str, object]]:
@@ -25,10 +24,10 @@ def camera_day_bars(db: Database, camera: int, tail_ms: int | None, days: int, n
     for day in range(first, first + days):
         lo, hi = day_start(day), min(day_start(day + 1), now_ms)
         totals = integrate_timeline(timeline, Window(lo, hi)) if hi > lo else None
-        ms = totals.as_list() if totals else [0] * 5
+        ms = totals.as_list() if totals else [0] * N_STATES
         out.append({
             "date": day_to_date(day).isoformat(),
-            **{f"{name}_s": v / 1000 for name, v in zip(_STATE_NAMES, ms, strict=True)},
+            **{f"{name}_s": v / 1000 for name, v in zip(STATE_NAMES, ms, strict=True)},
             "available": totals.available if totals else None,
             "usable": totals.usable if totals else None,
         })  # fmt: skip
