@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from aggregator.broker.accounts import add_cli as accounts_cli
 from aggregator.broker.enrol import add_cli as enrol_cli
 from aggregator.cli.audit import register as audit_cli
 from aggregator.cli.config import register as config_cli
@@ -131,6 +132,7 @@ def register_core(subparsers: Any) -> None:
 COMMANDS: list[Register] = [
     register_core,
     enrol_cli,  # enrol-site
+    accounts_cli,  # broker-account
     audit_cli,  # import-register, import-risk-points, reconcile, ...
     report_cli,  # report
     config_cli,  # config show, config reference

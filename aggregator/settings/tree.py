@@ -114,6 +114,18 @@ class AggregatorSettings(Section):
                 raise ValueError(f"{'.'.join(path)} ({_spellings(path)}) is shorter than {_MIN_SECRET_CHARS} characters")
         return self
 
+    @model_validator(mode="after")
+    def _alerts_not_as_the_ingest_user(self) -> AggregatorSettings:
+        # The shipped broker binds client ids to usernames: two clients of one user close each
+        # other's connections, and the alert client's clean session would wipe ingest's queue.
+        alerts = self.alert_mqtt
+        if alerts is not None and alerts.username is not None and alerts.username == self.ingest.username:
+            raise ValueError(
+                f"alert_mqtt.username (CAMWATCH_ALERT_MQTT__USERNAME) is the ingest user {alerts.username!r}; "
+                "give the alert channel its own account (camwatch-aggregator broker-account --role alerts-publisher)"
+            )
+        return self
+
     def secret(self, path: tuple[str, str]) -> str:
         """The value of the secret at ``path`` (``("ingest", "password")``)."""
         secret: SecretStr = getattr(getattr(self, path[0]), path[1])

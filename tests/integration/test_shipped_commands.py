@@ -6,9 +6,9 @@ Nothing is built in this process. An operator's steps, each a real command or a 
   the site's client certificate; Mosquitto listens on TLS and on a second TLS listener that
   requires a client certificate, with the shipped config's client-identity line and the
   password file and ACL written by the shipped ``python -m aggregator enrol-site``;
-* the operator adds two broker accounts with ``mosquitto_passwd`` and their ACL lines: the
-  alert publisher and a technician app reading its district's alerts (enrol-site's ACL has
-  lines for the aggregator and the sites only);
+* the operator adds two broker accounts with the shipped ``broker-account`` (the ACL keeps
+  their lines at every enrolment): the alert publisher, whose password serve reads by a
+  ``file:`` reference, and a technician app reading its province's alerts;
 * ``python -m aggregator create-token`` makes an admin token; ``python -m aggregator serve``
   runs from ``CAMWATCH_*`` variables only and reads the broker as the aggregator user;
 * the installer completes the ``agent.yaml`` enrol-site wrote (cameras, client certificate) and
@@ -40,7 +40,6 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from protocol import (
-    ALERTS_ROOT,
     Alert,
     AlertAction,
     CameraState,
@@ -56,7 +55,6 @@ from tests.rig.ports import free_port
 from tests.rig.rtsp_server import RtspServer
 from tests.rig.shipped import (
     Command,
-    add_broker_user,
     operator_env,
     poll,
     run_command,
@@ -73,8 +71,7 @@ SITE, PROVINCE, DISTRICT = "bkk-e2e-0001", "10", "1001"
 AGG_USER, AGG_PASSWORD = "aggregator", "aggregator-e2e-password-7c1"
 # The shipped broker makes a client's id its username, so the alert publisher and a technician
 # app need accounts of their own: on the aggregator's they would take over the ingest's session.
-ALERTS_USER, ALERTS_PASSWORD = "camwatch-alerts", "alerts-e2e-password-3d9"
-TECH_USER, TECH_PASSWORD = "tech-bkk-1001", "tech-e2e-password-5a2"
+ALERTS_USER, TECH_USER = "camwatch-alerts", "tech-bkk-1001"
 PEPPER = "token-pepper-for-the-e2e-test"
 WEBHOOK_SECRET = "webhook-secret-of-the-e2e-test"
 CAM_USER, CAM_PASSWORD = "admin", "Cam-Secret-e2e-41"
@@ -127,19 +124,19 @@ def _aggregator_env(tmp: Path, broker: Broker, ca: Path, smtp: SmtpServer, api_p
         CAMWATCH_ALERT_MQTT__HOST="127.0.0.1",
         CAMWATCH_ALERT_MQTT__PORT=str(broker.tls_port),
         CAMWATCH_ALERT_MQTT__USERNAME=ALERTS_USER,
-        CAMWATCH_ALERT_MQTT__PASSWORD=ALERTS_PASSWORD,
         CAMWATCH_ALERT_MQTT__CAFILE=str(ca),
     )
 
 
-def _add_alert_accounts(broker: Broker) -> None:
-    """The accounts enrol-site's ACL has no lines for: who publishes alerts, who reads them."""
+def _add_alert_accounts(broker: Broker, accounts: Path, env: dict[str, str]) -> None:
+    """The alert channel's account and a technicians' reader for the province, as an operator
+    makes them (``broker-account``): each password is written once, to ``accounts``."""
     assert broker.password_file is not None and broker.acl_file is not None
-    add_broker_user(broker.password_file, ALERTS_USER, ALERTS_PASSWORD)
-    add_broker_user(broker.password_file, TECH_USER, TECH_PASSWORD)
-    with broker.acl_file.open("a") as acl:
-        acl.write(f"\nuser {ALERTS_USER}\ntopic write {ALERTS_ROOT}/#\n"
-                  f"\nuser {TECH_USER}\ntopic read {alert_topic(PROVINCE, DISTRICT)}\n")
+    files = ["--password-file", str(broker.password_file), "--acl-file", str(broker.acl_file), "--out", str(accounts)]
+    for name, role in ((ALERTS_USER, ["--role", "alerts-publisher"]),
+                       (TECH_USER, ["--role", "alerts-reader", "--provinces", PROVINCE])):  # fmt: skip
+        made = run_command("aggregator", "broker-account", "--name", name, *role, *files, env=env)
+        assert made.returncode == 0, made.stderr
 
 
 def _complete_agent_config(install: Path, tmp: Path, cert: tuple[Path, Path], gate: SimCamera,
@@ -189,12 +186,16 @@ def stack(tmp_path: Path, rtsp_server: RtspServer) -> Iterator[Stack]:
             "--broker-port", str(broker.mtls_port), "--ca-file", str(certs.cafile),
             "--password-file", str(broker.password_file), "--acl-file", str(broker.acl_file), env=env)
         assert enrolled.returncode == 0, enrolled.stderr
-        _add_alert_accounts(broker)
+        accounts = tmp_path / "accounts"
+        _add_alert_accounts(broker, accounts, env)
         broker.start()
         created = run_command("aggregator", "create-token", "--name", "e2e admin", "--role", "admin", env=env)
         assert created.returncode == 0, created.stderr
         api.headers["Authorization"] = f"Bearer {created.stdout.strip()}"
-        aggregator = start_command("aggregator", "aggregator", "serve", env=env, log=tmp_path / "aggregator.log")
+        # the alert channel's password, by reference to the file broker-account wrote
+        serve_env = dict(env, CAMWATCH_ALERT_MQTT__PASSWORD=f"file:{accounts / f'{ALERTS_USER}-password'}")
+        aggregator = start_command("aggregator", "aggregator", "serve", env=serve_env,
+                                   log=tmp_path / "aggregator.log")  # fmt: skip
         commands.append(aggregator)
         poll(lambda: _healthy(api), timeout=START_S, what="the aggregator's API", commands=(aggregator,))
         _complete_agent_config(install, tmp_path, site_cert, gate, rtsp_server.uri("moving"), yard_rtsp.uri("moving"))
@@ -264,8 +265,10 @@ def test_a_camera_fault_reaches_every_channel_through_the_shipped_commands(stack
         added = api.post("/api/v1/alert-routes", json=route)
         assert added.status_code == 201, added.text
         assert WEBHOOK_SECRET not in added.text
+    tech_password = (stack.tmp / "accounts" / f"{TECH_USER}-password").read_text().strip()
+    alerts_password = (stack.tmp / "accounts" / f"{ALERTS_USER}-password").read_text().strip()
     alerts = Collector(stack.broker.tls_port or 0, [alert_topic(PROVINCE, DISTRICT)],
-                       username=TECH_USER, password=TECH_PASSWORD, cafile=str(stack.ca))
+                       username=TECH_USER, password=tech_password, cafile=str(stack.ca))
     env = operator_env(CREDENTIALS_DIRECTORY=str(stack.install))
     agent = start_command("agent", "agent", "-c", str(stack.install / "agent.yaml"), "-v", "run", env=env,
                           log=stack.tmp / "agent.log")
@@ -316,7 +319,7 @@ def test_a_camera_fault_reaches_every_channel_through_the_shipped_commands(stack
         stack.aggregator.stop()  # how it stops is test_serve_stops_its_service_on_sigterm's business
     finally:
         alerts.close()
-    for secret in (site_password, AGG_PASSWORD, ALERTS_PASSWORD, CAM_PASSWORD, PEPPER, WEBHOOK_SECRET):
+    for secret in (site_password, AGG_PASSWORD, alerts_password, tech_password, CAM_PASSWORD, PEPPER, WEBHOOK_SECRET):
         assert secret not in agent.output() + stack.aggregator.output()
     assert os.stat(stack.install / "broker-password").st_mode & 0o077 == 0
 

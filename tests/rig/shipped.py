@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import pytest
 
-__all__ = ["REPO", "Command", "add_broker_user", "operator_env", "poll", "run_command", "shipped_broker_lines",
+__all__ = ["REPO", "Command", "operator_env", "poll", "run_command", "shipped_broker_lines",
            "start_command"]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,12 +46,6 @@ def shipped_broker_lines(*directives: str) -> list[str]:
     lines = [line.strip() for line in text.splitlines() if line.strip().split(" ", 1)[0] in directives]
     assert {line.split(" ", 1)[0] for line in lines} == set(directives), f"not all of {directives} are shipped"
     return lines
-
-
-def add_broker_user(password_file: Path, username: str, password: str) -> None:
-    """Add a broker account as an operator does, with Mosquitto's own ``mosquitto_passwd``."""
-    subprocess.run(["mosquitto_passwd", "-b", str(password_file), username, password],
-                   check=True, capture_output=True, timeout=ONE_SHOT_TIMEOUT_S)  # fmt: skip
 
 
 def run_command(module: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

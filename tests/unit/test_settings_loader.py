@@ -65,6 +65,7 @@ def test_environment_wins_over_the_file_and_sources_are_kept(tmp_path: Path) -> 
     ({"CAMWATCH_SMTP__HOTS": "x"}, "CAMWATCH_SMTP__HOTS", "not a camwatch-aggregator setting"),
     ({"CAMWATCH_DB_PATH": "a.db", "CAMWATCH_STORE__DB_PATH": "b.db"}, "CAMWATCH_DB_PATH", "keep one"),
     ({"CAMWATCH_ENVIRONMENT": "production"}, "CAMWATCH_MQTT_PASSWORD", "default value"),
+    ({"CAMWATCH_ALERT_MQTT__USERNAME": "aggregator"}, "CAMWATCH_ALERT_MQTT__USERNAME", "its own account"),
 ])  # fmt: skip
 def test_a_bad_setting_is_one_line_naming_it(environ: dict[str, str], named: str, why: str) -> None:
     with pytest.raises(SettingsError) as err:
