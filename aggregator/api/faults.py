@@ -46,7 +46,8 @@ Offset = Annotated[int, Query(ge=0, le=_MAX_OFFSET)]
 RepairBody = Annotated[RepairIn, Depends(technician_body(RepairIn))]
 router = APIRouter(prefix="/api/v1", tags=["faults"])
 _CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorOut, "description": "The fault is not in a state that allows this (e.g. already resolved)"}
+    409: {"model": ErrorOut, "description": "The fault is not in a state that allows this (already resolved, "
+                                            "or resolving while its camera is still not up)"}
 }
 
 
@@ -126,10 +127,13 @@ def acknowledge(caller: TechnicianDep, svc: FaultsDep, fault_id: FaultId) -> Fau
 @router.post("/faults/{fault_id}/resolve", response_model=FaultPublic, summary="Resolve a fault with a repair note",
              responses=_CONFLICT)  # fmt: skip
 def resolve(caller: TechnicianDep, svc: FaultsDep, fault_id: FaultId, repair: RepairBody) -> FaultPublic:
-    """Resolve with a repair note, or close as won't-fix. Technicians and administrators, in their provinces."""
+    """Resolve with a repair note, or close as won't-fix. Technicians and administrators, in their provinces.
+
+    Resolving is refused (409, "camera C is still degraded (no_video)") while the camera is not
+    up or the site is still offline; closing as won't-fix is not."""
     _visible_fault(svc, caller, fault_id)
     note = RepairNote(repair.done, repair.parts, repair.cost)
     try:
         return _public(svc.resolve(fault_id, acting_name(caller), note, wont_fix=repair.wont_fix))
-    except FaultNotFound as err:
+    except (FaultNotFound, FaultStateError) as err:
         raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from err

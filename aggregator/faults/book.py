@@ -24,7 +24,7 @@ from aggregator.faults.model import (
 )
 from protocol import CameraState, Reason
 
-__all__ = ["FaultBook", "FaultNotFound", "FaultStateError", "Key"]
+__all__ = ["FaultBook", "FaultNotFound", "FaultStateError", "Key", "StillFailing"]
 
 Key = tuple[str, str]
 
@@ -37,6 +37,9 @@ class FaultStateError(ValueError):
     """The action does not fit the fault's status (e.g. acknowledging a resolved fault)."""
 
 
+class StillFailing(FaultStateError):
+    """Resolving a fault whose camera (or site) is still not up: only won't-fix may close it."""
+
 
 class FaultBook:
     """Active faults by what is failing, recently closed ones (for reopening), and their steps."""
@@ -48,17 +51,25 @@ class FaultBook:
         next_id: int = 1,
         active: Iterable[Fault] = (),
         agency_of: Callable[[str], str] | None = None,
+        closed: Iterable[Fault] = (),
     ) -> None:
         self.rules = rules or FaultRules()
         self._next_id = next_id
         self._active: dict[Key, Fault] = {}
         self._by_id: dict[int, Key] = {}
         self._children: dict[int, set[Key]] = defaultdict(set)
-        self._closed: dict[Key, Fault] = {}  # recently resolved, for reopening
+        self._closed: dict[Key, Fault] = {}  # recently resolved or closed as won't-fix, for reopening
+        # Won't-fix closures whose camera has not been up since: its failure goes on, so it
+        # neither reopens them nor opens a new fault (the technician decided about it).
+        self._unrecovered: set[Key] = set()
         self._district_faults: dict[str, set[str]] = defaultdict(set)  # province -> active district faults
         self._agency_of = agency_of or (lambda _site: "")
         for fault in active:
             self._put(fault)
+            self._next_id = max(self._next_id, fault.id + 1)
+        for fault in closed:  # closed within the reopen window before a restart
+            if fault.key not in self._active:
+                self._closed[fault.key] = fault
             self._next_id = max(self._next_id, fault.id + 1)
 
     # -- queries -----------------------------------------------------------------------
@@ -108,13 +119,15 @@ class FaultBook:
         affected: int = 1,
     ) -> Fault:
         recent = self._closed.pop(key, None)
+        self._unrecovered.discard(key)
         window = timedelta(seconds=self.rules.reopen_window_s)
         if (
             recent is not None
             and recent.resolved_at is not None
-            and recent.resolution is not Resolution.WONT_FIX
             and timedelta(0) <= at - recent.resolved_at <= window  # not from a backfill before it
         ):
+            # Resolved (by hand or by recovery) or closed as won't-fix, failing again soon:
+            # the same fault with its history, not a new one that hides the repeat.
             fault = dataclasses.replace(
                 recent,
                 kind=kind,
@@ -217,6 +230,8 @@ class FaultBook:
             cost=note.cost if note else fault.cost,
         )
         self._closed[done.key] = done
+        if resolution is Resolution.WONT_FIX:
+            self._unrecovered.add(done.key)
         self._after_close(done, at, live, out)
         return done
 
@@ -250,12 +265,37 @@ class FaultBook:
     def resolve(
         self, fault_id: int, by: str, note: RepairNote, now: datetime, *, wont_fix: bool = False
     ) -> list[FaultChange]:
-        """Resolve (or close as won't-fix) a fault by hand, with the repair note."""
+        """Resolve (or close as won't-fix) a fault by hand, with the repair note.
+
+        Resolving is refused (:class:`StillFailing`) while what the fault is about is still not
+        up: a resolved fault on a broken camera would hide it. Won't-fix closes it anyway.
+        A fault its camera's recovery already resolved (the repair made it come up before the
+        technician wrote the note) takes the note: resolved by them, at the recovery's time."""
+        if self.get(fault_id) is None and not wont_fix:
+            recovered = next((f for f in self._closed.values() if f.id == fault_id), None)
+            if recovered is not None and recovered.resolution is Resolution.AUTO:
+                return self._note_repair(recovered, by, note, now)
         fault = self._require(fault_id)
+        if not wont_fix:
+            failing = self.still_failing(fault)
+            if failing:
+                raise StillFailing(failing)
         out: list[FaultChange] = []
         resolution = Resolution.WONT_FIX if wont_fix else Resolution.TECHNICIAN
         self._resolve(fault, now, True, out, resolution, by=by, note=note)
         return out
+
+    def _note_repair(self, fault: Fault, by: str, note: RepairNote, now: datetime) -> list[FaultChange]:
+        out: list[FaultChange] = []
+        done = self._change(fault, FaultAction.RESOLVED, now, True, out, by=by, detail=note.done,
+                            resolved_by=by or None, resolution=Resolution.TECHNICIAN, note=note.done,
+                            parts=note.parts, cost=note.cost)  # fmt: skip
+        self._closed[done.key] = done
+        return out
+
+    def still_failing(self, fault: Fault) -> str:
+        """Why ``fault``'s subject is still not up ("camera C is still down (no_video)"), or ""."""
+        return ""  # the engine knows the states (aggregator.faults.rules.FaultEngine)
 
     def mark_alerted(self, fault_id: int, now: datetime) -> list[FaultChange]:
         """Record that the fault's first live alert went out (escalation counts from here)."""

@@ -176,8 +176,9 @@ class FaultRules(BaseModel):
     )
     flap_window_s: float = Field(default=600, ge=10, le=86400, description="Flapping window")
     reopen_window_s: float = Field(
-        default=3600, ge=0, le=7 * 86400, description="A failure this soon after resolution reopens it"
-    )
+        default=86400, ge=0, le=30 * 86400,
+        description="A failure this soon after resolution (or a won't-fix closure) reopens that fault",
+    )  # fmt: skip
     area_window_s: float = Field(
         default=120, ge=1, le=3600, description="Sites lost within this are lost 'at once'"
     )

@@ -16,7 +16,11 @@ Rules (issue 6):
   one flapping fault, which ends only once the camera has been up and still for a window;
 * most sites of a district lost at once is one district fault (site faults are held under
   it); most districts of a province is one province fault;
-* a failure within ``reopen_window_s`` of the resolution reopens the same fault.
+* a failure within ``reopen_window_s`` of the resolution (by recovery, by hand or as
+  won't-fix) reopens the same fault, with a ``reopened`` step in its history; a camera closed
+  as won't-fix while still failing is left alone until it has been up again;
+* a fault is resolved by hand only once its camera is up (or its site back): otherwise
+  :class:`~aggregator.faults.book.StillFailing`, and only won't-fix closes it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aggregator.faults.book import FaultBook, FaultNotFound, FaultStateError
+from aggregator.faults.book import FaultBook, FaultNotFound, FaultStateError, StillFailing
 from aggregator.faults.model import (
     Fault,
     FaultAction,
@@ -40,7 +44,7 @@ from aggregator.faults.model import (
 )
 from protocol import CameraState, Reason
 
-__all__ = ["FaultEngine", "FaultNotFound", "FaultStateError"]
+__all__ = ["FaultEngine", "FaultNotFound", "FaultStateError", "StillFailing"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +91,9 @@ class FaultEngine(FaultBook):
         sites_in_district: Callable[[str], int] | None = None,
         districts_in_province: Callable[[str], int] | None = None,
         agency_of: Callable[[str], str] | None = None,
+        closed: Iterable[Fault] = (),
     ) -> None:
-        super().__init__(rules, next_id=next_id, active=active, agency_of=agency_of)
+        super().__init__(rules, next_id=next_id, active=active, agency_of=agency_of, closed=closed)
         self._failing: dict[str, _Failing] = {}
         self._failing_by_site: dict[str, set[str]] = defaultdict(set)
         self._flaps: dict[str, deque[datetime]] = {}
@@ -98,6 +103,9 @@ class FaultEngine(FaultBook):
         self._sites_in_district = sites_in_district
         self._districts_in_province = districts_in_province
         self._last_forget: datetime | None = None
+        # camera -> its latest (state, reason) seen live, so a resolve by hand can be refused
+        # while it is still not up (kept for cameras with an active or recently closed fault)
+        self._now: dict[str, tuple[CameraState, Reason]] = {}
         # camera -> (fault opened by a backfill in the current batch, when its episode ended)
         self._past: dict[str, tuple[Fault, datetime]] = {}
         for fault in self._active.values():
@@ -109,6 +117,21 @@ class FaultEngine(FaultBook):
     def site_offline(self, site: str) -> bool:
         """Whether the site's agent is gone right now."""
         return site in self._gone
+
+    def still_failing(self, fault: Fault) -> str:
+        """Why ``fault``'s camera is still not up, or its site still gone; "" when it is up."""
+        if fault.kind in (FaultKind.CAMERA, FaultKind.FLAPPING) and fault.camera_id:
+            # no change seen since a restart: the open fault's own state is the latest known
+            state, reason = self._now.get(fault.camera_id, (fault.state, fault.reason))
+            if fault.site in self._gone:  # nobody can tell while its site is gone
+                state, reason = CameraState.UNKNOWN, Reason.SITE_OFFLINE
+            if state is CameraState.UP:
+                return ""
+            why = f" ({reason.value})" if reason is not Reason.NONE else ""
+            return f"camera {fault.camera_id} is still {state.value}{why}"
+        if fault.kind is FaultKind.SITE and fault.site in self._gone:
+            return f"site {fault.site} is still offline"
+        return ""
 
     # -- transitions -------------------------------------------------------------------
 
@@ -184,6 +207,7 @@ class FaultEngine(FaultBook):
             CameraState.MAINTENANCE,
         ):
             # Nobody knows (or planned work): neither a failure nor a recovery.
+            self._now[cam] = (t.new_state, t.reason)
             self._unfail(cam)
             return
         fault = self._active.get(("camera", cam))
@@ -192,9 +216,11 @@ class FaultEngine(FaultBook):
             # live fault): it fixes availability history but cannot resolve or change a fault
             # that opened after it, or repair times would come out negative.
             return
+        self._now[cam] = (t.new_state, t.reason)
         flapping = self._count_flap(cam, t.at)
         if t.new_state is CameraState.UP:
             self._unfail(cam)
+            self._unrecovered.discard(("camera", cam))  # a won't-fix failing again reopens now
             if fault is None:
                 return
             if flapping and fault.kind is FaultKind.CAMERA:
@@ -226,6 +252,9 @@ class FaultEngine(FaultBook):
     def _open_camera(
         self, cam: str, f: _Failing, kind: FaultKind, at: datetime, live: bool, out: list[FaultChange]
     ) -> None:
+        key = ("camera", cam)
+        if key in self._unrecovered and key in self._closed:
+            return  # closed as won't-fix and never up since: the same failure going on
         self._open(
             ("camera", cam),
             kind=kind,
@@ -464,6 +493,9 @@ class FaultEngine(FaultBook):
         reopen = timedelta(seconds=self.rules.reopen_window_s)
         for key in [k for k, f in self._closed.items() if f.resolved_at and now - f.resolved_at > reopen]:
             del self._closed[key]
+        self._unrecovered &= self._closed.keys()
+        for cam in [c for c in self._now if ("camera", c) not in self._active and ("camera", c) not in self._closed]:
+            del self._now[cam]
         flap_window = timedelta(seconds=self.rules.flap_window_s)
         for cam in [c for c, d in self._flaps.items() if not d or now - d[-1] > flap_window]:
             if ("camera", cam) not in self._active:

@@ -95,10 +95,13 @@ class FaultService:
         self.calendar = MaintenanceCalendar(connect())
         self.routes = RouteBook(connect())
         registry = RegistryDirectory(self.db)
+        rules = rules or FaultRules(reopen_window_s=self.settings.reopen_window_s)
         self.engine = FaultEngine(
             rules,
             next_id=self.store.next_id(),
             active=self.store.load_active(),
+            # closed within the reopen window before a restart still reopen (with their history)
+            closed=self.store.load_closed_since(clock() - timedelta(seconds=rules.reopen_window_s)),
             sites_in_district=sites_in_district or _cached(registry.sites_in_district),
             districts_in_province=districts_in_province or _cached(registry.districts_in_province),
             agency_of=agency_of or _cached(registry.agency),

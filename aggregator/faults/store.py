@@ -215,6 +215,13 @@ class FaultStore:
         sql = f"SELECT * FROM {FAULTS} WHERE status IN ('open', 'acknowledged') ORDER BY id"
         return [row_fault(r) for r in self.db.query(sql)]
 
+    def load_closed_since(self, since: datetime) -> list[Fault]:
+        """The latest closed fault per subject, closed at or after ``since`` (faults a failure may
+        reopen after a restart), oldest first so the newest of a subject comes last."""
+        sql = (f"SELECT * FROM {FAULTS} WHERE status IN ('resolved', 'wont_fix') AND resolved_at >= ? "
+               "ORDER BY resolved_at, id")  # fmt: skip
+        return [row_fault(r) for r in self.db.query(sql, [iso(since)])]
+
     def get(self, fault_id: int) -> Fault | None:
         """One fault by id."""
         rows = list(self.db.query(f"SELECT * FROM {FAULTS} WHERE id = ?", [fault_id]))

@@ -55,6 +55,7 @@ def _merge(total: ApplyResult, part: ApplyResult) -> None:
     total.transitions.extend(part.transitions)
     total.duplicates += part.duplicates
     total.rejected.extend(part.rejected)
+    total.unknown_cameras.extend(part.unknown_cameras)
 
 
 @dataclass

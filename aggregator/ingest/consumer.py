@@ -153,7 +153,8 @@ class Ingest:
         self._cmd_ids = count(1)
         self.committed_batches = 0
         self._counters = dict.fromkeys(
-            ("received", "committed", "dropped", "quarantined", "duplicates", "rebirths", "acks", "isolated"), 0
+            ("received", "committed", "dropped", "quarantined", "duplicates", "rebirths", "acks", "isolated",
+             "unknown_cameras"), 0
         )
         self._failing_cycles = 0  # writer cycles failed in a row (health: the writer is stuck)
         self.commits = CommitHealth()
@@ -384,11 +385,13 @@ class Ingest:
                 self._client.ack(delivery.mid, delivery.qos)
         self._stage("acked")
         try:  # past the broker acks: a failure here must not make the writer retry the batch
-            self._after_commit(items, rebirths, result)
+            self._after_commit(items, rebirths, result, now)
         except Exception:
             logger.exception("ingest: after-commit work failed (acks come again with the next batch)")
 
-    def _after_commit(self, items: list[Inbound], rebirths: set[str], result: ApplyResult | None) -> None:
+    def _after_commit(
+        self, items: list[Inbound], rebirths: set[str], result: ApplyResult | None, now: float
+    ) -> None:
         """Application acks, rebirth commands, rejected items and listeners, after the commit."""
         # One ack per site; a heartbeat reporting a non-empty outbox gets the last ack again,
         # in case the previous one was lost with a connection.
@@ -398,6 +401,8 @@ class Ingest:
             if isinstance(i.message, Events)
             or (isinstance(i.message, Heartbeat) and i.message.outbox_depth > 0)
         }
+        if result is not None and result.unknown_cameras:
+            rebirths |= self._unknown_cameras(result.unknown_cameras, now)
         ts = datetime.now(UTC)
         for site in sorted(ack_sites):
             upto = self.sessions.ack_upto(site)
@@ -466,6 +471,29 @@ class Ingest:
         for r in routed:
             self._collect(r, topic, items, to_ack)
 
+    def _unknown_cameras(self, unknown: list[tuple[str, str]], now: float) -> set[str]:
+        """Quarantine events for cameras their site's last birth did not name; return the sites to
+        ask for a rebirth (its birth may have been lost or be older than the agent's cameras).
+
+        Logged once per site per rebirth window, not once per event: a misconfigured agent
+        repeats them every check."""
+        per_site: dict[str, dict[str, int]] = {}
+        for site, camera_id in unknown:
+            cams = per_site.setdefault(site, {})
+            cams[camera_id] = cams.get(camera_id, 0) + 1
+        self._counters["unknown_cameras"] += len(unknown)
+        rebirths: set[str] = set()
+        for site, cams in sorted(per_site.items()):
+            topic = str(self._topics.get(site, site))
+            for camera_id, n in sorted(cams.items()):
+                detail = f"{n} event(s) for camera {camera_id!r}, which site {site!r}'s last birth does not name"
+                self.quarantine.add(topic, b"", "unknown_camera", detail, quiet=True)
+            if self.sessions.want_rebirth(site, now):
+                rebirths.add(site)
+                logger.warning("%s: events for cameras not in its last birth (%s) quarantined as unknown_camera; "
+                               "asking for a rebirth", site, ", ".join(sorted(cams)))  # fmt: skip
+        return rebirths
+
     def _enrolled_here(self, d: _Delivery, topic: SiteTopic) -> bool:
         """Whether the topic's site is enrolled in the topic's district; quarantine if not."""
         where = self._enrolled.get(topic.site)
@@ -521,7 +549,8 @@ class Ingest:
     def stats(self) -> dict[str, int | float]:
         """Counters for /metrics: messages received, committed, dropped (duplicates of the
         session rules, late wills, expired gaps), quarantined, store duplicates, rebirths
-        asked, acks sent; the writer's queue depth and last receive-to-commit lag."""
+        asked, acks sent, events for cameras not in their site's last birth (unknown_cameras); the
+        writer's queue depth and last receive-to-commit lag."""
         out: dict[str, int | float] = dict(self._counters)
         out["quarantined"] = self.quarantine.added  # no database read from the caller's thread
         out["queue_depth"] = self._queue.qsize()

@@ -1,7 +1,8 @@
 """Bounded quarantine of payloads the aggregator refused, and a counter per reason.
 
 Ingest never stops for a bad payload: it is recorded here with its topic, the reason
-(``protocol.errors`` reasons plus ``unknown_site``, ``wrong_location``, ``store_rejected``, ``ingest_error``),
+(``protocol.errors`` reasons plus ``unknown_site``, ``wrong_location``, ``store_rejected``, ``ingest_error``,
+``unknown_camera``),
 a human detail and its first KiB, then acknowledged to the broker. The table keeps the
 newest :data:`DEFAULT_MAX_ROWS` rows; the counters are never trimmed, so operators see
 how much was refused even after the rows are gone.
@@ -97,8 +98,10 @@ class Quarantine:
         *,
         client_id: str | None = None,
         now: datetime | None = None,
+        quiet: bool = False,
     ) -> None:
-        """Record one refused payload and count its reason (one transaction)."""
+        """Record one refused payload and count its reason (one transaction); ``quiet`` when the
+        caller logs the refusal itself (once per site and window, not once per payload)."""
         at_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
         conn = self.db.conn
         with conn:
@@ -115,7 +118,8 @@ class Quarantine:
             newest = cursor.lastrowid or 0
             conn.execute("DELETE FROM quarantine WHERE id <= ?", (newest - self.max_rows,))
         self.added += 1
-        logger.warning("%s: quarantined (%s): %s", topic[:120], reason, detail[:200])
+        if not quiet:
+            logger.warning("%s: quarantined (%s): %s", topic[:120], reason, detail[:200])
 
     def counts(self) -> dict[str, int]:
         """How many payloads were refused, per reason."""

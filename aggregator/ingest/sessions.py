@@ -5,6 +5,8 @@ Pure bookkeeping, no MQTT and no database, so the rules are unit-tested on their
 * A birth opens the site's session (a late will of an older session is ignored).
 * Events and heartbeats before any birth, or after a death, are dropped and a rebirth is
   asked for: the agent replays its whole outbox after every birth, so nothing is lost.
+* Every rebirth request of a site, whatever its cause (also an event for a camera its birth
+  did not name, :meth:`SiteSessions.want_rebirth`), is rate-limited per site.
 * A seq jump holds the site's later messages for a reorder window. If the missing ones
   arrive in time, everything is released in seq order; if not, the held messages are
   dropped (the agent still has their events) and a rebirth is asked for.
@@ -162,6 +164,11 @@ class SiteSessions(Generic[T]):
         if isinstance(message, Events):
             s = self._site(message.site)
             s.ack_upto = max(s.ack_upto, *[e.id for e in message.events])
+
+    def want_rebirth(self, site: str, now: float) -> bool:
+        """Whether to ask ``site`` for a rebirth now (at most one per ``rebirth_min_interval_s``,
+        shared with the session rules' own requests); True records the request."""
+        return self._want_rebirth(self._site(site), now)
 
     def _want_rebirth(self, s: _Site[T], now: float) -> bool:
         if now - s.last_rebirth < self.rebirth_min_interval_s:

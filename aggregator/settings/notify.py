@@ -75,6 +75,11 @@ class NotifyPolicy(Section):
     site_path: str = Field(default="/#/site/{site}", max_length=200, description="Link to a site")
     area_path: str = Field(default="/#/{level}/{area}", max_length=200, description="Link to an area")
     tick_s: float = Field(default=1.0, gt=0, le=60, description="How often time-based rules run")
+    reopen_window_s: float = Field(
+        default=86400.0, ge=0, le=30 * 86400,
+        description="A camera failing again this soon after its fault was resolved or closed as won't-fix "
+                    "reopens that fault (with its history) instead of opening a new one",
+    )  # fmt: skip
 
 
 class NotifySettings(NotifyPolicy):

@@ -24,7 +24,6 @@ from aggregator.store.records import ApplyResult, Inbound, Transition
 from aggregator.store.timeline import Timeline
 from protocol import (
     Birth,
-    CameraInventory,
     CameraState,
     Death,
     Events,
@@ -43,7 +42,6 @@ _MISSING = REASON_CODE[Reason.MISSING]
 _NONE_REASON = REASON_CODE[Reason.NONE]
 # Reason of an interval piece whose state is not the compacted event's own (its cause is lost).
 _PIECE_REASON = {CameraState.MAINTENANCE: Reason.PLANNED}
-_EMPTY_INVENTORY = CameraInventory()
 
 
 class SiteMessages:
@@ -171,6 +169,7 @@ class SiteMessages:
         cameras = site.cameras
         change = self.timeline.change
         floor = memory.history_from_ms
+        born = memory.birth_ms.get(site.id, -1)
         too_old = 0
         for ev in msg.events:
             at = to_ms(ev.at)
@@ -179,6 +178,12 @@ class SiteMessages:
                 site.last_event_id = max(site.last_event_id, ev.id)
                 continue
             cam = cameras.get(ev.camera_id)
+            if cam is None or (cols.missing[cam] and at >= born):
+                # Not in the site's last birth (history from before it is still applied): never
+                # a new camera behind the operator's back; ingest quarantines it, asks a rebirth.
+                result.unknown_cameras.append((site.site_id, ev.camera_id))
+                site.last_event_id = max(site.last_event_id, ev.id)
+                continue
             merged = bool(ev.details) and is_compacted(ev.details)
             if ev.id <= site.last_event_id and cam is not None:
                 self.flusher.flush_pending()
@@ -189,12 +194,6 @@ class SiteMessages:
                 if hit:
                     result.duplicates += 1
                     continue
-            if cam is None:
-                cam = self._new_camera(site, ev.camera_id, recv)
-                writes.inventory[cam] = registry.inventory_values("", _EMPTY_INVENTORY)
-            if cols.missing[cam]:
-                cols.missing[cam] = 0
-                writes.missing_rows.append((0, recv, cam))
             if merged:  # the agent merged history into an interval: apply each state's seconds
                 for piece_at, state in interval_pieces(at, ev.state, ev.details):
                     reason = ev.reason if state == ev.state else _PIECE_REASON.get(state, Reason.NONE)

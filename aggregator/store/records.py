@@ -51,6 +51,7 @@ class ApplyResult:
     transitions: list[Transition] = field(default_factory=list)
     duplicates: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (site, why): not applied
+    unknown_cameras: list[tuple[str, str]] = field(default_factory=list)  # (site, camera) of events not applied
     messages: int = 0  # items applied
     statuses: int = 0  # camera statuses in them (events, birth cameras, heartbeat cameras)
     lag_s: float = 0.0  # commit time minus the oldest item's receive time

@@ -45,7 +45,9 @@ def test_list_is_limited_to_the_callers_provinces_and_filters(client: TestClient
     assert len(client.get("/api/v1/faults?status=open&active=true", headers=who("viewer")).json()) == 2
 
 
-def test_technician_acknowledges_and_resolves_with_a_repair_note_in_scope_only(client: TestClient) -> None:
+def test_technician_acknowledges_and_resolves_with_a_repair_note_in_scope_only(
+    client: TestClient, svc: FaultService
+) -> None:
     faults = {f["camera_id"]: f["id"] for f in client.get("/api/v1/faults", headers=who("admin")).json()}
     bkk, cnx = faults["bkk-1"], faults["cnx-1"]
     assert client.post(f"/api/v1/faults/{bkk}/acknowledge", headers=who("viewer")).status_code == 403
@@ -55,12 +57,16 @@ def test_technician_acknowledges_and_resolves_with_a_repair_note_in_scope_only(c
     assert acked.json()["status"] == "acknowledged" and acked.json()["acknowledged_by"] == "somchai"
     assert client.post(f"/api/v1/faults/{bkk}/acknowledge", headers=who("technician", "10")).status_code == 409
     note = {"done": "replaced the PoE switch", "parts": "PoE switch 8-port", "cost": 2500}
+    refused = client.post(f"/api/v1/faults/{bkk}/resolve", json=note, headers=who("technician", "10"))
+    assert (refused.status_code, refused.json()["detail"]) == (409, "camera bkk-1 is still down (frozen)")
+    svc.feed([cam(svc.clock(), "bkk-1", CameraState.UP, site="s1", district="1001")], svc.clock())
     done = client.post(f"/api/v1/faults/{bkk}/resolve", json=note, headers=who("technician", "10")).json()
     assert (done["status"], done["resolution"], done["note"], done["cost"]) == (
         "resolved", "technician", "replaced the PoE switch", 2500.0,
     )  # fmt: skip
     history = client.get(f"/api/v1/faults/{bkk}", headers=who("viewer")).json()["history"]
-    assert [h["action"] for h in history] == ["opened", "acknowledged", "resolved"]
+    assert [(h["action"], h["by"]) for h in history] == [
+        ("opened", ""), ("acknowledged", "somchai"), ("resolved", ""), ("resolved", "somchai")]
     wont = client.post(f"/api/v1/faults/{cnx}/resolve", json={"done": "site closed", "wont_fix": True},
                        headers=who("technician", "50"))  # fmt: skip
     assert wont.json()["status"] == "wont_fix"

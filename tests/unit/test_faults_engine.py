@@ -16,7 +16,7 @@ from aggregator.faults.model import (
     RepairNote,
     Resolution,
 )
-from aggregator.faults.rules import FaultEngine, FaultNotFound, FaultStateError
+from aggregator.faults.rules import FaultEngine, FaultNotFound, FaultStateError, StillFailing
 from aggregator.faults.stats import response_figures
 from aggregator.store.state import Transition
 from protocol import CameraState, Reason
@@ -175,9 +175,12 @@ def test_lifecycle_acknowledge_resolve_with_note_and_wont_fix() -> None:
     assert ack.fault.status is FaultStatus.ACKNOWLEDGED and ack.fault.acknowledged_by == "somchai"
     with pytest.raises(FaultStateError):
         engine.acknowledge(1, "somchai", t(121))
+    with pytest.raises(StillFailing, match=r"^camera c1 is still down \(obstructed\)$"):
+        engine.resolve(1, "somchai", RepairNote("cleaned the lens", "none", 150.0), t(890))
+    engine.process([cam(895, "c1", UP)], t(895))  # the clean lens works: resolved by the recovery
     [done] = engine.resolve(1, "somchai", RepairNote("cleaned the lens", "none", 150.0), t(900))
     assert done.fault.resolution is Resolution.TECHNICIAN and done.fault.cost == 150.0
-    assert done.fault.note == "cleaned the lens"
+    assert done.fault.note == "cleaned the lens" and done.fault.resolved_at == t(895)
     with pytest.raises(FaultNotFound):
         engine.resolve(1, "x", RepairNote("again"), t(901))
     engine.process([cam(1000, "c2", DOWN, Reason.SCENE_CHANGED)], t(1000))
@@ -198,7 +201,7 @@ def test_mtta_mttr_per_province_district_and_agency() -> None:
     engine.process([cam(0, "a", DOWN, Reason.UNREACHABLE, site="s1", district="1001")], t(0))
     engine.process([cam(0, "b", DOWN, Reason.UNREACHABLE, site="s2", district="5001")], t(0))
     changes = engine.acknowledge(1, "x", t(60)) + engine.acknowledge(2, "y", t(180))
-    changes += engine.resolve(1, "x", RepairNote("reboot"), t(600))
+    changes += engine.process([cam(600, "a", UP, site="s1", district="1001")], t(600))
     changes += engine.process([cam(1200, "b", UP, site="s2", district="5001")], t(1200))
     faults = [c.fault for c in changes if c.action is FaultAction.RESOLVED]
     by_province = response_figures(faults, t(-1), t(10), by="province")
