@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from aggregator.days import from_ms
 from aggregator.states import N_STATES, STATE_NAMES
 from aggregator.store.maintenance_now import ActiveCover, MaintenanceNow
 
@@ -121,6 +122,8 @@ class Feed:
     ) -> None:  # fmt: skip
         self._counts = counts
         store = getattr(counts, "__self__", None)
+        # the site's last_seen as the store's writer knows it: the figure the API shows too
+        self._last_seen: Callable[[str], int | None] | None = getattr(store, "site_last_seen_ms", None)
         if maintenance is None and store is not None and hasattr(store, "site_by_name"):
             maintenance = MaintenanceNow.for_store(store)
         self._maintenance = maintenance
@@ -185,12 +188,17 @@ class Feed:
     def on_applied(self, result: Any) -> None:
         """Publish a committed batch's transitions (an ``ApplyResult``); never blocks."""
         events = []
+        seen: dict[str, str | None] = {}
         for t in result.transitions:
             self._changed.add(t.province)
+            if t.site not in seen:
+                ms = self._last_seen(t.site) if self._last_seen is not None else None
+                seen[t.site] = from_ms(ms).isoformat() if ms is not None else None
             events.append(FeedEvent("state", t.province, {
                 "site": t.site, "province": t.province, "district": t.district, "camera_id": t.camera_id,
                 "old": t.old_state.value if t.old_state else None, "new": t.new_state.value,
                 "reason": t.reason.value, "at": t.at.isoformat(), "historical": t.historical,
+                "last_seen": seen[t.site],
             }))  # fmt: skip
         self.publish(events)
         now = self._clock()

@@ -42,11 +42,11 @@ def list_sites(
     check_district(ctx, district, province)
     flt = SiteFilter(provinces=visible_provinces(caller, province), district=district, agency=agency, online=online,
                      q=q, sort=sort, limit=limit, offset=offset)  # fmt: skip
-    total, sites = queries.find_sites(db, flt)
+    total, sites = queries.find_sites(db, flt, ctx.store)
     return Page[SitePublic](total=total, limit=limit, offset=offset, items=[_site(s) for s in sites])
 
 
 @router.get("/{site_id}", response_model=SitePublic, summary="One site")
-def get_site(site_id: SiteIdPath, db: DbDep, caller: CallerDep) -> SitePublic:
+def get_site(site_id: SiteIdPath, ctx: ContextDep, db: DbDep, caller: CallerDep) -> SitePublic:
     """A site; 404 when unknown or outside the token's provinces."""
-    return _site(visible(caller, queries.get_site(db, site_id), f"site {site_id}"))
+    return _site(visible(caller, queries.get_site(db, site_id, ctx.store), f"site {site_id}"))

@@ -89,6 +89,11 @@ class LiveView:
         sums = np.bincount(st[valid].astype(np.int64), weights=dur.astype(np.float64), minlength=N_STATES)
         return [int(v) for v in sums[:N_STATES]]
 
+    def site_last_seen_ms(self, site_id: str) -> int | None:
+        """The site's last_seen in the writer's memory (ms), or None."""
+        site = self.memory.site_by_name.get(site_id)
+        return site.last_seen_ms or None if site is not None else None
+
     def current(self, site_id: str, camera_id: str) -> tuple[CameraState, Reason, datetime] | None:
         """The current (state, reason, since) of one camera, or None if unknown."""
         site = self.memory.site_by_name.get(site_id)

@@ -160,6 +160,11 @@ class StateStore:
         """The current (state, reason, since) of one camera, or None if unknown."""
         return self.live.current(site_id, camera_id)
 
+    def site_last_seen_ms(self, site_id: str) -> int | None:
+        """When the centre last heard from the site, as the writer knows it now (the database
+        row follows with the next state flush), or None for a site it never heard from."""
+        return self.live.site_last_seen_ms(site_id)
+
     # ----- writing -------------------------------------------------------------------
     def apply(self, items: Sequence[Inbound]) -> ApplyResult:
         """Apply ``items`` in order and commit them in one transaction."""

@@ -128,8 +128,16 @@ def test_technician_acknowledges_and_viewer_cannot(stack: DashboardStack, open_p
     tech.locator("#fault-table th[data-sort='id']").click()
     tech.wait_for_selector("#fault-table tbody tr:has-text('t-cm-1-cam0') textarea.fault-note:not([data-drawn])")
     assert row.locator("textarea.fault-note").input_value() == "เปลี่ยนสาย LAN แล้ว"
+    # the camera is still down: resolving is refused, and the page says why in Thai
     row.locator("button.resolve").click()
-    stack.wait_api(lambda: stack.api(f"/api/v1/faults/{fault['id']}")["status"] == "resolved", "resolved")
+    tech.wait_for_selector("#fault-message.error:has-text('ยังปิดงานไม่ได้')")
+    assert "camera t-cm-1-cam0 is still down" in tech.inner_text("#fault-message")
+    assert stack.api(f"/api/v1/faults/{fault['id']}")["status"] == "acknowledged"
+    shot(tech, "faults-resolve-refused-th")
+    row = tech.locator("#fault-table tbody tr", has_text="t-cm-1-cam0")
+    row.locator("textarea.fault-note").fill("เปลี่ยนสาย LAN แล้ว")
+    row.locator("button.wontfix").click()
+    stack.wait_api(lambda: stack.api(f"/api/v1/faults/{fault['id']}")["status"] == "wont_fix", "closed as won't fix")
     detail = stack.api(f"/api/v1/faults/{fault['id']}")
     assert detail["note"] == "เปลี่ยนสาย LAN แล้ว" or "เปลี่ยนสาย LAN แล้ว" in str(detail["history"])
     stack.sites["t-cm-1"].set("t-cm-1-cam0", CameraState.UP, Reason.NONE)

@@ -136,14 +136,21 @@ class CameraFilter:
     offset: int = 0
 
 
+def camera_last_seen(own_ms: int, missing: bool, site_ms: int | None) -> int:
+    """The one definition of a camera's last_seen (lists, detail, site and feed agree): a present
+    camera was in its site's latest birth, so it was last seen when its site was; a missing one
+    when it went missing (its own row). ``site_ms`` is the writer's figure when it runs."""
+    return own_ms if missing else max(own_ms, int(site_ms or 0))
+
+
 def _listing(r: Sequence[Any], live: StateStore | None) -> CameraListing:
     state, reason, since = STATES[int(r[9])], str(r[10]), int(r[11])
     now = live.current(r[0], r[1]) if live is not None else None
     if now is not None:
         state, reason, since = now[0], now[1].value, to_ms(now[2])
     missing = bool(r[12])
-    # a present camera was in its site's latest birth: it was last seen when the site was
-    last_seen = int(r[13]) if missing else max(int(r[13]), int(r[14] or 0))
+    site_seen = live.site_last_seen_ms(r[0]) if live is not None else None
+    last_seen = camera_last_seen(int(r[13]), missing, site_seen if site_seen is not None else r[14])
     return CameraListing(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], state, reason, since, missing, last_seen)
 
 

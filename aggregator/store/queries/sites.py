@@ -10,6 +10,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from aggregator.store.queries import in_provinces, like_prefix
+from aggregator.store.state import StateStore
 
 __all__ = ["SiteFilter", "SiteListing", "SiteSort", "find_sites", "get_site", "site_province", "site_totals"]
 
@@ -68,11 +69,14 @@ class SiteFilter:
     offset: int = 0
 
 
-def _listing(r: Sequence[Any]) -> SiteListing:
-    return SiteListing(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], int(r[10]))
+def _listing(r: Sequence[Any], live: StateStore | None = None) -> SiteListing:
+    # last_seen as the writer knows it now, the figure camera lists and the feed show too
+    seen = live.site_last_seen_ms(r[0]) if live is not None else None
+    return SiteListing(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9] if seen is None else seen,
+                       int(r[10]))  # fmt: skip
 
 
-def find_sites(db: Database, flt: SiteFilter) -> tuple[int, list[SiteListing]]:
+def find_sites(db: Database, flt: SiteFilter, live: StateStore | None = None) -> tuple[int, list[SiteListing]]:
     """The total matching ``flt`` and one page of them."""
     scope, params = in_provinces("s.province", flt.provinces)
     where: list[str] = [scope]
@@ -93,13 +97,13 @@ def find_sites(db: Database, flt: SiteFilter) -> tuple[int, list[SiteListing]]:
         f"SELECT {_COLUMNS} FROM sites s WHERE {clause} ORDER BY {_ORDER[flt.sort]} LIMIT ? OFFSET ?",
         [*args, flt.limit, flt.offset],
     ).fetchall()
-    return total, [_listing(r) for r in rows]
+    return total, [_listing(r, live) for r in rows]
 
 
-def get_site(db: Database, site_id: str) -> SiteListing | None:
+def get_site(db: Database, site_id: str, live: StateStore | None = None) -> SiteListing | None:
     """One site, or None."""
     row = db.execute(f"SELECT {_COLUMNS} FROM sites s WHERE s.site_id = ?", [site_id]).fetchone()
-    return None if row is None else _listing(row)
+    return None if row is None else _listing(row, live)
 
 
 def site_province(db: Database, site_id: str) -> str | None:

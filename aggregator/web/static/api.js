@@ -70,6 +70,7 @@ export const api = {
   faults: (params) => get("/api/v1/faults", params),
   acknowledge: (id) => post(`/api/v1/faults/${enc(id)}/acknowledge`, {}),
   resolve: (id, note) => post(`/api/v1/faults/${enc(id)}/resolve`, { done: note }),
+  closeWontFix: (id, note) => post(`/api/v1/faults/${enc(id)}/resolve`, { done: note, wont_fix: true }),
   report: (params) => get("/api/v1/reports/monthly", params),
   reportFile: (params, accept) => request("GET", "/api/v1/reports/monthly", { params, accept }),
   snapshot: (site, cam) => request("GET", `/api/v1/cameras/${enc(site)}/${enc(cam)}/snapshot`, { accept: "image/jpeg" }),

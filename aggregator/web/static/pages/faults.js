@@ -1,5 +1,7 @@
-// Technicians' fault queue: open faults by age; acknowledge and resolve with a note. A viewer
-// sees the queue without the buttons (and the API refuses anyway).
+// Technicians' fault queue: open faults by age; acknowledge, resolve with a note or close as
+// won't fix. A viewer sees the queue without the buttons (and the API refuses anyway).
+// Resolving a camera that is still not up is refused by the API (409 "camera X is still
+// down (...)"): the page says why in the user's language and offers won't-fix instead.
 import { api, ApiError } from "../api.js";
 import { h } from "../dom.js";
 import { t, fmtAge, fmtTime, placeName, reasonText } from "../i18n.js";
@@ -43,14 +45,17 @@ export async function render(main) {
         message.textContent = `#${f.id}: ${t("faults.done")}`;
         message.className = "";
       } catch (err) {
-        message.textContent = err instanceof ApiError && err.status === 403 ? t("error.forbidden") : err.message;
+        const refused = err instanceof ApiError && err.status === 409 && / is still /.test(err.message);
+        message.textContent = err instanceof ApiError && err.status === 403 ? t("error.forbidden")
+          : refused ? `#${f.id}: ${t("faults.stillFailing")} (${err.message})` : err.message;
         message.className = "error";
       }
       table.refresh();
     };
     return h("div", { class: "actions" }, note,
       f.status === "open" ? h("button", { type: "button", class: "ack", onclick: act(api.acknowledge, false) }, t("faults.ack")) : null,
-      h("button", { type: "button", class: "resolve", onclick: act(api.resolve, true) }, t("faults.resolve")));
+      h("button", { type: "button", class: "resolve", onclick: act(api.resolve, true) }, t("faults.resolve")),
+      h("button", { type: "button", class: "wontfix", onclick: act(api.closeWontFix, true) }, t("faults.wontFix")));
   }
 
   table = pagedTable({
