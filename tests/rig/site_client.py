@@ -33,15 +33,18 @@ def wait_until(check: Callable[[], T], what: str, timeout: float = 40.0) -> T:
 
 class SiteClient:
     """A paho client publishing like one site's agent; it follows the aggregator's host state
-    (``online``) and keeps the application acks it receives (``acks``, highest ``acked``)."""
+    (``online``) and keeps the application acks (``acks``, highest ``acked``) and the commands
+    (``commands``: rebirth, snapshot) it receives."""
 
     def __init__(self, port: int, site: str, province: str, district: str) -> None:
         self.site, self.province, self.district = site, province, district
         self.online = threading.Event()
         self.acks: list[dict[str, Any]] = []
+        self.commands: list[dict[str, Any]] = []
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=site)
         ack = site_topic(province, district, site, Kind.ACK)
-        self.client.on_connect = lambda c, *_: c.subscribe([(HOST_STATE_TOPIC, 1), (ack, 1)])
+        cmd = site_topic(province, district, site, Kind.CMD)
+        self.client.on_connect = lambda c, *_: c.subscribe([(HOST_STATE_TOPIC, 1), (ack, 1), (cmd, 1)])
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()
@@ -57,6 +60,8 @@ class SiteClient:
             self.online.set()
         elif msg.topic.endswith("/ack"):
             self.acks.append(body)
+        elif msg.topic.endswith("/cmd"):
+            self.commands.append(body)
 
     def send(self, kind: Kind, payload: bytes) -> None:
         """Publish ``payload`` on the site's ``kind`` topic with QoS 1 and wait for the PUBACK."""
