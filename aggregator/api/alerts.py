@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
-from aggregator.api.bodies import admin_body
-from aggregator.api.deps import AdminDep, FaultsDep, TechnicianDep, scope_of
+from aggregator.api.bodies import national_admin_body
+from aggregator.api.deps import FaultsDep, NationalAdminDep, TechnicianDep, scope_of
 from aggregator.api.faults import MAX_ID, Offset
 from aggregator.api.schemas.faults import DeliveryPublic, RoutePublic
 from aggregator.faults.routing import RouteSpec
@@ -15,27 +15,27 @@ from aggregator.faults.routing import RouteSpec
 __all__ = ["router"]
 
 RouteId = Annotated[int, Path(ge=1, le=MAX_ID, description="Routing rule id")]
-RouteBody = Annotated[RouteSpec, Depends(admin_body(RouteSpec))]
+RouteBody = Annotated[RouteSpec, Depends(national_admin_body(RouteSpec))]
 router = APIRouter(prefix="/api/v1", tags=["faults"])
 
 
 @router.get("/alert-routes", response_model=list[RoutePublic], summary="Alert routing rules (administrators)")
-def list_routes(caller: AdminDep, svc: FaultsDep) -> list[RoutePublic]:
-    """Routing rules (administrators only; secrets never shown)."""
+def list_routes(caller: NationalAdminDep, svc: FaultsDep) -> list[RoutePublic]:
+    """Routing rules (national administrators only: they route every province; secrets never shown)."""
     return [RoutePublic.model_validate(r.as_dict()) for r in svc.routes.routes()]
 
 
 @router.post("/alert-routes", response_model=RoutePublic, status_code=status.HTTP_201_CREATED,
              summary="Add an alert routing rule")  # fmt: skip
-def add_route(caller: AdminDep, svc: FaultsDep, spec: RouteBody) -> RoutePublic:
-    """Add a routing rule (administrators only)."""
+def add_route(caller: NationalAdminDep, svc: FaultsDep, spec: RouteBody) -> RoutePublic:
+    """Add a routing rule (national administrators only)."""
     return RoutePublic.model_validate(svc.routes.add(spec, svc.clock()).as_dict())
 
 
 @router.delete("/alert-routes/{route_id}", status_code=status.HTTP_204_NO_CONTENT, response_model=None,
                summary="Remove an alert routing rule")  # fmt: skip
-def delete_route(caller: AdminDep, svc: FaultsDep, route_id: RouteId) -> None:
-    """Remove a routing rule (administrators only)."""
+def delete_route(caller: NationalAdminDep, svc: FaultsDep, route_id: RouteId) -> None:
+    """Remove a routing rule (national administrators only)."""
     if not svc.routes.delete(route_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route {route_id}")
 

@@ -157,7 +157,8 @@ async def upload_risk_points(
 
 @router.get("/imports", response_model=list[ImportLogEntry], summary="Recent imports with their counts (admin)")
 def imports(db: DbDep, caller: AdminDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[ImportLogEntry]:
-    """Administrators only: file names and counts of every province, newest first."""
+    """Administrators with a national token only (it names every province's files), newest first."""
+    require_national(caller)
     return [ImportLogEntry.model_validate(row) for row in queries.import_log(db, limit)]
 
 

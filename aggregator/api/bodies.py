@@ -28,9 +28,9 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from aggregator.api.deps import AdminDep, TechnicianDep
+from aggregator.api.deps import AdminDep, NationalAdminDep, TechnicianDep
 
-__all__ = ["admin_body", "document_bodies", "technician_body"]
+__all__ = ["admin_body", "document_bodies", "national_admin_body", "technician_body"]
 
 M = TypeVar("M", bound=BaseModel)
 _REF = "#/components/schemas/{model}"
@@ -89,6 +89,16 @@ def admin_body(model: type[M]) -> Callable[..., Awaitable[M]]:
     """A dependency: ``model`` from the body, read only once the caller is an administrator."""
 
     async def read(request: Request, caller: AdminDep) -> M:
+        return await read_body(request, model)
+
+    read.body_model = model  # type: ignore[attr-defined]  # for document_bodies
+    return read
+
+
+def national_admin_body(model: type[M]) -> Callable[..., Awaitable[M]]:
+    """A dependency: ``model`` from the body, read only once the caller is a national administrator."""
+
+    async def read(request: Request, caller: NationalAdminDep) -> M:
         return await read_body(request, model)
 
     read.body_model = model  # type: ignore[attr-defined]  # for document_bodies

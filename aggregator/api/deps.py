@@ -45,6 +45,7 @@ __all__ = [
     "FaultsDep",
     "InProvince",
     "IngestPort",
+    "NationalAdminDep",
     "TechnicianDep",
     "ensure_visible",
     "get_caller",
@@ -53,6 +54,7 @@ __all__ = [
     "get_faults",
     "require_admin",
     "require_national",
+    "require_national_admin",
     "require_role",
     "require_technician",
     "scope_of",
@@ -177,6 +179,16 @@ def require_national(caller: Principal) -> None:
     """403 for a token limited to some provinces: national figures need an unscoped token."""
     if caller.provinces:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this token is limited to some provinces; ask per province")
+
+
+def require_national_admin(caller: AdminDep) -> Principal:
+    """The caller, an administrator whose token is not limited to provinces (403 otherwise):
+    settings of the whole country, such as alert routing."""
+    require_national(caller)
+    return caller
+
+
+NationalAdminDep = Annotated[Principal, Depends(require_national_admin)]
 
 
 def scope_of(caller: Principal) -> list[str] | None:

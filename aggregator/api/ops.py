@@ -8,7 +8,15 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from aggregator.api.common import district_counts
-from aggregator.api.deps import AdminDep, CallerDep, ContextDep, DbDep, TechnicianDep, scope_of
+from aggregator.api.deps import (
+    AdminDep,
+    CallerDep,
+    ContextDep,
+    DbDep,
+    TechnicianDep,
+    require_national,
+    scope_of,
+)
 from aggregator.api.errors import ERROR_RESPONSES
 from aggregator.api.metrics import render
 from aggregator.api.schemas import Health, IngestCounters, MePublic, QuarantinedPublic, TokenPublic
@@ -50,10 +58,12 @@ def healthz(ctx: ContextDep, db: DbDep, response: Response) -> Health:
 
 
 @health_router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics (any valid token)",
-                   responses={code: ERROR_RESPONSES[code] for code in (401, 429)})
+                   responses={code: ERROR_RESPONSES[code] for code in (401, 403, 429)})
 def metrics(ctx: ContextDep, db: DbDep, caller: CallerDep) -> PlainTextResponse:
     """Text exposition format 0.0.4; scrape with a viewer token (``bearer_token`` in Prometheus).
-    Cameras per state count the cameras under an active maintenance window as maintenance."""
+    Cameras per state count the cameras under an active maintenance window as maintenance.
+    National figures: a token limited to provinces gets 403."""
+    require_national(caller)
     text = render(district_counts(ctx, db), ctx.meter, sites=site_totals(db), quarantined=quarantine_counts(db),
                   ingest=_ingest_stats(ctx), feed_clients=ctx.feed.clients if ctx.feed is not None else 0)  # fmt: skip
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
@@ -61,7 +71,8 @@ def metrics(ctx: ContextDep, db: DbDep, caller: CallerDep) -> PlainTextResponse:
 
 @router.get("/ingest", response_model=IngestCounters, summary="Ingest and quarantine counters")
 def ingest_counters(ctx: ContextDep, db: DbDep, caller: CallerDep) -> IngestCounters:
-    """What was stored and what was refused."""
+    """What was stored and what was refused, nationally (a token limited to provinces gets 403)."""
+    require_national(caller)
     totals = stored_totals(db)
     stats = {**(ctx.meter.as_dict() if ctx.meter is not None else {}), **_ingest_stats(ctx)}
     return IngestCounters(cameras=totals.cameras, sites=totals.sites, transitions=totals.transitions,
@@ -89,6 +100,7 @@ def me(caller: CallerDep) -> MePublic:
 
 @router.get("/tokens", response_model=list[TokenPublic], summary="API tokens (administrators)")
 def tokens(db: DbDep, caller: AdminDep) -> list[TokenPublic]:
-    """Every token's name, role and scope; never the token itself."""
+    """Every token's name, role and scope; never the token itself. National administrators only."""
+    require_national(caller)
     return [TokenPublic(id=t.id, name=t.name, role=t.role, provinces=list(t.provinces), created=t.created,
                         revoked=t.revoked) for t in list_tokens(db)]  # fmt: skip

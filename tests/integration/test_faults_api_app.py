@@ -50,8 +50,11 @@ def test_technicians_act_only_within_their_provinces_with_real_tokens(tmp_path: 
         assert client.post(f"/api/v1/faults/{ids['cnx-cam']}/acknowledge", headers=auth("bkk-tech")).status_code == 404
         acked = client.post(f"/api/v1/faults/{ids['bkk-cam']}/acknowledge", headers=auth("bkk-tech")).json()
         assert acked["acknowledged_by"] == "bkk-tech"
-        resolved = client.post(f"/api/v1/faults/{ids['cnx-cam']}/resolve", headers=auth("admin"),
-                               json={"done": "reset the camera", "parts": "", "cost": None}).json()  # fmt: skip
+        note = {"done": "reset the camera", "parts": "", "cost": None}
+        refused = client.post(f"/api/v1/faults/{ids['cnx-cam']}/resolve", headers=auth("admin"), json=note)
+        assert (refused.status_code, refused.json()["detail"]) == (409, "camera cnx-cam is still down (frozen)")
+        svc.feed([cam(clock.now, "cnx-cam", CameraState.UP, site="s9", district="5001")], clock.now)  # the reset worked
+        resolved = client.post(f"/api/v1/faults/{ids['cnx-cam']}/resolve", headers=auth("admin"), json=note).json()
         assert resolved["resolution"] == "technician" and resolved["resolved_by"] == "admin"
         assert client.get("/api/v1/alert-routes", headers=auth("bkk-tech")).status_code == 403
         assert "/api/v1/faults/{fault_id}/resolve" in client.get("/openapi.json").json()["paths"]
