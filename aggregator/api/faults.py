@@ -14,6 +14,7 @@ from pydantic import AwareDatetime
 from aggregator.api.bodies import technician_body
 from aggregator.api.deps import (
     CallerDep,
+    DbDep,
     FaultsDep,
     TechnicianDep,
     scope_of,
@@ -33,7 +34,7 @@ from aggregator.faults.model import Fault, FaultKind, FaultStatus, RepairNote
 from aggregator.faults.rules import FaultNotFound, FaultStateError
 from aggregator.faults.service import FaultService
 from aggregator.faults.stats import response_figures
-from aggregator.faults.store import SORTS, FaultFilter, fault_row
+from aggregator.faults.store import SORTS, FaultFilter, FaultStore, fault_row
 from protocol import CameraState
 
 __all__ = ["MAX_ID", "Offset", "acting_name", "router"]
@@ -75,6 +76,7 @@ def _visible_fault(svc: FaultService, caller: Principal, fault_id: int) -> Fault
 def list_faults(
     caller: CallerDep,
     svc: FaultsDep,
+    db: DbDep,
     response: Response,
     province: str | None = None,
     district: str | None = None,
@@ -106,8 +108,11 @@ def list_faults(
         acknowledged=acknowledged, acknowledged_by=acting_name(caller) if mine else assigned,
         q=q.strip() or None if q else None, sort=sort, limit=limit, offset=offset,
     )  # fmt: skip
-    response.headers[TOTAL_HEADER] = str(svc.store.count(flt))
-    return [_public(f) for f in svc.store.find(flt)]
+    # A read-only connection of the request (the fault service's own connection belongs to its
+    # writer thread: sharing it let a list and a write interleave their transactions).
+    store = FaultStore(db)
+    response.headers[TOTAL_HEADER] = str(store.count(flt))
+    return [_public(f) for f in store.find(flt)]
 
 
 @router.get("/faults/figures", response_model=list[FiguresPublic], summary="Response figures: MTTA and MTTR per group")

@@ -68,7 +68,7 @@ def open_fault_rows(count: int, start: datetime, *, provinces: tuple[str, ...] =
             "id": first_id + n, "kind": "camera", "status": "open", "province": province,
             "district": f"{province}01", "site": f"q-{province}-{n // 16}", "camera_id": f"cam-{n}",
             "state": "down" if n % 3 else "degraded", "reason": "unreachable" if n % 3 else "frozen",
-            "opened_at": opened, "first_opened_at": opened, "agency": "", "note": "", "parts": "",
+            "opened_at": opened, "first_opened_at": opened, "alerted_at": opened, "agency": "", "note": "", "parts": "",
             "reopen_count": 0, "escalation_level": 0, "historical": 0, "affected": 1,
         })  # fmt: skip
     return rows
