@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from aggregator.notify.webhook import DeliveryError
 from aggregator.schema import open_db
 from aggregator.store import registry
 from protocol import Birth, BirthCamera, CameraState, Event, Events, Kind, Reason, encode
+from tests.clock import child_environ, current
 from tests.rig.faults import SimClock, cam, service
 from tests.rig.line_api import LineApi
 from tests.rig.mosquitto import Broker
@@ -207,11 +208,11 @@ def test_line_routes_name_a_line_id_and_carry_no_secret() -> None:
 
 
 def test_serve_configured_by_line_variables_pushes_a_camera_fault_once(tmp_path: Path, mosquitto: Broker,
-                                                                        line: LineApi) -> None:  # fmt: skip
+                                                                        line: LineApi, now: datetime) -> None:  # fmt: skip
     db_path, pepper = tmp_path / "centre.db", "a-pepper-for-the-line-test-0123"
     db = open_db(db_path)
     geography = load_geography(db)
-    start = datetime.now(UTC).replace(microsecond=0)
+    start = now.replace(microsecond=0)
     registry.insert_site(db, "bkk-line", "10", "1001", now_ms=to_ms(start))
     _picture(db, "bkk-line", "cam-1", to_ms(start))
     db.conn.commit()
@@ -227,13 +228,14 @@ def test_serve_configured_by_line_variables_pushes_a_camera_fault_once(tmp_path:
         "CAMWATCH_LINE__BASE_URL": line.url, "CAMWATCH_LINE__CHANNEL_ACCESS_TOKEN": "env:LINE_TOKEN",
         "CAMWATCH_LINE__CONNECT_TIMEOUT_S": "2", "CAMWATCH_LINE__READ_TIMEOUT_S": "5",
     }  # fmt: skip
+    env = child_environ(env)  # serve keeps the test's pinned clock (tests/rig/pinned.py)
     off = {k: v for k, v in env.items() if k != "CAMWATCH_LINE__CHANNEL_ACCESS_TOKEN"}
     refused = subprocess.run([sys.executable, "-m", "aggregator", "serve"], env=off, cwd=ROOT, capture_output=True,
                              text=True, timeout=60)  # fmt: skip
     assert refused.returncode == 78 and "channel_access_token" in refused.stderr, refused.stderr
     log = tmp_path / "serve.log"
     out = log.open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "serve"], env=env, cwd=ROOT, stdout=out,
+    proc = subprocess.Popen([sys.executable, "-m", "tests.rig.pinned", "aggregator", "serve"], env=env, cwd=ROOT, stdout=out,
                             stderr=subprocess.STDOUT)  # fmt: skip
     site = SiteClient(mosquitto.port, "bkk-line", "10", "1001")
     try:
@@ -244,12 +246,12 @@ def test_serve_configured_by_line_variables_pushes_a_camera_fault_once(tmp_path:
                 route = http.post("/api/v1/alert-routes", json={"channel": "line", "target": target, "images": images})
                 assert route.status_code == 201, route.text
             assert site.online.wait(30), "aggregator never published its host state"
-            now = datetime.now(UTC).replace(microsecond=0)
-            site.send(Kind.BIRTH, encode(Birth(site="bkk-line", ts=now, bd_seq=1, seq=0, cameras=[
-                BirthCamera(camera_id="cam-1", state=CameraState.UP, since=now - timedelta(hours=1),
+            at = current().replace(microsecond=0)  # a live alert: the time of sending on the pinned clock
+            site.send(Kind.BIRTH, encode(Birth(site="bkk-line", ts=at, bd_seq=1, seq=0, cameras=[
+                BirthCamera(camera_id="cam-1", state=CameraState.UP, since=at - timedelta(hours=1),
                             reason=Reason.NONE)])))
-            site.send(Kind.EVENTS, encode(Events(site="bkk-line", ts=now, seq=1, events=[
-                Event(id=1, camera_id="cam-1", at=now, state=CameraState.DOWN, reason=Reason.UNREACHABLE)])))
+            site.send(Kind.EVENTS, encode(Events(site="bkk-line", ts=at, seq=1, events=[
+                Event(id=1, camera_id="cam-1", at=at, state=CameraState.DOWN, reason=Reason.UNREACHABLE)])))
             wait_until(lambda: len(line.accepted) >= 2, "a LINE push per route", timeout=60)
 
             def both_sent() -> list[dict[str, object]] | None:

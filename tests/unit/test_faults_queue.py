@@ -4,7 +4,6 @@ default) and paging on GET /api/v1/faults, with the real total in X-Total-Count.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
