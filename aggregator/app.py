@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from aggregator import web
 from aggregator.api import (
+    alert_images,
     alerts,
     areas,
     audit,
@@ -51,7 +52,7 @@ ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (areas.router, True), (sites.router, True), (cameras.router, True), (snapshots.router, True),
     (availability.router, True), (live.router, True), (ops.router, True), (ops.health_router, False),
     (faults.router, True), (maintenance.router, True), (alerts.router, True), (audit.router, True),
-    (reports.router, True), (web.router, False),
+    (reports.router, True), (alert_images.router, False), (web.router, False),
 )  # fmt: skip
 
 

@@ -18,8 +18,10 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from aggregator.audit.store import migrate_audit, migrate_audit_v2
+from aggregator.faults.routing import migrate_routes_v2
 from aggregator.faults.store import migrate_faults
 from aggregator.ingest.quarantine import migrate_quarantine
+from aggregator.notify.images import migrate_image_links
 from aggregator.store.db import (
     Migration,
     apply_migrations,
@@ -40,6 +42,8 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("audit_v2", migrate_audit_v2),
     ("snapshots_v1", migrate_snapshots),
     ("core_v2", migrate_core_v2),
+    ("routes_v2", migrate_routes_v2),
+    ("image_links_v1", migrate_image_links),
 )
 
 

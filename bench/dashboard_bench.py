@@ -1,4 +1,5 @@
-"""Dashboard benchmark: p50/p95 load time of the nation, a province and a camera page.
+"""Dashboard benchmark: p50/p95 load time of the nation, a province and a camera page, and of
+the fault queue (first page, and a filtered page) with ``--queue`` open faults (50,000 default).
 
 A page load is what the browser does for it: the HTML shell, then the API calls the page's
 ES module makes (issued concurrently, as its ``Promise.all`` does), against a real
@@ -9,6 +10,9 @@ browser caches them (the shell busts the cache only on a new release).
 
 Baseline in the same run: the ``/healthz`` round trip (one request, no token, no query), so
 the ratio says how many "empty round trips" a page costs on this machine.
+
+The queue's faults are added to the database once (ids from ``QUEUE_FIRST_ID``, spread over
+every province, a minute apart), as open camera faults the fault service reads like any other.
 
 Usage: ``python bench/dashboard_bench.py --scale 1 --dir var/bench-1m`` (the database is
 reused when present); ``--scale 0.05`` for a quick run.
@@ -23,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -46,15 +51,20 @@ def page_calls(kind: str, province: str, district: str, site: str, camera: str) 
     """The API calls of one page, in stages (a stage runs concurrently), as the JS makes them."""
     windows = ("last_24h", "last_7d", "last_30d")
     if kind == "nation":
-        return [["/api/v1/nation", "/api/v1/provinces", "/api/v1/faults?active=true&limit=1000&top_level=true",
+        return [["/api/v1/nation", "/api/v1/provinces", "/api/v1/faults?active=true&limit=1&top_level=true",
                  *(f"/api/v1/availability?level=nation&window={w}" for w in windows)]]  # fmt: skip
     if kind == "province":
         return [[f"/api/v1/provinces/{province}", *(f"/api/v1/availability?level=province&key={province}&window={w}"
                                                     for w in windows)],
                 [f"/api/v1/districts?province={province}"]]  # fmt: skip
+    queue = "/api/v1/faults?active=true&top_level=true&limit=50&offset=0&sort=opened_at"
+    if kind == "queue":  # pages/faults.js: the provinces for its filter, then the first page
+        return [["/api/v1/provinces"], [queue]]
+    if kind == "queue filtered":  # a province, a state, nobody on it yet, searched
+        return [["/api/v1/provinces"], [f"{queue}&province={province}&state=down&acknowledged=false&q=cam-1"]]
     return [[f"/api/v1/cameras/{site}/{camera}"],
             [f"/api/v1/reports/camera-days/{site}/{camera}?days=30",
-             f"/api/v1/faults?site={site}&camera_id={camera}&limit=20",
+             f"/api/v1/faults?site={site}&camera_id={camera}&limit=20&sort=-opened_at",
              f"/api/v1/provinces/{province}", f"/api/v1/districts/{district}"]]  # fmt: skip
 
 
@@ -88,18 +98,41 @@ async def settle(url: str, token: str) -> float:
     return time.perf_counter() - t0
 
 
+PAGES = ("nation", "province", "camera", "queue", "queue filtered")
+QUEUE_FIRST_ID = 10_000_000  # the queue's seeded faults: above any id the service gives
+
+
+def seed_queue(db_path: Path, count: int) -> int:
+    """Add ``count`` open camera faults over every province (once); return how many are there."""
+    from aggregator.schema import open_db
+    from tests.rig.faults import open_fault_rows
+
+    db = open_db(db_path)
+    try:
+        have = int(db.execute("SELECT COUNT(*) FROM faults WHERE id >= ?", [QUEUE_FIRST_ID]).fetchone()[0])
+        if have < count:
+            provinces = tuple(str(r[0]) for r in db.execute("SELECT DISTINCT province FROM sites ORDER BY 1"))
+            rows = open_fault_rows(count - have, datetime(2026, 1, 1, tzinfo=UTC), provinces=provinces,
+                                   first_id=QUEUE_FIRST_ID + have)  # fmt: skip
+            with db.conn:
+                db["faults"].insert_all(rows, batch_size=5000)  # type: ignore[union-attr]
+        return int(db.execute("SELECT COUNT(*) FROM faults WHERE status IN ('open', 'acknowledged')").fetchone()[0])
+    finally:
+        db.close()
+
+
 async def measure(url: str, token: str, repeat: int, target: tuple[str, str, str, str]) -> dict[str, list[float]]:
     """Time ``repeat`` loads of each page and of the baseline, interleaved."""
     headers = {"Authorization": f"Bearer {token}"}
-    out: dict[str, list[float]] = {"healthz (baseline)": [], "nation": [], "province": [], "camera": []}
+    out: dict[str, list[float]] = {"healthz (baseline)": [], **{kind: [] for kind in PAGES}}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=REQUEST_TIMEOUT_S) as client:
-        for kind in ("nation", "province", "camera"):  # warm-up: first loads fill SQLite's page cache
+        for kind in PAGES:  # warm-up: first loads fill SQLite's page cache
             await load_page(client, page_calls(kind, *target))
         for _ in range(repeat):
             t = time.perf_counter()
             (await client.get("/healthz")).raise_for_status()
             out["healthz (baseline)"].append(time.perf_counter() - t)
-            for kind in ("nation", "province", "camera"):
+            for kind in PAGES:
                 out[kind].append(await load_page(client, page_calls(kind, *target)))
     return out
 
@@ -161,6 +194,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--dir", type=Path, default=None, help="keep the database here (reused when present)")
+    parser.add_argument("--queue", type=int, default=50_000, help="open faults in the fault queue")
     parser.add_argument("--browser", type=int, default=0, metavar="N",
                         help="also time N real page loads in headless Chromium (data drawn)")  # fmt: skip
     args = parser.parse_args()
@@ -175,6 +209,7 @@ def main() -> None:
     cameras = int(con.execute("SELECT COUNT(*) FROM camera_inventory").fetchone()[0])
     con.close()
     target = _target(db_path)
+    open_faults = seed_queue(db_path, args.queue)
     # A live country: every site heard from just now with an hourly heartbeat, as running agents
     # would be. Without this the server's first act is to sweep 15,600 synthetic sites as silent
     # (one long write turning 1M cameras unknown, then their faults), which is not a page load.
@@ -198,7 +233,8 @@ def main() -> None:
         from deploy.demo.services import wait_http
 
         wait_http(f"http://127.0.0.1:{port}/healthz", 600.0)
-        print(f"server up in {time.perf_counter() - t:.1f} s on {cameras:,} cameras; target province "
+        print(f"server up in {time.perf_counter() - t:.1f} s on {cameras:,} cameras, {open_faults:,} open faults; "
+              f"target province "
               f"{target[0]}, camera {target[2]}/{target[3]}", flush=True)  # fmt: skip
         waited = asyncio.run(settle(f"http://127.0.0.1:{port}", token))
         print(f"server settled after {waited:.0f} s (silent-site sweep, faults)", flush=True)
@@ -216,7 +252,8 @@ def main() -> None:
     for name, values in figures.items():
         p50, p95 = statistics.median(values) * 1000, pct(values, 95) * 1000
         print(f"{name:28} {p50:9.1f} {p95:9.1f} {statistics.median(values) / base:15.1f}")
-    print(f"\n{cameras:,} cameras, {args.repeat} loads per page, one client, server: camwatch-aggregator serve")
+    print(f"\n{cameras:,} cameras, {open_faults:,} open faults, {args.repeat} loads per page, one client, "
+          "server: camwatch-aggregator serve")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from aggregator.api.bodies import national_admin_body
 from aggregator.api.deps import FaultsDep, NationalAdminDep, TechnicianDep, scope_of
+from aggregator.api.errors import ErrorOut
 from aggregator.api.faults import MAX_ID, Offset
 from aggregator.api.schemas.faults import DeliveryPublic, RoutePublic
-from aggregator.faults.routing import RouteSpec
+from aggregator.faults.routing import Channel, RouteSpec
 
 __all__ = ["router"]
 
@@ -26,9 +27,13 @@ def list_routes(caller: NationalAdminDep, svc: FaultsDep) -> list[RoutePublic]:
 
 
 @router.post("/alert-routes", response_model=RoutePublic, status_code=status.HTTP_201_CREATED,
-             summary="Add an alert routing rule")  # fmt: skip
+             summary="Add an alert routing rule",
+             responses={409: {"model": ErrorOut, "description": "The route's channel is off in the settings"}})  # fmt: skip
 def add_route(caller: NationalAdminDep, svc: FaultsDep, spec: RouteBody) -> RoutePublic:
-    """Add a routing rule (national administrators only)."""
+    """Add a routing rule (national administrators only); a LINE route while LINE alerts are off is 409."""
+    if spec.channel is Channel.LINE and svc.line is None:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            "LINE alerts are off: set line.channel_access_token (CAMWATCH_LINE__CHANNEL_ACCESS_TOKEN)")
     return RoutePublic.model_validate(svc.routes.add(spec, svc.clock()).as_dict())
 
 
@@ -45,7 +50,7 @@ def deliveries(
     caller: TechnicianDep,
     svc: FaultsDep,
     delivery_status: Annotated[Literal["pending", "sent", "dead"] | None, Query(alias="status")] = None,
-    channel: Literal["webhook", "email"] | None = None,
+    channel: Literal["webhook", "email", "line"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> list[DeliveryPublic]:

@@ -6,14 +6,15 @@ Technicians act only within their provinces (a fault outside them is 404, as if 
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from pydantic import AwareDatetime
 
 from aggregator.api.bodies import technician_body
 from aggregator.api.deps import (
     CallerDep,
+    DbDep,
     FaultsDep,
     TechnicianDep,
     scope_of,
@@ -33,7 +34,8 @@ from aggregator.faults.model import Fault, FaultKind, FaultStatus, RepairNote
 from aggregator.faults.rules import FaultNotFound, FaultStateError
 from aggregator.faults.service import FaultService
 from aggregator.faults.stats import response_figures
-from aggregator.faults.store import FaultFilter, fault_row
+from aggregator.faults.store import SORTS, FaultFilter, FaultStore, fault_row
+from protocol import CameraState
 
 __all__ = ["MAX_ID", "Offset", "acting_name", "router"]
 
@@ -45,6 +47,9 @@ FaultId = Annotated[int, Path(ge=1, le=MAX_ID, description="Fault id")]
 Offset = Annotated[int, Query(ge=0, le=_MAX_OFFSET)]
 RepairBody = Annotated[RepairIn, Depends(technician_body(RepairIn))]
 router = APIRouter(prefix="/api/v1", tags=["faults"])
+TOTAL_HEADER = "X-Total-Count"
+FaultSort = Literal["opened_at", "-opened_at", "id", "-id", "-escalation_level"]
+assert set(get_args(FaultSort)) == set(SORTS)
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "The fault is not in a state that allows this (already resolved, "
                                             "or resolving while its camera is still not up)"}
@@ -64,10 +69,16 @@ def _visible_fault(svc: FaultService, caller: Principal, fault_id: int) -> Fault
     return visible(caller, svc.store.get(fault_id), f"fault {fault_id}")
 
 
-@router.get("/faults", response_model=list[FaultPublic], summary="Faults, filtered and paged")
+@router.get(
+    "/faults", response_model=list[FaultPublic], summary="Faults, filtered, sorted and paged",
+    responses={200: {"description": f"One page of faults; the {TOTAL_HEADER} header is how many match in all",
+                     "headers": {TOTAL_HEADER: {"schema": {"type": "integer"}, "description": "Faults matching"}}}},
+)  # fmt: skip
 def list_faults(
     caller: CallerDep,
     svc: FaultsDep,
+    db: DbDep,
+    response: Response,
     province: str | None = None,
     district: str | None = None,
     site: str | None = None,
@@ -79,17 +90,30 @@ def list_faults(
     opened_from: AwareDatetime | None = None,
     opened_until: AwareDatetime | None = None,
     top_level: bool = False,
+    state: Annotated[CameraState | None, Query(description="The camera state the fault is about")] = None,
+    acknowledged: Annotated[bool | None, Query(description="Someone took it on (true) or nobody yet (false)")] = None,
+    assigned: Annotated[str | None, Query(max_length=100, description="Taken on by this person")] = None,
+    mine: Annotated[bool, Query(description="Taken on by the caller")] = False,
+    q: Annotated[str | None, Query(max_length=100, description="Fault number, or part of site, camera, "
+                                   "district, agency or who took it on")] = None,  # fmt: skip
+    sort: Annotated[FaultSort, Query(description="Order; oldest first by default")] = "opened_at",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
 ) -> list[FaultPublic]:
-    """Faults in the caller's provinces, newest first, filtered (another province is 404)."""
+    """Faults in the caller's provinces, filtered, oldest first unless ``sort`` says otherwise;
+    the ``X-Total-Count`` header counts every match (another province is 404)."""
     flt = FaultFilter(
         provinces=visible_provinces(caller, province), province=province, district=district, site=site,
         camera_id=camera_id, agency=agency, kind=kind, status=fault_status, active=active,
-        opened_from=opened_from, opened_until=opened_until, top_level=top_level,
-        limit=limit, offset=offset,
+        opened_from=opened_from, opened_until=opened_until, top_level=top_level, state=state,
+        acknowledged=acknowledged, acknowledged_by=acting_name(caller) if mine else assigned,
+        q=q.strip() or None if q else None, sort=sort, limit=limit, offset=offset,
     )  # fmt: skip
-    return [_public(f) for f in svc.store.find(flt)]
+    # A read-only connection of the request (the fault service's own connection belongs to its
+    # writer thread: sharing it let a list and a write interleave their transactions).
+    store = FaultStore(db)
+    response.headers[TOTAL_HEADER] = str(store.count(flt))
+    return [_public(f) for f in store.find(flt)]
 
 
 @router.get("/faults/figures", response_model=list[FiguresPublic], summary="Response figures: MTTA and MTTR per group")

@@ -27,6 +27,7 @@ from aggregator.faults.model import Fault, FaultAction, FaultChange, FaultKind, 
 from aggregator.faults.routing import Channel, Route, RouteBook
 from aggregator.faults.text import CodesDirectory, Directory, build_alert, summary
 from aggregator.notify.deliveries import DeliveryLog
+from aggregator.notify.line import MAX_MESSAGES, push_body
 from aggregator.notify.mqtt import MqttAlerts
 from aggregator.notify.settings import NotifySettings
 from aggregator.store.maintenance import MaintenanceCalendar, MaintenanceTarget
@@ -102,8 +103,12 @@ class Dispatcher:
         calendar: MaintenanceCalendar | None = None,
         directory: Directory | None = None,
         on_handoff: Callable[[Notification, str, datetime], None] | None = None,
+        image_link: Callable[[str, str, datetime], str | None] | None = None,
     ) -> None:
+        """``image_link(site, camera_id, now)`` gives a fetchable link to the camera's last
+        snapshot (or None), for LINE routes that carry images."""
         self.settings = settings
+        self._image_link = image_link
         self._lookup = lookup
         self._routes = routes
         self._deliveries = deliveries
@@ -304,12 +309,29 @@ class Dispatcher:
                 limit.sent.append(now)
                 self.counts["digests"] += 1
 
+    def _images(self, route: Route, note: Notification, now: datetime) -> list[str]:
+        """Links to the cameras' last snapshots for a LINE route that wants them (new faults only)."""
+        if not route.images or self._image_link is None or note.action is AlertAction.RESOLVED:
+            return []
+        urls: list[str] = []
+        for alert in note.alerts:
+            if len(urls) == MAX_MESSAGES - 1:
+                break
+            if alert.site and alert.camera_id:
+                url = self._image_link(alert.site, alert.camera_id, now)
+                if url:
+                    urls.append(url)
+        return urls
+
     def _enqueue(self, route: Route, note: Notification, now: datetime) -> None:
         assert self._deliveries is not None
         body = note.as_json()
         if route.channel is Channel.EMAIL:
             subject, th, en = summary(list(note.alerts), note.digest)
             payload: dict[str, Any] = {"subject": subject, "text_th": th, "text_en": en, "notification": note.id}
+        elif route.channel is Channel.LINE:
+            _, th, _ = summary(list(note.alerts), note.digest)
+            payload = push_body(route.target, th, self._images(route, note, now))
         else:
             payload = body
         self._deliveries.enqueue(

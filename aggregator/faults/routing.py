@@ -1,14 +1,17 @@
-"""Routing rules: which recipients (webhook URL, e-mail address) get which faults.
+"""Routing rules: which recipients (webhook URL, e-mail address, LINE id) get which faults.
 
 A rule matches on province, district, agency and fault kind (an empty field matches
 anything) and on the escalation level: level 0 gets new faults, level 1 gets faults still
 unacknowledged after the first escalation delay, and so on. MQTT needs no rule: every live
 alert goes to its province/district topic and technician apps subscribe to theirs.
-A webhook secret is write-only: it never leaves the database through the API.
+A webhook secret is write-only: it never leaves the database through the API. A LINE route
+names a user, group or room id (the channel access token is a setting, not per route);
+``images`` lets it carry the camera's last snapshot.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from sqlite_utils import Database
 
 from aggregator.faults.model import Fault, FaultKind
+from aggregator.notify.line import TARGET_PATTERN as LINE_TARGET
 from aggregator.timetext import iso
 
-__all__ = ["Channel", "Route", "RouteBook", "RouteSpec", "migrate_routes"]
+__all__ = ["Channel", "Route", "RouteBook", "RouteSpec", "migrate_routes", "migrate_routes_v2"]
 
 ROUTES = "alert_routes"
 
@@ -31,6 +35,7 @@ class Channel(StrEnum):
 
     WEBHOOK = "webhook"
     EMAIL = "email"
+    LINE = "line"
 
 
 class RouteSpec(BaseModel):
@@ -40,7 +45,9 @@ class RouteSpec(BaseModel):
 
     name: str = Field(default="", max_length=100)
     channel: Channel
-    target: str = Field(min_length=3, max_length=500, description="Webhook URL or e-mail address")
+    target: str = Field(
+        min_length=3, max_length=500, description="Webhook URL, e-mail address, or LINE user/group/room id"
+    )
     secret: SecretStr | None = Field(default=None, description="Webhook HMAC key (write-only)")
     province: str | None = Field(default=None, pattern=r"^[1-9][0-9]$")
     district: str | None = Field(default=None, pattern=r"^[1-9][0-9]{3}$")
@@ -48,6 +55,7 @@ class RouteSpec(BaseModel):
     fault_kind: FaultKind | None = None
     level: int = Field(default=0, ge=0, le=5, description="Escalation level this rule serves")
     enabled: bool = True
+    images: bool = Field(default=False, description="LINE: send the camera's last snapshot with the alert")
 
     @model_validator(mode="after")
     def _target_fits_channel(self) -> RouteSpec:
@@ -58,6 +66,12 @@ class RouteSpec(BaseModel):
                 raise ValueError("a webhook needs a secret of at least 16 characters")
         if self.channel is Channel.EMAIL and ("@" not in self.target or " " in self.target):
             raise ValueError("an e-mail target must be one address")
+        if self.channel is Channel.LINE and not re.match(LINE_TARGET, self.target):
+            raise ValueError("a LINE target must be a user, group or room id (U, C or R and 32 hex digits)")
+        if self.channel is Channel.LINE and self.secret is not None:
+            raise ValueError("a LINE route has no secret: the channel access token is the line.* setting")
+        if self.images and self.channel is not Channel.LINE:
+            raise ValueError("only a LINE route carries images")
         if self.district and self.province and not self.district.startswith(self.province):
             raise ValueError("the district is not in the province")
         return self
@@ -78,6 +92,7 @@ class Route:
     level: int
     enabled: bool
     has_secret: bool
+    images: bool = False
 
     def matches(self, fault: Fault, level: int) -> bool:
         """Whether this rule wants this fault at this escalation level."""
@@ -104,6 +119,7 @@ class Route:
             "level": self.level,
             "enabled": self.enabled,
             "has_secret": self.has_secret,
+            "images": self.images,
         }
 
 
@@ -127,6 +143,13 @@ def migrate_routes(db: Database) -> None:
     )
 
 
+def migrate_routes_v2(db: Database) -> None:
+    """LINE routes may carry images."""
+    columns = {c.name for c in db[ROUTES].columns}
+    if "images" not in columns:
+        db.execute(f"ALTER TABLE {ROUTES} ADD COLUMN images INTEGER NOT NULL DEFAULT 0")
+
+
 def _route(row: dict[str, Any]) -> Route:
     return Route(
         id=int(row["id"]),
@@ -140,6 +163,7 @@ def _route(row: dict[str, Any]) -> Route:
         level=int(row["level"]),
         enabled=bool(row["enabled"]),
         has_secret=bool(row["secret"]),
+        images=bool(row.get("images", 0)),
     )
 
 
@@ -178,6 +202,7 @@ class RouteBook:
             "fault_kind": spec.fault_kind.value if spec.fault_kind else None,
             "level": spec.level,
             "enabled": int(spec.enabled),
+            "images": int(spec.images),
             "created_at": iso(now),
         }
         with self._lock:

@@ -4,8 +4,8 @@ Ingest calls :meth:`FaultService.on_applied` after each commit; that only puts t
 on a queue, so faults and alerts never slow ingest down. The worker thread applies the
 rules, persists the changes, buffers and sends notifications, and runs the time-based
 rules every ``tick_s``. Technician actions from the API run on the same thread (through
-the queue), so the engine has a single writer. Webhook and e-mail deliveries are sent by
-their own threads from the durable delivery log.
+the queue), so the engine has a single writer. Webhook, e-mail and LINE deliveries are sent
+by their own threads from the durable delivery log.
 
 Tests and benchmarks may skip :meth:`start` and drive :meth:`feed` and :meth:`step` with a
 simulated clock instead.
@@ -32,6 +32,8 @@ from aggregator.faults.store import FaultStore, fault_row
 from aggregator.faults.text import Directory, RegistryDirectory
 from aggregator.notify.deliveries import Backoff, DeliveryLog
 from aggregator.notify.email import EmailSender
+from aggregator.notify.images import ImageLinks
+from aggregator.notify.line import LineSender
 from aggregator.notify.mqtt import MqttAlerts
 from aggregator.notify.settings import NotifySettings
 from aggregator.notify.webhook import WebhookSender
@@ -121,6 +123,14 @@ class FaultService:
         if self.settings.smtp is not None:
             sender = EmailSender(self.settings.smtp)
             self.workers.append(DeliveryWorker("email", DeliveryLog(connect()), sender.send, backoff, clock))
+        self.line: LineSender | None = None
+        image_link = None
+        if self.settings.line is not None:
+            line = self.settings.line
+            self.line = LineSender(line)
+            line_backoff = Backoff(line.backoff_base_s, line.backoff_max_s, line.give_up_s)
+            self.workers.append(DeliveryWorker("line", DeliveryLog(connect()), self.line.send, line_backoff, clock))
+            image_link = ImageLinks(self.db, self.settings.base_url, line.image_link_ttl_s).link
         self.dispatcher = Dispatcher(
             self.settings,
             lookup=self.engine.get,
@@ -130,6 +140,7 @@ class FaultService:
             calendar=self.calendar,
             directory=directory or registry,
             on_handoff=on_handoff,
+            image_link=image_link,
         )
         self.dispatcher.seed_suppressed(self.engine.active())
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -225,6 +236,8 @@ class FaultService:
         if self.mqtt is not None:
             self.mqtt.stop()
         self.webhook.close()
+        if self.line is not None:
+            self.line.close()
 
     def _run(self) -> None:
         next_tick = self.clock()

@@ -19,7 +19,7 @@ from aggregator.store.maintenance import TargetKind, migrate_maintenance
 from aggregator.timetext import iso, parse_iso
 from protocol import CameraState, Reason
 
-__all__ = ["FaultFilter", "FaultStore", "fault_row", "migrate_faults", "row_fault", "target_province"]
+__all__ = ["SORTS", "FaultFilter", "FaultStore", "fault_row", "migrate_faults", "row_fault", "target_province"]
 
 FAULTS = "faults"
 HISTORY = "fault_history"
@@ -171,8 +171,32 @@ class FaultFilter:
     opened_from: datetime | None = None
     opened_until: datetime | None = None
     top_level: bool = False
+    state: CameraState | None = None
+    acknowledged: bool | None = None  # someone took it on (acknowledged_at set)
+    acknowledged_by: str | None = None  # "assigned to": who took it on
+    q: str | None = None  # search: fault id, site, camera, district, agency, who took it on
+    sort: str = "-opened_at"  # one of SORTS
     limit: int = 100
     offset: int = 0
+
+
+# Queue orders: a key, "-" for descending; the id breaks ties in the same direction, so a
+# page boundary never repeats or skips a row among faults opened in the same second.
+SORTS: dict[str, str] = {
+    "opened_at": "opened_at ASC, id ASC",
+    "-opened_at": "opened_at DESC, id DESC",
+    "id": "id ASC",
+    "-id": "id DESC",
+    "-escalation_level": "escalation_level DESC, opened_at ASC, id ASC",
+}
+
+
+# The search box: an exact fault number, or a part of the site, camera, district, agency or
+# the name of who took it on (LIKE is case-insensitive for ASCII in SQLite).
+_SEARCH = (
+    "(CAST(id AS TEXT) = ? OR site LIKE ? ESCAPE '\\' OR camera_id LIKE ? ESCAPE '\\'"
+    " OR district LIKE ? ESCAPE '\\' OR agency LIKE ? ESCAPE '\\' OR acknowledged_by LIKE ? ESCAPE '\\')"
+)
 
 
 class FaultStore:
@@ -228,9 +252,9 @@ class FaultStore:
         return row_fault(rows[0]) if rows else None
 
     def find(self, flt: FaultFilter) -> list[Fault]:
-        """Faults matching the filter, newest first."""
+        """Faults matching the filter, in the filter's order (newest first unless it says)."""
         where, params = self._where(flt)
-        sql = f"SELECT * FROM {FAULTS} {where} ORDER BY opened_at DESC, id DESC LIMIT ? OFFSET ?"
+        sql = f"SELECT * FROM {FAULTS} {where} ORDER BY {SORTS[flt.sort]} LIMIT ? OFFSET ?"
         return [row_fault(r) for r in self.db.query(sql, [*params, flt.limit, flt.offset])]
 
     def count(self, flt: FaultFilter) -> int:
@@ -283,6 +307,18 @@ class FaultStore:
             params.append(iso(flt.opened_until))
         if flt.top_level:
             clauses.append("parent_id IS NULL")
+        if flt.state is not None:
+            clauses.append("state = ?")
+            params.append(flt.state.value)
+        if flt.acknowledged is not None:
+            clauses.append("acknowledged_at IS NOT NULL" if flt.acknowledged else "acknowledged_at IS NULL")
+        if flt.acknowledged_by is not None:
+            clauses.append("acknowledged_by = ?")
+            params.append(flt.acknowledged_by)
+        if flt.q:
+            clauses.append(_SEARCH)
+            like = "%" + flt.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            params += [flt.q.lstrip("#"), *[like] * _SEARCH.count("LIKE")]
         return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 

@@ -1,4 +1,4 @@
-"""The durable delivery log: every webhook and e-mail alert until its recipient took it.
+"""The durable delivery log: every webhook, e-mail and LINE alert until its recipient took it.
 
 A delivery is written before anyone tries to send it, so a crash or an endpoint that is
 down for hours loses nothing. Each row carries an idempotency key that travels with every
@@ -156,10 +156,26 @@ class DeliveryLog:
                 [iso(now), delivery.id],
             )
 
-    def mark_failed(self, delivery: Delivery, now: datetime, error: str, backoff: Backoff) -> bool:
-        """Record a failed attempt and schedule the next; True when the delivery is now dead."""
+    def mark_failed(
+        self,
+        delivery: Delivery,
+        now: datetime,
+        error: str,
+        backoff: Backoff,
+        *,
+        retry_after_s: float | None = None,
+        permanent: bool = False,
+    ) -> bool:
+        """Record a failed attempt and schedule the next; True when the delivery is now dead.
+
+        ``retry_after_s`` (the recipient's Retry-After) sets the next attempt when it is later
+        than the back-off would; ``permanent`` kills the delivery at once.
+        """
         attempts = delivery.attempts + 1
-        dead = (now - delivery.created_at).total_seconds() >= backoff.give_up_s
+        dead = permanent or (now - delivery.created_at).total_seconds() >= backoff.give_up_s
+        delay = backoff.delay(attempts)
+        if retry_after_s is not None:
+            delay = max(delay, timedelta(seconds=retry_after_s))
         with self.db.conn:
             self.db.execute(
                 f"UPDATE {DELIVERIES} SET status = ?, attempts = ?, next_attempt_at = ?,"
@@ -167,7 +183,7 @@ class DeliveryLog:
                 [
                     "dead" if dead else "pending",
                     attempts,
-                    iso(now + backoff.delay(attempts)),
+                    iso(now + delay),
                     error[:500],
                     delivery.id,
                 ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aggregator.settings.notify import (
+    LineSettings,
     MqttAlertSettings,
     NotifyPolicy,
     NotifySettings,
@@ -10,4 +11,4 @@ from aggregator.settings.notify import (
     WebhookSettings,
 )
 
-__all__ = ["MqttAlertSettings", "NotifyPolicy", "NotifySettings", "SmtpSettings", "WebhookSettings"]
+__all__ = ["LineSettings", "MqttAlertSettings", "NotifyPolicy", "NotifySettings", "SmtpSettings", "WebhookSettings"]

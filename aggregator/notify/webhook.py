@@ -40,7 +40,17 @@ _SEND_ERRORS = (httpx.TransportError,)
 
 
 class DeliveryError(Exception):
-    """A delivery attempt failed; it will be retried with back-off."""
+    """A delivery attempt failed; it will be retried with back-off.
+
+    ``retry_after_s``: the recipient asked to wait this long (HTTP 429 Retry-After) before
+    anything more is sent on the channel. ``permanent``: the recipient refused the message
+    itself (a malformed request), so retrying cannot help and the delivery is dead at once.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.permanent = permanent
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

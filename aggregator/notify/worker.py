@@ -1,11 +1,16 @@
-"""A sender thread per channel: take due deliveries from the log, send, record, back off."""
+"""A sender thread per channel: take due deliveries from the log, send, record, back off.
+
+A recipient that answers "too many requests" with a Retry-After (LINE's 429) pauses the
+whole channel for that long: the limit is the channel's (one access token), not one
+recipient's, so trying the next delivery at once would only be refused again.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aggregator.notify.deliveries import Backoff, Delivery, DeliveryLog
 from aggregator.notify.webhook import DeliveryError
@@ -43,11 +48,14 @@ class DeliveryWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.paused_until: datetime | None = None
         self.counts = {"sent": 0, "failed": 0, "dead": 0}
 
     def run_once(self, now: datetime) -> int:
         """Attempt every delivery due at ``now``; return how many were attempted."""
         attempted = 0
+        if self.paused_until is not None and now < self.paused_until:
+            return 0
         failing: set[str] = set()
         while True:
             batch = [d for d in self._log.due(self.channel, now) if d.recipient not in failing]
@@ -62,7 +70,9 @@ class DeliveryWorker:
                 except DeliveryError as err:
                     failing.add(delivery.recipient)
                     self.counts["failed"] += 1
-                    if self._log.mark_failed(delivery, now, str(err), self._backoff):
+                    dead = self._log.mark_failed(delivery, now, str(err), self._backoff,
+                                                 retry_after_s=err.retry_after_s, permanent=err.permanent)
+                    if dead:
                         self.counts["dead"] += 1
                         logger.error("%s: %s delivery to route %s given up: %s",
                                      delivery.key, self.channel, delivery.route_id, err)
@@ -70,6 +80,11 @@ class DeliveryWorker:
                         logger.warning("%s: %s delivery to route %s failed (attempt %d): %s",
                                        delivery.key, self.channel, delivery.route_id,
                                        delivery.attempts + 1, err)
+                    if err.retry_after_s is not None:
+                        self.paused_until = now + timedelta(seconds=err.retry_after_s)
+                        logger.warning("%s: channel paused %.0f s as the recipient asked (Retry-After)",
+                                       self.channel, err.retry_after_s)
+                        return attempted
                 else:
                     self._log.mark_sent(delivery, now)
                     self.counts["sent"] += 1
@@ -100,6 +115,8 @@ class DeliveryWorker:
                 logger.exception("%s: delivery pass failed", self.channel)
                 due = None
             wait = _IDLE_POLL_S
+            if self.paused_until is not None and (due is None or due < self.paused_until):
+                due = self.paused_until
             if due is not None:
                 wait = min(wait, max((due - self._clock()).total_seconds(), 0.0))
             self._wake.wait(wait)

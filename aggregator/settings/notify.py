@@ -1,8 +1,8 @@
 """Settings of the notifier: grouping, rate limits, links, and each alert channel's peer.
 
-In the settings tree ``notify`` holds the policy and ``webhook``, ``smtp``, ``alert_mqtt``
-are sections of their own (``CAMWATCH_SMTP__HOST``); :class:`NotifySettings` joins them
-for the fault service. E-mail and MQTT alerts are off until their section is given.
+In the settings tree ``notify`` holds the policy and ``webhook``, ``smtp``, ``alert_mqtt``,
+``line`` are sections of their own (``CAMWATCH_SMTP__HOST``); :class:`NotifySettings` joins
+them for the fault service. E-mail, MQTT and LINE alerts are off until their section is given.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from aggregator.settings.base import Section
 
-__all__ = ["MqttAlertSettings", "NotifyPolicy", "NotifySettings", "SmtpSettings", "WebhookSettings"]
+__all__ = ["LineSettings", "MqttAlertSettings", "NotifyPolicy", "NotifySettings", "SmtpSettings", "WebhookSettings"]
 
 
 class SmtpSettings(Section):
@@ -40,6 +40,36 @@ class WebhookSettings(Section):
     backoff_base_s: float = Field(default=2.0, gt=0, le=600, description="First retry delay; doubles per failure")
     backoff_max_s: float = Field(default=300.0, gt=0, le=86400, description="Longest retry delay")
     give_up_s: float = Field(default=86400.0, gt=0, le=30 * 86400, description="A delivery failing this long is dropped")
+
+
+class LineSettings(Section):
+    """The LINE Messaging API: push messages to a LINE user, group or room id."""
+
+    base_url: str = Field(
+        default="https://api.line.me", max_length=200, pattern=r"^https?://\S+$",
+        description="LINE Messaging API address (tests point it at a local server)",
+    )  # fmt: skip
+    channel_access_token: SecretStr | None = Field(
+        default=None, description="The LINE Official Account's channel access token (required with LINE; env:/file:/credential:)"
+    )
+    connect_timeout_s: float = Field(default=3.0, gt=0, le=60, description="Connect timeout of one push")
+    read_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Read timeout of one push")
+    backoff_base_s: float = Field(default=2.0, gt=0, le=600, description="First retry delay; doubles per failure")
+    backoff_max_s: float = Field(default=300.0, gt=0, le=86400, description="Longest retry delay")
+    give_up_s: float = Field(default=86400.0, gt=0, le=30 * 86400, description="A push failing this long is dropped")
+    max_retry_after_s: float = Field(
+        default=3600.0, ge=1, le=86400, description="Longest wait a 429 answer's Retry-After is honoured for"
+    )
+    image_link_ttl_s: float = Field(
+        default=7 * 86400.0, ge=60, le=90 * 86400,
+        description="How long the link to a snapshot sent in a LINE message keeps working",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _token_given(self) -> LineSettings:
+        if self.channel_access_token is None or not self.channel_access_token.get_secret_value():
+            raise ValueError("LINE alerts need line.channel_access_token (CAMWATCH_LINE__CHANNEL_ACCESS_TOKEN)")
+        return self
 
 
 class MqttAlertSettings(Section):
@@ -88,3 +118,4 @@ class NotifySettings(NotifyPolicy):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     smtp: SmtpSettings | None = None
     mqtt: MqttAlertSettings | None = None
+    line: LineSettings | None = None

@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, model_validator
 from aggregator.settings.base import DEFAULT_SECRET, Section
 from aggregator.settings.ingest import IngestSettings
 from aggregator.settings.notify import (
+    LineSettings,
     MqttAlertSettings,
     NotifyPolicy,
     NotifySettings,
@@ -82,6 +83,7 @@ class AggregatorSettings(Section):
     alert_mqtt: MqttAlertSettings | None = Field(
         default=None, description="MQTT alerts: off until a setting of it is given"
     )
+    line: LineSettings | None = Field(default=None, description="LINE alerts: off until a setting of it is given")
 
     @model_validator(mode="before")
     @classmethod
@@ -137,7 +139,8 @@ class AggregatorSettings(Section):
 
     def notify_settings(self) -> NotifySettings:
         """The notifier's policy with its channels, as the fault service takes them."""
-        return NotifySettings(**dict(self.notify), webhook=self.webhook, smtp=self.smtp, mqtt=self.alert_mqtt)
+        return NotifySettings(**dict(self.notify), webhook=self.webhook, smtp=self.smtp, mqtt=self.alert_mqtt,
+                              line=self.line)
 
     # The API reads these under their first, flat names (aggregator/api/).
     @property

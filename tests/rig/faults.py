@@ -13,6 +13,7 @@ from aggregator.faults.service import FaultService
 from aggregator.geography import load_geography
 from aggregator.schema import open_db
 from aggregator.store.state import Transition
+from aggregator.timetext import iso
 from protocol import CameraState, Reason
 
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # 10:00 in Bangkok
@@ -52,3 +53,22 @@ def cam(at: datetime, camera: str, new: CameraState, reason: Reason = Reason.NON
 def site(at: datetime, new: CameraState, *, name: str = "s1", district: str = "1001") -> Transition:
     reason = Reason.SITE_OFFLINE if new is CameraState.UNKNOWN else Reason.NONE
     return Transition(name, district[:2], district, None, None, new, reason, at, False)
+
+
+def open_fault_rows(count: int, start: datetime, *, provinces: tuple[str, ...] = ("10", "50"),
+                    first_id: int = 1) -> list[dict[str, Any]]:  # fmt: skip
+    """``count`` open camera faults opened a minute apart from ``start`` (oldest has the lowest id
+    of its province), spread over ``provinces`` (district ``<province>01``) and their sites: rows for
+    the ``faults`` table, to build a national queue without running the engine for each."""
+    rows = []
+    for n in range(count):
+        province = provinces[n % len(provinces)]
+        opened = iso(start + timedelta(minutes=n))
+        rows.append({
+            "id": first_id + n, "kind": "camera", "status": "open", "province": province,
+            "district": f"{province}01", "site": f"q-{province}-{n // 16}", "camera_id": f"cam-{n}",
+            "state": "down" if n % 3 else "degraded", "reason": "unreachable" if n % 3 else "frozen",
+            "opened_at": opened, "first_opened_at": opened, "alerted_at": opened, "agency": "", "note": "", "parts": "",
+            "reopen_count": 0, "escalation_level": 0, "historical": 0, "affected": 1,
+        })  # fmt: skip
+    return rows

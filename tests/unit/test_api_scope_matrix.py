@@ -65,7 +65,9 @@ class Rule:
     * ``object``: the path names an object; another province's is 404 like a missing one;
     * ``national``: national figures or settings: a token limited to provinces gets 403;
     * ``caller``: about the calling token itself, or naming no province (an override pair's keys);
-    * ``open``: anyone, no province data.
+    * ``open``: anyone, no province data;
+    * ``capability``: no token, but the path carries an unguessable expiring key (a LINE image
+      link): a key nobody issued answers 404.
     """
 
     role: str | None
@@ -76,6 +78,7 @@ class Rule:
 
 RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Rule(None, "open"),
+    ("GET", "/api/v1/alert-images/{token}.jpg"): Rule(None, "capability"),
     ("GET", "/metrics"): Rule("viewer", "national"),
     ("GET", "/api/v1/me"): Rule("viewer", "caller"),
     ("GET", "/api/v1/tokens"): Rule("admin", "national"),
@@ -257,6 +260,11 @@ def test_every_route_answers_every_caller_within_its_scope(world: World) -> None
 
 def _check(world: World, method: str, path: str, rule: Rule, op: dict[str, Any], problems: list[str]) -> None:
     where = f"{method} {path}"
+    if rule.scope == "capability":
+        forged = _call(world, method, path.replace("{token}", "0" * 32), None, body=None, query={}, files=False)
+        if forged.status_code != 404:
+            problems.append(f"{where}: a key nobody issued answered {forged.status_code}, not 404")
+        return
     files = "multipart/form-data" in op.get("requestBody", {}).get("content", {})
     query = {p["name"]: QUERY[p["name"]] for p in op.get("parameters", []) if p.get("required") and p["in"] == "query"}
     own = _url(path, {**PATHS["own"], **world.objects["own"]} | ({"code": "1001"} if "districts" in path else {}))

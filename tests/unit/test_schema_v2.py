@@ -33,7 +33,7 @@ def test_v1_database_is_partitioned_by_day_without_losing_history(tmp_path: Path
     db.conn.commit()
 
     db = open_db(tmp_path / "v1.db")
-    assert applied_migrations(db)[-1] == "core_v2"
+    assert "core_v2" in applied_migrations(db)
     assert db.execute("SELECT camera, day FROM transitions ORDER BY id").fetchall() == [
         (1, DAY - 1), (1, DAY), (1, DAY + 1), (2, DAY)]  # fmt: skip
     indexes = {r[1] for r in db.execute("PRAGMA index_list(transitions)")}

@@ -144,7 +144,8 @@ def test_every_setting_has_a_description_and_secrets_start_as_the_default() -> N
     for setting in settings_list():
         assert setting.field.description, setting.key
     secrets = {s.key for s in settings_list() if s.secret}
-    assert secrets == {"ingest.password", "api.token_pepper", "smtp.password", "alert_mqtt.password"}
+    assert secrets == {"ingest.password", "api.token_pepper", "smtp.password", "alert_mqtt.password",
+                       "line.channel_access_token"}
     assert load_settings({}).settings.secret(("ingest", "password")) == DEFAULT_SECRET
 
 

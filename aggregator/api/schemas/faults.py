@@ -126,10 +126,11 @@ class RoutePublic(Out):
     level: int
     enabled: bool
     has_secret: bool
+    images: bool = Field(default=False, description="LINE: the camera's last snapshot goes with the alert")
 
 
 class DeliveryPublic(Out):
-    """One alert delivery (a webhook call or an e-mail), with its payload."""
+    """One alert delivery (a webhook call, an e-mail or a LINE push), with its payload."""
 
     id: int
     idempotency_key: str

@@ -25,7 +25,7 @@ function query(params) {
   return s ? `?${s}` : "";
 }
 
-export async function request(method, path, { params, body, accept = "application/json" } = {}) {
+export async function request(method, path, { params, body, accept = "application/json", withTotal = false } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   const headers = { Accept: accept };
@@ -43,6 +43,7 @@ export async function request(method, path, { params, body, accept = "applicatio
       try { detail = (await res.json()).detail ?? detail; } catch { /* not JSON */ }
       throw new ApiError(res.status, typeof detail === "string" ? detail : JSON.stringify(detail));
     }
+    if (withTotal) return { items: await res.json(), total: Number(res.headers.get("X-Total-Count")) };
     if (accept === "application/json") return await res.json();
     return await res.blob();
   } finally {
@@ -68,6 +69,8 @@ export const api = {
   camera: (site, cam) => get(`/api/v1/cameras/${enc(site)}/${enc(cam)}`),
   cameraDays: (site, cam, days = 30) => get(`/api/v1/reports/camera-days/${enc(site)}/${enc(cam)}`, { days }),
   faults: (params) => get("/api/v1/faults", params),
+  // One page of the fault queue with the real total (the X-Total-Count header): {items, total}.
+  faultPage: (params) => request("GET", "/api/v1/faults", { params, withTotal: true }),
   acknowledge: (id) => post(`/api/v1/faults/${enc(id)}/acknowledge`, {}),
   resolve: (id, note) => post(`/api/v1/faults/${enc(id)}/resolve`, { done: note }),
   closeWontFix: (id, note) => post(`/api/v1/faults/${enc(id)}/resolve`, { done: note, wont_fix: true }),

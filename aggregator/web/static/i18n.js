@@ -52,6 +52,11 @@ const STRINGS = {
     "kind.camera": "camera", "kind.site": "site", "kind.district": "district", "kind.province": "province",
     "kind.flapping": "flapping", "role.viewer": "viewer", "role.technician": "technician", "role.admin": "administrator",
     "role": "Role", "site.online": "online", "site.offline": "offline",
+    // issue 15 (i15): the fault queue
+    "queue.allProvinces": "All provinces", "queue.allKinds": "All kinds", "queue.anyone": "Taken on or not",
+    "queue.notTaken": "Nobody yet", "queue.taken": "Taken on", "queue.mine": "Mine",
+    "queue.changed": "The queue changed: {total} open faults now.", "queue.show": "Show the changes",
+    "queue.takenBy": "taken on by {who}",
   },
   th: {
     "nav.nation": "ภาพรวมประเทศ", "nav.faults": "คิวงานซ่อม", "nav.reports": "รายงาน",
@@ -107,6 +112,11 @@ const STRINGS = {
     "kind.camera": "กล้อง", "kind.site": "จุดติดตั้ง", "kind.district": "อำเภอ", "kind.province": "จังหวัด",
     "kind.flapping": "สถานะแกว่ง", "role.viewer": "ผู้ดู", "role.technician": "ช่างเทคนิค", "role.admin": "ผู้ดูแลระบบ",
     "role": "บทบาท", "site.online": "ออนไลน์", "site.offline": "ออฟไลน์",
+    // issue 15 (i15): the fault queue
+    "queue.allProvinces": "ทุกจังหวัด", "queue.allKinds": "ทุกประเภท", "queue.anyone": "รับเรื่องแล้วหรือยังไม่รับ",
+    "queue.notTaken": "ยังไม่มีผู้รับเรื่อง", "queue.taken": "รับเรื่องแล้ว", "queue.mine": "งานของฉัน",
+    "queue.changed": "รายการเปลี่ยนแปลง ขณะนี้มีเหตุขัดข้องที่เปิดอยู่ {total} รายการ", "queue.show": "แสดงรายการใหม่",
+    "queue.takenBy": "รับเรื่องโดย {who}",
   },
 };
 

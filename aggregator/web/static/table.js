@@ -9,16 +9,27 @@ const PAGE_SIZE = 50;
  *   (a column sorts descending only when the API allows it: ``sortDesc`` names that key)
  * filters: [{param, label, options: [[value, label], ...]}] select boxes sent as query params
  * load(params) -> Promise<{items, total}>; params = {limit, offset, sort, q?, ...filters}
+ * initial: {offset, sort, q, filters} to start from (a page that keeps the user's place);
+ * onState({offset, sort, q, filters}) after each drawn load (to remember it).
+ * The returned peek() loads what the current view would show without drawing it, and
+ * shown() is what is drawn: a page can announce a change instead of moving rows.
  */
-export function pagedTable({ columns, load, filters = [], search = false, defaultSort = "", id = "" }) {
+export function pagedTable({ columns, load, filters = [], search = false, defaultSort = "", id = "", initial = null, onState = null }) {
   // seq: only the newest load draws; an older one still in flight (a live refresh started
   // before a click) must not overwrite newer rows with what it read before.
-  const st = { offset: 0, sort: defaultSort, q: "", filters: {}, total: 0, seq: 0 };
+  const st = { offset: 0, sort: defaultSort, q: "", filters: {}, total: 0, seq: 0, rows: [] };
+  if (initial) {
+    st.offset = Number(initial.offset) || 0;
+    st.sort = initial.sort || defaultSort;
+    st.q = search ? (initial.q || "") : "";
+    st.filters = { ...(initial.filters || {}) };
+  }
   const body = h("tbody");
   const info = h("span", { class: "muted" });
   const prev = h("button", { type: "button", onclick: () => go(st.offset - PAGE_SIZE) }, t("prev"));
   const next = h("button", { type: "button", onclick: () => go(st.offset + PAGE_SIZE) }, t("next"));
   const searchBox = h("input", { type: "search", placeholder: t("search"), "aria-label": t("search") });
+  searchBox.value = st.q;
   let debounce;
   searchBox.addEventListener("input", () => {
     clearTimeout(debounce);
@@ -27,6 +38,7 @@ export function pagedTable({ columns, load, filters = [], search = false, defaul
   const tools = h("div", { class: "tools" }, search ? searchBox : null);
   for (const f of filters) {
     const sel = h("select", { "aria-label": f.label, name: f.param }, f.options.map(([v, label]) => h("option", { value: v }, label)));
+    if (st.filters[f.param] !== undefined) sel.value = st.filters[f.param];
     sel.addEventListener("change", () => { st.filters[f.param] = sel.value; go(0); });
     tools.append(sel);
   }
@@ -54,13 +66,15 @@ export function pagedTable({ columns, load, filters = [], search = false, defaul
     }
   }
 
+  const params = () => ({ ...st.filters, limit: PAGE_SIZE, offset: st.offset, sort: st.sort, q: search ? st.q : undefined });
+
   async function go(offset) {
     st.offset = Math.max(0, offset);
     markSort();
     const seq = ++st.seq;
     let res;
     try {
-      res = await load({ ...st.filters, limit: PAGE_SIZE, offset: st.offset, sort: st.sort, q: search ? st.q : undefined });
+      res = await load(params());
     } catch (err) {
       if (seq !== st.seq) return;
       clear(body).append(h("tr", {}, h("td", { colspan: columns.length, class: "error" }, `${t("error.load")}: ${err.message}`)));
@@ -69,6 +83,8 @@ export function pagedTable({ columns, load, filters = [], search = false, defaul
     if (seq !== st.seq) return;
     const rows = res.items ?? res.rows ?? [];
     st.total = res.total ?? rows.length;
+    st.rows = rows;
+    if (onState) onState({ offset: st.offset, sort: st.sort, q: st.q, filters: { ...st.filters } });
     clear(body);
     if (!rows.length) body.append(h("tr", {}, h("td", { colspan: columns.length, class: "muted" }, t("noRows"))));
     for (const row of rows) {
@@ -84,5 +100,8 @@ export function pagedTable({ columns, load, filters = [], search = false, defaul
     });
   }
 
-  return { root, refresh: () => go(st.offset), start: () => go(0) };
+  return {
+    root, refresh: () => go(st.offset), start: () => go(initial ? st.offset : 0),
+    peek: () => load(params()), shown: () => ({ items: st.rows, total: st.total }),
+  };
 }

@@ -102,7 +102,7 @@ export async function render(main, site, cam) {
   const c = await api.camera(site, cam);
   const [days, faults, province, district] = await Promise.all([
     api.cameraDays(site, cam, 30).catch((err) => { if (err.status === 401) throw err; return []; }),
-    api.faults({ site, camera_id: cam, limit: 20 }).catch((err) => { if (err.status === 401) throw err; return []; }),
+    api.faults({ site, camera_id: cam, limit: 20, sort: "-opened_at" }).catch((err) => { if (err.status === 401) throw err; return []; }),
     api.province(c.province), api.district(c.district),
   ]);
   const head = h("div", { id: "camera-head" });

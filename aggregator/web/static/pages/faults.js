@@ -1,9 +1,12 @@
-// Technicians' fault queue: open faults by age; acknowledge, resolve with a note or close as
-// won't fix. A viewer sees the queue without the buttons (and the API refuses anyway).
+// Technicians' fault queue: open faults, oldest first, filtered, searched and paged by the API
+// (it holds a country: the total is the API's real count). Acknowledge and resolve with a
+// note; a viewer sees the queue without the buttons (and the API refuses anyway).
+// The page keeps the user's place (filters, search, order, page) for the tab's session, and a
+// live change never moves the rows under the pointer: it is announced, applied on request.
 // Resolving a camera that is still not up is refused by the API (409 "camera X is still
 // down (...)"): the page says why in the user's language and offers won't-fix instead.
 import { api, ApiError } from "../api.js";
-import { h } from "../dom.js";
+import { h, STATES } from "../dom.js";
 import { t, fmtAge, fmtTime, placeName, reasonText } from "../i18n.js";
 import { pagedTable } from "../table.js";
 import { stateBadge } from "../widgets.js";
@@ -17,9 +20,25 @@ function where(f, names) {
   return h("a", { href }, parts.join(" / "));
 }
 
+const VIEW_KEY = "camwatch.faults.view";
+const KINDS = ["camera", "flapping", "site", "district", "province"];
+
+function savedView() {
+  try { return JSON.parse(sessionStorage.getItem(VIEW_KEY) || "null"); } catch { return null; }
+}
+
+// The "taken on" select as the API's parameters.
+function takenParams(taken) {
+  if (taken === "no") return { acknowledged: false };
+  if (taken === "yes") return { acknowledged: true };
+  if (taken === "mine") return { mine: true };
+  return {};
+}
+
 export async function render(main) {
   let table;
-  const names = Object.fromEntries(page(await api.provinces()).items.map((p) => [p.code, placeName(p)]));
+  const provinces = page(await api.provinces()).items;
+  const names = Object.fromEntries(provinces.map((p) => [p.code, placeName(p)]));
   const message = h("p", { id: "fault-message", role: "status" });
   // Notes being written, by fault id: a redraw already in flight when the technician starts
   // typing replaces the rows, and the new row must come back with what was typed.
@@ -58,18 +77,25 @@ export async function render(main) {
       h("button", { type: "button", class: "wontfix", onclick: act(api.closeWontFix, true) }, t("faults.wontFix")));
   }
 
+  const notice = h("div", { id: "queue-changed", role: "status", "aria-live": "polite", hidden: true });
+  const showChanges = h("button", { type: "button", id: "queue-apply", onclick: () => { notice.hidden = true; table.refresh(); } }, t("queue.show"));
+
   table = pagedTable({
     id: "fault-table",
     defaultSort: "opened_at",
-    // opened_at sorts as text: the API writes ISO 8601 UTC times of one width.
-    load: async ({ limit, offset, sort }) => {
-      // The API lists newest first; the queue shows the oldest first (or as the user sorts).
-      const rows = page(await api.faults({ active: true, top_level: true, limit: 1000 })).items;
-      const dir = sort.startsWith("-") ? -1 : 1;
-      const key = sort.replace(/^-/, "") || "opened_at";
-      rows.sort((a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0) * dir);
-      return { items: rows.slice(offset, offset + limit), total: rows.length };
-    },
+    search: true,
+    initial: savedView(),
+    onState: (view) => { notice.hidden = true; sessionStorage.setItem(VIEW_KEY, JSON.stringify(view)); },
+    filters: [
+      { param: "province", label: t("queue.allProvinces"),
+        options: [["", t("queue.allProvinces")], ...provinces.map((p) => [p.code, placeName(p)])] },
+      { param: "kind", label: t("queue.allKinds"), options: [["", t("queue.allKinds")], ...KINDS.map((k) => [k, t(`kind.${k}`)])] },
+      { param: "state", label: t("allStates"), options: [["", t("allStates")], ...STATES.filter((s) => s !== "up").map((s) => [s, t(`state.${s}`)])] },
+      { param: "taken", label: t("queue.anyone"),
+        options: [["", t("queue.anyone")], ["no", t("queue.notTaken")], ["yes", t("queue.taken")], ["mine", t("queue.mine")]] },
+    ],
+    // The API filters, sorts (oldest first by default) and pages; its total is every match.
+    load: async ({ taken, ...params }) => api.faultPage({ ...params, ...takenParams(taken), active: true, top_level: true }),
     columns: [
       { key: "id", label: "#", sort: "id", sortDesc: "-id", render: (f) => String(f.id) },
       { key: "age", label: t("faults.age"), sort: "opened_at", sortDesc: "-opened_at", render: (f) => h("span", { title: fmtTime(f.opened_at) }, fmtAge((Date.now() - Date.parse(f.opened_at)) / 1000)) },
@@ -77,15 +103,26 @@ export async function render(main) {
       { key: "where", label: t("faults.where"), render: (f) => where(f, names) },
       { key: "state", label: t("state"), render: (f) => stateBadge(f.state, f.reason) },
       { key: "reason", label: t("reason"), render: (f) => reasonText(f.reason) },
-      { key: "status", label: t("faults.status"), render: (f) => h("span", { class: "fault-status" }, t(`faults.status.${f.status}`)) },
+      { key: "status", label: t("faults.status"), render: (f) => h("span", { class: "fault-status", title: f.acknowledged_by ? t("queue.takenBy", { who: f.acknowledged_by }) : undefined },
+        t(`faults.status.${f.status}`), f.acknowledged_by ? h("span", { class: "muted taken-by" }, ` · ${f.acknowledged_by}`) : null) },
       { key: "actions", label: "", render: actions },
     ],
   });
   main.append(h("h1", {}, t("faults.title")));
   if (!session.canAct) main.append(h("p", { class: "muted", id: "viewer-note" }, t("faults.viewer")));
-  main.append(message, table.root);
+  notice.append(h("span", { class: "queue-changed-text" }), " ", showChanges);
+  main.append(message, notice, table.root);
   table.start();
-  // A live refresh redraws the rows: never while a technician is writing a note.
-  const writing = () => [...main.querySelectorAll("textarea.fault-note")].some((el) => el.value || el === document.activeElement);
-  return { onFeed() { if (!writing()) table.refresh(); } };
+  // A live change is announced, never applied under the user's pointer: the rows move only
+  // when they ask (or act themselves). Same rows in the same order: nothing to say.
+  async function onFeed() {
+    const next = await table.peek();
+    const shown = table.shown();
+    const same = next.total === shown.total && next.items.length === shown.items.length
+      && next.items.every((f, i) => f.id === shown.items[i].id && f.status === shown.items[i].status);
+    if (same) { notice.hidden = true; return; }
+    notice.querySelector(".queue-changed-text").textContent = t("queue.changed", { total: next.total.toLocaleString() });
+    notice.hidden = false;
+  }
+  return { onFeed };
 }

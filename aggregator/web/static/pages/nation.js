@@ -11,13 +11,10 @@ function provinceRows(res) {
   return page(res).items.map((r) => ({ ...r, ...current(r) }));
 }
 
-// The fault list has no total: count one page of up to FAULT_CAP and say "1,000+" beyond it.
-const FAULT_CAP = 1000;
-
+// The open faults: the real total from the API (X-Total-Count), one row fetched.
 async function openFaults() {
   try {
-    const n = page(await api.faults({ active: true, limit: FAULT_CAP, top_level: true })).items.length;
-    return n >= FAULT_CAP ? `${n.toLocaleString()}+` : n;
+    return (await api.faultPage({ active: true, limit: 1, top_level: true })).total;
   } catch (err) {
     if (err.status === 401) throw err;
     return null;
