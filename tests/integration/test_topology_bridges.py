@@ -6,43 +6,20 @@ them, each bridge says ``1`` on its ``$SYS`` notification topic, and nothing loo
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from aggregator.broker.roles import link_state_topic
 from protocol import HOST_STATE_TOPIC, Kind, site_topic
 from tests.rig.site_client import wait_until
-from tests.rig.topology import Topology, render_topology
+from tests.rig.topology import Reader, Topology, render_topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 PROVINCES = ["10", "50", "90"]
 SITE, DISTRICT, SITE_PASSWORD = "cnx-bridge-01", "5001", "site-password-of-the-bridge-test"
-
-
-class Reader:
-    """A subscriber on one broker keeping (topic, payload) of what it reads."""
-
-    def __init__(self, client: mqtt.Client, filters: list[str]) -> None:
-        self.got: list[tuple[str, bytes]] = []
-        self._ready = threading.Event()
-        self.client = client
-        client.on_connect = lambda c, *_: c.subscribe([(f, 1) for f in filters])
-        client.on_subscribe = lambda *_: self._ready.set()
-        client.on_message = lambda c, u, m: self.got.append((m.topic, bytes(m.payload)))
-        client.loop_start()
-        assert self._ready.wait(15), "no SUBACK"
-
-    def topics(self) -> list[str]:
-        return [t for t, _ in self.got]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 @pytest.fixture
@@ -58,7 +35,7 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
 def test_rendered_topology_carries_a_province_to_both_nationals_and_replies_back(topology: Topology) -> None:
     events = site_topic("50", DISTRICT, SITE, Kind.EVENTS)
     ack = site_topic("50", DISTRICT, SITE, Kind.ACK)
-    topology.add_site("50", SITE, SITE_PASSWORD, [f"topic write {events}", f"topic read {ack}",
+    topology.add_account("province-50", SITE, SITE_PASSWORD, [f"topic write {events}", f"topic read {ack}",
                                                   f"topic read {HOST_STATE_TOPIC}"])  # fmt: skip
     links = [link_state_topic(p) for p in PROVINCES]
     nationals = {n: Reader(topology.client(f"national-{n}", "aggregator", client_id=f"aggregator-{n}"),

@@ -15,6 +15,7 @@ import shutil
 import signal
 import ssl
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +27,30 @@ from tests.rig.ports import free_port, wait_for_port
 from tests.rig.shipped import operator_env, run_command
 from tests.rig.tls import pilot_ca
 
-__all__ = ["Topology", "render_topology"]
+__all__ = ["Reader", "Topology", "render_topology"]
 
 HOST = "127.0.0.1"
+
+
+class Reader:
+    """A subscriber on one broker keeping (topic, payload) of what it reads."""
+
+    def __init__(self, client: mqtt.Client, filters: list[str]) -> None:
+        self.got: list[tuple[str, bytes]] = []
+        self._ready = threading.Event()
+        self.client = client
+        client.on_connect = lambda c, *_: c.subscribe([(f, 1) for f in filters])
+        client.on_subscribe = lambda *_: self._ready.set()
+        client.on_message = lambda c, u, m: self.got.append((m.topic, bytes(m.payload)))
+        client.loop_start()
+        assert self._ready.wait(15), "no SUBACK"
+
+    def topics(self) -> list[str]:
+        return [t for t, _ in self.got]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
 
 
 @dataclass
@@ -101,14 +123,22 @@ class Topology:
         client.connect(HOST, self.port(name), keepalive=30)
         return client
 
-    def add_site(self, province: str, site: str, password: str, acl: list[str]) -> None:
-        """An operator's site account on a provincial broker (mosquitto_passwd, ACL lines); SIGHUP rereads."""
-        directory = self.brokers[f"province-{province}"].directory
-        subprocess.run(["mosquitto_passwd", "-b", str(directory / "camwatch.passwd"), site, password],
+    def log_every_packet(self, name: str) -> None:
+        """Make broker ``name`` log every packet it receives (``log_type all``): a check on the wire."""
+        with (self.brokers[name].directory / "camwatch.conf").open("a") as fh:
+            fh.write("log_type all\n")
+
+    def log(self, name: str) -> str:
+        return self.brokers[name].log.read_text(errors="replace")
+
+    def add_account(self, name: str, user: str, password: str, acl: list[str]) -> None:
+        """An operator's account on broker ``name`` (mosquitto_passwd, ACL lines); SIGHUP rereads."""
+        directory = self.brokers[name].directory
+        subprocess.run(["mosquitto_passwd", "-b", str(directory / "camwatch.passwd"), user, password],
                        check=True, capture_output=True, timeout=60)  # fmt: skip
         with (directory / "camwatch.acl").open("a") as fh:
-            fh.write("\n" + "\n".join([f"user {site}", *acl]) + "\n")
-        process = self.brokers[f"province-{province}"].process
+            fh.write("\n" + "\n".join([f"user {user}", *acl]) + "\n")
+        process = self.brokers[name].process
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGHUP)
 
