@@ -63,3 +63,38 @@ def test_rendered_topology_carries_a_province_to_both_nationals_and_replies_back
     finally:
         for reader in nationals.values():
             reader.close()
+
+
+def test_a_cut_link_is_announced_and_its_queue_fills_the_gap(topology: Topology) -> None:
+    """The engines issue 17's link faults stand on: while national broker b is down, province
+    50's bridge to b queues the province's events (cleansession false, persistence) and b gets
+    each of them once when it returns; a provincial broker that stops says ``0`` on its link
+    topic on both national brokers (retained), and ``1`` again when it is back."""
+    events = site_topic("50", DISTRICT, SITE, Kind.EVENTS)
+    topology.add_account("province-50", SITE, SITE_PASSWORD, [f"topic write {events}"])
+    link = link_state_topic("50")
+    # The national aggregator's persistent session on b, then b goes down (saving it).
+    Reader(topology.client("national-b", "aggregator", persistent=True), ["camwatch/v1/#"]).close()
+    topology.brokers["national-b"].stop()
+    a = Reader(topology.client("national-a", "aggregator"), ["camwatch/v1/#", link])
+    site = Reader(topology.client("province-50", SITE, SITE_PASSWORD), [])
+    try:
+        for i in range(3):
+            site.client.publish(events, f"during-cut-{i}".encode(), qos=1).wait_for_publish(10)
+        wait_until(lambda: sum(t == events for t in a.topics()) == 3, "the events live on a", 20)
+        topology.brokers["national-b"].start()
+        b = Reader(topology.client("national-b", "aggregator", persistent=True), ["camwatch/v1/#", link])
+        wait_until(lambda: (link, b"1") in b.got, "the bridge to b back up", 40)
+        during = [(events, f"during-cut-{i}".encode()) for i in range(3)]
+        wait_until(lambda: all(m in b.got for m in during), "the bridge's queue delivered to b", 40)
+        site.client.publish(events, b"after-cut", qos=1).wait_for_publish(10)
+        wait_until(lambda: (events, b"after-cut") in b.got, "the event after the cut on b", 20)
+        assert [m for m in b.got if m[0] == events] == [*during, (events, b"after-cut")], "lost, doubled or reordered"
+        b.close()
+        topology.brokers["province-50"].stop()
+        wait_until(lambda: (link, b"0") in a.got, "province 50's link down on a", 40)
+        topology.brokers["province-50"].start()
+        wait_until(lambda: a.got.count((link, b"1")) >= 2, "province 50's link up again on a", 40)
+    finally:
+        site.close()
+        a.close()

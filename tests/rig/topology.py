@@ -39,7 +39,7 @@ class Reader:
         self.got: list[tuple[str, bytes]] = []
         self._ready = threading.Event()
         self.client = client
-        client.on_connect = lambda c, *_: c.subscribe([(f, 1) for f in filters])
+        client.on_connect = lambda c, *_: c.subscribe([(f, 1) for f in filters]) if filters else self._ready.set()
         client.on_subscribe = lambda *_: self._ready.set()
         client.on_message = lambda c, u, m: self.got.append((m.topic, bytes(m.payload)))
         client.loop_start()
@@ -115,9 +115,10 @@ class Topology:
         for broker in self.brokers.values():
             broker.stop()
 
-    def client(self, name: str, user: str, password: str | None = None, *, client_id: str | None = None) -> mqtt.Client:
-        """A connected (not yet looping) paho client on broker ``name`` over TLS."""
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or user)
+    def client(self, name: str, user: str, password: str | None = None, *, client_id: str | None = None,
+               persistent: bool = False) -> mqtt.Client:  # fmt: skip
+        """A connected (not yet looping) paho client on broker ``name`` over TLS (``persistent``: clean session off)."""
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or user, clean_session=not persistent)
         client.username_pw_set(user, password if password is not None else self.secret(user))
         client.tls_set_context(ssl.create_default_context(cafile=str(self.ca.cafile)))
         client.connect(HOST, self.port(name), keepalive=30)
