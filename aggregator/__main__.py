@@ -26,6 +26,7 @@ from aggregator.broker.enrol import add_cli as enrol_cli
 from aggregator.cli.audit import register as audit_cli
 from aggregator.cli.config import register as config_cli
 from aggregator.cli.report import register as report_cli
+from aggregator.cli.topology import register as topology_cli
 from aggregator.geography import Geography, load_geography
 from aggregator.schema import open_db
 from aggregator.settings import EX_CONFIG, AggregatorSettings, SettingsError, load_settings
@@ -136,6 +137,7 @@ COMMANDS: list[Register] = [
     audit_cli,  # import-register, import-risk-points, reconcile, ...
     report_cli,  # report
     config_cli,  # config show, config reference
+    topology_cli,  # topology render
 ]
 
 _CONFIG_HELP = "TOML settings file (CAMWATCH_* variables win over it)"

@@ -38,6 +38,7 @@ from aggregator.broker.passwords import (
     hash_password,
     set_password,
 )
+from aggregator.broker.roles import BRIDGE_PREFIX
 from aggregator.geography import Geography, UnknownArea, load_geography
 from aggregator.settings import AggregatorSettings
 from aggregator.store import registry
@@ -79,7 +80,8 @@ RESERVED_IDS = frozenset({"aggregator", "camwatch-aggregator", "camwatch-alerts"
 def check_site_id(site_id: str, aggregator_user: str) -> None:
     """Refuse a site id that breaks the grammar or names the centre's own accounts."""
     check_username(site_id)
-    if site_id.casefold() in RESERVED_IDS | {aggregator_user.casefold()}:
+    folded = site_id.casefold()
+    if folded in RESERVED_IDS | {aggregator_user.casefold()} or folded.startswith((BRIDGE_PREFIX, "aggregator-")):
         raise EnrolError(f"site id {site_id!r} refused: it is reserved for the centre's own broker accounts")
 
 
@@ -118,6 +120,8 @@ def enrol_site(
     agency: str = "",
     aggregator_user: str = "aggregator",
     rotate: bool = False,
+    primary: bool = True,
+    scope: str | None = None,
 ) -> Enrolment:
     """Register ``site_id``, issue its password, update password file and ACL, write the agent files."""
     check_site_id(site_id, aggregator_user)
@@ -138,7 +142,7 @@ def enrol_site(
     password_path = out_dir / "broker-password"
     atomic_write(password_path, password + "\n", 0o600)
     set_password(password_file, site_id, password)
-    write_acl(acl_file, db, password_file, aggregator_user)
+    write_acl(acl_file, db, password_file, aggregator_user, primary=primary, province=scope)
     config = _agent_config(site_id, province, district, name, agency, broker_host, broker_port, ca_file)
     config_path = out_dir / "agent.yaml"
     atomic_write(config_path, yaml.safe_dump(config, sort_keys=False, allow_unicode=True), 0o644)
@@ -181,6 +185,7 @@ def _run_cli(args: argparse.Namespace) -> int:
             out_dir=args.out, password_file=args.password_file, acl_file=args.acl_file,
             broker_host=args.broker_host, broker_port=args.broker_port, ca_file=args.ca_file,
             name=args.name, agency=args.agency, aggregator_user=user, rotate=args.rotate,
+            primary=settings.ingest.primary, scope=settings.ingest.province,
         )  # fmt: skip
     except (EnrolError, OSError) as err:
         sys.stderr.write(f"enrol-site: {err}\n")

@@ -13,6 +13,9 @@ Why each rule (DESIGN.md, transport):
   publishes one :class:`protocol.Ack` per site, then tells the listeners.
 * Retained :class:`protocol.HostState`: ``online`` on every connect, ``offline`` as the will
   and on a clean stop, so agents buffer instead of publishing into the void.
+* Role (``ingest.role``): only the primary host acknowledges, commands and says its state; a
+  secondary (a provincial control room) reads the same stream, keeps its own figures and sends
+  nothing, so the agents' outboxes are governed by the primary alone.
 
 Sessions, seq gaps and rebirths are in :mod:`aggregator.ingest.sessions`; the broker and batching
 settings in :mod:`aggregator.ingest.settings`; why a batch runs with the garbage collector
@@ -185,7 +188,8 @@ class Ingest:
             context = ssl.create_default_context(cafile=s.cafile)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             client.tls_set_context(context)
-        client.will_set(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
+        if s.primary:  # a secondary's death must never tell the agents the primary is gone
+            client.will_set(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
         client.reconnect_delay_set(_RECONNECT_MIN_S, _RECONNECT_MAX_S)
         client.on_connect = self._on_connect
         client.on_connect_fail = lambda client, userdata: self._link.failed_now()
@@ -212,11 +216,12 @@ class Ingest:
         self._stop.set()
         self._link.stopping = True
         self._writer.join(10)
-        try:
-            info = self._client.publish(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
-            info.wait_for_publish(2.0)
-        except (RuntimeError, ValueError) as err:
-            logger.warning("ingest: offline host state not published: %s", err)
+        if self.settings.primary:  # a secondary host has no state of its own to withdraw
+            try:
+                info = self._client.publish(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
+                info.wait_for_publish(2.0)
+            except (RuntimeError, ValueError) as err:
+                logger.warning("ingest: offline host state not published: %s", err)
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -236,8 +241,10 @@ class Ingest:
             self._generation += 1
             # Subscriptions live in the session, but a broker that lost its persistence
             # file has forgotten them: always subscribe again.
-            client.subscribe([(site_filter(kind=k), 1) for k in Kind if k.from_agent])
-            client.publish(HOST_STATE_TOPIC, self._host_state(True), qos=1, retain=True)
+            province = self.settings.province or "+"
+            client.subscribe([(site_filter(province=province, kind=k), 1) for k in Kind if k.from_agent])
+            if self.settings.primary:
+                client.publish(HOST_STATE_TOPIC, self._host_state(True), qos=1, retain=True)
             self._link.up(f"session present: {getattr(flags, 'session_present', '?')}")
 
         self._guard("on_connect", run)
@@ -403,6 +410,8 @@ class Ingest:
         }
         if result is not None and result.unknown_cameras:
             rebirths |= self._unknown_cameras(result.unknown_cameras, now)
+        if not self.settings.primary:  # a secondary host never acknowledges nor commands
+            ack_sites, rebirths = set(), set()
         ts = datetime.now(UTC)
         for site in sorted(ack_sites):
             upto = self.sessions.ack_upto(site)
@@ -537,6 +546,8 @@ class Ingest:
 
     def request_snapshot(self, province: str, district: str, site: str, camera_id: str) -> str | None:
         """Publish a ``snapshot`` command (any thread); its cmd_id, or None when not connected."""
+        if not self.settings.primary:
+            return None  # only the primary host commands a site
         cmd_id, topic, payload = snapshot_command(province, district, site, camera_id)
         self.snapshots.expect(cmd_id, site, camera_id)
         ok = self._client.is_connected() and self._client.publish(topic, payload, qos=1).rc == mqtt.MQTT_ERR_SUCCESS

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
 from aggregator.settings.base import DEFAULT_SECRET, Section
-from protocol import DEFAULT_MAX_BYTES
+from protocol import DEFAULT_MAX_BYTES, TopicError, validate_province
 
 __all__ = ["IngestSettings"]
 
@@ -60,6 +61,32 @@ class IngestSettings(Section):
         default_factory=socket.gethostname, min_length=1, max_length=100,
         description="Name in the retained host state (default: this machine's host name)",
     )  # fmt: skip
+
+    # Sparkplug's primary host: exactly one aggregator per site acknowledges, commands and
+    # publishes the host state the agents follow; a provincial control room is a secondary.
+    role: Literal["primary", "secondary"] = Field(
+        default="primary",
+        description="primary: acknowledges events, sends rebirths and commands, publishes the host state; "
+        "secondary: only reads (a provincial control room beside the national primary)",
+    )  # fmt: skip
+    province: str | None = Field(
+        default=None, description="Read only this province's sites (a provincial aggregator; none: every province)"
+    )
+
+    @field_validator("province")
+    @classmethod
+    def _province(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_province(value)
+        except TopicError as err:
+            raise ValueError(str(err)) from None
+
+    @property
+    def primary(self) -> bool:
+        """Whether this aggregator is the primary host (acks, commands, host state)."""
+        return self.role == "primary"
 
     @field_validator("url")
     @classmethod

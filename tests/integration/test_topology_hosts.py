@@ -1,0 +1,161 @@
+"""Primary and secondary hosts on a rendered topology (issue 17): the national aggregator
+(``role = primary``) and province 50's (``role = secondary``, ``province = "50"``) run as
+the shipped ``serve`` from the settings ``topology render`` wrote, on real brokers.
+
+Sites in three provinces publish through their provincial brokers: every event is committed
+nationally once and, for province 50, provincially once. The secondary's broker account is
+widened to a primary's rights by the test, so only its role keeps it silent: its broker logs
+every packet, and no PUBLISH (ack, command, host state) and no will ever come from it, while
+an observer on the same broker sees the national primary's acks and rebirth command arrive
+through the bridge."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from protocol import (
+    Birth,
+    BirthCamera,
+    CameraState,
+    Event,
+    Events,
+    Kind,
+    Reason,
+    encode,
+    site_topic,
+)
+from tests.clock import child_environ, current
+from tests.rig.ports import free_port
+from tests.rig.shipped import Command, operator_env, poll, start_command
+from tests.rig.topology import Reader, Topology, render_topology
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180), pytest.mark.usefixtures("now")]
+
+PROVINCES = ["10", "50", "90"]
+SITES = {"10": ("bkk-host-01", "1001"), "50": ("cnx-host-01", "5001"), "90": ("hdy-host-01", "9011")}
+SITE_PASSWORD = "site-password-of-the-hosts-test"
+OBSERVER, OBSERVER_PASSWORD = "observer-50", "observer-password-of-the-hosts-test"
+SECONDARY_HOST_NAME = "chiang-mai-control-room"
+
+
+def _serve(topology: Topology, tmp: Path, name: str, broker: str, **env: str) -> Command:
+    settings = topology.out / "aggregators" / f"{name}.toml"
+    variables = operator_env(
+        CAMWATCH_INGEST__URL=f"mqtts://127.0.0.1:{topology.port(broker)}",
+        CAMWATCH_STORE__DB_PATH=str(tmp / f"{name}.db"), CAMWATCH_API__PORT=str(free_port()),
+        CAMWATCH_INGEST__REQUIRE_ENROLLED="false", CAMWATCH_INGEST__REORDER_WINDOW_S="0.5", **env,
+    )  # fmt: skip
+    return start_command(name, "tests.rig.pinned", "aggregator", "--config", str(settings), "serve",
+                         env=child_environ(variables), log=tmp / f"{name}.log")  # fmt: skip
+
+
+def _committed(db: Path) -> list[tuple[str, int]]:
+    """(site, event id) of every committed transition that came from an event."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
+        rows = conn.execute("SELECT s.site_id, t.event_id FROM transitions t JOIN sites s ON s.id = t.site "
+                            "WHERE t.event_id IS NOT NULL ORDER BY 1, 2").fetchall()  # fmt: skip
+    return [(str(site), int(event)) for site, event in rows]
+
+
+class Site:
+    """A paho client on its provincial broker, publishing like one site's agent."""
+
+    def __init__(self, topology: Topology, province: str) -> None:
+        self.site, self.district = SITES[province]
+        self.province = province
+        self.client = topology.client(f"province-{province}", self.site, SITE_PASSWORD)
+        self.client.loop_start()
+
+    def send(self, kind: Kind, payload: bytes) -> None:
+        topic = site_topic(self.province, self.district, self.site, kind)
+        self.client.publish(topic, payload, qos=1).wait_for_publish(10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def topology(tmp_path: Path) -> Iterator[Topology]:
+    topo = render_topology(tmp_path, PROVINCES, ["a", "b"])
+    topo.log_every_packet("province-50")
+    for province, (site, district) in SITES.items():
+        topics = [site_topic(province, district, site, k) for k in (Kind.BIRTH, Kind.EVENTS, Kind.HEARTBEAT)]
+        replies = [site_topic(province, district, site, k) for k in (Kind.ACK, Kind.CMD)]
+        topo.add_account(f"province-{province}", site, SITE_PASSWORD,
+                         [f"topic write {t}" for t in topics] + [f"topic read {t}" for t in replies])  # fmt: skip
+    topo.add_account("province-50", OBSERVER, OBSERVER_PASSWORD, ["topic read camwatch/v1/#"])
+    # A primary's rights for the secondary: only its role may keep it from acknowledging.
+    topo.add_account("province-50", "aggregator-50", topo.secret("aggregator-50"),
+                     ["topic write camwatch/v1/50/+/+/ack", "topic write camwatch/v1/50/+/+/cmd",
+                      "topic readwrite camwatch/v1/host/state"])  # fmt: skip
+    try:
+        topo.start()
+        yield topo
+    finally:
+        topo.stop()
+
+
+def test_secondary_keeps_its_own_figures_and_never_answers_a_site(topology: Topology, tmp_path: Path) -> None:
+    observer = Reader(topology.client("province-50", OBSERVER, OBSERVER_PASSWORD),
+                      ["camwatch/v1/50/+/+/ack", "camwatch/v1/50/+/+/cmd", "camwatch/v1/host/state"])  # fmt: skip
+    national = _serve(topology, tmp_path, "national", "national-a")
+    provincial = _serve(topology, tmp_path, "province-50", "province-50",
+                        CAMWATCH_INGEST__HOST_NAME=SECONDARY_HOST_NAME)  # fmt: skip
+    sites: list[Site] = []
+    try:
+        poll(lambda: any(t == "camwatch/v1/host/state" and json.loads(p)["online"] for t, p in observer.got),
+             timeout=60, what="the national host state, bridged in", commands=(national,))  # fmt: skip
+        poll(lambda: "Sending SUBACK to aggregator-50" in topology.log("province-50"), timeout=60,
+             what="the provincial aggregator's subscriptions", commands=(provincial,))  # fmt: skip
+        now = current().replace(microsecond=0)
+        expected: list[tuple[str, int]] = []
+        for province in PROVINCES:
+            site = Site(topology, province)
+            sites.append(site)
+            birth = Birth(site=site.site, ts=now, bd_seq=1, seq=0, cameras=[
+                BirthCamera(camera_id=c, state=CameraState.UP, since=now - timedelta(hours=1)) for c in ("cam-a", "cam-b")])  # fmt: skip
+            site.send(Kind.BIRTH, encode(birth))
+            events = [Event(id=i, camera_id="cam-a", at=now - timedelta(minutes=10 - i),
+                            state=CameraState.DOWN if i % 2 else CameraState.UP,
+                            reason=Reason.UNREACHABLE if i % 2 else Reason.NONE) for i in range(1, 5)]  # fmt: skip
+            site.send(Kind.EVENTS, encode(Events(site=site.site, ts=now, seq=1, events=events[:2])))
+            site.send(Kind.EVENTS, encode(Events(site=site.site, ts=now, seq=2, events=events[2:])))
+            expected += [(site.site, e.id) for e in events]
+        # A sequence gap at the province-50 site: the primary asks for a rebirth, the secondary may not.
+        gap = Event(id=9, camera_id="cam-b", at=now - timedelta(minutes=1), state=CameraState.DOWN, reason=Reason.UNREACHABLE)
+        sites[1].send(Kind.EVENTS, encode(Events(site=sites[1].site, ts=now, seq=4, events=[gap])))
+        expected.sort()
+        national_db, provincial_db = tmp_path / "national.db", tmp_path / "province-50.db"
+        poll(lambda: _committed(national_db) == expected, timeout=60, what="every event committed nationally",
+             commands=(national, provincial))  # fmt: skip
+        mine = [row for row in expected if row[0] == SITES["50"][0]]
+        poll(lambda: _committed(provincial_db) == mine, timeout=60, what="province 50's events committed provincially",
+             commands=(national, provincial))  # fmt: skip
+        cnx_ack = site_topic("50", "5001", SITES["50"][0], Kind.ACK)
+        cnx_cmd = site_topic("50", "5001", SITES["50"][0], Kind.CMD)
+        poll(lambda: cnx_cmd in observer.topics(), timeout=60, what="the primary's rebirth command, bridged in",
+             commands=(national, provincial))  # fmt: skip
+        assert cnx_ack in observer.topics()
+        assert national.stop() == 0 and provincial.stop() == 0
+        log = topology.log("province-50")
+        assert "Received PUBLISH from cnx-host-01" in log, "the broker logs every packet"
+        assert "Received PUBLISH from aggregator-50" not in log, "the secondary published (ack, command or state)"
+        connects = [line for line in log.splitlines() if "New client connected" in line and "aggregator-50" in line]
+        assert connects and all("Will message" not in line for line in log.splitlines()
+                                if "aggregator-50" in line)  # fmt: skip
+        assert _committed(national_db) == expected and _committed(provincial_db) == mine  # once each, after the stop
+        hosts = {json.loads(p)["host"] for t, p in observer.got if t == "camwatch/v1/host/state"}
+        assert SECONDARY_HOST_NAME not in hosts
+    finally:
+        for site in sites:
+            site.close()
+        observer.close()
+        national.kill()
+        provincial.kill()
