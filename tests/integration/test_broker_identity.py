@@ -4,7 +4,9 @@ ambiguous site ids through the shipped command."""
 
 from __future__ import annotations
 
+import getpass
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -18,7 +20,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from protocol import Kind, site_filter, site_topic
+from tests.rig.mosquitto import mosquitto_binary
+from tests.rig.ports import free_port, wait_for_port
 from tests.rig.site_client import wait_until
+from tests.rig.tls import pilot_ca
 from tests.rig.transport import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -127,3 +132,30 @@ def test_enrolment_refuses_reserved_and_ambiguous_site_ids(tmp_path: Path, site_
     users = {line.split(":")[0] for line in (tmp_path / "passwd").read_text().splitlines()} \
         if (tmp_path / "passwd").exists() else set()
     assert users <= {"aggregator"}  # the aggregator's own hash is never replaced by a site's
+
+
+def test_the_shipped_config_opens_its_tls_listener_and_nothing_else(tmp_path: Path) -> None:
+    """Mosquitto started on the shipped file itself (paths and port moved into the test's
+    directory): one TLS listener. A listener option above the first ``listener`` line would
+    silently open a plain-text default listener on 1883."""
+    tls = pilot_ca(tmp_path / "tls")
+    port = free_port()
+    (tmp_path / "passwd").write_text("")
+    (tmp_path / "acl").write_text("")
+    text = SHIPPED_CONF.read_text()
+    for old, new in (("/etc/mosquitto/camwatch.passwd", tmp_path / "passwd"), ("/etc/mosquitto/camwatch.acl", tmp_path / "acl"),
+                     ("/var/lib/mosquitto/", f"{tmp_path}/"), ("/etc/mosquitto/certs/ca.crt", tls.cafile),
+                     ("/etc/mosquitto/certs/broker.crt", tls.certfile), ("/etc/mosquitto/certs/broker.key", tls.keyfile),
+                     ("listener 8883", f"listener {port} 127.0.0.1")):  # fmt: skip
+        assert old in text, old
+        text = text.replace(old, str(new))
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(f"user {getpass.getuser()}\nlog_dest stderr\n{text}\nlog_type information\n")
+    proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port)
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0].decode()
+    opened = sorted(set(re.findall(r"Opening ipv[46] listen socket on port (\d+)", out)))
+    assert opened == [str(port)], out
