@@ -30,6 +30,7 @@ from aggregator.store.db import (
     migrate_core_v2,
     migration_set,
 )
+from aggregator.store.places import migrate_places
 from aggregator.store.snapshots import migrate_snapshots
 
 __all__ = ["MIGRATIONS", "all_migrations", "open_db"]
@@ -44,6 +45,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("core_v2", migrate_core_v2),
     ("routes_v2", migrate_routes_v2),
     ("image_links_v1", migrate_image_links),
+    ("places_v1", migrate_places),
 )
 
 

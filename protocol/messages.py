@@ -136,6 +136,7 @@ class Reason(StrEnum):
     SITE_OFFLINE = "site_offline"
     MISSING = "missing"
     PLANNED = "planned"
+    NEVER_CONNECTED = "never_connected"  # the centre's: a site enrolled and never heard from
 
 
 class CommandKind(StrEnum):

@@ -20,7 +20,7 @@ from aggregator.availability import WindowKind, resolve_window
 from aggregator.days import from_ms
 from aggregator.states import N_STATES
 from aggregator.store.queries.areas import site_counts
-from aggregator.store.queries.sites import site_totals
+from aggregator.store.queries.sites import never_connected_count, site_totals
 from aggregator.store.rollups import Level, rollup_totals
 
 __all__ = ["router"]
@@ -43,7 +43,8 @@ def nation(ctx: ContextDep, db: DbDep, caller: CallerDep) -> NationSummary:
     window = resolve_window(WindowKind.LAST_24H, now)
     totals = rollup_totals(db, Level.NATION, None, window, live=ctx.store, now_ms=window.end_ms)
     return NationSummary(
-        cameras=sum(counts), sites=sites, sites_online=online, provinces=len(ctx.geography.provinces),
+        cameras=sum(counts), sites=sites, sites_online=online, sites_never_connected=never_connected_count(db),
+        provinces=len(ctx.geography.provinces),
         states=to_counts(counts),
         last_24h=AvailabilityPublic.of("nation", None, from_ms(window.start_ms), from_ms(window.end_ms), totals),
     )  # fmt: skip

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["MARGIN_M", "ProvinceOutlines", "load_outlines", "wrong_province"]
+__all__ = ["MARGIN_M", "ProvinceOutlines", "load_outlines", "position_refusal", "wrong_province"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,3 +137,20 @@ def _cell_verdict(province: str, cell_lat: int, cell_lon: int) -> str | None:
 def wrong_province(province: str, lat: float, lon: float) -> str | None:
     """Return the province the point clearly lies in when that is not ``province``, else None."""
     return _cell_verdict(province, math.floor(lat / _CELL_DEG), math.floor(lon / _CELL_DEG))
+
+
+def position_refusal(province: str, lat: float | None, lon: float | None) -> str | None:
+    """Why a site's declared position is refused (one line), or None when it is acceptable.
+
+    Both coordinates or neither; within the ranges of a latitude and a longitude; not clearly
+    inside another province than ``province`` (:func:`wrong_province`, as the register checks)."""
+    if (lat is None) != (lon is None):
+        return "give both latitude and longitude, or neither"
+    if lat is None or lon is None:
+        return None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return f"position {lat}, {lon} is not a latitude and longitude"
+    other = wrong_province(province, lat, lon)
+    if other is not None:
+        return f"position {lat}, {lon} lies in province {other}, not in the declared province {province}"
+    return None

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 from sqlite_utils import Database
 
+from aggregator.audit.province_check import position_refusal
 from aggregator.broker.acl import write_acl
 from aggregator.broker.passwords import (
     DEFAULT_ACL_FILE,
@@ -42,6 +43,7 @@ from aggregator.broker.roles import BRIDGE_PREFIX
 from aggregator.geography import Geography, UnknownArea, load_geography
 from aggregator.settings import AggregatorSettings
 from aggregator.store import registry
+from aggregator.store.places import Place, set_place
 
 __all__ = [
     "RESERVED_IDS",
@@ -118,25 +120,36 @@ def enrol_site(
     ca_file: str | None = None,
     name: str = "",
     agency: str = "",
+    place: Place | None = None,
     aggregator_user: str = "aggregator",
     rotate: bool = False,
     primary: bool = True,
     scope: str | None = None,
 ) -> Enrolment:
-    """Register ``site_id``, issue its password, update password file and ACL, write the agent files."""
+    """Register ``site_id``, issue its password, update password file and ACL, write the agent files.
+
+    ``place`` (name, agency, address, position, phone) is stored as the site's registered place
+    on a first enrolment; its position must not lie clearly in another province."""
     check_site_id(site_id, aggregator_user)
     try:
         geography.district(district, province)
     except UnknownArea as err:
         raise EnrolError(str(err)) from err
+    place = place or Place(name=name, agency=agency)
+    name, agency = place.name, place.agency
+    refusal = position_refusal(province, place.lat, place.lon)
+    if refusal is not None:
+        raise EnrolError(refusal)
     existing = registry.get_site(db, site_id)
     if existing is not None and not rotate:
         raise EnrolError(f"site {site_id!r} is already enrolled (use --rotate for a new password)")
     if existing is not None and (existing.province, existing.district) != (province, district):
         raise EnrolError(f"site {site_id!r} is enrolled in {existing.province}/{existing.district}")
     if existing is None:
+        now_ms = int(datetime.now(UTC).timestamp() * 1000)
         with db.atomic():
-            registry.insert_site(db, site_id, province, district, now_ms=int(datetime.now(UTC).timestamp() * 1000))
+            registry.insert_site(db, site_id, province, district, now_ms=now_ms, seen=False)
+            set_place(db, site_id, place, by="enrol-site", at_ms=now_ms)
     password = secrets.token_urlsafe(_PASSWORD_BYTES)
     out_dir.mkdir(parents=True, exist_ok=True)
     password_path = out_dir / "broker-password"
@@ -160,6 +173,10 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--district", required=True, help="four-digit DOPA district code")
     p.add_argument("--name", default="", help="human name of the site")
     p.add_argument("--agency", default="", help="owning agency")
+    p.add_argument("--address", default="", help="street address of the site")
+    p.add_argument("--lat", type=float, default=None, help="latitude (WGS 84), checked inside the province")
+    p.add_argument("--lon", type=float, default=None, help="longitude (WGS 84), with --lat")
+    p.add_argument("--phone", default="", help="contact telephone at the site")
     p.add_argument("--out", type=Path, required=True, help="directory for agent.yaml and broker-password")
     p.add_argument("--broker-host", required=True, help="broker host name as the agent reaches it")
     p.add_argument("--broker-port", type=int, default=8883)
@@ -184,7 +201,9 @@ def _run_cli(args: argparse.Namespace) -> int:
             db, geography, args.site_id, args.province, args.district,
             out_dir=args.out, password_file=args.password_file, acl_file=args.acl_file,
             broker_host=args.broker_host, broker_port=args.broker_port, ca_file=args.ca_file,
-            name=args.name, agency=args.agency, aggregator_user=user, rotate=args.rotate,
+            place=Place(name=args.name, agency=args.agency, address=args.address, lat=args.lat, lon=args.lon,
+                        phone=args.phone),
+            aggregator_user=user, rotate=args.rotate,
             primary=settings.ingest.primary, scope=settings.ingest.province,
         )  # fmt: skip
     except (EnrolError, OSError) as err:

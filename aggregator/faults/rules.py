@@ -133,6 +133,20 @@ class FaultEngine(FaultBook):
             return f"site {fault.site} is still offline"
         return ""
 
+    def site_never_online(self, site: str, province: str, district: str, now: datetime) -> list[FaultChange]:
+        """Open the site fault of an enrolled site that has never connected (:mod:`.never_online`).
+
+        It is a site fault like a lost site's: the site's first message (its birth's
+        transition to up) resolves it, and it is resolved by hand only once the site is back."""
+        out: list[FaultChange] = []
+        if site in self._gone or ("site", site) in self._active:
+            return out
+        self._gone[site] = _Gone(province, district, now)
+        self._open(("site", site), kind=FaultKind.SITE, province=province, district=district, site=site,
+                   camera_id=None, state=CameraState.UNKNOWN, reason=Reason.NEVER_CONNECTED, at=now, live=True,
+                   out=out)  # fmt: skip
+        return out
+
     # -- transitions -------------------------------------------------------------------
 
     def process(self, transitions: Iterable[TransitionLike], now: datetime) -> list[FaultChange]:

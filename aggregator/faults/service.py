@@ -26,6 +26,7 @@ from sqlite_utils import Database
 
 from aggregator.faults.dispatcher import Dispatcher, Notification
 from aggregator.faults.model import Fault, FaultChange, FaultRules, RepairNote, TransitionLike
+from aggregator.faults.never_online import NeverOnlineWatch
 from aggregator.faults.routing import RouteBook
 from aggregator.faults.rules import FaultEngine, FaultNotFound
 from aggregator.faults.store import FaultStore, fault_row
@@ -109,6 +110,7 @@ class FaultService:
             agency_of=agency_of or _cached(registry.agency),
         )
         self.mqtt = MqttAlerts(self.settings.mqtt) if self.settings.mqtt else None
+        self.never_online = NeverOnlineWatch(self.db, self.settings.never_online_after_s)
         self.deliveries = DeliveryLog(self.db)
         self.workers: list[DeliveryWorker] = []
         backoff = Backoff(
@@ -164,8 +166,9 @@ class FaultService:
         return changes
 
     def step(self, now: datetime) -> list[FaultChange]:
-        """Run the time-based rules (flapping end, escalation) and flush due notifications."""
+        """Run the time-based rules (flapping end, escalation, sites never online) and flush due notifications."""
         changes = self.engine.tick(now, muted=self.dispatcher.muted)
+        changes += self.never_online.tick(self.engine, now)
         self._commit(changes, now)
         self._flush(now)
         return changes

@@ -47,6 +47,10 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     ),
     Reason.MISSING: ("the camera is no longer found at the site", "ไม่พบกล้องที่จุดติดตั้งแล้ว"),
     Reason.PLANNED: ("planned maintenance", "งานบำรุงรักษาตามแผน"),
+    Reason.NEVER_CONNECTED: (
+        "the site was enrolled but has never come online",
+        "จุดติดตั้งลงทะเบียนแล้วแต่ยังไม่เคยเชื่อมต่อ",
+    ),
 }
 
 _KIND_TEXT: dict[FaultKind, tuple[str, str]] = {

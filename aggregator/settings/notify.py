@@ -105,6 +105,11 @@ class NotifyPolicy(Section):
     site_path: str = Field(default="/#/site/{site}", max_length=200, description="Link to a site")
     area_path: str = Field(default="/#/{level}/{area}", max_length=200, description="Link to an area")
     tick_s: float = Field(default=1.0, gt=0, le=60, description="How often time-based rules run")
+    never_online_after_s: float = Field(
+        default=86400.0, ge=0, le=90 * 86400,
+        description="A site enrolled this long ago that has never connected opens a \"site never came online\" "
+                    "fault (0: never)",
+    )  # fmt: skip
     reopen_window_s: float = Field(
         default=86400.0, ge=0, le=30 * 86400,
         description="A camera failing again this soon after its fault was resolved or closed as won't-fix "

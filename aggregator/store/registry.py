@@ -111,12 +111,16 @@ def iter_sites(db: Database) -> Iterator[SiteRow]:
         yield _site(row)
 
 
-def insert_site(db: Database, site_id: str, province: str, district: str, *, now_ms: int) -> int:
-    """Register a site (province and district already validated); return its row id."""
+def insert_site(db: Database, site_id: str, province: str, district: str, *, now_ms: int, seen: bool = True) -> int:
+    """Register a site (province and district already validated); return its row id.
+
+    ``seen`` False (enrolment): the site has sent nothing yet, so first and last seen stay NULL
+    until its first message (:mod:`aggregator.store.places`)."""
+    seen_ms = now_ms if seen else None
     cur = db.execute(
-        "INSERT INTO sites(site_id, province, district, first_seen_ms, last_seen_ms) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [site_id, province, district, now_ms, now_ms],
+        "INSERT INTO sites(site_id, province, district, first_seen_ms, last_seen_ms, enrolled_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [site_id, province, district, seen_ms, seen_ms, now_ms],
     )
     assert cur.lastrowid is not None
     return int(cur.lastrowid)
@@ -124,10 +128,17 @@ def insert_site(db: Database, site_id: str, province: str, district: str, *, now
 
 def update_site(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
     """Write site rows ``(name, lat, lon, agency, agent_version, bd_seq, last_event_id,
-    last_seen_ms, heartbeat_interval_s, online, id)``; the one batched site write."""
+    last_seen_ms, heartbeat_interval_s, online, id)``; the one batched site write.
+
+    The place is the centre's (:mod:`aggregator.store.places`): the agent's name, position and
+    agency only fill what the centre left blank. The first message sets ``first_seen_ms``."""
     db.conn.executemany(
-        "UPDATE sites SET name=?, lat=?, lon=?, agency=?, agent_version=?, bd_seq=?, "
-        "last_event_id=?, last_seen_ms=?, heartbeat_interval_s=?, online=? WHERE id=?",
+        "UPDATE sites SET name = CASE WHEN name = '' THEN ?1 ELSE name END, "
+        "lat = CASE WHEN lat IS NULL AND lon IS NULL THEN ?2 ELSE lat END, "
+        "lon = CASE WHEN lat IS NULL AND lon IS NULL THEN ?3 ELSE lon END, "
+        "agency = CASE WHEN agency = '' THEN ?4 ELSE agency END, agent_version=?5, bd_seq=?6, "
+        "last_event_id=?7, last_seen_ms=NULLIF(?8, 0), first_seen_ms = COALESCE(first_seen_ms, NULLIF(?8, 0)), "
+        "heartbeat_interval_s=?9, online=?10 WHERE id=?11",
         rows,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -29,8 +30,20 @@ def test_enrol_site_cli_then_the_site_connects(tmp_path: Path, broker_factory: A
     pw, acl, out = tmp_path / "camwatch.passwd", tmp_path / "camwatch.acl", tmp_path / "install"
     common = ["--password-file", str(pw), "--acl-file", str(acl), "--broker-host", "127.0.0.1"]
     done = _cli(tmp_path, "--site-id", "cm-0001", "--province", "50", "--district", "5001",
-                "--name", "ประตูท่าแพ", "--out", str(out), *common)
+                "--name", "ประตูท่าแพ", "--agency", "เทศบาลนครเชียงใหม่", "--address", "ถนนราชดำเนิน ตำบลพระสิงห์",
+                "--lat", "18.7877", "--lon", "98.9933", "--phone", "053-123456", "--out", str(out), *common)
     assert done.returncode == 0, done.stderr
+    # issue 15: the place is stored, and the site is enrolled, never connected (no first or last seen)
+    centre = sqlite3.connect(tmp_path / "centre.db")
+    place = "SELECT name, agency, address, lat, lon, phone, place_by, first_seen_ms, last_seen_ms FROM sites"
+    assert centre.execute(place).fetchall() == [("ประตูท่าแพ", "เทศบาลนครเชียงใหม่", "ถนนราชดำเนิน ตำบลพระสิงห์",
+                                                 18.7877, 98.9933, "053-123456", "enrol-site", None, None)]
+    bangkok = _cli(tmp_path, "--site-id", "cm-0004", "--province", "50", "--district", "5001",
+                   "--lat", "13.80", "--lon", "100.60", "--out", str(tmp_path / "x"), *common)
+    assert bangkok.returncode == 2
+    assert [ln for ln in bangkok.stderr.splitlines() if ln.startswith("enrol-site:")] == [
+        "enrol-site: position 13.8, 100.6 lies in province 10, not in the declared province 50"]
+    assert centre.execute("SELECT COUNT(*) FROM sites").fetchone() == (1,)
     secret = (out / "broker-password").read_text().strip()
     assert secret not in done.stdout + done.stderr
     assert stat.S_IMODE((out / "broker-password").stat().st_mode) == 0o600
@@ -56,6 +69,9 @@ def test_enrol_site_cli_then_the_site_connects(tmp_path: Path, broker_factory: A
     try:
         agent.emit(5)
         wait_until(lambda: {("cm-0001", i) for i in agent.produced} <= set(ledger(db)), what="enrolled site stored")
+        wait_until(lambda: centre.execute("SELECT first_seen_ms FROM sites").fetchone() != (None,),
+                   what="the first message sets first seen")
+        assert centre.execute("SELECT name, lat FROM sites").fetchone() == ("ประตูท่าแพ", 18.7877)
     finally:
         agent.stop()
         ingest.stop()

@@ -93,6 +93,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/districts/{code}"): Rule("viewer", "object"),
     ("GET", "/api/v1/sites"): Rule("viewer", "list", both=True),
     ("GET", "/api/v1/sites/{site_id}"): Rule("viewer", "object"),
+    ("PATCH", "/api/v1/sites/{site_id}"): Rule("admin", "object", body={"name": "Sanam Luang", "phone": "02 123 4567"}),
     ("GET", "/api/v1/cameras"): Rule("viewer", "list", both=True),
     ("GET", "/api/v1/cameras/{site_id}/{camera_id}"): Rule("viewer", "object"),
     ("GET", "/api/v1/cameras/{site_id}/{camera_id}/days"): Rule("viewer", "object"),

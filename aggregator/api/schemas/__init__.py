@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.api.schemas.base import Out
 from aggregator.api.schemas.faults import FaultPublic
@@ -26,6 +26,7 @@ __all__ = [
     "Out",
     "Page",
     "QuarantinedPublic",
+    "SitePlaceIn",
     "SitePublic",
     "SnapshotRequested",
     "StateCounts",
@@ -100,6 +101,7 @@ class NationSummary(Out):
     cameras: int
     sites: int
     sites_online: int
+    sites_never_connected: int = Field(default=0, description="Sites enrolled that have never sent a message")
     provinces: int
     states: StateCounts
     last_24h: AvailabilityPublic
@@ -129,8 +131,28 @@ class SitePublic(Out):
     lon: float | None
     agent_version: str
     online: bool
-    last_seen: datetime | None
+    last_seen: datetime | None = Field(description="Last message; null while the site has never connected")
     cameras: int
+    address: str = ""
+    phone: str = ""
+    enrolled: datetime | None = Field(default=None, description="When the site was enrolled")
+    first_seen: datetime | None = Field(default=None, description="Its first message; null: never connected")
+    never_connected: bool = Field(default=False, description="Enrolled and has never sent a message")
+    place_by: str = Field(default="", description="Who last set the place (enrol-site or an admin token's name)")
+    place_at: datetime | None = Field(default=None, description="When the place was last set")
+
+
+class SitePlaceIn(BaseModel):
+    """A site's registered place, as an administrator sets it (every field; lat and lon together)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(default="", max_length=200)
+    agency: str = Field(default="", max_length=200)
+    address: str = Field(default="", max_length=500)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    phone: str = Field(default="", max_length=40, pattern=r"^[0-9+() -]*$")
 
 
 class CameraPublic(Out):

@@ -9,10 +9,12 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from aggregator.store.places import NEVER_CONNECTED
 from aggregator.store.queries import in_provinces, like_prefix
 from aggregator.store.state import StateStore
 
-__all__ = ["SiteFilter", "SiteListing", "SiteSort", "find_sites", "get_site", "site_province", "site_totals"]
+__all__ = ["SiteFilter", "SiteListing", "SiteSort", "find_sites", "get_site", "never_connected_count", "site_province",
+           "site_totals"]
 
 
 class SiteSort(StrEnum):
@@ -34,7 +36,8 @@ _ORDER = {
 }  # fmt: skip
 _COLUMNS = (
     "s.site_id, s.province, s.district, s.name, s.agency, s.lat, s.lon, s.agent_version, s.online, s.last_seen_ms, "
-    "(SELECT COUNT(*) FROM camera_inventory c WHERE c.site = s.id)"
+    "(SELECT COUNT(*) FROM camera_inventory c WHERE c.site = s.id), "
+    "s.address, s.phone, s.enrolled_ms, s.first_seen_ms, s.place_by, s.place_ms"
 )
 
 
@@ -53,6 +56,17 @@ class SiteListing:
     online: bool
     last_seen_ms: int | None
     cameras: int
+    address: str = ""
+    phone: str = ""
+    enrolled_ms: int | None = None
+    first_seen_ms: int | None = None
+    place_by: str = ""
+    place_ms: int | None = None
+
+    @property
+    def never_connected(self) -> bool:
+        """Enrolled and never sent a message (:mod:`aggregator.store.places`)."""
+        return self.first_seen_ms is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +77,7 @@ class SiteFilter:
     district: str | None = None
     agency: str | None = None
     online: bool | None = None
+    never_connected: bool | None = None
     q: str | None = None  # site id or name starts with
     sort: SiteSort = SiteSort.SITE_ID
     limit: int = 50
@@ -73,7 +88,7 @@ def _listing(r: Sequence[Any], live: StateStore | None = None) -> SiteListing:
     # last_seen as the writer knows it now, the figure camera lists and the feed show too
     seen = live.site_last_seen_ms(r[0]) if live is not None else None
     return SiteListing(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9] if seen is None else seen,
-                       int(r[10]))  # fmt: skip
+                       int(r[10]), r[11], r[12], r[13], r[14], r[15], r[16])  # fmt: skip
 
 
 def find_sites(db: Database, flt: SiteFilter, live: StateStore | None = None) -> tuple[int, list[SiteListing]]:
@@ -88,6 +103,8 @@ def find_sites(db: Database, flt: SiteFilter, live: StateStore | None = None) ->
     if flt.online is not None:
         where.append("s.online = ?")
         args.append(int(flt.online))
+    if flt.never_connected is not None:
+        where.append(NEVER_CONNECTED if flt.never_connected else f"NOT ({NEVER_CONNECTED})")
     if flt.q is not None:
         where.append("(s.site_id LIKE ? ESCAPE '\\' OR s.name LIKE ? ESCAPE '\\')")
         args += [like_prefix(flt.q), like_prefix(flt.q)]
@@ -116,3 +133,10 @@ def site_totals(db: Database) -> tuple[int, int]:
     """How many sites there are and how many are online."""
     sites, online = db.execute("SELECT COUNT(*), COALESCE(SUM(online), 0) FROM sites").fetchone()
     return int(sites), int(online)
+
+
+def never_connected_count(db: Database, provinces: Sequence[str] | None = None) -> int:
+    """How many sites (in ``provinces``, None: all) were enrolled and never connected."""
+    scope, params = in_provinces("s.province", provinces)
+    row = db.execute(f"SELECT COUNT(*) FROM sites s WHERE {scope} AND {NEVER_CONNECTED}", params).fetchone()
+    return int(row[0])
