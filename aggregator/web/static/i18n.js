@@ -57,6 +57,10 @@ const STRINGS = {
     "queue.notTaken": "Nobody yet", "queue.taken": "Taken on", "queue.mine": "Mine",
     "queue.changed": "The queue changed: {total} open faults now.", "queue.show": "Show the changes",
     "queue.takenBy": "taken on by {who}",
+    // issue 15 (i15b): sites are places
+    "site.never": "enrolled, never connected", "site.enrolled": "enrolled", "site.agency": "Agency",
+    "site.address": "Address", "site.phone": "Phone", "site.directions": "Directions",
+    "reason.never_connected": "never came online",
   },
   th: {
     "nav.nation": "ภาพรวมประเทศ", "nav.faults": "คิวงานซ่อม", "nav.reports": "รายงาน",
@@ -117,6 +121,10 @@ const STRINGS = {
     "queue.notTaken": "ยังไม่มีผู้รับเรื่อง", "queue.taken": "รับเรื่องแล้ว", "queue.mine": "งานของฉัน",
     "queue.changed": "รายการเปลี่ยนแปลง ขณะนี้มีเหตุขัดข้องที่เปิดอยู่ {total} รายการ", "queue.show": "แสดงรายการใหม่",
     "queue.takenBy": "รับเรื่องโดย {who}",
+    // issue 15 (i15b): sites are places
+    "site.never": "ลงทะเบียนแล้ว ยังไม่เคยเชื่อมต่อ", "site.enrolled": "ลงทะเบียนเมื่อ", "site.agency": "หน่วยงาน",
+    "site.address": "ที่อยู่", "site.phone": "โทรศัพท์", "site.directions": "นำทาง",
+    "reason.never_connected": "ยังไม่เคยเชื่อมต่อ",
   },
 };
 

@@ -80,13 +80,17 @@ export async function renderDistrict(main, code) {
   const table = pagedTable({
     id: "sites-table",
     defaultSort: "site_id",
-    filters: [{ param: "online", label: t("state"), options: [["", t("allStates")], ["true", t("site.online")], ["false", t("site.offline")]] }],
+    filters: [
+      { param: "online", label: t("state"), options: [["", t("allStates")], ["true", t("site.online")], ["false", t("site.offline")]] },
+      { param: "never_connected", label: t("site.never"), options: [["", t("allStates")], ["true", t("site.never")]] },
+    ],
     load: (p) => api.sites({ ...p, district: code }),
     columns: [
       { key: "site_id", label: t("id"), sort: "site_id", sortDesc: "-site_id", render: (r) => h("a", { href: `#/site/${encodeURIComponent(r.site_id)}` }, r.site_id) },
       { key: "name", label: t("name"), sort: "name" },
       { key: "cameras", label: t("cameras"), num: true, render: (r) => fmtInt(r.cameras) },
-      { key: "online", label: t("state"), render: (r) => (r.states ? [siteBadge(r.online), " ", stateBar(current(r).counts)] : siteBadge(r.online)) },
+      { key: "online", label: t("state"), render: (r) => (r.never_connected ? h("span", { class: "state unknown" }, t("site.never"))
+        : r.states ? [siteBadge(r.online), " ", stateBar(current(r).counts)] : siteBadge(r.online)) },
       { key: "last_seen", label: t("inv.lastSeen"), sort: "last_seen", sortDesc: "-last_seen", render: (r) => fmtTime(r.last_seen) },
     ],
   });
@@ -100,7 +104,11 @@ export async function renderSite(main, siteId) {
   const header = (s) => [crumbs([[placeName(province), `#/province/${province.code}`],
     [placeName(district), `#/district/${district.code}`], [s.site_id, null]]),
   h("h1", {}, `${t("level.site")} ${s.name || s.site_id}`),
-  h("p", { id: "site-online" }, siteBadge(s.online), " ", t("inv.lastSeen"), " ", fmtTime(s.last_seen))];
+  s.never_connected
+    ? h("p", { id: "site-online" }, h("span", { class: "state unknown", dataset: { never: "true" } }, t("site.never")),
+      " ", t("site.enrolled"), " ", fmtTime(s.enrolled))
+    : h("p", { id: "site-online" }, siteBadge(s.online), " ", t("inv.lastSeen"), " ", fmtTime(s.last_seen)),
+  place(s)];
   const enc = encodeURIComponent(siteId);
   const table = pagedTable({
     id: "cameras-table",
@@ -127,6 +135,23 @@ export async function renderSite(main, siteId) {
       table.refresh();
     },
   };
+}
+
+// A site's registered place (issue 15): agency, address, phone and a directions link from its position.
+export function directionsUrl(lat, lon) {
+  return `https://www.google.com/maps/dir/?api=1&destination=${lat},${lon}`;
+}
+
+function place(s) {
+  const rows = [];
+  if (s.agency) rows.push([t("site.agency"), s.agency]);
+  if (s.address) rows.push([t("site.address"), s.address]);
+  if (s.phone) rows.push([t("site.phone"), h("a", { href: `tel:${s.phone.replace(/[^0-9+]/g, "")}` }, s.phone)]);
+  if (s.lat != null && s.lon != null) {
+    rows.push([t("site.directions"), h("a", { id: "site-directions", href: directionsUrl(s.lat, s.lon), target: "_blank", rel: "noopener" },
+      `${s.lat.toFixed(5)}, ${s.lon.toFixed(5)}`)]);
+  }
+  return h("dl", { id: "site-place", class: "place" }, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
 
 async function siteStates(siteId) {
