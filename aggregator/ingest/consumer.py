@@ -44,6 +44,7 @@ from sqlite_utils import Database
 
 from aggregator.ingest.commit import CommitHealth, Stopped, commit_batch
 from aggregator.ingest.gcpause import collector_paused
+from aggregator.ingest.links import LINK_STATE_FILTER, parse_link_state
 from aggregator.ingest.quarantine import Quarantine, migrate_quarantine
 from aggregator.ingest.sessions import Decision, Routed, SiteSessions
 from aggregator.ingest.settings import IngestSettings
@@ -135,8 +136,11 @@ class Ingest:
         *,
         listeners: Sequence[Callable[[Any], None]] = (),
         stage_hook: Callable[[str], None] | None = None,
+        link_listeners: Sequence[Callable[[str, bool], None]] = (),
     ) -> None:
         self.settings = settings
+        # Told (province, up) by a national primary reading its brokers' bridge notifications.
+        self.link_listeners = list(link_listeners)
         self.db = db
         self.store = store
         self.listeners = list(listeners)
@@ -242,7 +246,10 @@ class Ingest:
             # Subscriptions live in the session, but a broker that lost its persistence
             # file has forgotten them: always subscribe again.
             province = self.settings.province or "+"
-            client.subscribe([(site_filter(province=province, kind=k), 1) for k in Kind if k.from_agent])
+            filters = [(site_filter(province=province, kind=k), 1) for k in Kind if k.from_agent]
+            if self.link_listeners:  # the provinces' bridges on this broker: "province link down"
+                filters.append((LINK_STATE_FILTER, 1))
+            client.subscribe(filters)
             if self.settings.primary:
                 client.publish(HOST_STATE_TOPIC, self._host_state(True), qos=1, retain=True)
             self._link.up(f"session present: {getattr(flags, 'session_present', '?')}")
@@ -253,7 +260,12 @@ class Ingest:
         self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
     ) -> None:
         def run() -> None:
-            failed = [r for r in reasons if r.is_failure]
+            codes = list(reasons)
+            if self.link_listeners and codes and codes[-1].is_failure:
+                # a broker without bridges (or an ACL without $SYS rights): no link faults, ingest goes on
+                logger.info("ingest: bridge notifications not readable here (%s): no link faults", codes[-1])
+                codes.pop()
+            failed = [r for r in codes if r.is_failure]
             if failed:
                 logger.error("ingest: broker refused subscriptions: %s", failed)
                 return
@@ -274,6 +286,9 @@ class Ingest:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         # Called once per message on paho's network thread: no closure, no logging on the
         # happy path (its cost is per status paid by the whole ingest, see bench/ingest_bench.py).
+        if message.topic.startswith("$SYS/"):
+            self._on_link_state(message)
+            return
         try:
             delivery = _Delivery(
                 message.topic,
@@ -291,6 +306,19 @@ class Ingest:
                     logger.warning("ingest: writer is behind (%d queued)", self._queue.qsize())
         except Exception:  # a callback must never kill paho's network thread
             logger.exception("ingest: on_message failed")
+
+    def _on_link_state(self, message: mqtt.MQTTMessage) -> None:
+        """A bridge notification: tell the link listeners, then ack (nothing to store)."""
+        try:
+            parsed = parse_link_state(message.topic, bytes(message.payload))
+            if parsed is not None:
+                logger.info("ingest: province %s link %s", parsed[0], "up" if parsed[1] else "down")
+                for listener in self.link_listeners:
+                    listener(*parsed)
+        except Exception:  # a callback must never kill paho's network thread
+            logger.exception("ingest: link state %s failed", message.topic)
+        if message.qos:
+            self._client.ack(message.mid, message.qos)
 
     # -- writer thread ----------------------------------------------------------------------
 
