@@ -169,6 +169,7 @@ class Ingest:
         self._lag_s = 0.0  # receive-to-commit delay of the oldest message of the last batch
         self._topics: dict[str, SiteTopic] = {}  # last topic seen per site (for acks and cmds)
         self._enrolled: dict[str, tuple[str, str]] = {}  # cache of registry lookups that hit
+        self._broker = 0  # which of settings.urls the client is aimed at
         self._link = LinkState("ingest", settings.url, retry_min_s=_RECONNECT_MIN_S, retry_max_s=_RECONNECT_MAX_S)
         self._client = self._make_client()
         self._writer = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
@@ -196,7 +197,7 @@ class Ingest:
             client.will_set(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
         client.reconnect_delay_set(_RECONNECT_MIN_S, _RECONNECT_MAX_S)
         client.on_connect = self._on_connect
-        client.on_connect_fail = lambda client, userdata: self._link.failed_now()
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
@@ -206,14 +207,33 @@ class Ingest:
 
     def start(self) -> None:
         """Connect (persistent session) and start the writer thread."""
-        s = self.settings
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = s.session_expiry_s
-        self._client.connect_async(
-            s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props
-        )
+        self._connect_to(0)
         self._writer.start()
         self._client.loop_start()
+
+    def _connect_to(self, index: int) -> None:
+        """Aim the client at broker ``index`` of url + fallback_urls; paho's loop connects."""
+        s = self.settings
+        self._broker = index
+        host, port = s.urls[index]
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = s.session_expiry_s
+        self._client.connect_async(host, port, keepalive=s.keepalive_s, clean_start=False, properties=props)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        """The broker is unreachable: with fallbacks, the next one (in a ring) is tried next.
+
+        Each broker keeps this client id's own persistent session; what reaches both (the bridges
+        feed both national brokers) is committed once, by (site, event id)."""
+        def run() -> None:
+            self._link.failed_now()
+            urls = self.settings.urls
+            if len(urls) > 1 and not self._stop.is_set():
+                self._connect_to((self._broker + 1) % len(urls))
+                self._link.url = (self.settings.url, *self.settings.fallback_urls)[self._broker]
+                logger.warning("ingest: broker unreachable, trying %s:%d next", *urls[self._broker])
+
+        self._guard("on_connect_fail", run)
 
     def stop(self) -> None:
         """Say offline (retained), disconnect, and stop; unacked deliveries come back later."""
@@ -617,7 +637,8 @@ class Ingest:
         """Why ingest cannot be trusted right now, one reason each; empty when it can."""
         reasons = []
         if not self.connected:
-            reasons.append(f"ingest_disconnected: not connected to the broker {self.settings.host}:{self.settings.port}")
+            host, port = self.settings.urls[self._broker]
+            reasons.append(f"ingest_disconnected: not connected to the broker {host}:{port}")
         if self.commits.failed_in_a_row >= _ATTEMPTS_BEFORE_UNHEALTHY or self._failing_cycles:
             reasons.append(f"writer_failing: the last {max(self.commits.failed_in_a_row, self._failing_cycles)} "
                            "commits failed")  # fmt: skip

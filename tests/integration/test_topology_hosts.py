@@ -198,3 +198,42 @@ def test_a_stopped_provincial_broker_is_one_link_fault_on_the_national_picture(
     finally:
         api.close()
         national.kill()
+
+
+def test_the_national_aggregator_moves_to_the_other_national_broker(topology: Topology, tmp_path: Path) -> None:
+    """``ingest.fallback_urls``: national broker a is killed (-9); the national primary moves to b
+    (its persistent session there), where the bridges keep every province's stream; events a
+    province publishes before and after the kill are each committed nationally once."""
+    b_url = f"mqtts://127.0.0.1:{topology.port('national-b')}"
+    national = _serve(topology, tmp_path, "national", "national-a", CAMWATCH_INGEST__FALLBACK_URLS=b_url)
+    site = Site(topology, "10")
+    db = tmp_path / "national.db"
+    try:
+        poll(lambda: f"connected to MQTT broker mqtts://127.0.0.1:{topology.port('national-a')}" in national.output(),
+             timeout=60, what="the national ingest on a", commands=(national,))  # fmt: skip
+        now = current().replace(microsecond=0)
+        birth = Birth(site=site.site, ts=now, bd_seq=1, seq=0, cameras=[
+            BirthCamera(camera_id="cam-a", state=CameraState.UP, since=now - timedelta(hours=1))])  # fmt: skip
+        site.send(Kind.BIRTH, encode(birth))
+
+        def events(seq: int, first: int) -> bytes:
+            batch = [Event(id=i, camera_id="cam-a", at=now - timedelta(minutes=10 - i),
+                           state=CameraState.DOWN if i % 2 else CameraState.UP,
+                           reason=Reason.UNREACHABLE if i % 2 else Reason.NONE) for i in (first, first + 1)]  # fmt: skip
+            return encode(Events(site=site.site, ts=now, seq=seq, events=batch))
+
+        site.send(Kind.EVENTS, events(1, 1))
+        poll(lambda: _committed(db) == [(site.site, 1), (site.site, 2)], timeout=60, what="events before the kill",
+             commands=(national,))  # fmt: skip
+        topology.brokers["national-a"].kill()
+        poll(lambda: f"MQTT broker {b_url} reachable again" in national.output(), timeout=60,
+             what="the national ingest moved to b", commands=(national,))  # fmt: skip
+        site.send(Kind.EVENTS, events(2, 3))
+        expected = [(site.site, i) for i in range(1, 5)]
+        poll(lambda: _committed(db) == expected, timeout=60, what="events after the kill, through b",
+             commands=(national,))  # fmt: skip
+        assert national.stop() == 0
+        assert _committed(db) == expected, "each event committed once"
+    finally:
+        site.close()
+        national.kill()
