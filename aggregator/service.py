@@ -77,7 +77,8 @@ class Service:
         if self.faults is not None:
             self.listeners.append(self.faults.on_applied)
         self.ingest: Ingest | None = (
-            Ingest(settings.ingest, open_db(db_path), self.store, listeners=self.listeners) if ingest else None
+            Ingest(settings.ingest, open_db(db_path), self.store, listeners=self.listeners,
+                   link_listeners=self._link_listeners()) if ingest else None  # fmt: skip
         )
         self._silence_check_s = silence_check_s
         self._prune_after = 0.0  # monotonic time before which pruning is not tried again
@@ -87,6 +88,13 @@ class Service:
             settings, self.geography, store=self.store, feed=self.feed, ingest=self.ingest,
             fault_service=self.faults, meter=self.meter,
         )  # fmt: skip
+
+    def _link_listeners(self) -> list[Callable[[str, bool], None]]:
+        """The national primary (every province, the primary role) opens "province link down" faults."""
+        ingest = self.settings.ingest
+        if self.faults is None or not ingest.primary or ingest.province is not None:
+            return []
+        return [self.faults.on_link]
 
     def start(self) -> None:
         """Start the fault service, the ingest and the silence watch."""

@@ -32,6 +32,7 @@ class FaultKind(StrEnum):
     SITE = "site"
     DISTRICT = "district"
     PROVINCE = "province"
+    LINK = "link"  # a province's bridge to the national broker is down (aggregator.faults.links)
 
 
 class FaultStatus(StrEnum):
@@ -144,6 +145,8 @@ class Fault:
             return ("site", self.site or "")
         if self.kind is FaultKind.DISTRICT:
             return ("district", self.district or "")
+        if self.kind is FaultKind.LINK:
+            return ("link", self.province)
         return ("province", self.province)
 
     @property

@@ -31,7 +31,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aggregator.faults.book import FaultBook, FaultNotFound, FaultStateError, StillFailing
+from aggregator.faults.book import FaultNotFound, FaultStateError, StillFailing
+from aggregator.faults.links import LinkFaults, link_key
 from aggregator.faults.model import (
     Fault,
     FaultAction,
@@ -72,7 +73,7 @@ class _Gone:
     since: datetime
 
 
-class FaultEngine(FaultBook):
+class FaultEngine(LinkFaults):
     """Apply fault rules to transitions; every method takes the time and returns changes.
 
     Usage::
@@ -303,12 +304,17 @@ class FaultEngine(FaultBook):
             site in self._gone
             or ("district", district) in self._active
             or ("province", province) in self._active
+            or link_key(province) in self._active
         )
 
     # -- sites and areas ---------------------------------------------------------------
 
     def _area_parent(self, district: str, province: str) -> Fault | None:
-        return self._active.get(("province", province)) or self._active.get(("district", district))
+        return (
+            self._active.get(link_key(province))
+            or self._active.get(("province", province))
+            or self._active.get(("district", district))
+        )
 
     def _site_lost(self, t: TransitionLike, out: list[FaultChange]) -> None:
         if t.site in self._gone:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -53,6 +54,12 @@ _T = TypeVar("_T")
 # An API call waits this long for the fault worker to run a technician action; the worker
 # handles a batch in milliseconds, so this only expires when it is wedged.
 _ACTION_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    province: str
+    up: bool
 
 
 class _Applied(Protocol):
@@ -156,6 +163,10 @@ class FaultService:
         if result.transitions:
             self._queue.put(list(result.transitions))
 
+    def on_link(self, province: str, up: bool) -> None:
+        """Ingest's link listener: a province's bridge went down (``up`` False) or came back."""
+        self._queue.put(_Link(province, up))
+
     # -- the worker's steps (callable directly with a simulated clock) -------------------
 
     def feed(self, transitions: Sequence[TransitionLike], now: datetime) -> list[FaultChange]:
@@ -255,7 +266,11 @@ class FaultService:
                 pass
             batch: list[TransitionLike] = []
             for item in items:
-                if isinstance(item, tuple):
+                if isinstance(item, _Link):
+                    self._feed_safely(batch)
+                    batch = []
+                    self._link_safely(item)
+                elif isinstance(item, tuple):
                     self._feed_safely(batch)
                     batch = []
                     self._run_action(*item)
@@ -269,6 +284,19 @@ class FaultService:
                 except Exception:  # noqa: BLE001 - the fault worker must outlive one bad tick
                     logger.exception("faults: tick failed")
                 next_tick = now + timedelta(seconds=self.settings.tick_s)
+
+    def link(self, province: str, up: bool, now: datetime) -> list[FaultChange]:
+        """Apply a province link state (aggregator.faults.links) and persist its changes."""
+        changes = self.engine.link_changed(province, up, now)
+        self._commit(changes, now)
+        self._flush(now)
+        return changes
+
+    def _link_safely(self, item: _Link) -> None:
+        try:
+            self.link(item.province, item.up, self.clock())
+        except Exception:  # noqa: BLE001 - the fault worker must outlive one bad link change
+            logger.exception("faults: link change of province %s failed", item.province)
 
     def _feed_safely(self, batch: list[TransitionLike]) -> None:
         if not batch:

@@ -59,6 +59,7 @@ _KIND_TEXT: dict[FaultKind, tuple[str, str]] = {
     FaultKind.SITE: ("Site offline", "จุดติดตั้งขาดการติดต่อ"),
     FaultKind.DISTRICT: ("Whole district offline", "ขาดการติดต่อทั้งอำเภอ"),
     FaultKind.PROVINCE: ("Whole province offline", "ขาดการติดต่อทั้งจังหวัด"),
+    FaultKind.LINK: ("Province link down", "การเชื่อมต่อระดับจังหวัดขัดข้อง"),
 }
 
 _ACTION_TEXT: dict[AlertAction, tuple[str, str]] = {

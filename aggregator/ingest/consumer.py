@@ -44,6 +44,7 @@ from sqlite_utils import Database
 
 from aggregator.ingest.commit import CommitHealth, Stopped, commit_batch
 from aggregator.ingest.gcpause import collector_paused
+from aggregator.ingest.links import LINK_STATE_FILTER, parse_link_state
 from aggregator.ingest.quarantine import Quarantine, migrate_quarantine
 from aggregator.ingest.sessions import Decision, Routed, SiteSessions
 from aggregator.ingest.settings import IngestSettings
@@ -135,8 +136,11 @@ class Ingest:
         *,
         listeners: Sequence[Callable[[Any], None]] = (),
         stage_hook: Callable[[str], None] | None = None,
+        link_listeners: Sequence[Callable[[str, bool], None]] = (),
     ) -> None:
         self.settings = settings
+        # Told (province, up) by a national primary reading its brokers' bridge notifications.
+        self.link_listeners = list(link_listeners)
         self.db = db
         self.store = store
         self.listeners = list(listeners)
@@ -165,6 +169,7 @@ class Ingest:
         self._lag_s = 0.0  # receive-to-commit delay of the oldest message of the last batch
         self._topics: dict[str, SiteTopic] = {}  # last topic seen per site (for acks and cmds)
         self._enrolled: dict[str, tuple[str, str]] = {}  # cache of registry lookups that hit
+        self._broker = 0  # which of settings.urls the client is aimed at
         self._link = LinkState("ingest", settings.url, retry_min_s=_RECONNECT_MIN_S, retry_max_s=_RECONNECT_MAX_S)
         self._client = self._make_client()
         self._writer = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
@@ -192,7 +197,7 @@ class Ingest:
             client.will_set(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
         client.reconnect_delay_set(_RECONNECT_MIN_S, _RECONNECT_MAX_S)
         client.on_connect = self._on_connect
-        client.on_connect_fail = lambda client, userdata: self._link.failed_now()
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
@@ -202,14 +207,33 @@ class Ingest:
 
     def start(self) -> None:
         """Connect (persistent session) and start the writer thread."""
-        s = self.settings
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = s.session_expiry_s
-        self._client.connect_async(
-            s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props
-        )
+        self._connect_to(0)
         self._writer.start()
         self._client.loop_start()
+
+    def _connect_to(self, index: int) -> None:
+        """Aim the client at broker ``index`` of url + fallback_urls; paho's loop connects."""
+        s = self.settings
+        self._broker = index
+        host, port = s.urls[index]
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = s.session_expiry_s
+        self._client.connect_async(host, port, keepalive=s.keepalive_s, clean_start=False, properties=props)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        """The broker is unreachable: with fallbacks, the next one (in a ring) is tried next.
+
+        Each broker keeps this client id's own persistent session; what reaches both (the bridges
+        feed both national brokers) is committed once, by (site, event id)."""
+        def run() -> None:
+            self._link.failed_now()
+            urls = self.settings.urls
+            if len(urls) > 1 and not self._stop.is_set():
+                self._connect_to((self._broker + 1) % len(urls))
+                self._link.url = (self.settings.url, *self.settings.fallback_urls)[self._broker]
+                logger.warning("ingest: broker unreachable, trying %s:%d next", *urls[self._broker])
+
+        self._guard("on_connect_fail", run)
 
     def stop(self) -> None:
         """Say offline (retained), disconnect, and stop; unacked deliveries come back later."""
@@ -242,7 +266,10 @@ class Ingest:
             # Subscriptions live in the session, but a broker that lost its persistence
             # file has forgotten them: always subscribe again.
             province = self.settings.province or "+"
-            client.subscribe([(site_filter(province=province, kind=k), 1) for k in Kind if k.from_agent])
+            filters = [(site_filter(province=province, kind=k), 1) for k in Kind if k.from_agent]
+            if self.link_listeners:  # the provinces' bridges on this broker: "province link down"
+                filters.append((LINK_STATE_FILTER, 1))
+            client.subscribe(filters)
             if self.settings.primary:
                 client.publish(HOST_STATE_TOPIC, self._host_state(True), qos=1, retain=True)
             self._link.up(f"session present: {getattr(flags, 'session_present', '?')}")
@@ -253,7 +280,12 @@ class Ingest:
         self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
     ) -> None:
         def run() -> None:
-            failed = [r for r in reasons if r.is_failure]
+            codes = list(reasons)
+            if self.link_listeners and codes and codes[-1].is_failure:
+                # a broker without bridges (or an ACL without $SYS rights): no link faults, ingest goes on
+                logger.info("ingest: bridge notifications not readable here (%s): no link faults", codes[-1])
+                codes.pop()
+            failed = [r for r in codes if r.is_failure]
             if failed:
                 logger.error("ingest: broker refused subscriptions: %s", failed)
                 return
@@ -274,6 +306,9 @@ class Ingest:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         # Called once per message on paho's network thread: no closure, no logging on the
         # happy path (its cost is per status paid by the whole ingest, see bench/ingest_bench.py).
+        if message.topic.startswith("$SYS/"):
+            self._on_link_state(message)
+            return
         try:
             delivery = _Delivery(
                 message.topic,
@@ -291,6 +326,19 @@ class Ingest:
                     logger.warning("ingest: writer is behind (%d queued)", self._queue.qsize())
         except Exception:  # a callback must never kill paho's network thread
             logger.exception("ingest: on_message failed")
+
+    def _on_link_state(self, message: mqtt.MQTTMessage) -> None:
+        """A bridge notification: tell the link listeners, then ack (nothing to store)."""
+        try:
+            parsed = parse_link_state(message.topic, bytes(message.payload))
+            if parsed is not None:
+                logger.info("ingest: province %s link %s", parsed[0], "up" if parsed[1] else "down")
+                for listener in self.link_listeners:
+                    listener(*parsed)
+        except Exception:  # a callback must never kill paho's network thread
+            logger.exception("ingest: link state %s failed", message.topic)
+        if message.qos:
+            self._client.ack(message.mid, message.qos)
 
     # -- writer thread ----------------------------------------------------------------------
 
@@ -589,7 +637,8 @@ class Ingest:
         """Why ingest cannot be trusted right now, one reason each; empty when it can."""
         reasons = []
         if not self.connected:
-            reasons.append(f"ingest_disconnected: not connected to the broker {self.settings.host}:{self.settings.port}")
+            host, port = self.settings.urls[self._broker]
+            reasons.append(f"ingest_disconnected: not connected to the broker {host}:{port}")
         if self.commits.failed_in_a_row >= _ATTEMPTS_BEFORE_UNHEALTHY or self._failing_cycles:
             reasons.append(f"writer_failing: the last {max(self.commits.failed_in_a_row, self._failing_cycles)} "
                            "commits failed")  # fmt: skip

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from aggregator.settings.base import DEFAULT_SECRET, Section
 from protocol import DEFAULT_MAX_BYTES, TopicError, validate_province
 
-__all__ = ["IngestSettings"]
+__all__ = ["IngestSettings", "endpoint"]
 
 # A batch is committed when it has this many messages or this much time passed since its
 # first: big enough to amortise the fsync, short enough that live alerts stay live.
@@ -23,6 +23,12 @@ _SESSION_EXPIRY_S = 7 * 24 * 3600
 _SCHEMES = {"mqtt": 1883, "mqtts": 8883}
 
 
+def endpoint(url: str) -> tuple[str, int]:
+    """(host, port) of a checked broker URL (1883, or 8883 for mqtts://, when it names no port)."""
+    parts = urlsplit(url)
+    return parts.hostname or "localhost", parts.port or _SCHEMES[parts.scheme]
+
+
 class IngestSettings(Section):
     """Broker connection and batching of the aggregator's MQTT ingest.
 
@@ -31,6 +37,12 @@ class IngestSettings(Section):
     """
 
     url: str = Field(default="mqtt://127.0.0.1:1883", description="Broker URL, mqtt://HOST[:PORT] or mqtts:// (TLS)")
+    fallback_urls: tuple[str, ...] = Field(
+        default=(), max_length=8,
+        description="Brokers to move to, in order, when the current one is unreachable (a national aggregator: "
+        "the other national broker); same scheme as url, a persistent session on each; in the environment, "
+        "comma-separated",
+    )  # fmt: skip
     username: str | None = Field(default="aggregator", max_length=64, description="Broker user name (none: anonymous)")
     password: SecretStr = Field(default=SecretStr(DEFAULT_SECRET), description="Broker password")
     cafile: Path | None = Field(default=None, description="CA bundle for mqtts:// (none: the system CAs)")
@@ -87,6 +99,32 @@ class IngestSettings(Section):
     def primary(self) -> bool:
         """Whether this aggregator is the primary host (acks, commands, host state)."""
         return self.role == "primary"
+
+    @field_validator("fallback_urls", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """An environment variable gives one string: URLs separated by commas."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("fallback_urls")
+    @classmethod
+    def _fallbacks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            cls._mqtt_url(url)
+        return value
+
+    @model_validator(mode="after")
+    def _same_scheme(self) -> IngestSettings:
+        if any(urlsplit(u).scheme != urlsplit(self.url).scheme for u in self.fallback_urls):
+            raise ValueError("fallback_urls must use the same scheme as url (one TLS setting for all)")
+        return self
+
+    @property
+    def urls(self) -> list[tuple[str, int]]:
+        """(host, port) of the broker and of each fallback, in the order ingest tries them."""
+        return [endpoint(u) for u in (self.url, *self.fallback_urls)]
 
     @field_validator("url")
     @classmethod

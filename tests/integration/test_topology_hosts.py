@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from protocol import (
@@ -32,7 +33,7 @@ from protocol import (
 )
 from tests.clock import child_environ, current
 from tests.rig.ports import free_port
-from tests.rig.shipped import Command, operator_env, poll, start_command
+from tests.rig.shipped import Command, operator_env, poll, run_command, start_command
 from tests.rig.topology import Reader, Topology, render_topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180), pytest.mark.usefixtures("now")]
@@ -44,11 +45,11 @@ OBSERVER, OBSERVER_PASSWORD = "observer-50", "observer-password-of-the-hosts-tes
 SECONDARY_HOST_NAME = "chiang-mai-control-room"
 
 
-def _serve(topology: Topology, tmp: Path, name: str, broker: str, **env: str) -> Command:
+def _serve(topology: Topology, tmp: Path, name: str, broker: str, *, api_port: int = 0, **env: str) -> Command:
     settings = topology.out / "aggregators" / f"{name}.toml"
     variables = operator_env(
         CAMWATCH_INGEST__URL=f"mqtts://127.0.0.1:{topology.port(broker)}",
-        CAMWATCH_STORE__DB_PATH=str(tmp / f"{name}.db"), CAMWATCH_API__PORT=str(free_port()),
+        CAMWATCH_STORE__DB_PATH=str(tmp / f"{name}.db"), CAMWATCH_API__PORT=str(api_port or free_port()),
         CAMWATCH_INGEST__REQUIRE_ENROLLED="false", CAMWATCH_INGEST__REORDER_WINDOW_S="0.5", **env,
     )  # fmt: skip
     return start_command(name, "tests.rig.pinned", "aggregator", "--config", str(settings), "serve",
@@ -159,3 +160,80 @@ def test_secondary_keeps_its_own_figures_and_never_answers_a_site(topology: Topo
         observer.close()
         national.kill()
         provincial.kill()
+
+
+def test_a_stopped_provincial_broker_is_one_link_fault_on_the_national_picture(
+    topology: Topology, tmp_path: Path
+) -> None:
+    """Province 50's broker stops: its bridges say ``0`` on the national brokers, the national
+    primary opens ONE ``link`` fault for province 50 (GET /api/v1/faults) and no other fault for
+    the province; the broker is back: the bridge says ``1`` and the fault is resolved."""
+    port = free_port()
+    national = _serve(topology, tmp_path, "national", "national-a", api_port=port)
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
+    try:
+        token = run_command("aggregator", "create-token", "--name", "link test", "--role", "admin",
+                            env=operator_env(CAMWATCH_STORE__DB_PATH=str(tmp_path / "national.db")))  # fmt: skip
+        assert token.returncode == 0, token.stderr
+        api.headers["Authorization"] = f"Bearer {token.stdout.strip()}"
+
+        def faults(**query: str) -> list[dict[str, object]]:
+            try:
+                answer = api.get("/api/v1/faults", params={"province": "50", **query})
+            except httpx.HTTPError:
+                return []
+            return list(answer.json()) if answer.status_code == 200 else []
+
+        poll(lambda: "province 50 link up" in national.output(), timeout=60,
+             what="the national ingest reading province 50's link state", commands=(national,))  # fmt: skip
+        assert faults() == []
+        topology.brokers["province-50"].stop()
+        [link] = poll(lambda: faults(active="true"), timeout=60, what="the link fault", commands=(national,))
+        assert link["kind"] == "link" and link["status"] == "open" and link["site"] is None
+        topology.brokers["province-50"].start()
+        poll(lambda: faults(active="false"), timeout=60, what="the link fault resolved", commands=(national,))
+        [closed] = faults()
+        assert closed["id"] == link["id"] and closed["status"] == "resolved", "one fault, opened and closed"
+        assert national.stop() == 0
+    finally:
+        api.close()
+        national.kill()
+
+
+def test_the_national_aggregator_moves_to_the_other_national_broker(topology: Topology, tmp_path: Path) -> None:
+    """``ingest.fallback_urls``: national broker a is killed (-9); the national primary moves to b
+    (its persistent session there), where the bridges keep every province's stream; events a
+    province publishes before and after the kill are each committed nationally once."""
+    b_url = f"mqtts://127.0.0.1:{topology.port('national-b')}"
+    national = _serve(topology, tmp_path, "national", "national-a", CAMWATCH_INGEST__FALLBACK_URLS=b_url)
+    site = Site(topology, "10")
+    db = tmp_path / "national.db"
+    try:
+        poll(lambda: f"connected to MQTT broker mqtts://127.0.0.1:{topology.port('national-a')}" in national.output(),
+             timeout=60, what="the national ingest on a", commands=(national,))  # fmt: skip
+        now = current().replace(microsecond=0)
+        birth = Birth(site=site.site, ts=now, bd_seq=1, seq=0, cameras=[
+            BirthCamera(camera_id="cam-a", state=CameraState.UP, since=now - timedelta(hours=1))])  # fmt: skip
+        site.send(Kind.BIRTH, encode(birth))
+
+        def events(seq: int, first: int) -> bytes:
+            batch = [Event(id=i, camera_id="cam-a", at=now - timedelta(minutes=10 - i),
+                           state=CameraState.DOWN if i % 2 else CameraState.UP,
+                           reason=Reason.UNREACHABLE if i % 2 else Reason.NONE) for i in (first, first + 1)]  # fmt: skip
+            return encode(Events(site=site.site, ts=now, seq=seq, events=batch))
+
+        site.send(Kind.EVENTS, events(1, 1))
+        poll(lambda: _committed(db) == [(site.site, 1), (site.site, 2)], timeout=60, what="events before the kill",
+             commands=(national,))  # fmt: skip
+        topology.brokers["national-a"].kill()
+        poll(lambda: f"MQTT broker {b_url} reachable again" in national.output(), timeout=60,
+             what="the national ingest moved to b", commands=(national,))  # fmt: skip
+        site.send(Kind.EVENTS, events(2, 3))
+        expected = [(site.site, i) for i in range(1, 5)]
+        poll(lambda: _committed(db) == expected, timeout=60, what="events after the kill, through b",
+             commands=(national,))  # fmt: skip
+        assert national.stop() == 0
+        assert _committed(db) == expected, "each event committed once"
+    finally:
+        site.close()
+        national.kill()

@@ -59,7 +59,9 @@ def test_render_writes_bridges_credentials_and_acls(tmp_path: Path) -> None:
     secondary = (tmp_path / "aggregators" / "province-50.toml").read_text()
     assert 'role = "secondary"' in secondary and 'province = "50"' in secondary
     assert 'url = "mqtts://cm.example:8883"' in secondary and bridge_pw not in secondary
-    assert 'role = "primary"' in (tmp_path / "aggregators" / "national.toml").read_text()
+    national_toml = (tmp_path / "aggregators" / "national.toml").read_text()
+    assert 'role = "primary"' in national_toml and 'url = "mqtts://na.example:8883"' in national_toml
+    assert 'fallback_urls = ["mqtts://nb.example:8883"]' in national_toml
     assert oct((tmp_path / "secrets" / "bridge-50.password").stat().st_mode & 0o777) == "0o600"
 
 
