@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from aggregator.audit.history import migrate_audit_v3
 from aggregator.audit.store import migrate_audit, migrate_audit_v2
 from aggregator.faults.routing import migrate_routes_v2
 from aggregator.faults.store import migrate_faults
@@ -46,6 +47,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("routes_v2", migrate_routes_v2),
     ("image_links_v1", migrate_image_links),
     ("places_v1", migrate_places),
+    ("audit_v3", migrate_audit_v3),
 )
 
 

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi.concurrency import run_in_threadpool
 from sqlite_utils import Database
 
+from aggregator.api.audit_edit import LangDep
 from aggregator.api.bodies import admin_body
 from aggregator.api.deps import (
     AdminDep,
@@ -129,37 +130,39 @@ def _mapping(text: str) -> dict[str, str] | None:
 @router.post("/register", response_model=RegisterImport, summary="Import a provincial register (CSV or XLSX)",
              responses=_UPLOAD_ERRORS)  # fmt: skip
 async def upload_register(
-    request: Request, ctx: ContextDep, caller: AdminDep, file: Annotated[UploadFile, File()],
+    request: Request, ctx: ContextDep, caller: AdminDep, file: Annotated[UploadFile, File()], lang: LangDep,
     mapping: Annotated[str, Form()] = "", prune: Annotated[bool, Form()] = False,
 ) -> RegisterImport:  # fmt: skip
     """Administrators only. Columns are mapped by header (``mapping`` overrides: field ->
     header); a file with errors imports nothing. ``prune`` removes declared cameras absent
-    from the file. Rows outside the caller's provinces are refused."""
+    from the file. Rows outside the caller's provinces are refused. Each refused row comes
+    with its reasons in the caller's language and the user's own values; all of them are kept
+    (``GET /imports/{import_id}/rejected``)."""
     columns = _mapping(mapping)
     report = await _import(ctx, request, file, lambda db, path: import_register(
         db, path, mapping=columns, limits=ctx.audit_limits, source=file.filename or path.name, prune=prune,
         by=caller.name, allowed_provinces=_scope_set(caller)))  # fmt: skip
-    return RegisterImport.model_validate(report.as_dict())
+    return RegisterImport.model_validate(report.as_dict(lang))
 
 
 @router.post("/risk-points", response_model=RiskImport, summary="Import risk points (CSV or XLSX)",
              responses=_UPLOAD_ERRORS)  # fmt: skip
 async def upload_risk_points(
-    request: Request, ctx: ContextDep, caller: AdminDep, file: Annotated[UploadFile, File()]
+    request: Request, ctx: ContextDep, caller: AdminDep, file: Annotated[UploadFile, File()], lang: LangDep,
 ) -> RiskImport:
     """Administrators only. Places that need cameras (name, kind, position, radius, cameras
     required); a file with errors imports nothing."""
     report = await _import(ctx, request, file, lambda db, path: import_risk_points(
         db, path, limits=ctx.audit_limits, source=file.filename or path.name, by=caller.name,
         allowed_provinces=_scope_set(caller)))  # fmt: skip
-    return RiskImport.model_validate(report.as_dict())
+    return RiskImport.model_validate(report.as_dict(lang))
 
 
 @router.get("/imports", response_model=list[ImportLogEntry], summary="Recent imports with their counts (admin)")
 def imports(db: DbDep, caller: AdminDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[ImportLogEntry]:
-    """Administrators with a national token only (it names every province's files), newest first."""
-    require_national(caller)
-    return [ImportLogEntry.model_validate(row) for row in queries.import_log(db, limit)]
+    """Administrators only: file names and counts, newest first; a province's administrator
+    sees the imports made within their provinces."""
+    return [ImportLogEntry.model_validate(row) for row in queries.import_log(db, limit, scope_of(caller))]
 
 
 @router.post("/reconcile", response_model=ReconcileRun,
@@ -233,7 +236,7 @@ def remove_override(ctx: ContextDep, caller: AdminDep, declared_key: str, discov
     """Administrators only, for pairs in their provinces; 404 when no such override exists."""
     ensure_visible(caller, declared_key.split("|", 1)[0], "override")
     with ctx.writer() as writer:
-        deleted = delete_override(writer, declared_key, discovered_key)
+        deleted = delete_override(writer, declared_key, discovered_key, by=caller.name)
     if not deleted:
         raise HTTPException(status_code=404, detail="no such override")
     return StatusOut(status="deleted")

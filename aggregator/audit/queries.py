@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from aggregator.audit.history import visible_import
 from aggregator.store.queries import in_provinces
 
 __all__ = [
@@ -33,12 +34,19 @@ def _named(names: Sequence[str], rows: Any) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def import_log(db: Database, limit: int) -> list[dict[str, Any]]:
-    """Recent imports of every province with their counts, newest first."""
+def import_log(db: Database, limit: int, provinces: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Recent imports with their counts, newest first: those a caller limited to ``provinces``
+    may see (None = every import; see :func:`aggregator.audit.history.visible_import`)."""
     rows = db.execute(
-        "SELECT id, kind, at, source, format, encoding, rows, inserted, updated, unchanged, rejected, by_user "
-        "FROM audit_imports ORDER BY id DESC LIMIT ?", [limit])  # fmt: skip
-    return _named(IMPORT_FIELDS, rows)
+        "SELECT id, kind, at, source, format, encoding, rows, inserted, updated, unchanged, rejected, by_user, "
+        "scope FROM audit_imports ORDER BY id DESC")  # fmt: skip
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if visible_import(row[-1], provinces):
+            out.append(dict(zip(IMPORT_FIELDS, row[:-1], strict=True)))
+            if len(out) >= limit:
+                break
+    return out
 
 
 def class_summary(db: Database, provinces: Sequence[str] | None) -> dict[str, dict[str, int]]:
@@ -53,9 +61,10 @@ def class_summary(db: Database, provinces: Sequence[str] | None) -> dict[str, di
 
 
 def match_lines(
-    db: Database, provinces: Sequence[str] | None, klass: str | None, limit: int, offset: int
+    db: Database, provinces: Sequence[str] | None, klass: str | None, limit: int | None, offset: int
 ) -> list[dict[str, Any]]:
-    """Reconciliation lines (declared and discovered cameras with their class), by province and class."""
+    """Reconciliation lines (declared and discovered cameras with their class), by province and
+    class; ``limit`` None = all."""
     where, params = in_provinces("m.province", provinces)
     args: list[Any] = list(params)
     if klass is not None:
@@ -66,7 +75,7 @@ def match_lines(
         "m.province, m.district, m.state, m.lat, m.lon, m.note, d.location, d.agency "
         "FROM audit_current_matches m LEFT JOIN audit_declared d ON d.key = m.declared_key "
         f"WHERE {where} ORDER BY m.province, m.klass, m.declared_key, m.discovered_key "
-        "LIMIT ? OFFSET ?", [*args, limit, offset])  # fmt: skip
+        "LIMIT ? OFFSET ?", [*args, -1 if limit is None else limit, offset])  # fmt: skip
     return _named(_MATCH_FIELDS, rows)
 
 

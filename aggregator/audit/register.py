@@ -27,12 +27,13 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from aggregator.audit.messages import Lang, Problem, render
 from aggregator.audit.rows import (
     HEADER_ALIASES,
     REQUIRED_FIELDS,
     RegisterRow,
+    check_row,
     natural_key,
-    parse_row,
 )
 from aggregator.audit.store import DECLARED_COLUMNS, utcnow_text
 from aggregator.audit.tablefile import (
@@ -48,6 +49,8 @@ __all__ = [
     "Rejection",
     "file_sha256",
     "import_register",
+    "row_hash_of",
+    "user_cells",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,14 +64,22 @@ MAX_REPORTED_REJECTIONS = 1000
 
 @dataclass(frozen=True)
 class Rejection:
-    """One refused row: its line in the file and every reason."""
+    """One refused row: its line in the file, every problem, and the user's own cells
+    (file header -> value as typed) so the line can be fixed and uploaded again."""
 
     line: int
-    reasons: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    cells: dict[str, str] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return the rejection as plain data for JSON."""
-        return {"line": self.line, "reasons": list(self.reasons)}
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The problems in English."""
+        return tuple(render(p) for p in self.problems)
+
+    def as_dict(self, lang: Lang = "en") -> dict[str, Any]:
+        """Return the rejection as plain data for JSON, its reasons in ``lang``."""
+        return {"line": self.line, "reasons": [render(p, lang) for p in self.problems],
+                "values": self.cells}
 
 
 @dataclass(frozen=True)
@@ -90,15 +101,15 @@ class ImportReport:
     absent: int
     rejections: tuple[Rejection, ...] = field(default_factory=tuple)
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return the report as plain data for JSON."""
+    def as_dict(self, lang: Lang = "en") -> dict[str, Any]:
+        """Return the report as plain data for JSON (reasons in ``lang``)."""
         return {
             "import_id": self.import_id, "source": self.source, "format": self.format,
             "encoding": self.encoding, "header_line": self.header_line, "columns": self.columns,
             "ignored_columns": list(self.ignored_columns), "rows": self.rows,
             "inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
             "rejected": self.rejected, "absent": self.absent,
-            "rejections": [r.as_dict() for r in self.rejections],
+            "rejections": [r.as_dict(lang) for r in self.rejections],
         }
 
 
@@ -111,7 +122,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _row_hash(values: tuple[Any, ...]) -> str:
+def row_hash_of(values: tuple[Any, ...]) -> str:
+    """The hash of a declared camera's columns: an import counts a differing one as updated."""
     return hashlib.blake2b(repr(values).encode(), digest_size=12).hexdigest()
 
 
@@ -124,11 +136,32 @@ class _Counts:
     rejected: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     provinces: set[str] = field(default_factory=set)
+    # Every refused line, kept whole for the stage's ``rejected`` table (flushed per batch).
+    pending: list[Rejection] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
 
-    def reject(self, line: int, reasons: list[str]) -> None:
+    def reject(self, line: int, problems: list[Problem], raw: Mapping[str, Any]) -> None:
         self.rejected += 1
+        rejection = Rejection(line, tuple(problems), user_cells(raw, self.headers))
+        self.pending.append(rejection)
         if len(self.rejections) < MAX_REPORTED_REJECTIONS:
-            self.rejections.append(Rejection(line, tuple(reasons)))
+            self.rejections.append(rejection)
+
+
+def user_cells(raw: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, str]:
+    """The row as the user wrote it: file header -> cell text (dates as typed, no conversion)."""
+    return {headers.get(f, f): _cell_text(v) for f, v in raw.items()}
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):  # an XLSX date cell
+        text = str(value.isoformat())
+        return text.removesuffix("T00:00:00")
+    return str(value).strip()
 
 
 class _Duplicates:
@@ -138,16 +171,16 @@ class _Duplicates:
         self._keys: dict[str, int] = {}
         self._serials: dict[str, int] = {}
 
-    def check(self, line: int, key: str, row: RegisterRow) -> list[str]:
-        reasons: list[str] = []
+    def check(self, line: int, key: str, row: RegisterRow) -> list[Problem]:
+        reasons: list[Problem] = []
         first = self._keys.setdefault(key, line)
         if first != line:
-            reasons.append(f"duplicate of line {first} (same key {key})")
+            reasons.append(Problem("duplicate_key", {"line": first, "key": key}))
         if row.serial:
             serial_key = f"{row.province}|{row.serial}"
             first_serial = self._serials.setdefault(serial_key, line)
             if first_serial != line and first == line:
-                reasons.append(f"serial {row.serial} is already declared on line {first_serial}")
+                reasons.append(Problem("duplicate_serial_line", {"value": row.serial, "line": first_serial}))
         return reasons
 
 
@@ -176,8 +209,9 @@ def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | No
             # is TIS-620: read the whole file again as such. Only the private stage was written.
             stage_path.unlink(missing_ok=True)
             table, counts = _read(path, stage_path, mapping, limits, allowed_provinces, "cp874")
+        scope = ",".join(sorted(allowed_provinces)) if allowed_provinces is not None else ""
         import_id, absent = _merge(db, stage_path, counts, prune,
-                                   (name, sha, table.format, table.encoding, by))
+                                   (name, sha, table.format, table.encoding, by, scope))
     logger.info("%s: register imported: %d rows, %d new, %d updated, %d unchanged, %d rejected",
                 name, counts.rows, counts.inserted, counts.updated, counts.unchanged, counts.rejected)
     return ImportReport(
@@ -195,9 +229,9 @@ def _read(path: Path, stage_path: Path, mapping: Mapping[str, str] | None,
     """Validate the file into the stage; raise EncodingError for a late UTF-8 failure."""
     table = open_table(path, HEADER_ALIASES, REQUIRED_FIELDS, mapping=mapping, limits=limits,
                        encoding=encoding)
-    counts = _Counts()
+    counts = _Counts(headers=dict(table.columns))
     try:
-        _stage(stage_path, _batches(table.rows, counts, _Duplicates(), allowed))
+        _stage(stage_path, _batches(table.rows, counts, _Duplicates(), allowed), counts)
     except EncodingError as err:
         if encoding is None and table.encoding.startswith("utf-8"):
             raise _LateThaiText(str(err)) from err
@@ -214,29 +248,41 @@ class _LateThaiText(EncodingError):
 _STAGE_COLUMNS = ("key", *DECLARED_COLUMNS, "row_hash", "line")
 
 
-def _stage(path: Path, batches: Iterator[list[tuple[int, str, RegisterRow]]]) -> None:
-    """Write validated rows to a private database: no lock on the real one meanwhile."""
+def _stage(path: Path, batches: Iterator[list[tuple[int, str, RegisterRow]]], counts: _Counts) -> None:
+    """Write validated rows (and the refused lines, whole) to a private database: no lock on
+    the real one meanwhile."""
     stage = sqlite3.connect(path)
     try:
         # A throw-away file: no journal, no fsync.
         stage.execute("PRAGMA journal_mode=OFF")
         stage.execute("PRAGMA synchronous=OFF")
         stage.execute(f"CREATE TABLE rows ({', '.join(_STAGE_COLUMNS)})")
+        stage.execute("CREATE TABLE rejected (line, cells, problems)")
         insert = f"INSERT INTO rows VALUES ({', '.join('?' * len(_STAGE_COLUMNS))})"
+
+        def flush_rejected() -> None:
+            stage.executemany("INSERT INTO rejected VALUES (?, ?, ?)", [
+                (r.line, json.dumps(r.cells, ensure_ascii=False),
+                 json.dumps([p.as_dict() for p in r.problems], ensure_ascii=False, default=str))
+                for r in counts.pending])
+            counts.pending.clear()
+
         for batch in batches:
+            flush_rejected()
             values = []
             for line, key, row in batch:
                 data = row.model_dump(mode="json")
                 columns = tuple(data[c] for c in DECLARED_COLUMNS)
-                values.append((key, *columns, _row_hash(columns), line))
+                values.append((key, *columns, row_hash_of(columns), line))
             stage.executemany(insert, values)
+        flush_rejected()
         stage.commit()
     finally:
         stage.close()
 
 
 def _merge(db: Database, stage_path: Path, counts: _Counts, prune: bool,
-           log: tuple[str, str, str, str, str]) -> tuple[int, int]:
+           log: tuple[str, str, str, str, str, str]) -> tuple[int, int]:
     """Merge the staged rows into audit_declared in one transaction; return (import id, absent)."""
     conn = db.conn
     conn.execute("ATTACH DATABASE ? AS audit_stage", (str(stage_path),))
@@ -255,9 +301,14 @@ def _merge(db: Database, stage_path: Path, counts: _Counts, prune: bool,
                 f"INSERT INTO main.audit_declared ({', '.join(_STAGE_COLUMNS)}, import_id, "
                 f"first_imported, last_imported) SELECT {', '.join(_STAGE_COLUMNS)}, ?, ?, ? "
                 "FROM audit_stage.rows WHERE true ON CONFLICT(key) DO UPDATE SET "
+                # A changed row is a new version (an officer's open edit form then conflicts).
+                "version = version + (row_hash != excluded.row_hash), "
                 + ", ".join(f"{c}=excluded.{c}" for c in (*DECLARED_COLUMNS, "row_hash", "line",
                                                           "import_id", "last_imported")),
                 (import_id, now, now))
+            conn.execute("INSERT INTO main.audit_rejected (import_id, line, cells, problems) "
+                         "SELECT ?, line, cells, problems FROM audit_stage.rejected ORDER BY line",
+                         (import_id,))
             counts.provinces.update(p for (p,) in conn.execute(
                 "SELECT DISTINCT province FROM audit_stage.rows"))
             absent = _absent(db, counts.provinces, import_id, prune)
@@ -277,20 +328,20 @@ def _batches(rows: Iterator[tuple[int, dict[str, Any]]], counts: _Counts, duplic
     batch: list[tuple[int, str, RegisterRow]] = []
     for line, raw in rows:
         counts.rows += 1
-        row, reasons = parse_row(raw)
+        row, problems = check_row(raw)
         if row is None:
-            counts.reject(line, reasons)
+            counts.reject(line, problems, raw)
             continue
         if allowed is not None and row.province not in allowed:
-            counts.reject(line, [f"province {row.province} is outside the importer's provinces"])
+            counts.reject(line, [Problem("out_of_scope", {"province": row.province})], raw)
             continue
         key = natural_key(row)
-        reasons = duplicates.check(line, key, row)
-        if reasons:
-            counts.reject(line, reasons)
+        problems = duplicates.check(line, key, row)
+        if problems:
+            counts.reject(line, problems, raw)
             continue
         batch.append((line, key, row))
-        if len(batch) >= _BATCH:
+        if len(batch) >= _BATCH or len(counts.pending) >= _BATCH:
             yield batch
             batch = []
     if batch:
@@ -310,13 +361,15 @@ def _absent(db: Database, provinces: set[str], import_id: int, prune: bool) -> i
     return absent
 
 
-def _start_import(db: Database, source: str, sha: str, fmt: str, encoding: str, by: str) -> int:
-    """Write the import log entry (counts follow in _finish_import)."""
+def _start_import(db: Database, source: str, sha: str, fmt: str, encoding: str, by: str,
+                  scope: str) -> int:
+    """Write the import log entry (counts follow in _finish_import); ``scope`` is the
+    importer's provinces ("" = national), which decides who sees the import later."""
     cursor = db.conn.execute(
         "INSERT INTO audit_imports (kind, at, source, sha256, format, encoding, rows, inserted, "
-        "updated, unchanged, rejected, rejections, by_user) "
-        "VALUES ('register', ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, '[]', ?)",
-        (utcnow_text(), source, sha, fmt, encoding, by),
+        "updated, unchanged, rejected, rejections, by_user, scope) "
+        "VALUES ('register', ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, '[]', ?, ?)",
+        (utcnow_text(), source, sha, fmt, encoding, by, scope),
     )
     if cursor.lastrowid is None:
         raise TableFileError("the import log did not return an id")
@@ -328,5 +381,6 @@ def _finish_import(db: Database, import_id: int, counts: _Counts) -> None:
         "UPDATE audit_imports SET rows=?, inserted=?, updated=?, unchanged=?, rejected=?, "
         "rejections=? WHERE id=?",
         (counts.rows, counts.inserted, counts.updated, counts.unchanged, counts.rejected,
-         json.dumps([r.as_dict() for r in counts.rejections], ensure_ascii=False), import_id),
+         json.dumps([{"line": r.line, "reasons": list(r.reasons)} for r in counts.rejections],
+                   ensure_ascii=False), import_id),
     )

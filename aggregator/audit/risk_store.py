@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from aggregator.audit.register import Rejection, file_sha256
+from aggregator.audit.messages import Lang, Problem
+from aggregator.audit.register import Rejection, file_sha256, user_cells
 from aggregator.audit.risk import (
     BOUNDARY_TOLERANCE_M,
     RISK_ALIASES,
@@ -60,11 +61,11 @@ class RiskImportReport:
     rejected: int
     rejections: tuple[Rejection, ...]
 
-    def as_dict(self) -> dict[str, Any]:
-        """Return the report as plain data for JSON."""
+    def as_dict(self, lang: Lang = "en") -> dict[str, Any]:
+        """Return the report as plain data for JSON (reasons in ``lang``)."""
         return {"import_id": self.import_id, "rows": self.rows, "inserted": self.inserted,
                 "updated": self.updated, "rejected": self.rejected,
-                "rejections": [r.as_dict() for r in self.rejections]}
+                "rejections": [r.as_dict(lang) for r in self.rejections]}
 
 
 def import_risk_points(db: Database, path: Path, *, limits: TableLimits | None = None,
@@ -82,20 +83,22 @@ def import_risk_points(db: Database, path: Path, *, limits: TableLimits | None =
         conn.execute("SAVEPOINT risk_import")
         cursor = conn.execute(
             "INSERT INTO audit_imports (kind, at, source, sha256, format, encoding, rows, inserted, "
-            "updated, unchanged, rejected, rejections, by_user) "
-            "VALUES ('risk', ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, '[]', ?)",
-            (now, source or path.name, sha, table.format, table.encoding, by))
+            "updated, unchanged, rejected, rejections, by_user, scope) "
+            "VALUES ('risk', ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, '[]', ?, ?)",
+            (now, source or path.name, sha, table.format, table.encoding, by,
+             ",".join(sorted(allowed_provinces)) if allowed_provinces is not None else ""))
         import_id = int(cursor.lastrowid or 0)
         for line, raw in table.rows:
             rows += 1
             point, reasons = parse_risk_row(raw)
+            problems = [Problem.plain(r) for r in reasons]
             if point is not None and point.key in seen:
-                reasons = [f"duplicate of line {seen[point.key]} (same province, kind and name)"]
+                problems = [Problem("risk_duplicate", {"line": seen[point.key]})]
             elif point is not None and allowed_provinces is not None \
                     and point.province not in allowed_provinces:
-                reasons = [f"province {point.province} is outside the importer's provinces"]
-            if point is None or reasons:
-                rejections.append(Rejection(line, tuple(reasons)))
+                problems = [Problem("out_of_scope", {"province": point.province})]
+            if point is None or problems:
+                rejections.append(Rejection(line, tuple(problems), user_cells(raw, table.columns)))
                 continue
             seen[point.key] = line
             exists = conn.execute("SELECT 1 FROM audit_risk_points WHERE key = ?",
@@ -113,7 +116,8 @@ def import_risk_points(db: Database, path: Path, *, limits: TableLimits | None =
         conn.execute(
             "UPDATE audit_imports SET rows=?, inserted=?, updated=?, rejected=?, rejections=? "
             "WHERE id=?", (rows, inserted, updated, len(rejections),
-                           json.dumps([r.as_dict() for r in rejections[:1000]],
+                           json.dumps([{"line": r.line, "reasons": list(r.reasons)}
+                                       for r in rejections[:1000]],
                                       ensure_ascii=False), import_id))
         conn.execute("RELEASE risk_import")
     except BaseException:

@@ -20,6 +20,7 @@ from typing import Any
 import geothai
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aggregator.audit.messages import Problem, ProblemError, render
 from aggregator.audit.province_check import wrong_province
 from aggregator.audit.spatial import THAILAND_BOUNDS
 
@@ -29,6 +30,7 @@ __all__ = [
     "REQUIRED_FIELDS",
     "DeclaredStatus",
     "RegisterRow",
+    "check_row",
     "parse_row",
     "natural_key",
     "normalize_header",
@@ -90,7 +92,11 @@ for _status, _words in {
     DeclaredStatus.WORKING: ("working", "ok", "normal", "good", "active", "online", "up",
                              "ใช้งานได้", "ใช้การได้", "ปกติ", "ดี", "ใช้งานได้ปกติ"),
     DeclaredStatus.BROKEN: ("broken", "not working", "faulty", "down", "offline", "damaged",
-                            "ชำรุด", "ใช้งานไม่ได้", "ใช้การไม่ได้", "เสีย", "เสียหาย", "ไม่ปกติ"),
+                            "ชำรุด", "ใช้งานไม่ได้", "ใช้การไม่ได้", "เสีย", "เสียหาย", "ไม่ปกติ",
+                            # Awaiting or under repair: not working today (issue 14).
+                            "รอซ่อม", "รอการซ่อม", "รอซ่อมแซม", "ส่งซ่อม", "อยู่ระหว่างซ่อม",
+                            "ระหว่างซ่อม", "กำลังซ่อม", "awaiting repair", "under repair",
+                            "in repair"),
     DeclaredStatus.UNKNOWN: ("", "unknown", "n/a", "-", "ไม่ทราบ", "ไม่ระบุ"),
 }.items():
     for _w in _words:
@@ -141,6 +147,9 @@ def resolve_district(province_code: str, text: str) -> str | None:
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 
 
+_AXES = {"latitude": "lat", "longitude": "lon"}
+
+
 def parse_coordinate(value: Any, what: str) -> float:
     """Read a latitude or longitude cell, accepting a decimal comma and Thai digits."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -151,7 +160,7 @@ def parse_coordinate(value: Any, what: str) -> float:
     try:
         return float(text)
     except ValueError as err:
-        raise ValueError(f"{what} {text!r} is not a number") from err
+        raise ProblemError(Problem("not_a_number", {"field": _AXES.get(what, what), "value": text})) from err
 
 
 _THAI_MONTHS = {m: i for i, ms in enumerate((
@@ -180,7 +189,7 @@ def parse_date(value: Any) -> date | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         # A date cell the exporter left unformatted: days since 1899-12-30 (Excel's epoch).
         if not _EXCEL_SERIALS[0] <= value <= _EXCEL_SERIALS[1]:
-            raise ValueError(f"date {value!r} is not a date")
+            raise ProblemError(Problem("date_not_date", {"value": value}))
         return date(1899, 12, 30) + timedelta(days=int(value))
     text = str(value).strip().translate(_THAI_DIGITS)
     if not text:
@@ -191,14 +200,14 @@ def parse_date(value: Any) -> date | None:
         d, mo, y = int(m[1]), int(m[2]), int(m[3])
     elif m := re.fullmatch(r"(\d{1,2})\s*(\S+)\s*(\d{4})", text):
         if m[2] not in _THAI_MONTHS:
-            raise ValueError(f"date {text!r}: unknown month {m[2]!r}")
+            raise ProblemError(Problem("date_month", {"value": text, "month": m[2]}))
         d, mo, y = int(m[1]), _THAI_MONTHS[m[2]], int(m[3])
     else:
-        raise ValueError(f"date {text!r} is not YYYY-MM-DD, DD/MM/YYYY or '1 ม.ค. 2562'")
+        raise ProblemError(Problem("date_format", {"value": text}))
     try:
         return date(_year(y), mo, d)
     except ValueError as err:
-        raise ValueError(f"date {text!r} does not exist: {err}") from err
+        raise ProblemError(Problem("date_missing", {"value": text, "error": str(err)})) from err
 
 
 def _text(value: Any) -> str:
@@ -223,7 +232,7 @@ def _normalize_ip(text: str) -> str:
     try:
         return str(ipaddress.ip_address(text))
     except ValueError as err:
-        raise ValueError(f"IP address {text!r} is malformed") from err
+        raise ProblemError(Problem("ip_malformed", {"value": text})) from err
 
 
 class RegisterRow(BaseModel):
@@ -259,7 +268,7 @@ class RegisterRow(BaseModel):
         if not _text(value):
             return ""
         if len(text) != 12:
-            raise ValueError(f"MAC address {_text(value)!r} is malformed")
+            raise ProblemError(Problem("mac_malformed", {"value": _text(value)}))
         return ":".join(text[i:i + 2] for i in range(0, 12, 2))
 
     @field_validator("serial", mode="before")
@@ -272,7 +281,7 @@ class RegisterRow(BaseModel):
     def _installed(cls, value: Any) -> date | None:
         found = parse_date(value)
         if found is not None and found > date.today():
-            raise ValueError(f"installation date {found.isoformat()} is in the future")
+            raise ProblemError(Problem("date_future", {"value": _typed_date(value, found)}))
         return found
 
     @field_validator("status", mode="before")
@@ -281,32 +290,39 @@ class RegisterRow(BaseModel):
         text = _text(value)
         found = _STATUS_WORDS.get(normalize_header(text))
         if found is None:
-            raise ValueError(f"status {text!r} is not one of working/broken/unknown (or Thai)")
+            raise ProblemError(Problem("status_unknown", {"value": text}))
         return found
 
 
 def position_problem(province: str, lat: float, lon: float) -> str | None:
     """Say what is wrong with a position declared in ``province``: outside Thailand, or
     clearly inside another province; None when it is plausible."""
-    return _check_position(lat, lon) or _check_province(province, lat, lon)
+    found = _check_position(lat, lon) or _check_province(province, lat, lon)
+    return render(found) if found else None
 
 
-def _check_position(lat: float, lon: float) -> str | None:
+def _check_position(lat: float, lon: float) -> Problem | None:
     if THAILAND_BOUNDS.contains(lat, lon):
         return None
-    if THAILAND_BOUNDS.contains(lon, lat):
-        return f"coordinates {lat}, {lon} are outside Thailand (latitude and longitude swapped?)"
-    return f"coordinates {lat}, {lon} are outside Thailand"
+    code = "swapped" if THAILAND_BOUNDS.contains(lon, lat) else "outside_thailand"
+    return Problem(code, {"lat": lat, "lon": lon})
 
 
-def _check_province(province: str, lat: float, lon: float) -> str | None:
+def _check_province(province: str, lat: float, lon: float) -> Problem | None:
     other = wrong_province(province, lat, lon)
     if other is None:
         return None
     found, declared = geothai.province(other), geothai.province(province)
-    return (f"coordinates {lat}, {lon} lie in province {other} "
-            f"({found.name_en if found else '?'}), not in {province} "
-            f"({declared.name_en if declared else '?'})")
+    return Problem("other_province", {
+        "lat": lat, "lon": lon, "other": other, "province": province,
+        "other_en": found.name_en if found else "?", "other_th": found.name_th if found else "?",
+        "province_en": declared.name_en if declared else "?",
+        "province_th": declared.name_th if declared else "?"})
+
+
+def _typed_date(value: Any, found: date) -> str:
+    """The installation date as the user typed it (a Buddhist-era text stays as it was)."""
+    return value.strip() if isinstance(value, str) and value.strip() else found.isoformat()
 
 
 # Stand-ins for fields already found wrong, so the model still reports every other problem.
@@ -315,36 +331,44 @@ _PLACEHOLDERS: dict[str, Any] = {"province": "10", "district": "1001", "lat": 13
 
 
 def parse_row(raw: Mapping[str, Any]) -> tuple[RegisterRow | None, list[str]]:
-    """Validate one raw row (canonical field -> cell); return the row or the reasons it fails."""
-    errors: list[str] = []
+    """Validate one raw row (canonical field -> cell); return the row or the reasons it fails
+    (in English; :func:`check_row` gives them as :class:`Problem` for any language)."""
+    row, problems = check_row(raw)
+    return row, [render(p) for p in problems]
+
+
+def check_row(raw: Mapping[str, Any]) -> tuple[RegisterRow | None, list[Problem]]:
+    """Validate one raw row (canonical field -> cell); return the row or every problem."""
+    errors: list[Problem] = []
     failed: set[str] = set()
     values: dict[str, Any] = {f: _text(raw.get(f)) for f in FIELDS if f not in ("installed", "lat", "lon")}
     values["installed"] = raw.get("installed")
     province_text = values["province"]
     province = resolve_province(province_text) if province_text else None
     if province is None:
-        errors.append(f"unknown province {province_text!r}" if province_text else "province is empty")
+        errors.append(Problem("province_unknown", {"value": province_text}) if province_text
+                      else Problem("province_empty"))
         failed.update(("province", "district"))
     else:
         values["province"] = province
         district_text = values["district"]
         district = resolve_district(province, district_text) if district_text else None
         if district is None:
-            errors.append(f"unknown district {district_text!r} in province {province}"
-                          if district_text else "district is empty")
+            errors.append(Problem("district_unknown", {"value": district_text, "province": province})
+                          if district_text else Problem("district_empty"))
             failed.add("district")
         else:
             values["district"] = district
     for axis, label in (("lat", "latitude"), ("lon", "longitude")):
         cell = raw.get(axis)
         if cell is None or _text(cell) == "":
-            errors.append(f"{label} is empty")
+            errors.append(Problem("empty", {"field": axis}))
             failed.add(axis)
             continue
         try:
             values[axis] = parse_coordinate(cell, label)
-        except ValueError as err:
-            errors.append(str(err))
+        except ProblemError as err:
+            errors.append(err.problem)
             failed.add(axis)
     if "lat" not in failed and "lon" not in failed:
         where = _check_position(values["lat"], values["lon"])
@@ -354,18 +378,27 @@ def parse_row(raw: Mapping[str, Any]) -> tuple[RegisterRow | None, list[str]]:
             errors.append(where)
             failed.update(("lat", "lon"))
     if not values["location"]:
-        errors.append("location is empty")
+        errors.append(Problem("empty", {"field": "location"}))
         failed.add("location")
     for name in failed:
         values[name] = _PLACEHOLDERS[name]
     try:
         row = RegisterRow.model_validate(values)
     except ValidationError as err:
-        for item in err.errors(include_url=False, include_input=False):
-            field = ".".join(str(p) for p in item["loc"])
-            errors.append(f"{field}: {item['msg'].removeprefix('Value error, ')}")
+        for item in err.errors(include_url=False):
+            errors.append(_field_problem(item, raw))
         return None, errors
     return (None, errors) if errors else (row, [])
+
+
+def _field_problem(item: Any, raw: Mapping[str, Any]) -> Problem:
+    """A pydantic error as a Problem: a check's own ProblemError, or the rule it broke."""
+    field = ".".join(str(p) for p in item["loc"])
+    error = (item.get("ctx") or {}).get("error")
+    if isinstance(error, ProblemError):
+        return Problem(error.problem.code, error.problem.values, field)
+    return Problem("invalid", {"message": str(item["msg"]).removeprefix("Value error, "),
+                               "value": _text(raw.get(field))}, field)
 
 
 def natural_key(row: RegisterRow) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from aggregator.audit.history import record
 from aggregator.audit.reconcile import (
     Declared,
     Discovered,
@@ -187,7 +188,15 @@ def set_override(db: Database, declared_key: str, discovered_key: str, action: s
     """Record (or replace) an operator's decision about a pair."""
     if action not in ("match", "reject"):
         raise ValueError(f"override action {action!r} is not 'match' or 'reject'")
+    at = utcnow_text()
     with db.conn:
+        before = db.conn.execute(
+            "SELECT action, note FROM audit_overrides WHERE declared_key = ? AND discovered_key = ?",
+            (declared_key, discovered_key)).fetchone()
+        record(db.conn, declared_key, at=at, by=by, action=f"override_{action}",
+               before={"discovered_key": discovered_key, "action": before[0], "note": before[1]}
+               if before else {},
+               after={"discovered_key": discovered_key, "action": action, "note": note})
         if action == "match":
             # A pinned pair replaces any earlier pin of either camera.
             db.conn.execute("DELETE FROM audit_overrides WHERE action = 'match' AND "
@@ -196,17 +205,24 @@ def set_override(db: Database, declared_key: str, discovered_key: str, action: s
             "INSERT INTO audit_overrides (declared_key, discovered_key, action, note, by_user, at) "
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (declared_key, discovered_key) DO UPDATE SET "
             "action=excluded.action, note=excluded.note, by_user=excluded.by_user, at=excluded.at",
-            (declared_key, discovered_key, action, note, by, utcnow_text()),
+            (declared_key, discovered_key, action, note, by, at),
         )
 
 
-def delete_override(db: Database, declared_key: str, discovered_key: str) -> bool:
-    """Remove an override; return whether one existed."""
+def delete_override(db: Database, declared_key: str, discovered_key: str, by: str = "") -> bool:
+    """Remove an override (kept in the camera's audit trail); return whether one existed."""
     with db.conn:
-        cursor = db.conn.execute(
-            "DELETE FROM audit_overrides WHERE declared_key = ? AND discovered_key = ?",
-            (declared_key, discovered_key))
-    return cursor.rowcount > 0
+        before = db.conn.execute(
+            "SELECT action, note FROM audit_overrides WHERE declared_key = ? AND discovered_key = ?",
+            (declared_key, discovered_key)).fetchone()
+        if before is None:
+            return False
+        db.conn.execute("DELETE FROM audit_overrides WHERE declared_key = ? AND discovered_key = ?",
+                        (declared_key, discovered_key))
+        record(db.conn, declared_key, at=utcnow_text(), by=by, action="override_delete",
+               before={"discovered_key": discovered_key, "action": before[0], "note": before[1]},
+               after={})
+    return True
 
 
 # Lines written (or deleted) per transaction while saving a run: each holds the write lock

@@ -1,8 +1,10 @@
 """CLI subcommands of the audit: import-register, import-risk-points, reconcile.
 
 Registered on ``camwatch-aggregator`` through :func:`register` (core's COMMANDS hook). Each
-command prints a short human summary, or the full report as JSON with ``--json``, and exits
-non-zero when the file as a whole was refused (nothing imported).
+command prints a short human summary, or the full report as JSON with ``--json``, with the
+reasons in ``--lang`` (English or Thai). An import exits 2 when the file as a whole was refused
+(nothing imported) and 1 when some rows were refused (the others were imported), so a script
+notices a register that was only partly taken.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from aggregator.audit.tablefile import TableFileError, TableLimits
 __all__ = ["load_mapping_file", "parse_mapping", "register"]
 
 EXIT_OK = 0
+EXIT_ROWS_REFUSED = 1
 EXIT_FILE_REFUSED = 2
 EXIT_USAGE = 64
 
@@ -65,10 +68,25 @@ def _print(args: argparse.Namespace, data: dict[str, Any], lines: list[str]) -> 
         print("\n".join(lines))
 
 
-def _rejection_lines(data: dict[str, Any], limit: int = 50) -> list[str]:
-    lines = [f"  line {r['line']}: {'; '.join(r['reasons'])}" for r in data["rejections"][:limit]]
+_WORDS = {
+    "en": {"line": "line", "more": "... and {n} more (see --json)",
+           "rows": "rows {rows}: {inserted} new, {updated} updated, {unchanged} unchanged, {rejected} rejected; "
+                   "{absent} declared before but absent from this file",
+           "risk": "rows {rows}: {inserted} new, {updated} updated, {rejected} rejected",
+           "rejected_file": "refused lines written to {path}: fix them and import that file again"},
+    "th": {"line": "บรรทัด", "more": "... และอีก {n} รายการ (ดู --json)",
+           "rows": "{rows} แถว: เพิ่มใหม่ {inserted} แก้ไข {updated} ไม่เปลี่ยน {unchanged} ไม่รับ {rejected}; "
+                   "มีในทะเบียนเดิมแต่ไม่อยู่ในไฟล์นี้ {absent}",
+           "risk": "{rows} แถว: เพิ่มใหม่ {inserted} แก้ไข {updated} ไม่รับ {rejected}",
+           "rejected_file": "บันทึกบรรทัดที่ไม่รับไว้ที่ {path}: แก้ไขแล้วนำเข้าไฟล์นั้นอีกครั้ง"},
+}
+
+
+def _rejection_lines(data: dict[str, Any], lang: str = "en", limit: int = 50) -> list[str]:
+    words = _WORDS[lang]
+    lines = [f"  {words['line']} {r['line']}: {'; '.join(r['reasons'])}" for r in data["rejections"][:limit]]
     if data["rejected"] > len(lines):
-        lines.append(f"  ... and {data['rejected'] - len(lines)} more (see --json)")
+        lines.append("  " + words["more"].format(n=data["rejected"] - len(lines)))
     return lines
 
 
@@ -89,17 +107,23 @@ def _import_register(args: argparse.Namespace) -> int:
     except TableFileError as err:
         print(f"refused, nothing imported: {err}")
         return EXIT_FILE_REFUSED
-    data = report.as_dict()
+    data = report.as_dict(args.lang)
+    words = _WORDS[args.lang]
+    extra: list[str] = []
+    if args.rejected_out is not None and report.rejected:
+        from aggregator.audit.rejected_file import rejected_csv
+
+        args.rejected_out.write_text(rejected_csv(db, report.import_id, args.lang), encoding="utf-8")
+        extra.append(words["rejected_file"].format(path=args.rejected_out))
     _print(args, data, [
         f"{report.source}: {report.format} ({report.encoding}), header on line {report.header_line}",
-        f"rows {report.rows}: {report.inserted} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {report.rejected} rejected; "
-        f"{report.absent} declared before but absent from this file"
+        words["rows"].format(**data)
         + (" (deleted)" if args.prune and report.absent else ""),
         *(["ignored columns: " + ", ".join(report.ignored_columns)] if report.ignored_columns else []),
-        *_rejection_lines(data),
+        *_rejection_lines(data, args.lang),
+        *extra,
     ])
-    return EXIT_OK
+    return EXIT_ROWS_REFUSED if report.rejected else EXIT_OK
 
 
 def _import_risk(args: argparse.Namespace) -> int:
@@ -112,23 +136,23 @@ def _import_risk(args: argparse.Namespace) -> int:
     except TableFileError as err:
         print(f"refused, nothing imported: {err}")
         return EXIT_FILE_REFUSED
-    data = report.as_dict()
-    _print(args, data, [
-        f"rows {report.rows}: {report.inserted} new, {report.updated} updated, "
-        f"{report.rejected} rejected",
-        *_rejection_lines(data),
-    ])
-    return EXIT_OK
+    data = report.as_dict(args.lang)
+    _print(args, data, [_WORDS[args.lang]["risk"].format(**data), *_rejection_lines(data, args.lang)])
+    return EXIT_ROWS_REFUSED if report.rejected else EXIT_OK
 
 
 def _reconcile(args: argparse.Namespace) -> int:
+    from aggregator.audit.queries import match_lines
     from aggregator.audit.reconcile import ReconcileOptions
     from aggregator.audit.store import run_reconcile
 
     db = _open(args)
     options = ReconcileOptions(position_m=args.position_m, moved_m=args.moved_m)
     run_id, counts = run_reconcile(db, args.province, options)
-    _print(args, {"run_id": run_id, "counts": counts}, [
+    data: dict[str, Any] = {"run_id": run_id, "counts": counts}
+    if args.json:  # every line of the run: which declared camera went with which discovered one
+        data["matches"] = match_lines(db, [args.province] if args.province else None, None, None, 0)
+    _print(args, data, [
         f"reconciliation run {run_id}" + (f" (province {args.province})" if args.province else ""),
         *(f"  {klass}: {n}" for klass, n in sorted(counts.items())),
     ])
@@ -141,6 +165,8 @@ def register(subparsers: Any) -> None:
     common.add_argument("--db", type=Path, default=None,
                         help="database file (default: the store.db_path setting)")
     common.add_argument("--json", action="store_true", help="print the full report as JSON")
+    common.add_argument("--lang", choices=("en", "th"), default="en",
+                        help="language of the reasons a row was refused (default en)")
 
     p = subparsers.add_parser("import-register", parents=[common],
                               help="import a provincial camera register (CSV or XLSX)")
@@ -152,6 +178,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-bytes", type=int, default=TableLimits().max_bytes)
     p.add_argument("--prune", action="store_true",
                    help="delete declared cameras of the file's provinces that it no longer lists")
+    p.add_argument("--rejected-out", type=Path, default=None, metavar="CSV",
+                   help="write the refused lines (the file's own values, then why) to CSV, "
+                        "to fix and import again")
     p.set_defaults(func=_import_register)
 
     p = subparsers.add_parser("import-risk-points", parents=[common],

@@ -82,7 +82,9 @@ def test_audit_through_the_real_app(app_client: tuple[TestClient, dict[str, str]
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["inserted"], body["rejected"]) == (3, 1)
-    assert body["rejections"] == [{"line": 5, "reasons": ["location is empty"]}]
+    (rejection,) = body["rejections"]
+    assert (rejection["line"], rejection["reasons"]) == (5, ["location is empty"])
+    assert rejection["values"]["สถานที่ติดตั้ง"] == "" and rejection["values"]["Serial"] == "S9"
     run = client.post("/api/v1/audit/reconcile", json={}, headers=auth(tokens, "admin"))
     assert run.json()["counts"] == {"verified": 1, "ghost": 2, "unregistered": 1}
     put = client.put("/api/v1/audit/overrides", headers=auth(tokens, "cm"),
@@ -108,10 +110,14 @@ def test_cli_subcommands(tmp_path: Path) -> None:
                               cwd=Path(__file__).resolve().parents[2], check=False)
 
     done = run("import-register", str(register), "--json")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # one row refused: the register was only partly taken
     assert json.loads(done.stdout)["inserted"] == 3
     done = run("reconcile")
     assert done.returncode == 0 and "verified: 1" in done.stdout and "ghost: 2" in done.stdout
+    done = run("reconcile", "--province", "50", "--json")
+    matches = json.loads(done.stdout)["matches"]
+    assert done.returncode == 0 and {m["class"] for m in matches} == {"verified", "ghost", "unregistered"}
+    assert all(m["province"] == "50" for m in matches) and len(matches) == 3
     risk = tmp_path / "risk.csv"
     risk.write_text(f"ชื่อ,ประเภท,ละติจูด,ลองจิจูด,รัศมี,จังหวัด\nGate,อุบัติเหตุ,{HERE[0]},{HERE[1]},30,50\n",
                     encoding="cp874", errors="strict")

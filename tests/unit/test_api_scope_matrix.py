@@ -49,7 +49,7 @@ PATHS = {
     "own": {"site_id": "bkk-1", "camera_id": "cam-b", "code": OWN, "route_id": "1"},
     "other": {"site_id": "cm-1", "camera_id": "cam-y", "code": OTHER, "route_id": "1"},
     "missing": {"site_id": "nope-1", "camera_id": "cam-nope", "code": "11", "fault_id": "999999",
-                "window_id": "999999", "route_id": "999999"},
+                "window_id": "999999", "route_id": "999999", "key": "10|id|nope", "import_id": "999999"},
 }
 # Query values a route needs to answer at all.
 QUERY = {"start": "2026-11-01T00:00:00Z", "end": "2026-12-01T00:00:00Z", "month": "2026-11",
@@ -118,7 +118,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/deliveries"): Rule("technician", "list"),
     ("POST", "/api/v1/audit/register"): Rule("admin", "list"),
     ("POST", "/api/v1/audit/risk-points"): Rule("admin", "list"),
-    ("GET", "/api/v1/audit/imports"): Rule("admin", "national"),
+    # A province's administrator sees the imports made within their provinces (issue 14).
+    ("GET", "/api/v1/audit/imports"): Rule("admin", "list"),
+    ("GET", "/api/v1/audit/imports/{import_id}/rejected"): Rule("admin", "object"),
+    ("GET", "/api/v1/audit/declared/{key}"): Rule("viewer", "object"),
+    # Its If-Match version is spent by the first edit: only refusals here (edits: test_audit_edit_api).
+    ("PATCH", "/api/v1/audit/declared/{key}"): Rule("admin", "object", body={"agency": "Tourist police"}),
+    ("GET", "/api/v1/audit/history/{key}"): Rule("viewer", "object"),
     ("POST", "/api/v1/audit/reconcile"): Rule("admin", "national", body={}),
     ("GET", "/api/v1/audit/summary"): Rule("viewer", "list", both=True),
     ("GET", "/api/v1/audit/matches"): Rule("viewer", "list", both=True),
@@ -201,8 +207,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         assert imported.status_code == 200 and imported.json()["inserted"] == 2, imported.text
         assert rig.client.post("/api/v1/audit/reconcile", headers=rig.auth("admin"), json={}).status_code == 200
         db.close()
-        objects = {"own": {"fault_id": faults["cam-b"], "window_id": windows["bkk-1"]},
-                   "other": {"fault_id": faults["cam-y"], "window_id": windows["cm-1"]}}
+        # An import by the province's own administrator (the national one above is not theirs).
+        mine = rig.client.post("/api/v1/audit/register", headers={"Authorization": f"Bearer {tokens['admin@' + OWN]}"},
+                               files={"file": ("r.csv", register_csv([["B2", "กรุงเทพมหานคร", "บางรัก", "Silom 2", 13.7286,
+                                                                       100.534, "SN-B2", "พัง"]]), "text/csv")})  # fmt: skip
+        assert mine.status_code == 200 and mine.json()["rejected"] == 1, mine.text
+        objects = {"own": {"fault_id": faults["cam-b"], "window_id": windows["bkk-1"], "key": "10|id|B1",
+                           "import_id": str(mine.json()["import_id"])},
+                   "other": {"fault_id": faults["cam-y"], "window_id": windows["cm-1"], "key": "50|id|C1",
+                             "import_id": str(imported.json()["import_id"])}}
         yield World(rig, tokens, objects)
 
 
@@ -299,7 +312,8 @@ def _check_scope(
     missing: str, body: Any, query: dict[str, str], files: bool, problems: list[str],
 ) -> None:  # fmt: skip
     scoped = scope != "all"
-    mutating = method in ("DELETE",) or path.endswith(("/acknowledge", "/resolve"))
+    mutating = method in ("DELETE",) or path.endswith(("/acknowledge", "/resolve")) or (
+        method, path) == ("PATCH", "/api/v1/audit/declared/{key}")
     if rule.scope == "national":
         if scoped:
             answer = _call(world, method, own, who, body=body, query=query, files=files)

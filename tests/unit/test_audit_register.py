@@ -14,7 +14,8 @@ from sqlite_utils import Database
 
 from aggregator.audit.register import import_register
 from aggregator.audit.rows import natural_key, parse_row, resolve_district, resolve_province
-from aggregator.audit.store import migrate_audit
+from aggregator.audit.history import migrate_audit_v3
+from aggregator.audit.store import migrate_audit, migrate_audit_v2
 from aggregator.audit.tablefile import (
     EncodingError,
     FileTooLargeError,
@@ -36,7 +37,9 @@ GOOD = ["CM-1", "เชียงใหม่", "อ.เมือง", "เทศ
 @pytest.fixture
 def db() -> Database:
     database = Database(memory=True)
-    migrate_audit(database)
+    for migrate in (migrate_audit, migrate_audit_v2, migrate_audit_v3):
+        migrate(database)
+    database.conn.commit()
     return database
 
 
@@ -319,7 +322,7 @@ def test_validation_phase_leaves_the_database_writable(tmp_path: Path,
 
     db = open_db(tmp_path / "camwatch.sqlite3")
     writes: list[int] = []
-    real_parse = register_module.parse_row
+    real_parse = register_module.check_row
 
     def parse_and_write(raw: dict[str, Any]) -> Any:
         other = sqlite3.connect(tmp_path / "camwatch.sqlite3", timeout=0)  # fail at once if locked
@@ -331,7 +334,7 @@ def test_validation_phase_leaves_the_database_writable(tmp_path: Path,
         writes.append(1)
         return real_parse(raw)
 
-    monkeypatch.setattr(register_module, "parse_row", parse_and_write)
+    monkeypatch.setattr(register_module, "check_row", parse_and_write)
     rows = [EN, *[row(register_id=f"W{i}") for i in range(5)]]
     report = import_register(db, write_csv(tmp_path / "r.csv", rows))
     assert report.inserted == 5 and len(writes) == 5

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from aggregator.api.schemas.base import Out
 
 __all__ = [
+    "DeclaredEditIn",
+    "DeclaredOne",
     "DeclaredPublic",
+    "EditOut",
+    "HistoryEntry",
     "HygieneCamera",
     "HygienePublic",
     "ImportLogEntry",
@@ -49,10 +53,12 @@ class ReconcileIn(BaseModel):
 
 
 class RejectionPublic(Out):
-    """One refused row: its line in the file and every reason."""
+    """One refused row: its line in the file, every reason (in the caller's language) and the
+    row's cells as the user wrote them (file header -> value)."""
 
     line: int
     reasons: list[str]
+    values: dict[str, str] = Field(default_factory=dict)
 
 
 class RegisterImport(Out):
@@ -221,3 +227,74 @@ class HygienePublic(Out):
 
     provinces: list[ProvinceHygienePublic]
     cameras: list[HygieneCamera]
+
+
+# A cell as the officer types it in the edit form (text, or a number for a coordinate).
+Cell = Annotated[str, StringConstraints(max_length=300)] | float | None
+
+
+class DeclaredEditIn(BaseModel):
+    """Changes to one declared camera, values as typed (checked exactly as an import row).
+
+    Only the fields sent change. The province and the register id make the camera's key and
+    cannot be edited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    district: Cell = None
+    agency: Cell = None
+    location: Cell = None
+    lat: Cell = None
+    lon: Cell = None
+    maker: Cell = None
+    model: Cell = None
+    ip: Cell = None
+    mac: Cell = None
+    serial: Cell = None
+    installed: Cell = None
+    status: Cell = None
+    site: Cell = None
+
+
+class DeclaredOne(Out):
+    """One declared camera with its version (send it back in ``If-Match`` to edit)."""
+
+    key: str
+    register_id: str
+    province: str
+    district: str
+    agency: str
+    location: str
+    lat: float
+    lon: float
+    maker: str
+    model: str
+    ip: str
+    mac: str
+    serial: str
+    installed: str | None
+    status: str
+    site: str
+    version: int
+    line: int
+    import_id: int
+    last_imported: str
+
+
+class EditOut(Out):
+    """What an edit did: the camera's new version and each changed field (before, after)."""
+
+    key: str
+    version: int
+    changed: dict[str, list[str | float | None]]
+
+
+class HistoryEntry(Out):
+    """One line of a declared camera's audit trail."""
+
+    at: str
+    by: str
+    action: str = Field(description="edit, override_match, override_reject or override_delete")
+    version: int | None
+    before: dict[str, str | float | None]
+    after: dict[str, str | float | None]
