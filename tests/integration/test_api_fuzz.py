@@ -35,7 +35,8 @@ EXAMPLES = 6
 # The live feed never ends (Server-Sent Events); its validation is covered in tests/unit/test_feed_auth.py.
 SKIPPED = {("GET", "/api/v1/feed")}
 # Path values that exist in the rig's database, so generated requests also reach the found-it branches.
-KNOWN = {"site_id": "bkk-1", "camera_id": "cam-a", "code": "10", "fault_id": 1, "window_id": 1, "route_id": 1}
+KNOWN = {"site_id": "bkk-1", "camera_id": "cam-a", "code": "10", "fault_id": 1, "window_id": 1, "route_id": 1,
+         "key": "10|id|B1", "import_id": 1}
 
 
 @pytest.fixture(scope="module")

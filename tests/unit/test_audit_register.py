@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 from sqlite_utils import Database
 
+from aggregator.audit.history import migrate_audit_v3
 from aggregator.audit.register import import_register
 from aggregator.audit.rows import natural_key, parse_row, resolve_district, resolve_province
-from aggregator.audit.history import migrate_audit_v3
 from aggregator.audit.store import migrate_audit, migrate_audit_v2
 from aggregator.audit.tablefile import (
     EncodingError,
