@@ -132,16 +132,18 @@ def _mapping(text: str) -> dict[str, str] | None:
 async def upload_register(
     request: Request, ctx: ContextDep, caller: AdminDep, file: Annotated[UploadFile, File()], lang: LangDep,
     mapping: Annotated[str, Form()] = "", prune: Annotated[bool, Form()] = False,
+    dry_run: Annotated[bool, Form()] = False,
 ) -> RegisterImport:  # fmt: skip
     """Administrators only. Columns are mapped by header (``mapping`` overrides: field ->
     header); a file with errors imports nothing. ``prune`` removes declared cameras absent
     from the file. Rows outside the caller's provinces are refused. Each refused row comes
     with its reasons in the caller's language and the user's own values; all of them are kept
-    (``GET /imports/{import_id}/rejected``)."""
+    (``GET /imports/{import_id}/rejected``). ``dry_run`` answers the same report without
+    keeping anything (the preview of what the import would change; ``import_id`` 0)."""
     columns = _mapping(mapping)
     report = await _import(ctx, request, file, lambda db, path: import_register(
         db, path, mapping=columns, limits=ctx.audit_limits, source=file.filename or path.name, prune=prune,
-        by=caller.name, allowed_provinces=_scope_set(caller)))  # fmt: skip
+        by=caller.name, allowed_provinces=_scope_set(caller), dry_run=dry_run))  # fmt: skip
     return RegisterImport.model_validate(report.as_dict(lang))
 
 
@@ -203,12 +205,14 @@ def declared(
     db: DbDep, caller: CallerDep, province: ProvinceQ = None,
     district: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{3}$")] = None,
     q: Annotated[str, Query(max_length=100)] = "",
+    klass: Annotated[Class | None, Query(alias="class")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[DeclaredPublic]:  # fmt: skip
-    """The register's cameras with the class of their latest match; ``q`` searches location,
-    serial, register id and IP."""
-    rows = queries.declared_cameras(db, visible_provinces(caller, province), district, q, limit, offset)
+    """The register's cameras with the class and live state of their latest match; ``q``
+    searches location, agency, serial, register id and IP; ``class`` keeps one class."""
+    rows = queries.declared_cameras(db, visible_provinces(caller, province), district, q, limit, offset,
+                                    klass.value if klass else None)
     return [DeclaredPublic.model_validate(row) for row in rows]
 
 

@@ -11,6 +11,7 @@ Out of the caller's provinces is 404, as everywhere. Messages follow ``lang`` or
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -23,6 +24,7 @@ from aggregator.audit.edit import EditRefused, NotDeclared, VersionConflict, edi
 from aggregator.audit.history import history, import_scope, visible_import
 from aggregator.audit.messages import Lang, Problem, render
 from aggregator.audit.rejected_file import rejected_csv
+from aggregator.days import BANGKOK
 
 __all__ = ["request_lang", "router"]
 
@@ -50,6 +52,14 @@ def _visible_camera(db: DbDep, caller: CallerDep, key: str) -> dict[str, Any]:
     if found is None:  # the same answer as another province's camera
         raise HTTPException(status_code=404, detail=f"declared camera {key!r} not found")
     return found
+
+
+def _bangkok(at: str) -> str:
+    """A stored UTC time as Bangkok wall time, as the officer's clock shows it."""
+    try:
+        return datetime.fromisoformat(at).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return at or "?"
 
 
 def _version(if_match: str | None, lang: Lang) -> int:
@@ -92,7 +102,7 @@ def edit_one(ctx: ContextDep, db: DbDep, caller: AdminDep, body: EditBody, key: 
         raise HTTPException(status_code=404, detail=f"declared camera {key!r} not found") from err
     except VersionConflict as err:
         raise HTTPException(status_code=412, detail=render(Problem("edit_conflict", {
-            "by": err.by or "?", "at": err.at or "?", "current": err.current, "given": err.given}), lang)) from err
+            "by": err.by or "?", "at": _bangkok(err.at), "current": err.current, "given": err.given}), lang)) from err
     except EditRefused as err:
         reasons = "; ".join(render(p, lang) for p in err.problems)
         raise HTTPException(status_code=422, detail=render(Problem("edit_refused", {"reasons": reasons}), lang)) from err

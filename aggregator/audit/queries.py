@@ -80,24 +80,29 @@ def match_lines(
 
 
 def declared_cameras(
-    db: Database, provinces: Sequence[str] | None, district: str | None, q: str, limit: int, offset: int
+    db: Database, provinces: Sequence[str] | None, district: str | None, q: str, limit: int, offset: int,
+    klass: str | None = None,
 ) -> list[dict[str, Any]]:
     """The register's cameras with the class of their latest match; ``q`` searches location,
-    serial, register id and IP."""
+    agency, serial, register id and IP; ``klass`` keeps one class."""
     where, params = in_provinces("d.province", provinces)
     args: list[Any] = list(params)
     if district is not None:
         where += " AND d.district = ?"
         args.append(district)
     if q:
-        where += " AND (d.location LIKE ? OR d.serial LIKE ? OR d.register_id LIKE ? OR d.ip = ?)"
+        where += " AND (d.location LIKE ? OR d.serial LIKE ? OR d.register_id LIKE ? OR d.ip = ? OR d.agency LIKE ?)"
         like = "%" + q.replace("%", "").replace("_", "") + "%"
-        args.extend([like, like.upper(), like, q])
+        args.extend([like, like.upper(), like, q, like])
+    if klass is not None:
+        where += " AND m.klass = ?"
+        args.append(klass)
     rows = db.execute(
-        f"SELECT {', '.join('d.' + n for n in _DECLARED_FIELDS)}, m.klass, m.discovered_key, m.rule "
+        f"SELECT {', '.join('d.' + n for n in _DECLARED_FIELDS)}, m.klass, m.discovered_key, m.rule, m.state, "
+        "d.version "
         "FROM audit_declared d LEFT JOIN audit_current_matches m ON m.declared_key = d.key "
         f"WHERE {where} ORDER BY d.key LIMIT ? OFFSET ?", [*args, limit, offset])  # fmt: skip
-    return _named((*_DECLARED_FIELDS, "class", "discovered_key", "rule"), rows)
+    return _named((*_DECLARED_FIELDS, "class", "discovered_key", "rule", "state", "version"), rows)
 
 
 def declared_exists(db: Database, declared_key: str) -> bool:

@@ -187,12 +187,14 @@ class _Duplicates:
 def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | None = None,
                     limits: TableLimits | None = None, source: str | None = None,
                     by: str = "", prune: bool = False,
-                    allowed_provinces: frozenset[str] | None = None) -> ImportReport:
+                    allowed_provinces: frozenset[str] | None = None, dry_run: bool = False) -> ImportReport:
     """Import one register file; raise TableFileError (nothing imported) for whole-file errors.
 
     ``prune`` deletes declared cameras of the file's provinces that the file no longer lists;
     without it they are only counted as ``absent``. ``allowed_provinces`` (an importer scoped
-    to some provinces) rejects rows of any other province.
+    to some provinces) rejects rows of any other province. ``dry_run`` does everything, then
+    rolls it back: the report is the preview of what the import would change (its
+    ``import_id`` is 0, nothing is kept).
 
     Two phases, so the database's write lock is held only for the merge: the file is read,
     validated and written to a private staging database first (the slow part, seconds for a
@@ -211,7 +213,7 @@ def import_register(db: Database, path: Path, *, mapping: Mapping[str, str] | No
             table, counts = _read(path, stage_path, mapping, limits, allowed_provinces, "cp874")
         scope = ",".join(sorted(allowed_provinces)) if allowed_provinces is not None else ""
         import_id, absent = _merge(db, stage_path, counts, prune,
-                                   (name, sha, table.format, table.encoding, by, scope))
+                                   (name, sha, table.format, table.encoding, by, scope), dry_run)
     logger.info("%s: register imported: %d rows, %d new, %d updated, %d unchanged, %d rejected",
                 name, counts.rows, counts.inserted, counts.updated, counts.unchanged, counts.rejected)
     return ImportReport(
@@ -282,7 +284,7 @@ def _stage(path: Path, batches: Iterator[list[tuple[int, str, RegisterRow]]], co
 
 
 def _merge(db: Database, stage_path: Path, counts: _Counts, prune: bool,
-           log: tuple[str, str, str, str, str, str]) -> tuple[int, int]:
+           log: tuple[str, str, str, str, str, str], dry_run: bool = False) -> tuple[int, int]:
     """Merge the staged rows into audit_declared in one transaction; return (import id, absent)."""
     conn = db.conn
     conn.execute("ATTACH DATABASE ? AS audit_stage", (str(stage_path),))
@@ -313,6 +315,9 @@ def _merge(db: Database, stage_path: Path, counts: _Counts, prune: bool,
                 "SELECT DISTINCT province FROM audit_stage.rows"))
             absent = _absent(db, counts.provinces, import_id, prune)
             _finish_import(db, import_id, counts)
+            if dry_run:  # a preview: every count computed, nothing kept
+                conn.execute("ROLLBACK TO audit_import")
+                import_id = 0
             conn.execute("RELEASE audit_import")
         except BaseException:
             conn.execute("ROLLBACK TO audit_import")

@@ -145,7 +145,7 @@ class AggregatorProcess:
     db_path: Path | None = None
     pepper: str = field(default="", repr=False)
 
-    def mint(self, role: str, provinces: Sequence[str] = ()) -> str:
+    def mint(self, role: str, provinces: Sequence[str] = (), name: str = "") -> str:
         """Another token (for tests), e.g. a viewer scoped to some provinces."""
         from aggregator.auth import create_token
         from aggregator.geography import Geography
@@ -154,7 +154,7 @@ class AggregatorProcess:
         assert self.db_path is not None
         db = open_db(self.db_path)
         try:
-            return create_token(db, f"extra-{role}", role, list(provinces), pepper=self.pepper,
+            return create_token(db, name or f"extra-{role}", role, list(provinces), pepper=self.pepper,
                                 geography=Geography.from_geothai())[1]  # fmt: skip
         finally:
             db.close()

@@ -143,3 +143,22 @@ def test_refused_lines_download_in_thai_fixed_and_uploaded_again(client: TestCli
     assert other.status_code == 404
     assert client.get(f"/api/v1/audit/imports/{bkk['import_id']}/rejected", headers=as_("cm-admin")).status_code == 404
     assert client.get(f"/api/v1/audit/imports/{import_id}/rejected", headers=as_("viewer")).status_code == 403
+
+
+def test_a_preview_reports_the_changes_and_keeps_nothing(client: TestClient) -> None:
+    response = client.post("/api/v1/audit/register", headers=as_("cm-admin"), data={"dry_run": "true"},
+                           files={"file": ("r.csv", register_csv(ROWS), "text/csv")})
+    assert response.status_code == 200, response.text
+    assert (response.json()["import_id"], response.json()["inserted"], response.json()["rejected"]) == (0, 2, 2)
+    assert client.get("/api/v1/audit/declared", headers=as_("viewer")).json() == []
+    assert client.get("/api/v1/audit/imports", headers=as_("admin")).json() == []
+
+
+def test_declared_list_filters_by_class_and_agency_with_live_state(client: TestClient) -> None:
+    upload(client, "admin", register_csv(ROWS))
+    client.patch(url(), headers={**as_("admin"), "If-Match": '"1"'}, json={"agency": "Tourist police"})
+    client.post("/api/v1/audit/reconcile", headers=as_("admin"), json={})
+    verified = client.get("/api/v1/audit/declared", params={"class": "verified"}, headers=as_("viewer")).json()
+    assert [(d["key"], d["state"], d["version"]) for d in verified] == [("50|id|D1", "up", 1)]
+    found = client.get("/api/v1/audit/declared", params={"q": "tourist"}, headers=as_("viewer")).json()
+    assert [(d["key"], d["class"], d["version"]) for d in found] == [("50|id|D9", "ghost", 2)]

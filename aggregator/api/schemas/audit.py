@@ -162,6 +162,8 @@ class DeclaredPublic(Out):
     klass: str | None = Field(alias="class", serialization_alias="class")
     discovered_key: str | None
     rule: str | None
+    state: str | None = Field(default=None, description="Live state of the paired camera at the latest run")
+    version: int = Field(default=1, description="Send in If-Match to edit")
 
 
 class OverridePublic(Out):

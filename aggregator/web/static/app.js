@@ -9,6 +9,7 @@ import * as camera from "./pages/camera.js";
 import * as faults from "./pages/faults.js";
 import * as reports from "./pages/reports.js";
 import { session } from "./session.js";
+import { AUDIT_ROUTES } from "./audit/routes.js"; // audit pages (issue 14)
 
 // Re-read the page's figures at most this often when the feed reports changes, so a burst of
 // thousands of transitions costs one refresh, not thousands.
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^#\/camera\/([^/]+)\/([^/]+)$/, (m, p) => camera.render(m, decodeURIComponent(p[1]), decodeURIComponent(p[2]))],
   [/^#\/faults$/, (m) => faults.render(m)],
   [/^#\/reports$/, (m) => reports.render(m)],
+  ...AUDIT_ROUTES, // audit pages (issue 14)
 ];
 
 let page = null;

@@ -1,4 +1,5 @@
 // Thai and English strings of the dashboard. Place names come from the API (geothai), never from here.
+import { AUDIT_STRINGS } from "./audit/strings.js"; // audit pages (issue 14)
 const STRINGS = {
   en: {
     "nav.nation": "Nation", "nav.faults": "Fault queue", "nav.reports": "Reports",
@@ -139,6 +140,10 @@ export function setLang(value) {
   localStorage.setItem(KEY, value);
   document.documentElement.lang = value;
 }
+
+// --- audit pages (issue 14): their strings live in audit/strings.js ---
+for (const code of ["en", "th"]) Object.assign(STRINGS[code], AUDIT_STRINGS[code]);
+// --- end audit pages ---
 
 /** Translate ``key``, filling {placeholders} from ``vars``. */
 export function t(key, vars = {}) {
