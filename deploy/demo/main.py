@@ -26,6 +26,7 @@ import yaml
 
 from tests.rig.signals import SignalFlag
 
+from .audit_seed import seed_audit
 from .fleet import Fleet, SimSite, plan_fleet
 from .services import Stack, start_aggregator, start_broker, wait_http
 
@@ -144,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_agent:
             _start_real_agent(stack, workdir, broker.port)
         status = _start_fleet(stack, workdir, broker.port, plan)
+        try:
+            seed_audit(aggregator.url, aggregator.admin_token, plan)
+        except (OSError, KeyError, ValueError) as err:  # the live picture works without it
+            logger.warning("could not seed the audit register: %s", err)
         banner = [
             "",
             "camwatch demo is running.",
