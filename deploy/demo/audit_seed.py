@@ -91,7 +91,7 @@ def _cameras_seen(url: str, token: str, expected: dict[str, int]) -> bool:
     return all(seen.get(p, 0) >= n for p, n in expected.items())
 
 
-def seed_audit(url: str, admin_token: str, plan: Sequence[SimSite], wait_s: float = 60.0) -> dict[str, Any]:
+def seed_audit(url: str, admin_token: str, plan: Sequence[SimSite], wait_s: float = 180.0) -> dict[str, Any]:
     """Import the register and the risk points, then reconcile; answer the run's counts.
 
     Waits (up to ``wait_s``) for the seeded provinces' cameras to be born first, so the

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -110,6 +111,13 @@ def _start_fleet(stack: Stack, workdir: Path, broker_port: int, plan: list[SimSi
     return lambda: f"{fleet.changes} simulated changes"
 
 
+def _seed(url: str, token: str, plan: list[SimSite]) -> None:
+    try:
+        seed_audit(url, token, plan)
+    except (OSError, KeyError, ValueError) as err:  # the live picture works without it
+        logger.warning("could not seed the audit register: %s", err)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo until Ctrl-C."""
     p = argparse.ArgumentParser(prog="deploy/demo.py", description=__doc__.splitlines()[0])
@@ -145,10 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_agent:
             _start_real_agent(stack, workdir, broker.port)
         status = _start_fleet(stack, workdir, broker.port, plan)
-        try:
-            seed_audit(aggregator.url, aggregator.admin_token, plan)
-        except (OSError, KeyError, ValueError) as err:  # the live picture works without it
-            logger.warning("could not seed the audit register: %s", err)
+        # In the background: the live picture is up at once, the audit pages fill in shortly.
+        threading.Thread(target=_seed, args=(aggregator.url, aggregator.admin_token, plan),
+                         name="audit-seed", daemon=True).start()
         banner = [
             "",
             "camwatch demo is running.",
