@@ -84,19 +84,24 @@ def _post(url: str, token: str, path: str, *, csv_text: str | None = None, body:
 
 
 def _cameras_seen(url: str, token: str, expected: dict[str, int]) -> bool:
-    req = urllib.request.Request(url.rstrip("/") + "/api/v1/provinces", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(req, timeout=_TIMEOUT_S) as res:
-        rows = json.loads(res.read())
-    seen = {r["code"]: r["cameras"] for r in rows}
-    return all(seen.get(p, 0) >= n for p, n in expected.items())
+    """Whether every site of ``expected`` (site id -> cameras) has reported all its cameras."""
+    for site, n in expected.items():
+        req = urllib.request.Request(f"{url.rstrip('/')}/api/v1/sites/{site}", headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=_TIMEOUT_S) as res:
+                if json.loads(res.read())["cameras"] < n:
+                    return False
+        except urllib.error.HTTPError:  # not born yet
+            return False
+    return True
 
 
 def seed_audit(url: str, admin_token: str, plan: Sequence[SimSite], wait_s: float = 180.0) -> dict[str, Any]:
     """Import the register and the risk points, then reconcile; answer the run's counts.
 
-    Waits (up to ``wait_s``) for the seeded provinces' cameras to be born first, so the
-    reconciliation finds them."""
-    expected = {p: sum(len(s.cameras) for s in plan if s.province == p) for p in SEED_PROVINCES}
+    Waits (up to ``wait_s``) for every simulated site of the seeded provinces to report its
+    cameras first, so the reconciliation finds them."""
+    expected = {s.site_id: len(s.cameras) for s in plan if s.province in SEED_PROVINCES}
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         try:
