@@ -4,9 +4,14 @@ Exceptions (whole-file problems: nothing of the file is imported)::
 
     TableFileError
     ├── NotATableError      content is neither CSV text nor an XLSX workbook
-    ├── FileTooLargeError   over the configured byte or row limit
+    ├── FileTooLargeError   over a byte limit, or what a workbook expands to over its limits
     ├── EncodingError       text that is neither UTF-8/UTF-16 nor TIS-620 (cp874)
-    └── HeaderError         required columns missing, or two columns for one field
+    ├── HeaderError         required columns missing, or two columns for one field
+    └── RaggedRowsError     CSV records without the header's number of fields (with their lines)
+
+Limits (:class:`TableLimits`) bound what a file expands to, not only what it weighs: an
+XLSX workbook is checked part by part while streaming (:mod:`aggregator.audit.xlsxguard`)
+before openpyxl reads it; rows count empty ones too.
 """
 
 from __future__ import annotations
@@ -20,13 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from aggregator.audit.csvdialect import choose_dialect
 from aggregator.audit.rows import normalize_header
+from aggregator.audit.xlsxguard import XlsxLimits, XlsxRefused, check_workbook
 
 __all__ = [
     "EncodingError",
     "FileTooLargeError",
     "HeaderError",
     "NotATableError",
+    "RaggedRowsError",
     "Table",
     "TableFileError",
     "TableLimits",
@@ -36,6 +44,8 @@ __all__ = [
 
 # Bytes looked at to recognise a format and an encoding: enough for the header and many rows.
 _SNIFF_BYTES = 256 * 1024
+# Characters of whole records the CSV dialect is decided from.
+_DIALECT_SAMPLE_CHARS = 64 * 1024
 # A title or note row often sits above the header in provincial exports: look this far down.
 _HEADER_SEARCH_ROWS = 10
 # Thai registers carry long free-text notes; the csv module's 128 KiB default is kept as a
@@ -63,12 +73,31 @@ class HeaderError(TableFileError):
     """Required columns are missing or ambiguous."""
 
 
+class RaggedRowsError(TableFileError):
+    """CSV records whose number of fields is not the header's: imported, they would shift."""
+
+
+# Line numbers named in a ragged-rows refusal at most (the count says how many more).
+_RAGGED_LISTED = 20
+
+
 @dataclass(frozen=True)
 class TableLimits:
-    """Bounds on one imported file."""
+    """Bounds on one imported file: its size, and what it expands to.
+
+    Excel's own limit on one cell is 32,767 characters; a workbook part is one XML file
+    inside the XLSX (a sheet, the shared strings).
+    """
 
     max_bytes: int = 256 * 1024 * 1024
     max_rows: int = 2_000_000
+    max_part_bytes: int = 512 * 1024 * 1024
+    max_expanded_bytes: int = 1024 * 1024 * 1024
+    max_cell_chars: int = 32_767
+
+    def xlsx(self) -> XlsxLimits:
+        """The limits the workbook check applies."""
+        return XlsxLimits(self.max_part_bytes, self.max_expanded_bytes, self.max_rows, self.max_cell_chars)
 
 
 @dataclass
@@ -197,6 +226,11 @@ def open_table(path: Path, aliases: Mapping[str, Sequence[str]], required: Seque
     closers: list[Any] = []
     raw: Iterator[tuple[int, Sequence[Any]]]
     if fmt == "xlsx":
+        try:
+            check_workbook(path, limits.xlsx())
+        except XlsxRefused as err:
+            error = FileTooLargeError if err.too_large else NotATableError
+            raise error(f"{path.name}: workbook refused: {err}") from err
         raw = _xlsx_rows(path, closers)
     else:
         raw = _csv_rows(path, encoding, closers)
@@ -208,8 +242,9 @@ def open_table(path: Path, aliases: Mapping[str, Sequence[str]], required: Seque
             closer()
         raise
     columns = {name: str(cells[pos]).strip() for pos, name in positions.items()}
+    width = len(cells) if fmt == "csv" else None
     return Table(fmt, encoding, header_line, columns, ignored,
-                 _mapped(raw, positions, limits, path.name), closers)
+                 _mapped(raw, positions, limits, path.name, width), closers)
 
 
 def _find_header(name: str, raw: Iterator[tuple[int, Sequence[Any]]],
@@ -240,30 +275,48 @@ def _find_header(name: str, raw: Iterator[tuple[int, Sequence[Any]]],
 
 
 def _mapped(raw: Iterator[tuple[int, Sequence[Any]]], positions: Mapping[int, str],
-            limits: TableLimits, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+            limits: TableLimits, name: str, width: int | None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows after the header, mapped to fields. ``width`` (CSV: the header's fields) makes
+    a record of another width refuse the file, once every such line is known."""
     count = 0
     for line, cells in raw:
+        count += 1  # empty rows count: a file of millions of them is no small file
+        if count > limits.max_rows:
+            raise FileTooLargeError(f"{name}: more than {limits.max_rows} rows (empty rows count)")
         if not any(c not in (None, "") for c in cells):
             continue
-        count += 1
-        if count > limits.max_rows:
-            raise FileTooLargeError(f"{name}: more than {limits.max_rows} rows")
+        if width is not None and len(cells) != width:
+            _refuse_ragged(name, width, line, len(cells), raw)
         yield line, {f: (cells[p] if p < len(cells) else None) for p, f in positions.items()}
+
+
+def _refuse_ragged(name: str, width: int, line: int, found: int, rest: Iterator[tuple[int, Sequence[Any]]]) -> None:
+    """Read the rest of the file for its other ragged records, then refuse it naming their lines."""
+    lines = [(line, found)]
+    total = 1
+    for other, cells in rest:
+        if cells and any(c not in (None, "") for c in cells) and len(cells) != width:
+            total += 1
+            if len(lines) < _RAGGED_LISTED:
+                lines.append((other, len(cells)))
+    listed = ", ".join(f"line {n} has {k}" for n, k in lines)
+    more = f" and {total - len(lines)} more" if total > len(lines) else ""
+    raise RaggedRowsError(
+        f"{name}: {total} record(s) do not have the header's {width} fields ({listed}{more}); "
+        "nothing imported: quote fields that contain the separator"
+    )
 
 
 def _csv_rows(path: Path, encoding: str, closers: list[Any]) -> Iterator[tuple[int, Sequence[Any]]]:
     handle = path.open("r", encoding=encoding, newline="")
     closers.append(handle.close)
     try:
-        sample = handle.read(8192)
+        sample = handle.read(_DIALECT_SAMPLE_CHARS + 1)
         handle.seek(0)
     except UnicodeDecodeError as err:
         raise EncodingError(f"{path.name}: not valid {encoding} text near the start") from err
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample.splitlines()[0] if sample else "", ",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(handle, dialect)
+    complete = len(sample) <= _DIALECT_SAMPLE_CHARS
+    reader = csv.reader(handle, choose_dialect(sample[:_DIALECT_SAMPLE_CHARS], complete=complete))
     # csv.reader.line_num is the physical line where a record ENDS; report where it starts.
     start = 1
     try:
@@ -297,6 +350,9 @@ def _xlsx_rows(path: Path, closers: list[Any]) -> Iterator[tuple[int, Sequence[A
     sheet.reset_dimensions()
     try:
         yield from enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
+    except (SyntaxError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        # xml.etree's ParseError is a SyntaxError: malformed XML is a refusal, not a traceback
+        raise NotATableError(f"{path.name}: unreadable XLSX workbook: {err}") from err
     finally:
         book.close()
         handle.close()
