@@ -66,7 +66,7 @@ class _PartScan:
             claimed = int(number) if number.isdigit() and len(number) < 12 else self.rows
             if max(self.rows, claimed) > self.limits.max_rows:
                 raise XlsxRefused(
-                    f"its sheet has more than {self.limits.max_rows} rows (empty rows count)", too_large=True
+                    f"{self.name} has more than {self.limits.max_rows} rows (empty rows count)", too_large=True
                 )
 
     def _end(self, tag: str) -> None:
