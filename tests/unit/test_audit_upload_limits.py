@@ -16,7 +16,12 @@ from sqlite_utils import Database
 from aggregator.audit.csvdialect import choose_dialect
 from aggregator.audit.register import import_register
 from aggregator.audit.store import migrate_audit
-from aggregator.audit.tablefile import FileTooLargeError, NotATableError, RaggedRowsError, TableLimits
+from aggregator.audit.tablefile import (
+    FileTooLargeError,
+    NotATableError,
+    RaggedRowsError,
+    TableLimits,
+)
 from tests.rig.workbooks import empty_rows_bomb, entity_bomb, huge_cell_bomb, workbook
 
 pytestmark = pytest.mark.timeout(60)
