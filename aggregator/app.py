@@ -67,12 +67,13 @@ def create_app(
     """Build the app. ``store``/``feed``/``ingest``/``fault_service``/``meter`` are the running
     service's parts (each optional: a route needing a missing one answers 503); ``clock`` is
     where every route reads the time (tests pin it)."""
-    pool = ReaderPool(db_path or settings.db_path)
+    pool = ReaderPool(db_path or settings.db_path, timeout_s=settings.api.read_timeout_s,
+                      report_s=settings.api.read_report_s)  # fmt: skip
     ctx = ApiContext(
         settings=settings, geography=geography, pool=pool, clock=clock,
         limiter=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         store=store, feed=feed, ingest=ingest, faults=fault_service, meter=meter,
-        audit_limits=audit_limits or TableLimits(),
+        audit_limits=audit_limits or TableLimits(), feed_recheck_s=settings.api.feed_recheck_s,
     )  # fmt: skip
 
     @asynccontextmanager

@@ -41,7 +41,7 @@ def nation(ctx: ContextDep, db: DbDep, caller: CallerDep) -> NationSummary:
     sites, online = site_totals(db)
     now = ctx.clock()
     window = resolve_window(WindowKind.LAST_24H, now)
-    totals = rollup_totals(db, Level.NATION, None, window, live=ctx.store, now_ms=window.end_ms)
+    totals = rollup_totals(db, Level.NATION, None, window, now_ms=window.end_ms)
     return NationSummary(
         cameras=sum(counts), sites=sites, sites_online=online, sites_never_connected=never_connected_count(db),
         provinces=len(ctx.geography.provinces),

@@ -80,7 +80,7 @@ def area_availability(
         ensure_visible(caller, _province_of(ctx, db, level, str(key)), f"{level.value} {key}")
     now = ctx.clock()
     w = _window(window, month, start, end, now)
-    totals = rollup_totals(db, level, key, w, live=ctx.store, now_ms=to_ms(now))
+    totals = rollup_totals(db, level, key, w, now_ms=to_ms(now))
     return AvailabilityPublic.of(level.value, key, from_ms(w.start_ms), from_ms(w.end_ms), totals)
 
 

@@ -101,6 +101,7 @@ class ApiContext:
     faults: FaultService | None = None
     meter: IngestMeter | None = None
     feed_keepalive_s: float = FEED_KEEPALIVE_S
+    feed_recheck_s: float = 2.0  # an open feed checks its token this often (api.feed_recheck_s)
     audit_limits: TableLimits = field(default_factory=TableLimits)
 
     @contextmanager
@@ -123,9 +124,10 @@ def get_context(request: Request) -> ApiContext:
 ContextDep = Annotated[ApiContext, Depends(get_context)]
 
 
-def get_db(ctx: ContextDep) -> Database:
-    """A read-only connection for this thread."""
-    return ctx.pool.get()
+def get_db(ctx: ContextDep) -> Iterator[Database]:
+    """A read-only connection of this request's own, in one snapshot (aggregator.api.readers)."""
+    with ctx.pool.reading() as db:
+        yield db
 
 
 DbDep = Annotated[Database, Depends(get_db)]

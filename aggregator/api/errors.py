@@ -9,12 +9,15 @@ the answer, and proxies or browser consoles would keep it. The answer here keeps
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+
+from aggregator.api.readers import RETRY_AFTER_S, StoreBusy, is_busy
 
 __all__ = ["ERROR_RESPONSES", "ErrorOut", "ValidationErrorOut", "install_error_handlers", "redacted_errors"]
 
@@ -52,6 +55,7 @@ _CLIENT_ERRORS: dict[int, tuple[type[BaseModel], str]] = {
     404: (ErrorOut, "Unknown id, or outside the token's provinces"),
     422: (ValidationErrorOut, "Refused input (nothing was changed); the values sent are not repeated"),
     429: (ErrorOut, "Over the token's rate limit; retry after the Retry-After header's seconds"),
+    503: (ErrorOut, "The store could not answer in time (busy) or a part is not running; retry after Retry-After"),
 }
 # Documented on every API router (see create_app); routes answer only those that apply.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -80,6 +84,18 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": redacted_errors(errors)})
 
 
+async def _store_busy(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After for a read the store could not answer within its bound; any other
+    database error stays a server error."""
+    if isinstance(exc, sqlite3.OperationalError) and not is_busy(exc):
+        raise exc
+    request.app.state.ctx.pool.refused(exc)
+    return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(RETRY_AFTER_S)},
+                        content={"detail": "the store is busy and could not answer in time; retry shortly"})  # fmt: skip
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer request validation errors without echoing the request."""
+    """Answer request validation errors without echoing the request; busy reads with 503."""
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StoreBusy, _store_busy)
+    app.add_exception_handler(sqlite3.OperationalError, _store_busy)

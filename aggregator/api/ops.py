@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 from aggregator.api.common import district_counts
 from aggregator.api.deps import (
     AdminDep,
+    ApiContext,
     CallerDep,
     ContextDep,
     DbDep,
@@ -66,7 +67,20 @@ def metrics(ctx: ContextDep, db: DbDep, caller: CallerDep) -> PlainTextResponse:
     require_national(caller)
     text = render(district_counts(ctx, db), ctx.meter, sites=site_totals(db), quarantined=quarantine_counts(db),
                   ingest=_ingest_stats(ctx), feed_clients=ctx.feed.clients if ctx.feed is not None else 0)  # fmt: skip
+    text += _reader_metrics(ctx)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def _reader_metrics(ctx: ApiContext) -> str:
+    """The API readers' bounds at work (aggregator.api.readers): busy answers, long snapshots."""
+    return (
+        "# HELP camwatch_api_busy_total API reads answered 503 (store busy past the read bound).\n"
+        "# TYPE camwatch_api_busy_total counter\n"
+        f"camwatch_api_busy_total {ctx.pool.busy}\n"
+        "# HELP camwatch_api_long_reads_total API read snapshots held past api.read_report_s.\n"
+        "# TYPE camwatch_api_long_reads_total counter\n"
+        f"camwatch_api_long_reads_total {ctx.pool.long_reads}\n"
+    )
 
 
 @router.get("/ingest", response_model=IngestCounters, summary="Ingest and quarantine counters")

@@ -23,6 +23,13 @@ class StoreSettings(Section):
         default=2.5, ge=1.0, le=20.0,
         description="A site is silent after this many heartbeat intervals without a message",
     )  # fmt: skip
+    clock_skew_tolerance_s: float = Field(
+        default=120.0, ge=5, le=86400,
+        description=(
+            "A site whose clock differs from the centre's by more than this is flagged clock_skew; "
+            "its live events are then placed at the time they are received"
+        ),
+    )  # fmt: skip
 
 
 class RetentionSettings(Section):
@@ -56,3 +63,15 @@ class ApiSettings(Section):
     rate_limit_per_s: float = Field(default=20.0, gt=0, le=10000, description="API requests per second per token")
     rate_limit_burst: int = Field(default=60, ge=1, le=100000, description="API requests a token may burst")
     max_page_size: int = Field(default=500, ge=10, le=10000, description="Largest page a list answer returns")
+    feed_recheck_s: float = Field(
+        default=2.0, ge=0.2, le=60,
+        description="How often an open live feed checks its token again: a revoked token's stream closes within this",
+    )  # fmt: skip
+    read_timeout_s: float = Field(
+        default=5.0, ge=0.5, le=120,
+        description="Longest a read may take before the API answers 503 with Retry-After (busy, retry)",
+    )  # fmt: skip
+    read_report_s: float = Field(
+        default=30.0, ge=1, le=3600,
+        description="A read transaction held longer than this is logged and counted (it holds back WAL checkpoints)",
+    )  # fmt: skip
