@@ -23,6 +23,7 @@ from aggregator.faults.routing import migrate_routes_v2
 from aggregator.faults.store import migrate_faults
 from aggregator.ingest.quarantine import migrate_quarantine
 from aggregator.notify.images import migrate_image_links
+from aggregator.store.clocks import migrate_clocks
 from aggregator.store.db import (
     Migration,
     apply_migrations,
@@ -48,6 +49,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("image_links_v1", migrate_image_links),
     ("places_v1", migrate_places),
     ("audit_v3", migrate_audit_v3),
+    ("clocks_v1", migrate_clocks),
 )
 
 

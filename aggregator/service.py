@@ -64,7 +64,8 @@ class Service:
         self.db: Database = open_db(db_path)
         self.geography = load_geography(self.db)
         self.store = StateStore(self.db, self.geography, heartbeat_grace=settings.store.heartbeat_grace,
-                                state_flush_s=STATE_FLUSH_S, start=clock())  # fmt: skip
+                                state_flush_s=STATE_FLUSH_S, start=clock(),
+                                clock_tolerance_s=settings.store.clock_skew_tolerance_s)  # fmt: skip
         # WAL pages are copied back by a background thread, not by the committing writer
         self.checkpointer = Checkpointer(db_path)
         self.db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_BACKSTOP_PAGES}")

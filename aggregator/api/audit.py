@@ -48,7 +48,7 @@ from aggregator.api.schemas.audit import (
     StatusOut,
 )
 from aggregator.audit import queries
-from aggregator.audit.hygiene import hygiene_flags, load_fleet, rollup
+from aggregator.audit.hygiene import hygiene_flags, load_fleet, rollup, skewed_sites
 from aggregator.audit.reconcile import Class, ReconcileOptions
 from aggregator.audit.register import import_register
 from aggregator.audit.risk import rank_uncovered
@@ -282,4 +282,6 @@ def hygiene(db: DbDep, caller: CallerDep, province: ProvinceQ = None,
         "cameras": [{"camera": f.key, "province": f.province, "flags": [x.value for x in f.flags],
                      "firmware": f.firmware, "newest_firmware": f.newest_firmware,
                      "clock_offset_s": f.clock_offset_s} for f in flags if keep(f.province)][:limit],
+        "sites": [{"site_id": s.site_id, "province": s.province, "flags": ["clock_skew"],
+                   "clock_offset_s": s.clock_offset_s, "hint": s.hint} for s in skewed_sites(db) if keep(s.province)][:limit],
     })  # fmt: skip

@@ -20,6 +20,7 @@ from aggregator.api.deps import (
 from aggregator.api.schemas import Page, SitePlaceIn, SitePublic
 from aggregator.audit.province_check import position_refusal
 from aggregator.days import to_ms
+from aggregator.store.clocks import CLOCK_SKEW_HINT
 from aggregator.store.places import Place, set_place
 from aggregator.store.queries import sites as queries
 from aggregator.store.queries.sites import SiteFilter, SiteListing, SiteSort
@@ -36,7 +37,9 @@ def _site(s: SiteListing) -> SitePublic:
                       lat=s.lat, lon=s.lon, agent_version=s.agent_version, online=s.online,
                       last_seen=when(s.last_seen_ms), cameras=s.cameras, address=s.address, phone=s.phone,
                       enrolled=when(s.enrolled_ms), first_seen=when(s.first_seen_ms),
-                      never_connected=s.never_connected, place_by=s.place_by, place_at=when(s.place_ms))  # fmt: skip
+                      never_connected=s.never_connected, place_by=s.place_by, place_at=when(s.place_ms),
+                      clock_skew=s.clock_skew, clock_offset_s=None if s.clock_offset_ms is None else s.clock_offset_ms / 1000,
+                      clock_hint=CLOCK_SKEW_HINT if s.clock_skew else None)  # fmt: skip
 
 
 @router.get("", response_model=Page[SitePublic], summary="Sites, filtered and sorted")

@@ -8,6 +8,10 @@ the firmware string, the clock offset. Flags:
   model (:func:`version_key` compares vendor strings such as "V5.5.82 build 190220").
 * ``clock_skew``: the camera clock is off by more than ``clock_limit_s`` (breaks ONVIF
   authentication and evidence timestamps).
+
+Sites are flagged too: a site gateway whose own clock is off by more than the store's
+tolerance (``store.clock_skew_tolerance_s``, measured on every message by
+:mod:`aggregator.store.clocks`) is listed by :func:`skewed_sites` with a technician hint.
 """
 
 from __future__ import annotations
@@ -21,15 +25,19 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from aggregator.store.clocks import CLOCK_SKEW_HINT
+
 __all__ = [
     "CLOCK_LIMIT_S",
     "CameraFlags",
+    "SiteClockFlag",
     "Flag",
     "FleetCamera",
     "ProvinceHygiene",
     "hygiene_flags",
     "load_fleet",
     "rollup",
+    "skewed_sites",
     "version_key",
 ]
 
@@ -151,6 +159,25 @@ def rollup(cameras: Sequence[FleetCamera], flagged: Iterable[CameraFlags]) -> li
                         counts[p]["clock_skew"], counts[p]["flagged"])
         for p in sorted(total)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteClockFlag:
+    """A site whose gateway clock is off, with what to do about it."""
+
+    site_id: str
+    province: str
+    clock_offset_s: float | None
+    checked_ms: int | None
+    hint: str = CLOCK_SKEW_HINT
+
+
+def skewed_sites(db: Database, province: str | None = None) -> list[SiteClockFlag]:
+    """Sites flagged ``clock_skew`` now, the furthest off first."""
+    sql = ("SELECT site_id, province, clock_offset_ms, clock_checked_ms FROM sites WHERE clock_skew = 1"
+           + (" AND province = ?" if province else "") + " ORDER BY ABS(COALESCE(clock_offset_ms, 0)) DESC, site_id")
+    return [SiteClockFlag(site, prov, None if off is None else off / 1000, checked)
+            for site, prov, off, checked in db.conn.execute(sql, [province] if province else [])]  # fmt: skip
 
 
 def load_fleet(db: Database, province: str | None = None) -> list[FleetCamera]:

@@ -17,6 +17,7 @@ from aggregator.days import day_of, day_to_date, from_ms, to_ms
 from aggregator.geography import Geography, UnknownArea
 from aggregator.states import STATE_CODE, UNKNOWN
 from aggregator.store import camera_log, registry
+from aggregator.store.clocks import SiteClocks
 from aggregator.store.compacted import interval_pieces, is_compacted, until_ms
 from aggregator.store.flush import Flusher, PendingWrites
 from aggregator.store.memory import REASON_CODE, SiteRecord, StoreMemory
@@ -49,8 +50,9 @@ class SiteMessages:
 
     def __init__(
         self, db: Database, geography: Geography, memory: StoreMemory, writes: PendingWrites, timeline: Timeline,
-        flusher: Flusher,
+        flusher: Flusher, clocks: SiteClocks | None = None,
     ) -> None:  # fmt: skip
+        self.clocks = clocks if clocks is not None else SiteClocks(db)
         self.db = db
         self.geography = geography
         self.memory = memory
@@ -107,6 +109,7 @@ class SiteMessages:
 
     def _birth(self, site: SiteRecord, birth: Birth, recv: int, result: ApplyResult) -> None:
         ts = to_ms(birth.ts)
+        self.clocks.observe(site.id, site.site_id, ts, recv)
         memory, writes = self.memory, self.writes
         last = memory.birth_ms.get(site.id)
         if last is not None and birth.bd_seq == site.bd_seq and ts <= last:
@@ -153,7 +156,8 @@ class SiteMessages:
             seen.add(cam)
             # never before the kept camera history (aggregator.store.retention): a new camera "up
             # since" longer ago starts at its first kept day
-            at = max(to_ms(bc.since), cols.tail[cam], memory.history_from_ms)
+            # never after its receipt: a fast clock's "since" is not stored in the future (issue 18)
+            at = max(min(to_ms(bc.since), recv), cols.tail[cam], memory.history_from_ms)
             change(cam, site, at, STATE_CODE[bc.state], REASON_CODE[bc.reason], None, False, recv, result)
         for cam in site.cameras.values():
             if cam not in seen and not cols.missing[cam]:
@@ -166,6 +170,8 @@ class SiteMessages:
         cols = memory.cols
         site.last_seen_ms = recv
         writes.seen_sites.add(site.id)
+        clocks = self.clocks
+        clocks.observe(site.id, site.site_id, to_ms(msg.ts), recv)
         cameras = site.cameras
         change = self.timeline.change
         floor = memory.history_from_ms
@@ -190,7 +196,7 @@ class SiteMessages:
                 if merged:  # an interval ending with an event already stored is already here
                     hit = camera_log.stored_between(self.db, cam, ev.id, at, max(at, until_ms(ev.details) or at))
                 else:
-                    hit = camera_log.exists_at(self.db, cam, at, ev.id)
+                    hit = camera_log.exists_at(self.db, cam, at, ev.id) or clocks.was_moved(cam, ev.id, at)
                 if hit:
                     result.duplicates += 1
                     continue
@@ -200,8 +206,11 @@ class SiteMessages:
                     change(cam, site, piece_at, STATE_CODE[state], REASON_CODE[reason], ev.id, ev.historical,
                            recv, result)  # fmt: skip
             else:
-                change(cam, site, at, STATE_CODE[ev.state], REASON_CODE[ev.reason], ev.id, ev.historical, recv,
-                       result, ev.at)  # fmt: skip
+                placed = clocks.place(site.id, at, recv, ev.historical)
+                if placed != at:  # the centre's time; the edge time kept beside it
+                    clocks.moved(cam, ev.id, at, placed)
+                change(cam, site, placed, STATE_CODE[ev.state], REASON_CODE[ev.reason], ev.id, ev.historical, recv,
+                       result, ev.at if placed == at else from_ms(placed))  # fmt: skip
             if ev.id > site.last_event_id:
                 site.last_event_id = ev.id
         result.committed_event_ids[site.site_id] = site.last_event_id
@@ -212,6 +221,7 @@ class SiteMessages:
 
     def _heartbeat(self, site: SiteRecord, msg: Heartbeat, recv: int, result: ApplyResult) -> None:
         site.last_seen_ms = recv
+        self.clocks.observe(site.id, site.site_id, to_ms(msg.ts), recv, msg.clock_offset_s)
         if site.interval_s != msg.interval_s:
             site.interval_s = msg.interval_s
             self.writes.dirty_sites.add(site.id)

@@ -39,6 +39,7 @@ from sqlite_utils import Database
 from aggregator.days import DAY_MS, day_of, day_start, day_to_date, from_ms, to_ms
 from aggregator.geography import Geography
 from aggregator.store import retention
+from aggregator.store.clocks import DEFAULT_TOLERANCE_S, SiteClocks
 from aggregator.store.flush import STATE_FLUSH_MAX, STATE_FLUSH_S, Flusher
 from aggregator.store.ledger import Ledger
 from aggregator.store.live import LiveView
@@ -74,9 +75,10 @@ class StateStore:
 
     def __init__(
         self, db: Database, geography: Geography, *, heartbeat_grace: float = 2.5, start: datetime | None = None,
-        state_flush_s: float = 0.0,
+        state_flush_s: float = 0.0, clock_tolerance_s: float = DEFAULT_TOLERANCE_S,
     ) -> None:  # fmt: skip
         self.db = db
+        self.clock_tolerance_s = clock_tolerance_s
         self.geography = geography
         self.heartbeat_grace = heartbeat_grace
         self._state_flush_s = state_flush_s
@@ -101,7 +103,9 @@ class StateStore:
         self.ledger = Ledger(self.memory.checkpoint)
         self.flusher = Flusher(self.db, self.memory, self.writes, self.ledger, self._state_flush_s)
         self.timeline = Timeline(self.db, self.memory, self.writes, self.ledger, self.flusher)
-        self.messages = SiteMessages(self.db, self.geography, self.memory, self.writes, self.timeline, self.flusher)
+        self.clocks = SiteClocks(self.db, self.clock_tolerance_s)
+        self.messages = SiteMessages(self.db, self.geography, self.memory, self.writes, self.timeline, self.flusher,
+                                     self.clocks)  # fmt: skip
         self.live = LiveView(self.memory, self.geography)
 
     # ----- what callers read ---------------------------------------------------------
@@ -180,6 +184,7 @@ class StateStore:
                     for item, recv in zip(items, received, strict=True):
                         apply_one(item, recv, result)
                     self.flusher.flush()
+                    self.clocks.flush()
                 result.messages = len(items)
                 result.lag_s = (to_ms(datetime.now(UTC)) - min(received)) / 1000
             except BaseException:

@@ -351,8 +351,9 @@ def test_compacted_interval_whose_last_event_is_stored_is_a_duplicate(store: Sta
 
 
 def test_midnight_roll_writes_complete_camera_days_around_early_clocks(store: StateStore) -> None:
-    """The roll writes every camera's whole day, also for a camera whose clock ran ahead (its
-    change after midnight arrived before the roll) and one that changed exactly at midnight."""
+    """The roll writes every camera's whole day, also for a camera whose clock ran ahead and one
+    that changed at midnight, both received an hour before it: nothing is stored later than the
+    centre's now (issue 18), so both changes are placed at their receive time."""
     day0 = day_of(to_ms(T0))
     c0, c1 = day_start(day0), day_start(day0 + 1)
     store.apply([birth("s1", {"steady": CameraState.UP, "early": CameraState.UP, "edge": CameraState.UP,
@@ -366,7 +367,8 @@ def test_midnight_roll_writes_complete_camera_days_around_early_clocks(store: St
         (3, "early", at_c1 + 2 * hour, CameraState.DOWN),  # an agent clock 3 h ahead
         (4, "edge", at_c1, CameraState.DEGRADED),
     ], before_midnight)])  # fmt: skip
-    assert store.checkpoint == c0  # not rolled yet: the change after midnight is already stored
+    assert store.checkpoint == c0  # not rolled yet
+    assert db_max_at(store) == to_ms(before_midnight)  # nothing dated after its receive time
     store.roll(at_c1 + 3 * hour)
     db = store.db
     rows = dict(db.execute(
@@ -374,6 +376,12 @@ def test_midnight_roll_writes_complete_camera_days_around_early_clocks(store: St
         "JOIN cameras k ON k.id = d.camera WHERE d.day = ?", [day0]).fetchall())  # fmt: skip
     t0 = to_ms(T0)
     full_up = f"{c1 - t0},0,0"
-    assert rows == {"steady": full_up, "early": full_up, "edge": full_up, "busy": f"{c1 - t0 - 3_600_000},0,3600000"}
+    last_hour = f"{c1 - t0 - 3_600_000}"
+    assert rows == {"steady": full_up, "early": f"{last_hour},0,3600000", "edge": f"{last_hour},3600000,0",
+                    "busy": f"{last_hour},0,3600000"}  # fmt: skip
     counts = db.execute("SELECT up_n, degraded_n, down_n FROM site_day WHERE day = ?", [day0 + 1]).fetchone()
-    assert tuple(counts) == (3, 1, 0)  # at the midnight: "edge" already degraded, "early" still up
+    assert tuple(counts) == (2, 1, 1)  # at the midnight: "edge" degraded, "early" down since their receipt
+
+
+def db_max_at(store: StateStore) -> int:
+    return int(store.db.execute("SELECT MAX(at_ms) FROM transitions").fetchone()[0])

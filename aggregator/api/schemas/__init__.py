@@ -140,6 +140,9 @@ class SitePublic(Out):
     never_connected: bool = Field(default=False, description="Enrolled and has never sent a message")
     place_by: str = Field(default="", description="Who last set the place (enrol-site or an admin token's name)")
     place_at: datetime | None = Field(default=None, description="When the place was last set")
+    clock_skew: bool = Field(default=False, description="The site's clock is off by more than the tolerance")
+    clock_offset_s: float | None = Field(default=None, description="Its last measured offset (positive: ahead)")
+    clock_hint: str | None = Field(default=None, description="What a technician does about a skewed clock")
 
 
 class SitePlaceIn(BaseModel):

@@ -15,6 +15,7 @@ __all__ = [
     "EditOut",
     "HistoryEntry",
     "HygieneCamera",
+    "HygieneSite",
     "HygienePublic",
     "ImportLogEntry",
     "MatchPublic",
@@ -224,11 +225,22 @@ class HygieneCamera(Out):
     clock_offset_s: float | None
 
 
+class HygieneSite(Out):
+    """A site whose gateway clock is off by more than the tolerance."""
+
+    site_id: str
+    province: str
+    flags: list[str]
+    clock_offset_s: float | None
+    hint: str
+
+
 class HygienePublic(Out):
-    """Hygiene per province and the flagged cameras."""
+    """Hygiene per province, the flagged cameras and the sites whose clock is off."""
 
     provinces: list[ProvinceHygienePublic]
     cameras: list[HygieneCamera]
+    sites: list[HygieneSite] = []
 
 
 # A cell as the officer types it in the edit form (text, or a number for a coordinate).

@@ -37,7 +37,7 @@ _ORDER = {
 _COLUMNS = (
     "s.site_id, s.province, s.district, s.name, s.agency, s.lat, s.lon, s.agent_version, s.online, s.last_seen_ms, "
     "(SELECT COUNT(*) FROM camera_inventory c WHERE c.site = s.id), "
-    "s.address, s.phone, s.enrolled_ms, s.first_seen_ms, s.place_by, s.place_ms"
+    "s.address, s.phone, s.enrolled_ms, s.first_seen_ms, s.place_by, s.place_ms, s.clock_skew, s.clock_offset_ms"
 )
 
 
@@ -62,6 +62,8 @@ class SiteListing:
     first_seen_ms: int | None = None
     place_by: str = ""
     place_ms: int | None = None
+    clock_skew: bool = False  # its clock is off by more than the tolerance (aggregator.store.clocks)
+    clock_offset_ms: int | None = None  # the last measured offset (positive: the site is ahead)
 
     @property
     def never_connected(self) -> bool:
@@ -88,7 +90,8 @@ def _listing(r: Sequence[Any], live: StateStore | None = None) -> SiteListing:
     # last_seen as the writer knows it now, the figure camera lists and the feed show too
     seen = live.site_last_seen_ms(r[0]) if live is not None else None
     return SiteListing(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9] if seen is None else seen,
-                       int(r[10]), r[11], r[12], r[13], r[14], r[15], r[16])  # fmt: skip
+                       int(r[10]), r[11], r[12], r[13], r[14], r[15], r[16],
+                       bool(r[17]), r[18])  # fmt: skip
 
 
 def find_sites(db: Database, flt: SiteFilter, live: StateStore | None = None) -> tuple[int, list[SiteListing]]:

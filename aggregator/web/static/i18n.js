@@ -62,6 +62,7 @@ const STRINGS = {
     "site.never": "enrolled, never connected", "site.enrolled": "enrolled", "site.agency": "Agency",
     "site.address": "Address", "site.phone": "Phone", "site.directions": "Directions",
     "reason.never_connected": "never came online",
+    "site.clockSkew": "The site gateway's clock is off by {offset} s: its live events are dated when the centre receives them.",
   },
   th: {
     "nav.nation": "ภาพรวมประเทศ", "nav.faults": "คิวงานซ่อม", "nav.reports": "รายงาน",
@@ -126,6 +127,7 @@ const STRINGS = {
     "site.never": "ลงทะเบียนแล้ว ยังไม่เคยเชื่อมต่อ", "site.enrolled": "ลงทะเบียนเมื่อ", "site.agency": "หน่วยงาน",
     "site.address": "ที่อยู่", "site.phone": "โทรศัพท์", "site.directions": "นำทาง",
     "reason.never_connected": "ยังไม่เคยเชื่อมต่อ",
+    "site.clockSkew": "นาฬิกาของเกตเวย์จุดติดตั้งคลาดเคลื่อน {offset} วินาที: เหตุการณ์สดจะลงเวลาตามที่ศูนย์ได้รับ",
   },
 };
 

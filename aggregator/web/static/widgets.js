@@ -73,3 +73,11 @@ export function crumbs(items) {
 }
 
 export function areaLabel(row) { return placeName(row); }
+
+/** A warning that a site's gateway clock is off (issue 18): the offset and what a technician does. */
+export function clockWarning(site) {
+  if (!site || !site.clock_skew) return "";
+  const offset = site.clock_offset_s == null ? "?" : `${site.clock_offset_s > 0 ? "+" : ""}${Math.round(site.clock_offset_s)}`;
+  return h("p", { id: "site-clock-skew", class: "warning", role: "alert" },
+    t("site.clockSkew", { offset }), " ", h("small", {}, site.clock_hint || ""));
+}

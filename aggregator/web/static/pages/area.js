@@ -4,7 +4,7 @@
 import { api, windows } from "../api.js";
 import { h, STATES } from "../dom.js";
 import { t, fmtPct, fmtInt, fmtTime, placeName, reasonText } from "../i18n.js";
-import { figureCards, stateTable, stateBar, stateBadge, siteBadge, crumbs, stateLegend } from "../widgets.js";
+import { figureCards, stateTable, stateBar, stateBadge, siteBadge, crumbs, stateLegend, clockWarning } from "../widgets.js";
 import { current, page } from "../shape.js";
 import { pagedTable } from "../table.js";
 
@@ -108,7 +108,7 @@ export async function renderSite(main, siteId) {
     ? h("p", { id: "site-online" }, h("span", { class: "state unknown", dataset: { never: "true" } }, t("site.never")),
       " ", t("site.enrolled"), " ", fmtTime(s.enrolled))
     : h("p", { id: "site-online" }, siteBadge(s.online), " ", t("inv.lastSeen"), " ", fmtTime(s.last_seen)),
-  place(s)];
+  clockWarning(s), place(s)];
   const enc = encodeURIComponent(siteId);
   const table = pagedTable({
     id: "cameras-table",

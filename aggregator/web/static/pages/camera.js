@@ -3,7 +3,7 @@
 import { api, ApiError, latestSnapshot } from "../api.js";
 import { h, STATES } from "../dom.js";
 import { t, fmtPct, fmtTime, placeName, reasonText } from "../i18n.js";
-import { stateBadge, crumbs } from "../widgets.js";
+import { stateBadge, crumbs, clockWarning } from "../widgets.js";
 import { page } from "../shape.js";
 import { session } from "../session.js";
 
@@ -100,10 +100,11 @@ async function snapshot(site, cam) {
 
 export async function render(main, site, cam) {
   const c = await api.camera(site, cam);
-  const [days, faults, province, district] = await Promise.all([
+  const [days, faults, province, district, siteRow] = await Promise.all([
     api.cameraDays(site, cam, 30).catch((err) => { if (err.status === 401) throw err; return []; }),
     api.faults({ site, camera_id: cam, limit: 20, sort: "-opened_at" }).catch((err) => { if (err.status === 401) throw err; return []; }),
     api.province(c.province), api.district(c.district),
+    api.site(site).catch((err) => { if (err.status === 401) throw err; return null; }),
   ]);
   const head = h("div", { id: "camera-head" });
   const stateBox = h("p", { id: "camera-state" });
@@ -116,7 +117,7 @@ export async function render(main, site, cam) {
   head.append(crumbs([
     [placeName(province), `#/province/${c.province}`], [placeName(district), `#/district/${c.district}`],
     [site, `#/site/${encodeURIComponent(site)}`], [cam, null]]),
-  h("h1", {}, `${t("level.camera")} ${c.name || cam}`), stateBox);
+  h("h1", {}, `${t("level.camera")} ${c.name || cam}`), stateBox, clockWarning(siteRow));
   drawState(c);
   const trBody = h("tbody");
   function drawTransitions(rows) {
