@@ -172,7 +172,9 @@ def rollup_totals(
     """Exact totals of every camera of one nation/province/district/agency/site over ``window``.
 
     ``live`` (the in-process StateStore) makes windows ending now cheap; it is held locked so
-    the database and memory are read at the same instant.
+    the database and memory are read at the same instant. The API never passes it: its readers
+    must not wait on a lock the writer holds through its busy waits (issue 18); they read one
+    WAL snapshot of the database instead (aggregator.api.readers).
     """
     windows = load_windows(db)
     if live is not None:
