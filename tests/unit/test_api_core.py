@@ -70,7 +70,7 @@ def make_rig(tmp_path: Path, **settings: object) -> Iterator[Rig]:
         _birth("bkk-1", "10", "1001", {"cam-a": CameraState.UP, "cam-b": CameraState.DOWN, "cam-c": CameraState.UP}, "Hikvision"),
         _birth("cm-1", "50", "5001", {"cam-x": CameraState.UP, "cam-y": CameraState.DEGRADED}, "Dahua"),
     ])  # fmt: skip
-    ev = Events(site="bkk-1", ts=NOW, seq=1, events=[
+    ev = Events(site="bkk-1", ts=NOW - timedelta(minutes=5), seq=1, events=[  # sent when received: a true clock
         Event(id=1, camera_id="cam-a", at=NOW - timedelta(hours=3), state=CameraState.DOWN, reason=Reason.UNREACHABLE),
         Event(id=2, camera_id="cam-a", at=NOW - timedelta(hours=2), state=CameraState.UP)])  # fmt: skip
     store.apply([Inbound(SiteTopic("10", "1001", "bkk-1", Kind.EVENTS), ev, NOW - timedelta(minutes=5))])
