@@ -14,8 +14,9 @@ import pytest
 from sqlite_utils import Database
 
 from aggregator.audit.csvdialect import choose_dialect
+from aggregator.audit.history import migrate_audit_v3
 from aggregator.audit.register import import_register
-from aggregator.audit.store import migrate_audit
+from aggregator.audit.store import migrate_audit, migrate_audit_v2
 from aggregator.audit.tablefile import (
     FileTooLargeError,
     NotATableError,
@@ -36,7 +37,9 @@ SMALL = TableLimits(max_rows=1000, max_part_bytes=1 << 20, max_expanded_bytes=2 
 @pytest.fixture
 def db() -> Database:
     database = Database(memory=True)
-    migrate_audit(database)
+    for migrate in (migrate_audit, migrate_audit_v2, migrate_audit_v3):
+        migrate(database)
+    database.conn.commit()
     return database
 
 
