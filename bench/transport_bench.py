@@ -201,7 +201,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("aggregator.ingest.consumer").setLevel(logging.CRITICAL)  # stop/start chatter per run
+    for name in ("aggregator.ingest.consumer", "aggregator.ingest.connection"):  # stop/start chatter per run
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     sites = [f"bench-{i:03d}" for i in range(args.sites)]
     with tempfile.TemporaryDirectory(prefix="camwatch-transport-bench-") as tmp:
         workdir = Path(tmp)

@@ -1,9 +1,7 @@
-"""MQTT ingest: persistent session, validation, quarantine, session rules, one batching writer.
+"""MQTT ingest: validation, quarantine, session rules, one batching writer, acks after commit.
 
 Why each rule (DESIGN.md, transport):
 
-* Persistent session (MQTT v5, clean start off, session expiry): while the aggregator is
-  down or restarting, the broker keeps queueing the sites' QoS 1 messages for it.
 * Manual acks: a message is acknowledged to the broker only after the database commit
   that stored it, so a crash between receive and commit makes the broker deliver it again.
   The store de-duplicates by (site, event id), so a crash between commit and ack costs a
@@ -11,13 +9,13 @@ Why each rule (DESIGN.md, transport):
 * One writer thread: the paho network thread only queues deliveries; the writer decodes,
   validates, quarantines, applies a batch in one transaction, acks to the broker, then
   publishes one :class:`protocol.Ack` per site, then tells the listeners.
-* Retained :class:`protocol.HostState`: ``online`` on every connect, ``offline`` as the will
-  and on a clean stop, so agents buffer instead of publishing into the void.
 * Role (``ingest.role``): only the primary host acknowledges, commands and says its state; a
   secondary (a provincial control room) reads the same stream, keeps its own figures and sends
   nothing, so the agents' outboxes are governed by the primary alone.
 
-Sessions, seq gaps and rebirths are in :mod:`aggregator.ingest.sessions`; the broker and batching
+The broker connection (persistent session, fallback brokers, retained host state, subscriptions)
+is in :mod:`aggregator.ingest.connection`, which hands each message to :meth:`Ingest._on_message`;
+sessions, seq gaps and rebirths are in :mod:`aggregator.ingest.sessions`; the broker and batching
 settings in :mod:`aggregator.ingest.settings`; why a batch runs with the garbage collector
 paused in :mod:`aggregator.ingest.gcpause`.
 """
@@ -26,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -37,18 +34,15 @@ from itertools import count
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from sqlite_utils import Database
 
 from aggregator.ingest.commit import CommitHealth, Stopped, commit_batch
+from aggregator.ingest.connection import BrokerConnection
 from aggregator.ingest.gcpause import collector_paused
-from aggregator.ingest.links import LINK_STATE_FILTER, parse_link_state
+from aggregator.ingest.links import parse_link_state
 from aggregator.ingest.quarantine import Quarantine, migrate_quarantine
 from aggregator.ingest.sessions import Decision, Routed, SiteSessions
 from aggregator.ingest.settings import IngestSettings
-from aggregator.linkstate import LinkState
 from aggregator.store import registry
 from aggregator.store.snapshots import SnapshotRefused, SnapshotStore, snapshot_command
 from aggregator.store.state import ApplyResult, Inbound
@@ -60,7 +54,6 @@ from protocol import (
     CommandKind,
     Events,
     Heartbeat,
-    HostState,
     Kind,
     ProtocolError,
     SiteMessage,
@@ -68,10 +61,8 @@ from protocol import (
     Snapshot,
     decode_site_message,
     encode,
-    site_filter,
     site_topic,
 )
-from protocol.topics import HOST_STATE_TOPIC
 
 __all__ = ["UNACKED_AGE_LIMIT_S", "Inbound", "Ingest", "IngestSettings", "migrate_quarantine"]
 
@@ -93,9 +84,6 @@ _WRITER_TICK_S = 0.2
 _QUEUE_MAX = 50_000
 # Reply topics kept built: two kinds (ack, cmd) for every site of a national fleet.
 _REPLY_TOPICS = 65_536
-# paho's reconnect back-off: quick after a broker restart, never idle for long after one.
-_RECONNECT_MIN_S = 1
-_RECONNECT_MAX_S = 30
 
 
 @lru_cache(maxsize=_REPLY_TOPICS)
@@ -154,9 +142,7 @@ class Ingest:
         self._stage_hook = stage_hook  # tests: called at "received", "committed", "acked"
         self._queue: queue.Queue[_Delivery] = queue.Queue(_QUEUE_MAX)
         self._stop = threading.Event()
-        self._subscribed = threading.Event()  # the broker confirmed this connection's subscriptions
         self._carry: list[_Delivery] = []  # a batch whose cycle failed, tried again
-        self._generation = 0
         self._cmd_ids = count(1)
         self.committed_batches = 0
         self._counters = dict.fromkeys(
@@ -169,139 +155,39 @@ class Ingest:
         self._lag_s = 0.0  # receive-to-commit delay of the oldest message of the last batch
         self._topics: dict[str, SiteTopic] = {}  # last topic seen per site (for acks and cmds)
         self._enrolled: dict[str, tuple[str, str]] = {}  # cache of registry lookups that hit
-        self._broker = 0  # which of settings.urls the client is aimed at
-        self._link = LinkState("ingest", settings.url, retry_min_s=_RECONNECT_MIN_S, retry_max_s=_RECONNECT_MAX_S)
-        self._client = self._make_client()
+        self._conn = BrokerConnection(settings, on_message=self._on_message, link_state=bool(self.link_listeners))
+        # The writer's acks and replies go through this client (the benchmark swaps in a null one).
+        self._client = self._conn.client
         self._writer = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
 
-    # -- MQTT client ------------------------------------------------------------------------
-
-    def _host_state(self, online: bool) -> bytes:
-        return encode(HostState(online=online, ts=datetime.now(UTC), host=self.settings.host_name[:100]))
-
-    def _make_client(self) -> mqtt.Client:
-        s = self.settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=s.client_id,
-            protocol=mqtt.MQTTv5,
-            manual_ack=True,
-        )
-        if s.username is not None:
-            client.username_pw_set(s.username, s.password.get_secret_value())
-        if s.tls:
-            context = ssl.create_default_context(cafile=s.cafile)
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            client.tls_set_context(context)
-        if s.primary:  # a secondary's death must never tell the agents the primary is gone
-            client.will_set(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
-        client.reconnect_delay_set(_RECONNECT_MIN_S, _RECONNECT_MAX_S)
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.on_subscribe = self._on_subscribe
-        # paho's own logger is not attached: it says "Client is not connected" on every
-        # retry without naming the broker; self._link says what happened, once.
-        return client
+    # -- broker -----------------------------------------------------------------------------
 
     def start(self) -> None:
         """Connect (persistent session) and start the writer thread."""
-        self._connect_to(0)
+        self._conn.connect()
         self._writer.start()
-        self._client.loop_start()
-
-    def _connect_to(self, index: int) -> None:
-        """Aim the client at broker ``index`` of url + fallback_urls; paho's loop connects."""
-        s = self.settings
-        self._broker = index
-        host, port = s.urls[index]
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = s.session_expiry_s
-        self._client.connect_async(host, port, keepalive=s.keepalive_s, clean_start=False, properties=props)
-
-    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        """The broker is unreachable: with fallbacks, the next one (in a ring) is tried next.
-
-        Each broker keeps this client id's own persistent session; what reaches both (the bridges
-        feed both national brokers) is committed once, by (site, event id)."""
-        def run() -> None:
-            self._link.failed_now()
-            urls = self.settings.urls
-            if len(urls) > 1 and not self._stop.is_set():
-                self._connect_to((self._broker + 1) % len(urls))
-                self._link.url = (self.settings.url, *self.settings.fallback_urls)[self._broker]
-                logger.warning("ingest: broker unreachable, trying %s:%d next", *urls[self._broker])
-
-        self._guard("on_connect_fail", run)
+        self._conn.loop_start()
 
     def stop(self) -> None:
         """Say offline (retained), disconnect, and stop; unacked deliveries come back later."""
         self._stop.set()
-        self._link.stopping = True
+        self._conn.begin_stop()
         self._writer.join(10)
-        if self.settings.primary:  # a secondary host has no state of its own to withdraw
-            try:
-                info = self._client.publish(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
-                info.wait_for_publish(2.0)
-            except (RuntimeError, ValueError) as err:
-                logger.warning("ingest: offline host state not published: %s", err)
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def _guard(self, what: str, func: Callable[[], None]) -> None:
-        try:
-            func()
-        except Exception:  # a callback must never kill paho's network thread
-            logger.exception("ingest: %s failed", what)
-
-    def _on_connect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
-    ) -> None:
-        def run() -> None:
-            if reason.is_failure:
-                self._link.failed(f"the broker refused the connection ({reason})")
-                return
-            self._generation += 1
-            # Subscriptions live in the session, but a broker that lost its persistence
-            # file has forgotten them: always subscribe again.
-            province = self.settings.province or "+"
-            filters = [(site_filter(province=province, kind=k), 1) for k in Kind if k.from_agent]
-            if self.link_listeners:  # the provinces' bridges on this broker: "province link down"
-                filters.append((LINK_STATE_FILTER, 1))
-            client.subscribe(filters)
-            if self.settings.primary:
-                client.publish(HOST_STATE_TOPIC, self._host_state(True), qos=1, retain=True)
-            self._link.up(f"session present: {getattr(flags, 'session_present', '?')}")
-
-        self._guard("on_connect", run)
-
-    def _on_subscribe(
-        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
-    ) -> None:
-        def run() -> None:
-            codes = list(reasons)
-            if self.link_listeners and codes and codes[-1].is_failure:
-                # a broker without bridges (or an ACL without $SYS rights): no link faults, ingest goes on
-                logger.info("ingest: bridge notifications not readable here (%s): no link faults", codes[-1])
-                codes.pop()
-            failed = [r for r in codes if r.is_failure]
-            if failed:
-                logger.error("ingest: broker refused subscriptions: %s", failed)
-                return
-            self._subscribed.set()
-
-        self._guard("on_subscribe", run)
+        self._conn.close()
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait until connected and subscribed (what a health check and a test wait for)."""
-        return self._subscribed.wait(timeout)
+        return self._conn.wait_ready(timeout)
 
-    def _on_disconnect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
-    ) -> None:
-        self._subscribed.clear()
-        self._guard("on_disconnect", lambda: self._link.lost(str(reason)))
+    @property
+    def connected(self) -> bool:
+        """Whether the MQTT connection is up."""
+        return self._conn.connected
+
+    @property
+    def _generation(self) -> int:
+        """The connection a delivery must have come on for its mid to be acked."""
+        return self._conn.generation
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         # Called once per message on paho's network thread: no closure, no logging on the
@@ -315,7 +201,7 @@ class Ingest:
                 bytes(message.payload),  # no copy: paho already made bytes
                 message.mid,
                 message.qos,
-                self._generation,
+                self._conn.generation,
                 datetime.now(UTC),
             )
             while not self._stop.is_set():
@@ -637,7 +523,7 @@ class Ingest:
         """Why ingest cannot be trusted right now, one reason each; empty when it can."""
         reasons = []
         if not self.connected:
-            host, port = self.settings.urls[self._broker]
+            host, port = self._conn.broker
             reasons.append(f"ingest_disconnected: not connected to the broker {host}:{port}")
         if self.commits.failed_in_a_row >= _ATTEMPTS_BEFORE_UNHEALTHY or self._failing_cycles:
             reasons.append(f"writer_failing: the last {max(self.commits.failed_in_a_row, self._failing_cycles)} "
@@ -647,10 +533,3 @@ class Ingest:
             reasons.append(f"ingest_stalled: the oldest unacknowledged delivery is {age:.0f} s old "
                            f"(limit {UNACKED_AGE_LIMIT_S:.0f} s)")  # fmt: skip
         return reasons
-
-
-
-    @property
-    def connected(self) -> bool:
-        """Whether the MQTT connection is up."""
-        return self._client.is_connected()
