@@ -15,6 +15,7 @@ Why each rule (DESIGN.md, transport):
 
 The broker connection (persistent session, fallback brokers, retained host state, subscriptions)
 is in :mod:`aggregator.ingest.connection`, which hands each message to :meth:`Ingest._on_message`;
+what /healthz and /metrics read (and their limits) in :mod:`aggregator.ingest.health`;
 sessions, seq gaps and rebirths are in :mod:`aggregator.ingest.sessions`; the broker and batching
 settings in :mod:`aggregator.ingest.settings`; why a batch runs with the garbage collector
 paused in :mod:`aggregator.ingest.gcpause`.
@@ -39,6 +40,12 @@ from sqlite_utils import Database
 from aggregator.ingest.commit import CommitHealth, Stopped, commit_batch
 from aggregator.ingest.connection import BrokerConnection
 from aggregator.ingest.gcpause import collector_paused
+from aggregator.ingest.health import (
+    UNACKED_AGE_LIMIT_S,
+    health_reasons,
+    ingest_stats,
+    unacked_age_s,
+)
 from aggregator.ingest.links import parse_link_state
 from aggregator.ingest.quarantine import Quarantine, migrate_quarantine
 from aggregator.ingest.sessions import Decision, Routed, SiteSessions
@@ -71,12 +78,6 @@ logger = logging.getLogger(__name__)
 # A batch whose cycle raised (a bug, a full disk under the quarantine) is tried this many
 # times before it is left to the broker's redelivery.
 _CYCLE_RETRIES = 5
-# /healthz turns 503 when a delivery waits longer than this: a batch commits in well under a
-# second, so a minute means the writer is stuck (or the store is down), not busy.
-UNACKED_AGE_LIMIT_S = 60.0
-# Failed whole-batch commits in a row before health says the writer is failing (one failure
-# is a checkpoint holding the lock; three are not).
-_ATTEMPTS_BEFORE_UNHEALTHY = 3
 # The writer wakes at least this often to close expired seq gaps.
 _WRITER_TICK_S = 0.2
 # Deliveries waiting for the writer; past this the network thread blocks (back-pressure
@@ -492,44 +493,20 @@ class Ingest:
             self._stage_hook(name)
 
     def stats(self) -> dict[str, int | float]:
-        """Counters for /metrics: messages received, committed, dropped (duplicates of the
-        session rules, late wills, expired gaps), quarantined, store duplicates, rebirths
-        asked, acks sent, events for cameras not in their site's last birth (unknown_cameras); the
-        writer's queue depth and last receive-to-commit lag."""
-        out: dict[str, int | float] = dict(self._counters)
-        out["quarantined"] = self.quarantine.added  # no database read from the caller's thread
-        out["queue_depth"] = self._queue.qsize()
-        out["lag_s"] = round(self._lag_s, 3)
-        out["gaps"] = self.sessions.gaps
-        out["late_wills"] = self.sessions.late_wills
-        out["connected"] = int(self.connected)
-        out["commits_failed"] = self.commits.failed_total
-        out["store_rejected"] = self.commits.isolated_total
-        out["oldest_unacked_s"] = round(self.oldest_unacked_s(), 3)
-        return out
+        """Counters for /metrics (which ones: :func:`aggregator.ingest.health.ingest_stats`)."""
+        return ingest_stats(
+            self._counters, quarantined=self.quarantine.added, queue_depth=self._queue.qsize(), lag_s=self._lag_s,
+            gaps=self.sessions.gaps, late_wills=self.sessions.late_wills, connected=self.connected,
+            commits=self.commits, unacked_s=self.oldest_unacked_s(),
+        )  # fmt: skip
 
     def oldest_unacked_s(self, now: datetime | None = None) -> float:
         """Age of the oldest delivery received and not yet acknowledged (0 when none waits)."""
-        oldest = self._batch_since
-        with self._queue.mutex:  # peek at the head without taking it
-            if self._queue.queue:
-                head = self._queue.queue[0].received_at
-                oldest = head if oldest is None else min(oldest, head)
-        if oldest is None:
-            return 0.0
-        return max(0.0, ((now or datetime.now(UTC)) - oldest).total_seconds())
+        return unacked_age_s(self._batch_since, self._queue, now or datetime.now(UTC))
 
     def health(self, now: datetime | None = None) -> list[str]:
         """Why ingest cannot be trusted right now, one reason each; empty when it can."""
-        reasons = []
-        if not self.connected:
-            host, port = self._conn.broker
-            reasons.append(f"ingest_disconnected: not connected to the broker {host}:{port}")
-        if self.commits.failed_in_a_row >= _ATTEMPTS_BEFORE_UNHEALTHY or self._failing_cycles:
-            reasons.append(f"writer_failing: the last {max(self.commits.failed_in_a_row, self._failing_cycles)} "
-                           "commits failed")  # fmt: skip
-        age = self.oldest_unacked_s(now)
-        if age > UNACKED_AGE_LIMIT_S:
-            reasons.append(f"ingest_stalled: the oldest unacknowledged delivery is {age:.0f} s old "
-                           f"(limit {UNACKED_AGE_LIMIT_S:.0f} s)")  # fmt: skip
-        return reasons
+        return health_reasons(
+            connected=self.connected, broker=self._conn.broker, commits=self.commits,
+            failing_cycles=self._failing_cycles, unacked_s=self.oldest_unacked_s(now),
+        )  # fmt: skip
