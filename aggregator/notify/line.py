@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from aggregator.notify.deliveries import Delivery
+from aggregator.notify.http import alert_http_client
 from aggregator.notify.settings import LineSettings
 from aggregator.notify.webhook import DeliveryError
 
@@ -137,14 +138,7 @@ class LineSender:
         self._token = settings.channel_access_token
         self._settings = settings
         self._url = settings.base_url.rstrip("/") + PUSH_PATH
-        timeout = httpx.Timeout(
-            settings.read_timeout_s,
-            connect=settings.connect_timeout_s,
-            read=settings.read_timeout_s,
-            write=settings.read_timeout_s,
-            pool=settings.connect_timeout_s,
-        )
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._client = alert_http_client(settings.connect_timeout_s, settings.read_timeout_s)
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -18,6 +18,7 @@ from datetime import datetime
 import httpx
 
 from aggregator.notify.deliveries import Delivery
+from aggregator.notify.http import alert_http_client
 from aggregator.notify.settings import WebhookSettings
 
 __all__ = [
@@ -66,15 +67,7 @@ class WebhookSender:
         """``secret_for(route_id)`` gives the route's signing secret (None: unsigned)."""
         settings = settings or WebhookSettings()
         self._secret_for = secret_for
-        # Connect fast-fails a dead endpoint; read allows a slow receiver to store the alert.
-        timeout = httpx.Timeout(
-            settings.read_timeout_s,
-            connect=settings.connect_timeout_s,
-            read=settings.read_timeout_s,
-            write=settings.read_timeout_s,
-            pool=settings.connect_timeout_s,
-        )
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._client = alert_http_client(settings.connect_timeout_s, settings.read_timeout_s)
 
     def close(self) -> None:
         """Close the connection pool."""
