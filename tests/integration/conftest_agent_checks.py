@@ -15,7 +15,7 @@ from agent.runner import Runner
 # Short timeouts and intervals: the rig answers in well under a second on loopback.
 FAST_CHECKS: dict[str, Any] = {
     "interval_s": 1.0, "jitter_s": 0.0, "concurrency": 4, "tcp_timeout_s": 1.0,
-    "onvif_timeout_s": 2.0, "rtsp_open_timeout_s": 3.0, "rtsp_read_timeout_s": 2.0,
+    "onvif_timeout_s": 3.0, "rtsp_open_timeout_s": 6.0, "rtsp_read_timeout_s": 2.0,
     "snapshot_timeout_s": 2.0, "burst_frames": 5,
 }
 
