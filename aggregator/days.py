@@ -24,6 +24,7 @@ __all__ = [
     "from_ms",
     "split_days",
     "to_ms",
+    "today_in_bangkok",
 ]
 
 DAY_MS = 86_400_000
@@ -52,6 +53,11 @@ def day_of(ms: int) -> int:
 def day_start(day: int) -> int:
     """The instant (ms, UTC) at which Bangkok day ``day`` begins (local midnight)."""
     return day * DAY_MS - OFFSET_MS
+
+
+def today_in_bangkok(now: datetime | None = None) -> date:
+    """Today's date in Bangkok: what an officer means by "today" (UTC is 7 hours behind)."""
+    return (now or datetime.now(UTC)).astimezone(BANGKOK).date()
 
 
 def day_to_date(day: int) -> date:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from aggregator.audit.messages import Problem, ProblemError, render
 from aggregator.audit.province_check import wrong_province
 from aggregator.audit.spatial import THAILAND_BOUNDS
+from aggregator.days import today_in_bangkok
 
 __all__ = [
     "FIELDS",
@@ -280,7 +281,7 @@ class RegisterRow(BaseModel):
     @classmethod
     def _installed(cls, value: Any) -> date | None:
         found = parse_date(value)
-        if found is not None and found > date.today():
+        if found is not None and found > today_in_bangkok():
             raise ProblemError(Problem("date_future", {"value": _typed_date(value, found)}))
         return found
 

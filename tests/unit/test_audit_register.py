@@ -356,3 +356,19 @@ def test_tis620_text_after_a_long_ascii_start_is_read_again_as_thai(db: Database
     assert (report.inserted, report.rejected) == (1201, 0)
     stored = db.execute("SELECT location FROM audit_declared WHERE register_id = 'T1'").fetchone()
     assert stored == ("ประตูท่าแพ",)
+
+
+@pytest.mark.calendar
+def test_an_installation_date_is_in_the_future_only_after_bangkok_today(now: Any) -> None:
+    """An officer in Bangkok at 00:30 on the 1st types the 1st: UTC still says the 31st."""
+    from datetime import timedelta
+
+    from aggregator.days import today_in_bangkok
+
+    today = today_in_bangkok(now)
+    base = dict(zip(["register_id", "province", "district", "agency", "location", "lat", "lon",
+                     "maker", "model", "ip", "serial", "installed", "status"], GOOD, strict=True))
+    accepted, errors = parse_row({**base, "installed": today.strftime("%d/%m/%Y")})
+    assert errors == [] and accepted is not None and accepted.installed == today
+    refused, errors = parse_row({**base, "installed": (today + timedelta(days=1)).strftime("%d/%m/%Y")})
+    assert refused is None and len(errors) == 1 and "future" in errors[0]
