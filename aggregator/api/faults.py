@@ -151,7 +151,7 @@ def get_fault(caller: CallerDep, svc: FaultsDep, fault_id: FaultId) -> FaultDeta
     """One fault with its full history; 404 when unknown or outside the caller's provinces."""
     fault = _visible_fault(svc, caller, fault_id)
     history = [FaultStep.model_validate(step) for step in svc.store.history(fault_id)]
-    return FaultDetail.model_validate({**fault_row(fault), "history": history})
+    return FaultDetail.model_validate({**fault_row(fault), "assignee": fault.acknowledged_by, "history": history})
 
 
 @router.post("/faults/{fault_id}/acknowledge", response_model=FaultPublic, summary="Acknowledge a fault",

@@ -1,9 +1,14 @@
 """The fault queue holds a country (issue 15), in headless Chromium against a real aggregator:
 with 5,000 open faults the oldest is first and the total says 5,000; the page keeps the user's
-place; a live change is announced and does not move the row under the pointer until asked."""
+place; a live change is announced and does not move the row under the pointer until asked.
+The phone-first layout: no page scrolls sideways at 390x844 (and 360) or 1366x900; a
+technician acknowledges, assigns and resolves with parts and cost from a fault card, "near
+me" first; the header search finds a camera by serial; the PWA's manifest, icons, service
+worker and offline shell showing the last loaded queue."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,7 +68,7 @@ def test_five_thousand_open_faults_oldest_first_and_a_change_does_not_move_the_r
     site.set("t-bkk-1-cam3", CameraState.DEGRADED, Reason.BLURRED)  # any live change wakes the page
     try:
         page.wait_for_selector("#queue-changed:not([hidden])")
-        assert "5,001" in page.inner_text("#queue-changed")
+        assert "1 new" in page.inner_text("#queue-changed") and "5,001" in page.inner_text("#queue-changed")
         assert _first_id(page) == str(FIRST_ID + 50)  # the row under the pointer stayed
         assert page.locator("#fault-table tbody tr").first.bounding_box() == before
         page.click("#queue-apply")
@@ -72,3 +77,127 @@ def test_five_thousand_open_faults_oldest_first_and_a_change_does_not_move_the_r
         assert page.is_hidden("#queue-changed")
     finally:
         site.set("t-bkk-1-cam3", CameraState.UP, Reason.NONE)
+
+
+# --- phone-first layout, global search and the PWA (issue 15) --------------------------------
+
+PHONE = (390, 844)
+DESKTOP = (1366, 900)
+# Every page of the dashboard, and what shows once its data is drawn.
+PAGES = (
+    ("#/nation", "#province-table tbody tr"), ("#/province/10", "#main h1"), ("#/district/1001", "#main table tbody tr"),
+    ("#/site/t-bkk-1", "#main table tbody tr"), ("#/camera/t-bkk-1/t-bkk-1-cam0", "#camera-state"),
+    ("#/faults", "#fault-table tbody tr"), ("#/reports", "#main h1"), ("#/audit/register", "#main h1"),
+    ("#/audit/declared", "#main h1"), ("#/audit/reconcile", "#main h1"), ("#/audit/risk", "#main h1"),
+)  # fmt: skip
+BKK_PLACE = {"name": "Sanam Luang gate 2", "agency": "BMA", "address": "Na Phra That Rd, Phra Nakhon",
+             "lat": 13.7563, "lon": 100.4931, "phone": "02 123 4567"}  # fmt: skip
+
+
+def _overflow(page: Any) -> int:
+    """How far the page scrolls sideways (0: it fits)."""
+    return int(page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth"))
+
+
+def test_every_page_fits_a_phone_and_a_desktop_without_horizontal_scroll(stack: DashboardStack, open_page: Any) -> None:
+    for viewport in (PHONE, DESKTOP):
+        page = open_page(stack.aggregator.admin_token, "th", "#/nation", viewport=viewport)
+        wide = {}
+        for hash_, ready in PAGES:
+            page.evaluate(f"location.hash = '{hash_}'")
+            page.wait_for_selector(f"#main .view[data-route='{hash_}'] {ready.removeprefix('#main ')}", state="attached")
+            wide[hash_] = _overflow(page)
+            if viewport == PHONE and hash_ in ("#/nation", "#/faults"):
+                shot(page, f"phone-{hash_.strip('#/').replace('/', '-')}")
+                page.set_viewport_size({"width": 360, "height": 740})
+                wide[f"{hash_} at 360"] = _overflow(page)
+                page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+        assert {k: v for k, v in wide.items() if v > 0} == {}, f"pages that scroll sideways at {viewport}"
+
+
+def test_technician_acknowledges_assigns_and_resolves_from_the_phone(stack: DashboardStack, open_page: Any) -> None:
+    stack.api("/api/v1/sites/t-bkk-1", method="PATCH", body=BKK_PLACE)
+    site = stack.sites["t-bkk-1"]
+    site.set("t-bkk-1-cam1", CameraState.DOWN, Reason.UNREACHABLE)
+    found: dict[str, Any] = {}
+
+    def opened() -> bool:
+        rows = stack.api("/api/v1/faults?active=true&site=t-bkk-1&camera_id=t-bkk-1-cam1")
+        found.update(rows[0] if rows else {})
+        return bool(rows)
+
+    stack.wait_api(opened, "a fault on t-bkk-1-cam1")
+    fault_id = found["id"]
+    page = open_page(stack.aggregator.technician_token, "en", "#/faults", viewport=PHONE,
+                     geolocation={"latitude": 13.75, "longitude": 100.5}, permissions=["geolocation"])  # fmt: skip
+    page.wait_for_selector("#fault-cards .fault-card")
+    assert page.is_hidden("#fault-table")
+    page.click("#near-me")  # the browser's position: Bangkok's site first, with its distance
+    card = page.locator(f".fault-card[data-id='{fault_id}']")
+    card.wait_for()
+    assert page.locator(".fault-card").first.get_attribute("data-id") == str(fault_id)
+    assert "km away" in card.inner_text()
+    assert "Sanam Luang gate 2" in card.inner_text() and "Na Phra That Rd" in card.inner_text()
+    assert card.locator("a.directions").get_attribute("href") == \
+        "https://www.google.com/maps/dir/?api=1&destination=13.7563,100.4931"
+    assert card.locator(".card-snapshot").count() == 1
+    shot(page, "phone-fault-card")
+
+    card.locator("button.ack").click()  # one tap
+    page.wait_for_selector(f".fault-card[data-id='{fault_id}'][data-status='acknowledged']")
+    assert stack.api(f"/api/v1/faults/{fault_id}")["acknowledged_by"] == "demo-technician"
+    card.locator(".assign-to summary").click()
+    card.locator("input.assignee").fill("Somchai")
+    card.locator("button.assign-named").click()
+    page.wait_for_selector(f".fault-card[data-id='{fault_id}'] .card-assignee:has-text('Somchai')")
+    card.locator("button.assign-me").click()  # and back to me
+    page.wait_for_selector(f".fault-card[data-id='{fault_id}'] .card-assignee:has-text('demo-technician')")
+    assert stack.api(f"/api/v1/faults/{fault_id}")["assignee"] == "demo-technician"
+
+    # The repair: the camera comes back (the fault resolves itself); the note, parts and cost
+    # written on the card are kept with the technician's name.
+    card.locator(".resolve-form summary").click()
+    card.locator("textarea.repair-note").fill("replaced the PoE injector")
+    card.locator("input.repair-parts").fill("PoE injector 48 V")
+    card.locator("input.repair-cost").fill("1250.50")
+    site.set("t-bkk-1-cam1", CameraState.UP, Reason.NONE)
+    stack.wait_api(lambda: stack.api(f"/api/v1/faults/{fault_id}")["status"] == "resolved", "the fault resolved")
+    card.locator("button.resolve").click()
+    stack.wait_api(lambda: stack.api(f"/api/v1/faults/{fault_id}")["parts"] == "PoE injector 48 V", "the repair note")
+    done = stack.api(f"/api/v1/faults/{fault_id}")
+    assert (done["note"], done["cost"], done["resolved_by"]) == ("replaced the PoE injector", 1250.5, "demo-technician")
+
+
+def test_global_search_finds_a_camera_by_serial(stack: DashboardStack, open_page: Any) -> None:
+    page = open_page(stack.aggregator.viewer_token, "en", "#/nation", viewport=PHONE)
+    page.fill("#global-search-input", "tbkk1cam2")  # the fleet's serial is TBKK1CAM2
+    page.click("#global-search-results a.search-camera:has-text('t-bkk-1-cam2')")
+    page.wait_for_selector("#main .view[data-route='#/camera/t-bkk-1/t-bkk-1-cam2'] #camera-state")
+    page.fill("#global-search-input", "Bangkok")
+    page.wait_for_selector("#global-search-results a.search-site")
+    assert _overflow(page) <= 0
+
+
+def test_pwa_manifest_service_worker_and_offline_shell(stack: DashboardStack, open_page: Any) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(stack.url + "/manifest.webmanifest", timeout=10) as res:
+        manifest = json.loads(res.read())
+    assert manifest["start_url"] == "/#/faults" and manifest["scope"] == "/" and manifest["display"] == "standalone"
+    for icon in manifest["icons"]:
+        with urllib.request.urlopen(stack.url + icon["src"], timeout=10) as res:
+            assert res.read(8) == b"\x89PNG\r\n\x1a\n"
+    page = open_page(stack.aggregator.technician_token, "en", "#/faults", viewport=PHONE)
+    page.wait_for_selector("#fault-cards .fault-card")
+    first = page.locator("#fault-cards .fault-card").first.get_attribute("data-id")
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    page.context.set_offline(True)
+    try:
+        page.reload()
+        page.wait_for_selector("#offline-mark")
+        assert page.inner_text("#offline-mark") == "Offline"
+        assert page.locator("#offline-queue .fault-card").first.get_attribute("data-id") == first
+        assert page.locator("#offline-queue button").count() == 0  # nothing can be sent offline
+        shot(page, "phone-offline-queue")
+    finally:
+        page.context.set_offline(False)

@@ -1,0 +1,17 @@
+// Issue 15's pieces of the shell, wired into app.js in a few marked lines: the header search,
+// the service worker and offline view, and the routes of its pages.
+import { installSearch } from "../search.js";
+import { registerPwa, isOffline } from "../pwa/register.js";
+import { renderOffline } from "../pwa/offline.js";
+import { forgetLastQueue } from "./queue.js";
+
+export const PHONE_ROUTES = [];
+
+export { isOffline, renderOffline, forgetLastQueue };
+
+/** Install the header search and the service worker; redraw when the connection returns. */
+export function installPhone(route) {
+  installSearch();
+  registerPwa();
+  window.addEventListener("online", () => route());
+}
