@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from aggregator.schema import open_db
+from aggregator.timetext import iso
 from protocol import CameraState, Reason
 from tests.browser.conftest import DashboardStack, shot
 from tests.rig.faults import open_fault_rows
@@ -201,3 +202,35 @@ def test_pwa_manifest_service_worker_and_offline_shell(stack: DashboardStack, op
         shot(page, "phone-offline-queue")
     finally:
         page.context.set_offline(False)
+
+
+def test_console_time_range_map_zoom_and_new_area_fault_alert(stack: DashboardStack, open_page: Any) -> None:
+    page = open_page(stack.aggregator.admin_token, "en", "#/nation", permissions=["notifications"])
+    page.wait_for_selector("#province-table tbody tr")
+    # the time range drives a range card, the map and the table
+    page.click("#range-picker button[data-range='7d']")
+    page.wait_for_selector("#fig-range[data-range='7d']")
+    week = stack.api("/api/v1/availability?level=province&key=10&window=last_7d")
+    shown = page.get_attribute("#province-map path[data-code='10']", "data-available")
+    assert (float(shown) if shown else None) == week["available"]
+    # zoom to Bangkok and around: six provinces framed and named
+    page.click("#map-zoom-bangkok")
+    page.wait_for_selector("#province-map[data-zoom='bangkok'] text.map-label[data-code='12']")
+    assert page.locator("#province-map text.map-label").count() == 6
+    assert page.text_content("#province-map text.map-label[data-code='10']") == "Bangkok"
+    shot(page, "console-range-zoom")
+    # opted in, a site fault opening in scope is announced as new since the last look
+    page.check("#alerts-opt")
+    now = stack.server_now()
+    opened = iso(now + timedelta(seconds=5))
+    row = {**open_fault_rows(1, now, provinces=("10",), first_id=FIRST_ID + 20_000)[0], "kind": "site",
+           "camera_id": None, "site": "t-bkk-2", "district": "1002", "opened_at": opened, "first_opened_at": opened}
+    _insert(stack, [row])
+    stack.sites["t-bkk-1"].set("t-bkk-1-cam3", CameraState.DEGRADED, Reason.BLURRED)  # feed activity
+    try:
+        page.wait_for_selector("#new-since:not([hidden])[data-count='1'][data-alerted='1']")
+        assert page.inner_text("#new-since") == "1 new since you last looked"
+        page.click("#new-since")
+        page.wait_for_selector("#new-since[hidden]", state="attached")
+    finally:
+        stack.sites["t-bkk-1"].set("t-bkk-1-cam3", CameraState.UP, Reason.NONE)

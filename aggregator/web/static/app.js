@@ -10,7 +10,7 @@ import * as faults from "./pages/faults.js";
 import * as reports from "./pages/reports.js";
 import { session } from "./session.js";
 import { AUDIT_ROUTES } from "./audit/routes.js"; // audit pages (issue 14)
-import { PHONE_ROUTES, installPhone, isOffline, renderOffline, forgetLastQueue } from "./phone/shell.js"; // issue 15
+import { PHONE_ROUTES, installPhone, isOffline, renderOffline, forgetLastQueue, alertsOnFeed, checkAlerts } from "./phone/shell.js"; // issue 15
 
 // Re-read the page's figures at most this often when the feed reports changes, so a burst of
 // thousands of transitions costs one refresh, not thousands.
@@ -52,6 +52,7 @@ function onFeedEvent(evt) {
   // An event's own time is not used: a replayed transition can be days old.
   setAsOf(Date.now());
   if (evt.type === "keepalive") return;
+  alertsOnFeed(); // issue 15: new area faults
   if (!page || !page.onFeed) return;
   if (page.onFeedNow) page.onFeedNow(evt);
   const wait = Math.max(0, lastRefresh + (page.refreshMs || REFRESH_MIN_INTERVAL_MS) - Date.now());
@@ -115,6 +116,7 @@ async function loadMe() {
     feed = new Feed({ onEvent: onFeedEvent, onStatus: setFeedStatus });
     feed.start();
   }
+  checkAlerts(); // issue 15
 }
 
 function signOut() {

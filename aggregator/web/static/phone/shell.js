@@ -4,14 +4,16 @@ import { installSearch } from "../search.js";
 import { registerPwa, isOffline } from "../pwa/register.js";
 import { renderOffline } from "../pwa/offline.js";
 import { forgetLastQueue } from "./queue.js";
+import { installAlerts, alertsOnFeed, checkAlerts } from "../console/alerts.js";
 
 export const PHONE_ROUTES = [];
 
-export { isOffline, renderOffline, forgetLastQueue };
+export { isOffline, renderOffline, forgetLastQueue, alertsOnFeed, checkAlerts };
 
 /** Install the header search and the service worker; redraw when the connection returns. */
 export function installPhone(route) {
   installSearch();
   registerPwa();
+  installAlerts();
   window.addEventListener("online", () => route());
 }
