@@ -234,3 +234,37 @@ def test_console_time_range_map_zoom_and_new_area_fault_alert(stack: DashboardSt
         page.wait_for_selector("#new-since[hidden]", state="attached")
     finally:
         stack.sites["t-bkk-1"].set("t-bkk-1-cam3", CameraState.UP, Reason.NONE)
+
+
+def test_admin_edits_a_sites_place_with_the_registers_position(stack: DashboardStack, open_page: Any) -> None:
+    import httpx
+
+    from tests.unit.test_audit_api import register_csv
+
+    csv = register_csv([["R-PN-1", "กรุงเทพมหานคร", "พระนคร", "Sanam Luang north gate", 13.75661, 100.49252,
+                         "TBKK1CAM0", "ใช้งานได้"]])  # fmt: skip
+    auth = {"Authorization": f"Bearer {stack.aggregator.admin_token}"}
+    imported = httpx.post(stack.url + "/api/v1/audit/register", headers=auth, files={"file": ("r.csv", csv, "text/csv")},
+                          timeout=30)  # fmt: skip
+    assert imported.status_code == 200, imported.text
+    assert httpx.post(stack.url + "/api/v1/audit/reconcile", headers=auth, json={}, timeout=60).status_code == 200
+    page = open_page(stack.aggregator.admin_token, "en", "#/site/t-bkk-2", viewport=PHONE)
+    page.wait_for_selector("#site-edit-link")
+    page.evaluate("location.hash = '#/site/t-bkk-1/edit'")
+    page.wait_for_selector("#register-positions button.use-position")
+    page.fill("#place-name", "Sanam Luang north gate")
+    page.click("#register-positions button.use-position")
+    assert page.input_value("#place-lat") == "13.75661" and page.input_value("#place-address") != ""
+    page.fill("#place-phone", "02 222 0000")
+    page.click("#place-form button[type=submit]")
+    page.wait_for_selector("#place-message.ok")
+    site = stack.api("/api/v1/sites/t-bkk-1")
+    assert (site["name"], site["lat"], site["lon"], site["phone"]) == ("Sanam Luang north gate", 13.75661, 100.49252,
+                                                                       "02 222 0000")  # fmt: skip
+    assert _overflow(page) <= 0
+    # a position in another province is refused, with the API's reason shown
+    page.fill("#place-lat", "18.7877")
+    page.fill("#place-lon", "98.9931")
+    page.click("#place-form button[type=submit]")
+    page.wait_for_selector("#place-message.error")
+    assert stack.api("/api/v1/sites/t-bkk-1")["lat"] == 13.75661

@@ -2,7 +2,7 @@
 // the operator's provinces (the API answers only those), the header says "N new since you last
 // looked" (a link to the queue; opening it marks them seen) and, if the operator opted in, the
 // browser plays a short tone and shows a notification. Checked on live feed activity (at most
-// every 5 s) and every 30 s; "last looked" is kept per user in this browser.
+// every 2 s) and every 30 s; "last looked" is kept per user in this browser.
 import { request, token } from "../api.js";
 import { h } from "../dom.js";
 import { t, fmtInt } from "../i18n.js";
@@ -10,7 +10,7 @@ import { session } from "../session.js";
 
 const AREA_KINDS = ["site", "district", "province"];
 const OPT_KEY = "camwatch.alerts.on";
-const MIN_GAP_MS = 5000;
+const MIN_GAP_MS = 2000;
 const POLL_MS = 30000;
 let lastCheck = 0;
 let checking = false;

@@ -9,6 +9,7 @@ import { h, clear } from "../dom.js";
 import { t, fmtAge, fmtTime, reasonText } from "../i18n.js";
 import { stateBadge } from "../widgets.js";
 import { session } from "../session.js";
+import { directionsUrl } from "./area.js";
 
 const enc = encodeURIComponent;
 export const NARROW = "(max-width: 760px)";
@@ -19,10 +20,6 @@ export const faultActions = {
   resolve: (id, repair) => request("POST", `/api/v1/faults/${enc(id)}/resolve`, { body: repair }),
 };
 
-/** A Google Maps directions link to a position (opens the phone's maps app). */
-export function directionsUrl(lat, lon) {
-  return `https://www.google.com/maps/dir/?api=1&destination=${lat},${lon}`;
-}
 
 // Snapshots already fetched, by "site/camera": a redraw of the queue does not fetch them again.
 const pictures = new Map();
