@@ -326,7 +326,9 @@ class FaultStore:
             clauses.append("opened_at < ?")
             params.append(iso(flt.opened_until))
         if flt.top_level:
-            clauses.append("parent_id IS NULL")
+            # "+": not through faults_parent (every top-level fault has NULL there, so walking it
+            # reads every row); the queue's partial index faults_queue serves the page instead.
+            clauses.append("+parent_id IS NULL")
         if flt.state is not None:
             clauses.append("state = ?")
             params.append(flt.state.value)

@@ -24,13 +24,16 @@ _TOP = "\U0010ffff"
 
 def migrate_search(db: Database) -> None:
     """Index the camera columns the header search matches by prefix, and the open faults the
-    queue reads (a partial index: only open and acknowledged faults, in the queue's order)."""
+    queue reads (a partial index: only open and acknowledged faults, in the queue's order, with
+    ``parent_id`` so the queue's count reads the index alone, however many closed faults the
+    table keeps)."""
     db.execute("CREATE INDEX IF NOT EXISTS cameras_serial ON camera_inventory(serial COLLATE NOCASE) WHERE serial != ''")
     db.execute(
         "CREATE INDEX IF NOT EXISTS cameras_address ON camera_inventory(address COLLATE NOCASE) WHERE address != ''"
     )
     db.execute(
-        "CREATE INDEX IF NOT EXISTS faults_queue ON faults(opened_at, id) WHERE status IN ('open', 'acknowledged')"
+        "CREATE INDEX IF NOT EXISTS faults_queue ON faults(opened_at, id, parent_id) "
+        "WHERE status IN ('open', 'acknowledged')"
     )
 
 
