@@ -188,6 +188,8 @@ def test_pwa_manifest_service_worker_and_offline_shell(stack: DashboardStack, op
     for icon in manifest["icons"]:
         with urllib.request.urlopen(stack.url + icon["src"], timeout=10) as res:
             assert res.read(8) == b"\x89PNG\r\n\x1a\n"
+    if not stack.api("/api/v1/faults?active=true&limit=1"):  # run alone: something to keep
+        _insert(stack, open_fault_rows(3, START, provinces=("30",), first_id=FIRST_ID + 30_000))
     page = open_page(stack.aggregator.technician_token, "en", "#/faults", viewport=PHONE)
     page.wait_for_selector("#fault-cards .fault-card")
     first = page.locator("#fault-cards .fault-card").first.get_attribute("data-id")
