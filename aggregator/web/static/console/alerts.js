@@ -83,7 +83,9 @@ export function installAlerts() {
   if (!who || document.getElementById("alerts-opt")) return;
   const box = h("input", { type: "checkbox", id: "alerts-opt" });
   box.checked = optedIn();
-  const label = h("label", { class: "alerts-opt", for: "alerts-opt" }, box, h("span", { "data-i18n": "alerts.opt" }, t("alerts.opt")));
+  const label = h("label", { class: "alerts-opt", for: "alerts-opt", dataset: { short: t("alerts.short") } }, box,
+    h("span", { "data-i18n": "alerts.opt" }, t("alerts.opt")));
+  document.getElementById("lang")?.addEventListener("click", () => { label.dataset.short = t("alerts.short"); });
   const badge = h("a", { id: "new-since", href: "#/faults", hidden: true, onclick: markSeen });
   box.addEventListener("change", async () => {
     localStorage.setItem(OPT_KEY, box.checked ? "1" : "0");
