@@ -29,6 +29,7 @@ from aggregator.api import (
     maintenance,
     ops,
     reports,
+    search,
     sites,
     snapshots,
 )
@@ -53,7 +54,7 @@ ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (areas.router, True), (sites.router, True), (cameras.router, True), (snapshots.router, True),
     (availability.router, True), (live.router, True), (ops.router, True), (ops.health_router, False),
     (faults.router, True), (maintenance.router, True), (alerts.router, True), (audit.router, True),
-    (audit_edit.router, True),
+    (audit_edit.router, True), (search.router, True),
     (reports.router, True), (alert_images.router, False), (web.router, False),
 )  # fmt: skip
 

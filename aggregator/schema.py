@@ -33,6 +33,7 @@ from aggregator.store.db import (
     migration_set,
 )
 from aggregator.store.places import migrate_places
+from aggregator.store.queries.search import migrate_search
 from aggregator.store.snapshots import migrate_snapshots
 
 __all__ = ["MIGRATIONS", "all_migrations", "open_db"]
@@ -50,6 +51,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("places_v1", migrate_places),
     ("audit_v3", migrate_audit_v3),
     ("clocks_v1", migrate_clocks),
+    ("search_v1", migrate_search),
 )
 
 

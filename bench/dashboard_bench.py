@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.aggregator_bench import build  # noqa: E402  (the core's country generator)
+from bench.queue_search_bench import explain_queue, search_calls, search_queries  # noqa: E402  (issue 15)
 
 # One request of the benchmark; a page that takes longer is broken, not slow.
 REQUEST_TIMEOUT_S = 60.0
@@ -137,6 +138,21 @@ async def measure(url: str, token: str, repeat: int, target: tuple[str, str, str
     return out
 
 
+async def measure_search(url: str, token: str, repeat: int, queries: list[str]) -> list[float]:
+    """Time ``repeat`` rounds of the header search's queries (issue 15)."""
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                                 timeout=REQUEST_TIMEOUT_S) as client:  # fmt: skip
+        out: list[float] = []
+        for n in range(repeat + 1):  # the first round warms up
+            t = time.perf_counter()
+            for stage in search_calls(queries):  # no shell: the search runs on a loaded page
+                for path in stage:
+                    (await client.get(path)).raise_for_status()
+            if n:
+                out.append(time.perf_counter() - t)
+        return out
+
+
 # What each page shows once its data is drawn (the browser measurement waits for it).
 READY = {"nation": "#province-table tbody tr", "province": "#districts-table tbody tr a",
          "camera": "#day-bars .bar"}  # fmt: skip
@@ -210,6 +226,8 @@ def main() -> None:
     con.close()
     target = _target(db_path)
     open_faults = seed_queue(db_path, args.queue)
+    queue_plans = explain_queue(db_path, target[0])  # issue 15: the partial index of open faults
+    searches = search_queries(db_path)  # issue 15: the header search
     # A live country: every site heard from just now with an hourly heartbeat, as running agents
     # would be. Without this the server's first act is to sweep 15,600 synthetic sites as silent
     # (one long write turning 1M cameras unknown, then their faults), which is not a page load.
@@ -239,6 +257,7 @@ def main() -> None:
         waited = asyncio.run(settle(f"http://127.0.0.1:{port}", token))
         print(f"server settled after {waited:.0f} s (silent-site sweep, faults)", flush=True)
         figures = asyncio.run(measure(f"http://127.0.0.1:{port}", token, args.repeat, target))
+        figures["search (3 queries)"] = asyncio.run(measure_search(f"http://127.0.0.1:{port}", token, args.repeat, searches))
         if args.browser:
             figures.update(browser_loads(f"http://127.0.0.1:{port}", token, args.browser, target))
     finally:
@@ -254,6 +273,10 @@ def main() -> None:
         print(f"{name:28} {p50:9.1f} {p95:9.1f} {statistics.median(values) / base:15.1f}")
     print(f"\n{cameras:,} cameras, {open_faults:,} open faults, {args.repeat} loads per page, one client, "
           "server: camwatch-aggregator serve")
+    print(f"\nsearches: {', '.join(searches)} (one after another, as typed)")
+    print("queue queries after ANALYZE (median of 30, sqlite3 in this process):")
+    for line in queue_plans:
+        print(f"  {line}")
 
 
 if __name__ == "__main__":

@@ -26,4 +26,5 @@ TAGS = [
     {"name": "faults", "description": "Faults, maintenance windows, alert routes, deliveries"},
     {"name": "audit", "description": "Provincial registers reconciled with discovered cameras"},
     {"name": "reports", "description": "Monthly availability reports"},
+    {"name": "search", "description": "The dashboard header's global search"},
 ]

@@ -262,6 +262,21 @@ class FaultBook:
         )
         return out
 
+    def assign(self, fault_id: int, by: str, assignee: str, now: datetime) -> list[FaultChange]:
+        """Give the fault to ``assignee`` (``by`` may name themselves): an open fault is taken on
+        (acknowledged, escalation stops) in their name; an acknowledged one changes hands."""
+        fault = self._require(fault_id)
+        out: list[FaultChange] = []
+        detail = f"assigned to {assignee}"
+        if fault.status is FaultStatus.OPEN:
+            self._change(fault, FaultAction.ACKNOWLEDGED, now, True, out, by=by, detail=detail,
+                         status=FaultStatus.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=assignee)  # fmt: skip
+        elif fault.status is FaultStatus.ACKNOWLEDGED:
+            self._change(fault, FaultAction.ASSIGNED, now, True, out, by=by, detail=detail, acknowledged_by=assignee)
+        else:
+            raise FaultStateError(f"fault {fault_id} is {fault.status.value}, not active")
+        return out
+
     def resolve(
         self, fault_id: int, by: str, note: RepairNote, now: datetime, *, wont_fix: bool = False
     ) -> list[FaultChange]:

@@ -71,6 +71,7 @@ class FaultAction(StrEnum):
     RESOLVED = "resolved"
     CLOSED = "closed"  # won't fix
     ALERTED = "alerted"  # the first live notification was handed to the channels
+    ASSIGNED = "assigned"  # an acknowledged fault handed to another technician
 
 
 class TransitionLike(Protocol):

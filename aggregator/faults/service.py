@@ -209,6 +209,10 @@ class FaultService:
         """Acknowledge a fault (raises FaultNotFound / FaultStateError)."""
         return self._act(lambda now: self.engine.acknowledge(fault_id, by, now))
 
+    def assign(self, fault_id: int, by: str, assignee: str) -> Fault:
+        """Give a fault to a named technician (or the caller themselves)."""
+        return self._act(lambda now: self.engine.assign(fault_id, by, assignee, now))
+
     def resolve(self, fault_id: int, by: str, note: RepairNote, *, wont_fix: bool = False) -> Fault:
         """Resolve a fault by hand with its repair note (or close it as won't-fix)."""
         return self._act(lambda now: self.engine.resolve(fault_id, by, note, now, wont_fix=wont_fix))

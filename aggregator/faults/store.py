@@ -7,6 +7,7 @@ the API reads with its own connection. Times are stored as fixed-width UTC text
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -176,6 +177,7 @@ class FaultFilter:
     acknowledged_by: str | None = None  # "assigned to": who took it on
     q: str | None = None  # search: fault id, site, camera, district, agency, who took it on
     sort: str = "-opened_at"  # one of SORTS
+    near: tuple[float, float] | None = None  # (lat, lon): nearest site first, then ``sort``
     limit: int = 100
     offset: int = 0
 
@@ -197,6 +199,20 @@ _SEARCH = (
     "(CAST(id AS TEXT) = ? OR site LIKE ? ESCAPE '\\' OR camera_id LIKE ? ESCAPE '\\'"
     " OR district LIKE ? ESCAPE '\\' OR agency LIKE ? ESCAPE '\\' OR acknowledged_by LIKE ? ESCAPE '\\')"
 )
+
+
+# "Near me": the squared equirectangular distance to the fault's site (exact enough to order
+# sites a technician can drive to; plain arithmetic, so SQLite needs no maths functions).
+# Faults without a site or a site without a position come last.
+_DISTANCE = (
+    "COALESCE((SELECT (lat - ?) * (lat - ?) + ((lon - ?) * ?) * ((lon - ?) * ?) FROM sites"
+    " WHERE sites.site_id = faults.site AND lat IS NOT NULL AND lon IS NOT NULL), 1e18)"
+)
+
+
+def _distance_params(lat: float, lon: float) -> list[float]:
+    k = math.cos(math.radians(lat))
+    return [lat, lat, lon, k, lon, k]
 
 
 class FaultStore:
@@ -254,8 +270,12 @@ class FaultStore:
     def find(self, flt: FaultFilter) -> list[Fault]:
         """Faults matching the filter, in the filter's order (newest first unless it says)."""
         where, params = self._where(flt)
-        sql = f"SELECT * FROM {FAULTS} {where} ORDER BY {SORTS[flt.sort]} LIMIT ? OFFSET ?"
-        return [row_fault(r) for r in self.db.query(sql, [*params, flt.limit, flt.offset])]
+        order, order_params = SORTS[flt.sort], []
+        if flt.near is not None:
+            order = f"{_DISTANCE}, {order}"
+            order_params = _distance_params(*flt.near)
+        sql = f"SELECT * FROM {FAULTS} {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        return [row_fault(r) for r in self.db.query(sql, [*params, *order_params, flt.limit, flt.offset])]
 
     def count(self, flt: FaultFilter) -> int:
         """How many faults match the filter (ignoring limit and offset)."""
@@ -306,7 +326,9 @@ class FaultStore:
             clauses.append("opened_at < ?")
             params.append(iso(flt.opened_until))
         if flt.top_level:
-            clauses.append("parent_id IS NULL")
+            # "+": not through faults_parent (every top-level fault has NULL there, so walking it
+            # reads every row); the queue's partial index faults_queue serves the page instead.
+            clauses.append("+parent_id IS NULL")
         if flt.state is not None:
             clauses.append("state = ?")
             params.append(flt.state.value)

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aggregator.web.pages import router
+from fastapi import APIRouter
+
+from aggregator.web import pages, pwa
+
+router = APIRouter()
+router.include_router(pages.router)
+router.include_router(pwa.router)  # manifest and service worker (issue 15)
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "router"]
 

@@ -15,9 +15,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-__all__ = ["CSP", "router"]
+__all__ = ["CSP", "STATIC_PATH", "router", "static_version"]
 
 _HERE = Path(__file__).parent
+STATIC_PATH = _HERE / "static"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' blob: data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -35,7 +36,7 @@ def _environment() -> Environment:
 
 
 @lru_cache(maxsize=1)
-def _version() -> str:
+def static_version() -> str:
     """A digest of the static files: a new release busts browser caches, an old one keeps them."""
     digest = hashlib.sha256()
     for path in sorted((_HERE / "static").rglob("*")):
@@ -50,7 +51,7 @@ def dashboard(request: Request) -> HTMLResponse:
     """The dashboard shell (Thai by default; the page remembers the user's choice)."""
     lang = "en" if request.query_params.get("lang") == "en" else "th"
     html = _environment().get_template("index.html").render(
-        lang=lang, static="/static", version=_version()
+        lang=lang, static="/static", version=static_version()
     )
     return HTMLResponse(
         html,

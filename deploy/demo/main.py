@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -29,6 +30,8 @@ from tests.rig.signals import SignalFlag
 
 from .audit_seed import seed_audit
 from .fleet import Fleet, SimSite, plan_fleet
+from .line_server import LineApi, add_demo_route, demo_line_env
+from .places import demo_places
 from .services import Stack, start_aggregator, start_broker, wait_http
 
 __all__ = ["main"]
@@ -148,8 +151,15 @@ def main(argv: list[str] | None = None) -> int:
         plan = _plan(args.sites, (args.cameras[0], args.cameras[1]))
         enrol = [(s.site_id, s.province, s.district) for s in plan] + [(REAL_SITE, "10", "1001")]
         broker = start_broker(stack, workdir)
-        aggregator = start_aggregator(stack, workdir, broker.port, args.port, enrol)
+        # Issue 15: the sites are places, and alerts go to a local LINE-compatible server.
+        from aggregator.geography import Geography
+
+        line = LineApi(secrets.token_urlsafe(32)).start()
+        stack.add("LINE server", line.stop)
+        aggregator = start_aggregator(stack, workdir, broker.port, args.port, enrol,
+                                      places=demo_places(enrol, Geography.from_geothai()), extra_env=demo_line_env(line))
         wait_http(f"{aggregator.url}/healthz", 60.0)
+        add_demo_route(aggregator.url, aggregator.admin_token)
         if not args.no_agent:
             _start_real_agent(stack, workdir, broker.port)
         status = _start_fleet(stack, workdir, broker.port, plan)
@@ -164,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  technician:  {aggregator.technician_token}",
             f"  viewer:      {aggregator.viewer_token}",
             f"  broker:      {broker.kind} on 127.0.0.1:{broker.port}",
+            f"  LINE:        alerts to a local LINE-compatible server at {line.url} (delivery log: /api/v1/deliveries)",
             f"  data:        {workdir}",
             "  The national picture fills in within a minute. Ctrl-C stops everything.",
             "",

@@ -17,9 +17,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aggregator.store.places import Place
 
 __all__ = ["AggregatorProcess", "BrokerInfo", "Stack", "start_aggregator", "start_broker", "wait_http"]
 
@@ -189,18 +193,20 @@ def aggregator_env(workdir: Path, broker_port: int, api_port: int) -> dict[str, 
 
 
 def start_aggregator(
-    stack: Stack, workdir: Path, broker_port: int, api_port: int, sites: Sequence[tuple[str, str, str]]
+    stack: Stack, workdir: Path, broker_port: int, api_port: int, sites: Sequence[tuple[str, str, str]],
+    *, places: Mapping[str, Place] | None = None, extra_env: Mapping[str, str] | None = None,
 ) -> AggregatorProcess:
-    """Create the database, enrol ``sites`` ((site, province, district)) and mint tokens,
-    then run ``camwatch-aggregator serve``."""
+    """Create the database, enrol ``sites`` ((site, province, district)) with their ``places``
+    and mint tokens, then run ``camwatch-aggregator serve`` (with ``extra_env`` settings)."""
     port = api_port if api_port and _port_free(api_port) else _free_port()
     if api_port and port != api_port:
         logger.warning("port %d is in use: the dashboard gets port %d instead", api_port, port)
-    env = aggregator_env(workdir, broker_port, port)
+    env = {**aggregator_env(workdir, broker_port, port), **(extra_env or {})}
     db_path = Path(env["CAMWATCH_DB_PATH"])
     from aggregator.geography import load_geography
     from aggregator.schema import open_db
     from aggregator.store import registry
+    from aggregator.store.places import set_place
 
     db = open_db(db_path)
     load_geography(db)
@@ -209,6 +215,8 @@ def start_aggregator(
         for site_id, province, district in sites:
             if registry.get_site(db, site_id) is None:
                 registry.insert_site(db, site_id, province, district, now_ms=now_ms)
+                if places and site_id in places:
+                    set_place(db, site_id, places[site_id], by="demo", at_ms=now_ms)
     db.close()
     pepper = env["CAMWATCH_TOKEN_PEPPER"]
     tokens = {role: mint_token(db_path, role, f"demo-{role}", pepper) for role in ("admin", "technician", "viewer")}

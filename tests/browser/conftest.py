@@ -144,8 +144,10 @@ def open_page(browser: Any, stack: DashboardStack) -> Iterator[Callable[..., Any
     """Open the dashboard signed in with ``token`` in ``lang``; every page is closed after the test."""
     contexts: list[Any] = []
 
-    def make(token: str, lang: str = "en", hash_: str = "#/nation") -> Any:
-        ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="th-TH" if lang == "th" else "en-GB")
+    def make(token: str, lang: str = "en", hash_: str = "#/nation", viewport: tuple[int, int] = (1366, 900),
+             **options: Any) -> Any:  # fmt: skip
+        ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                  locale="th-TH" if lang == "th" else "en-GB", **options)  # fmt: skip
         contexts.append(ctx)
         ctx.add_init_script(f"localStorage.setItem('camwatch.lang', '{lang}');")
         page = ctx.new_page()

@@ -2,7 +2,8 @@
 
 Runs the real demo (Mosquitto, camwatch-aggregator serve, the real agent on the RTSP and
 ONVIF rigs, the simulated fleet) with a small fleet, reads the printed address and token,
-waits until all 77 provinces report cameras through the API, then sends SIGINT and checks
+waits until all 77 provinces report cameras through the API (the sites with their places, the
+alerts delivered to the demo's LINE-compatible server), then sends SIGINT and checks
 that the demo exits 0 and leaves no process and no temporary directory behind.
 """
 
@@ -70,10 +71,22 @@ def test_demo_shows_all_provinces_and_stops_on_sigint(tmp_path: Path) -> None:
         assert [(i["kind"], i["rejected"]) for i in imports] == [("risk", 0), ("register", 12)]
         uncovered: list[object] = _get(url + "api/v1/audit/risk-coverage?uncovered=true", token)  # type: ignore[assignment]
         assert len(uncovered) >= 3
+        # Issue 15: sites are places (a name and a position inside their province: the directions
+        # links work), and alerts reach the demo's local LINE-compatible server.
+        sites: dict[str, object] = _get(url + "api/v1/sites?province=50&limit=5", token)  # type: ignore[assignment]
+        site = sites["items"][0]  # type: ignore[index]
+        assert site["name"].startswith("จุดตรวจ") and 17.0 < site["lat"] < 20.5 and site["address"], site
+        sent: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not sent:
+            rows: list[dict[str, object]] = _get(url + "api/v1/deliveries?channel=line", token)  # type: ignore[assignment]
+            sent = [r for r in rows if r["status"] == "sent"]
+            time.sleep(1)
+        assert sent and "กล้อง" in json.dumps(sent[0]["payload"], ensure_ascii=False), sent[:1]
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)
     assert code == 0, out.read_text(errors="replace")[-3000:]
     assert "stopped aggregator" in out.read_text() and "stopped Mosquitto" in out.read_text()
+    assert "stopped LINE server" in out.read_text()
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert not list(tmp_path.glob("camwatch-demo-*"))  # its temporary directory is gone

@@ -52,7 +52,7 @@ PATHS = {
                 "window_id": "999999", "route_id": "999999", "key": "10|id|nope", "import_id": "999999"},
 }
 # Query values a route needs to answer at all.
-QUERY = {"start": "2026-11-01T00:00:00Z", "end": "2026-12-01T00:00:00Z", "month": "2026-11",
+QUERY = {"start": "2026-11-01T00:00:00Z", "end": "2026-12-01T00:00:00Z", "month": "2026-11", "q": "cam",
          "declared_key": "nope", "discovered_key": "nope"}
 
 
@@ -107,6 +107,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/faults/{fault_id}"): Rule("viewer", "object"),
     ("POST", "/api/v1/faults/{fault_id}/acknowledge"): Rule("technician", "object"),
     ("POST", "/api/v1/faults/{fault_id}/resolve"): Rule("technician", "object", body={"done": "checked"}),
+    ("POST", "/api/v1/faults/{fault_id}/assign"): Rule("technician", "object", body={"assignee": "Somchai"}),
+    ("GET", "/api/v1/search"): Rule("viewer", "list", both=True),
     ("GET", "/api/v1/maintenance"): Rule("viewer", "list", both=True),
     ("POST", "/api/v1/maintenance"): Rule("technician", "object", body={
         "target_kind": "site", "target_id": "bkk-1", "weekday": 1, "start_time": "01:00", "duration_min": 60}),

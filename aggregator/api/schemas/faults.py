@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aggregator.api.schemas.base import Out
 
 __all__ = [
+    "AssignIn",
     "DeliveryPublic",
     "FaultDetail",
     "FaultPublic",
@@ -61,6 +62,22 @@ class FaultPublic(Out):
     alerted_at: str | None
     historical: bool
     affected: int
+    assignee: str | None = Field(default=None, description="Who has the fault (who took it on or was given it)")
+    site_name: str = Field(default="", description="The site's registered name (lists only)")
+    address: str = Field(default="", description="The site's address (lists only)")
+    lat: float | None = Field(default=None, description="The site's latitude (lists only)")
+    lon: float | None = Field(default=None, description="The site's longitude (lists only)")
+    phone: str = Field(default="", description="The site's contact phone (lists only)")
+    distance_km: float | None = Field(default=None, description="From the near_lat/near_lon point, when asked")
+
+
+class AssignIn(BaseModel):
+    """Who gets a fault."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: str | None = Field(default=None, min_length=1, max_length=100,
+                                 description="A technician's name; omitted or null: the caller")  # fmt: skip
 
 
 class FaultStep(Out):

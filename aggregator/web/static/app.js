@@ -10,6 +10,7 @@ import * as faults from "./pages/faults.js";
 import * as reports from "./pages/reports.js";
 import { session } from "./session.js";
 import { AUDIT_ROUTES } from "./audit/routes.js"; // audit pages (issue 14)
+import { PHONE_ROUTES, installPhone, isOffline, renderOffline, forgetLastQueue, alertsOnFeed, checkAlerts } from "./phone/shell.js"; // issue 15
 
 // Re-read the page's figures at most this often when the feed reports changes, so a burst of
 // thousands of transitions costs one refresh, not thousands.
@@ -24,6 +25,7 @@ const ROUTES = [
   [/^#\/faults$/, (m) => faults.render(m)],
   [/^#\/reports$/, (m) => reports.render(m)],
   ...AUDIT_ROUTES, // audit pages (issue 14)
+  ...PHONE_ROUTES, // issue 15
 ];
 
 let page = null;
@@ -50,6 +52,7 @@ function onFeedEvent(evt) {
   // An event's own time is not used: a replayed transition can be days old.
   setAsOf(Date.now());
   if (evt.type === "keepalive") return;
+  alertsOnFeed(); // issue 15: new area faults
   if (!page || !page.onFeed) return;
   if (page.onFeedNow) page.onFeedNow(evt);
   const wait = Math.max(0, lastRefresh + (page.refreshMs || REFRESH_MIN_INTERVAL_MS) - Date.now());
@@ -65,7 +68,7 @@ async function route() {
   const main = document.getElementById("main");
   if (!token.get()) { routeSeq++; showSignIn(main); return; }
   if (!session.me) {
-    try { await loadMe(); } catch { return; }
+    try { await loadMe(); } catch (err) { if (isOffline(err)) { routeSeq++; renderOffline(main); } return; }
   }
   let hash = location.hash || "#/nation";
   // A token scoped to some provinces may not read the national summary: start at its province.
@@ -88,6 +91,7 @@ async function route() {
       next = (await fn(view, m)) || null;
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return;
+      if (isOffline(err)) { if (seq === routeSeq) renderOffline(main); return; } // issue 15
       view.append(h("p", { class: "error" }, `${t("error.load")}: ${err.message}`));
     }
     if (seq !== routeSeq) { if (next && next.dispose) next.dispose(); return; }
@@ -112,10 +116,12 @@ async function loadMe() {
     feed = new Feed({ onEvent: onFeedEvent, onStatus: setFeedStatus });
     feed.start();
   }
+  checkAlerts(); // issue 15
 }
 
 function signOut() {
   token.clear();
+  forgetLastQueue(); // issue 15
   session.me = null;
   if (feed) { feed.stop(); feed = null; }
   document.getElementById("who").textContent = "";
@@ -170,4 +176,5 @@ document.getElementById("lang").addEventListener("click", () => {
 document.getElementById("signout").addEventListener("click", signOut);
 window.addEventListener("hashchange", route);
 applyLang();
+installPhone(route); // issue 15: header search, service worker, console alerts
 route();

@@ -1,5 +1,6 @@
 // Thai and English strings of the dashboard. Place names come from the API (geothai), never from here.
 import { AUDIT_STRINGS } from "./audit/strings.js"; // audit pages (issue 14)
+import { PHONE_STRINGS } from "./phone/strings.js"; // phone layout, search, console, PWA (issue 15)
 const STRINGS = {
   en: {
     "nav.nation": "Nation", "nav.faults": "Fault queue", "nav.reports": "Reports",
@@ -145,6 +146,7 @@ export function setLang(value) {
 
 // --- audit pages (issue 14): their strings live in audit/strings.js ---
 for (const code of ["en", "th"]) Object.assign(STRINGS[code], AUDIT_STRINGS[code]);
+for (const code of ["en", "th"]) Object.assign(STRINGS[code], PHONE_STRINGS[code]); // issue 15
 // --- end audit pages ---
 
 /** Translate ``key``, filling {placeholders} from ``vars``. */

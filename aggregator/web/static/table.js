@@ -10,11 +10,12 @@ const PAGE_SIZE = 50;
  * filters: [{param, label, options: [[value, label], ...]}] select boxes sent as query params
  * load(params) -> Promise<{items, total}>; params = {limit, offset, sort, q?, ...filters}
  * initial: {offset, sort, q, filters} to start from (a page that keeps the user's place);
- * onState({offset, sort, q, filters}) after each drawn load (to remember it).
+ * onState({offset, sort, q, filters}) after each drawn load (to remember it);
+ * onRows(rows, total) after each drawn load (a second view of the same rows: fault cards).
  * The returned peek() loads what the current view would show without drawing it, and
  * shown() is what is drawn: a page can announce a change instead of moving rows.
  */
-export function pagedTable({ columns, load, filters = [], search = false, defaultSort = "", id = "", initial = null, onState = null }) {
+export function pagedTable({ columns, load, filters = [], search = false, defaultSort = "", id = "", initial = null, onState = null, onRows = null }) {
   // seq: only the newest load draws; an older one still in flight (a live refresh started
   // before a click) must not overwrite newer rows with what it read before.
   const st = { offset: 0, sort: defaultSort, q: "", filters: {}, total: 0, seq: 0, rows: [] };
@@ -98,6 +99,7 @@ export function pagedTable({ columns, load, filters = [], search = false, defaul
     info.textContent = t("pageOf", {
       from: rows.length ? fmtInt(st.offset + 1) : 0, to: fmtInt(st.offset + rows.length), total: fmtInt(st.total),
     });
+    if (onRows) onRows(rows, st.total);
   }
 
   return {

@@ -7,6 +7,7 @@ import { t, fmtPct, fmtInt, fmtTime, placeName, reasonText } from "../i18n.js";
 import { figureCards, stateTable, stateBar, stateBadge, siteBadge, crumbs, stateLegend, clockWarning } from "../widgets.js";
 import { current, page } from "../shape.js";
 import { pagedTable } from "../table.js";
+import { session } from "../session.js";
 
 /** Page, filter and sort a short list in the browser, with the same params as the server. */
 function localLoad(fetchAll, keyOf) {
@@ -151,7 +152,9 @@ function place(s) {
     rows.push([t("site.directions"), h("a", { id: "site-directions", href: directionsUrl(s.lat, s.lon), target: "_blank", rel: "noopener" },
       `${s.lat.toFixed(5)}, ${s.lon.toFixed(5)}`)]);
   }
-  return h("dl", { id: "site-place", class: "place" }, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  const edit = session.me && session.me.role === "admin"
+    ? h("a", { id: "site-edit-link", href: `#/site/${encodeURIComponent(s.site_id)}/edit` }, t("site.edit")) : null; // issue 15
+  return h("div", {}, h("dl", { id: "site-place", class: "place" }, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])), edit);
 }
 
 async function siteStates(siteId) {

@@ -12,6 +12,8 @@ import { pagedTable } from "../table.js";
 import { stateBadge } from "../widgets.js";
 import { page } from "../shape.js";
 import { session } from "../session.js";
+import { drawCards } from "./fault-cards.js"; // phone layout (issue 15)
+import { nearMe, saveLastQueue } from "../phone/queue.js"; // phone layout (issue 15)
 
 function where(f, names) {
   const parts = [names[f.province] || f.province, f.site, f.camera_id].filter(Boolean);
@@ -77,6 +79,11 @@ export async function render(main) {
       h("button", { type: "button", class: "wontfix", onclick: act(api.closeWontFix, true) }, t("faults.wontFix")));
   }
 
+  // Phone layout (issue 15): the same rows as cards, "near me" (the browser's position, the
+  // API orders by distance) and "my faults".
+  const cards = h("div", { id: "fault-cards", class: "fault-cards" });
+  const cardDone = (text, isError) => { message.textContent = text; message.className = isError ? "error" : ""; if (!isError) table.refresh(); };
+  const near = nearMe(() => table.refresh(), (text) => { message.textContent = text; message.className = "error"; });
   const notice = h("div", { id: "queue-changed", role: "status", "aria-live": "polite", hidden: true });
   const showChanges = h("button", { type: "button", id: "queue-apply", onclick: () => { notice.hidden = true; table.refresh(); } }, t("queue.show"));
 
@@ -95,7 +102,8 @@ export async function render(main) {
         options: [["", t("queue.anyone")], ["no", t("queue.notTaken")], ["yes", t("queue.taken")], ["mine", t("queue.mine")]] },
     ],
     // The API filters, sorts (oldest first by default) and pages; its total is every match.
-    load: async ({ taken, ...params }) => api.faultPage({ ...params, ...takenParams(taken), active: true, top_level: true }),
+    load: async ({ taken, ...params }) => api.faultPage({ ...params, ...takenParams(taken), ...near.params(), active: true, top_level: true }),
+    onRows: (rows, total) => { drawCards(cards, rows, names, cardDone); saveLastQueue(rows, total, names); },
     columns: [
       { key: "id", label: "#", sort: "id", sortDesc: "-id", render: (f) => String(f.id) },
       { key: "age", label: t("faults.age"), sort: "opened_at", sortDesc: "-opened_at", render: (f) => h("span", { title: fmtTime(f.opened_at) }, fmtAge((Date.now() - Date.parse(f.opened_at)) / 1000)) },
@@ -111,7 +119,8 @@ export async function render(main) {
   main.append(h("h1", {}, t("faults.title")));
   if (!session.canAct) main.append(h("p", { class: "muted", id: "viewer-note" }, t("faults.viewer")));
   notice.append(h("span", { class: "queue-changed-text" }), " ", showChanges);
-  main.append(message, notice, table.root);
+  main.append(near.tools(table.root), message, notice, table.root);
+  table.root.insertBefore(cards, table.root.querySelector(".pager"));
   table.start();
   // A live change is announced, never applied under the user's pointer: the rows move only
   // when they ask (or act themselves). Same rows in the same order: nothing to say.
@@ -121,7 +130,10 @@ export async function render(main) {
     const same = next.total === shown.total && next.items.length === shown.items.length
       && next.items.every((f, i) => f.id === shown.items[i].id && f.status === shown.items[i].status);
     if (same) { notice.hidden = true; return; }
-    notice.querySelector(".queue-changed-text").textContent = t("queue.changed", { total: next.total.toLocaleString() });
+    const added = next.total - shown.total;
+    notice.querySelector(".queue-changed-text").textContent = added > 0
+      ? t("queue.new", { n: added.toLocaleString(), total: next.total.toLocaleString() })
+      : t("queue.changed", { total: next.total.toLocaleString() });
     notice.hidden = false;
   }
   return { onFeed };

@@ -6,6 +6,8 @@ import { t, fmtPct, fmtInt, placeName } from "../i18n.js";
 import { figureCards, stateTable, stateBar, stateLegend } from "../widgets.js";
 import { provinceMap } from "../map.js";
 import { current, page } from "../shape.js";
+import { rangePicker, rangeFigures, savedRange } from "../console/range.js"; // console (issue 15)
+import { addMapZoom } from "../console/mapzoom.js"; // console (issue 15)
 
 function provinceRows(res) {
   return page(res).items.map((r) => ({ ...r, ...current(r) }));
@@ -31,6 +33,31 @@ export async function render(main) {
   let sortKey = "available";
   let asc = true;
   const map = await provinceMap(rows, (code) => { location.hash = `#/province/${code}`; });
+  addMapZoom(map.root, () => rows);
+  // The console's time range (issue 15): "now" is the live counts; a window overlays each
+  // province's exact availability over it on the map and the table, and adds a range card.
+  let range = savedRange();
+  let ranged = null;
+  const overlay = (list) => (ranged ? list.map((r) => {
+    const w = ranged.provinces[r.code];
+    return { ...r, available: w ? w.available ?? null : null, usable: w ? w.usable ?? null : null };
+  }) : list);
+  const rangeCard = () => {
+    if (!ranged || !ranged.nation) return null;
+    return h("div", { class: "card", id: "fig-range", dataset: { range, available: ranged.nation.available ?? "" } },
+      h("div", { class: "label" }, `${t("available")} / ${t("usable")} · ${t(`range.${range}`)}`),
+      h("div", { class: "value" }, `${fmtPct(ranged.nation.available)} / ${fmtPct(ranged.nation.usable)}`));
+  };
+  let lastDraw = null;
+  async function setRange(next) {
+    range = next;
+    ranged = await rangeFigures(range, rows.map((r) => r.code));
+    if (range !== next) return;
+    rows = overlay(rows.map((r) => ({ ...r, ...current(r), cameras: r.cameras })));
+    map.update(rows);
+    map.root.querySelector("h2").textContent = range === "now" ? t("map.title") : t("map.titleRange", { range: t(`range.${range}`) });
+    if (lastDraw) draw(...lastDraw);
+  }
 
   function drawTable() {
     const sorted = [...rows].sort((a, b) => {
@@ -52,12 +79,18 @@ export async function render(main) {
   }
 
   function draw(n, w, openCount) {
-    clear(head).append(h("h1", {}, t("level.nation")), figureCards(n, w, openCount));
+    lastDraw = [n, w, openCount];
+    const cards = figureCards(n, w, openCount);
+    const extra = rangeCard();
+    if (extra) cards.prepend(extra);
+    clear(head).append(h("h1", {}, t("level.nation")), picker, cards);
     clear(stateBox).append(stateTable(n, true));
     drawTable();
   }
 
+  const picker = rangePicker(range, setRange);
   draw(nation, wins, open);
+  if (range !== "now") setRange(range);
   main.append(head, h("div", { class: "grid2" }, h("div", {}, map.root, stateBox), tableBox));
   function applyCounts(perProvince) {
     let changed = false;
@@ -67,6 +100,7 @@ export async function render(main) {
       changed = true;
       return { ...r, states, ...current({ ...r, states, cameras: undefined }) , cameras: r.cameras };
     });
+    rows = overlay(rows);
     if (changed) { map.update(rows); drawTable(); }
   }
 
@@ -82,7 +116,7 @@ export async function render(main) {
     async onFeed() {
       const [n, p, o] = await Promise.all([api.nation(), api.provinces(), openFaults()]);
       if (!wins["24h"] || wins["24h"] === nation.last_24h) wins["24h"] = n.last_24h;
-      rows = provinceRows(p);
+      rows = overlay(provinceRows(p));
       map.update(rows);
       draw(n, wins, o);
     },
