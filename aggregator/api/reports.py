@@ -10,10 +10,12 @@ The nation's report needs an unscoped token (403); a province outside the token'
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlite_utils import Database
 
 from aggregator.api.common import CameraIdPath, SiteIdPath
 from aggregator.api.deps import (
@@ -36,6 +38,16 @@ from aggregator.store.queries.cameras import camera_ref
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+
+def _report_db(ctx: ContextDep) -> Iterator[Database]:
+    """A read-only snapshot bounded by ``report.read_timeout_s``: a national report or pack reads
+    two months of every camera, longer than the bound of an interactive page."""
+    with ctx.pool.reading(timeout_s=ctx.settings.report.read_timeout_s) as db:
+        yield db
+
+
+ReportDbDep = Annotated[Database, Depends(_report_db)]
 _FORMATS: dict[int | str, dict[str, Any]] = {
     200: {
         "model": MonthlyReportPublic, "content": {"text/csv": {}, "text/html": {}},
@@ -47,7 +59,7 @@ _FORMATS: dict[int | str, dict[str, Any]] = {
 @router.get("/monthly", response_class=Response, responses=_FORMATS,
             summary="A month's availability report (JSON, CSV or HTML)")  # fmt: skip
 def monthly(
-    ctx: ContextDep, db: DbDep, caller: CallerDep,
+    ctx: ContextDep, db: ReportDbDep, caller: CallerDep,
     month: Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="Bangkok calendar month YYYY-MM")],
     province: Annotated[str | None, Query(pattern=r"^[1-9][0-9]$")] = None,
     format: Literal["json", "csv", "html"] = "json",
@@ -89,7 +101,7 @@ _PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 @router.get("/pack", response_class=Response, responses=_PACK_FORMATS,
             summary="A month's committee pack (JSON, HTML or PDF)")  # fmt: skip
 def pack(
-    ctx: ContextDep, db: DbDep, caller: CallerDep,
+    ctx: ContextDep, db: ReportDbDep, caller: CallerDep,
     month: Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="Bangkok calendar month YYYY-MM")],
     province: Annotated[str | None, Query(pattern=r"^[1-9][0-9]$")] = None,
     format: Literal["json", "html", "pdf"] = "html",

@@ -49,6 +49,11 @@ class ReportSettings(Section):
         default="chromium", min_length=1,
         description="Headless Chromium used to print the pack as PDF (a command on PATH or a path)",
     )  # fmt: skip
+    read_timeout_s: float = Field(
+        default=60.0, ge=1, le=600,
+        description="Longest the API may read the figures of a monthly report or pack before it answers 503 "
+        "(a national pack reads two months of every camera: seconds, beyond api.read_timeout_s)",
+    )  # fmt: skip
     pdf_timeout_s: float = Field(
         default=120.0, ge=5, le=3600, description="Longest a PDF print may take before it is abandoned"
     )
