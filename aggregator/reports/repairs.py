@@ -24,10 +24,8 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from aggregator.availability import month_window
 from aggregator.days import from_ms
 from aggregator.reports.section import PackContext, PackSection, area_key
-from aggregator.thaidate import previous_month
 from aggregator.timetext import iso, parse_iso
 
 __all__ = ["AGE_BUCKETS", "FaultRecord", "age_bucket", "ageing_section", "load_faults", "mttr_section",
@@ -86,7 +84,7 @@ def _faults(ctx: PackContext) -> list[FaultRecord]:
     cached = ctx.memo.get("faults")
     if isinstance(cached, list):
         return cached
-    since = from_ms(month_window(previous_month(ctx.report.month)).start_ms)
+    since = from_ms((ctx.previous.window if ctx.previous else ctx.window).start_ms)
     faults = load_faults(ctx.db, ctx.province, since, from_ms(ctx.window.end_ms))
     ctx.memo["faults"] = faults
     return faults
@@ -129,9 +127,11 @@ def mttr_section(ctx: PackContext) -> PackSection:
     """Mean and median time to repair this month and last month, per area."""
     faults = _faults(ctx)
     start, end = from_ms(ctx.window.start_ms), from_ms(ctx.window.end_ms)
-    before = month_window(previous_month(ctx.report.month))
     now_h = _repair_hours(faults, start, end)
-    before_h = _repair_hours(faults, from_ms(before.start_ms), from_ms(before.end_ms))
+    before_h: dict[str, list[float]] = defaultdict(list)
+    if ctx.previous is not None:
+        before = ctx.previous.window
+        before_h = _repair_hours(faults, from_ms(before.start_ms), from_ms(before.end_ms))
     rows = [{**n, **_stats(now_h[str(n["code"])]),
              "before": _stats(before_h[str(n["code"])])} for n in _names(ctx)]  # fmt: skip
     every_now = [h for hs in now_h.values() for h in hs]

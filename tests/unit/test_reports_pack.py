@@ -197,3 +197,11 @@ def test_exported_members_exist(name: str) -> None:
 
     module = importlib.import_module(name)
     assert len(module.__all__) == len(set(module.__all__)) and all(hasattr(module, m) for m in module.__all__)
+
+
+def test_months_before_the_protocol_are_refused_and_the_first_has_no_last_month(country: Database) -> None:
+    with pytest.raises(ValueError, match="before 2000-01"):
+        build_pack(country, "1999-12", None, SETTINGS, now=NOW)
+    first = build_pack(country, "2000-01", None, SETTINGS, now=NOW)
+    assert first.previous is None and first.section("comparison").data["previous_month"] is None
+    assert "มกราคม 2543" in pack_html(first, "th")
