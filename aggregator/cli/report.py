@@ -1,6 +1,6 @@
 """``camwatch-aggregator report``: write a month's committee report (CSV, HTML or JSON) or the
-committee pack (``--pack``: HTML or JSON; ``--format pdf`` is always the pack, printed by
-headless Chromium)."""
+committee pack (``--pack``: HTML or JSON; ``--format pdf`` and ``--format xlsx`` are always the
+pack, the PDF printed by headless Chromium)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from aggregator.reports.monthly import build_report, to_csv, to_html, to_json
 from aggregator.reports.pack import build_pack
 from aggregator.reports.pack_render import pack_html, pack_json
+from aggregator.reports.pack_xlsx import pack_xlsx
 from aggregator.reports.pdf import PdfError, chromium_path, html_to_pdf
 from aggregator.reports.render import csv_bytes
 from aggregator.schema import open_db
@@ -40,6 +41,8 @@ def _pack_output(args: argparse.Namespace, db_path: str) -> bytes | str | int:
         db.close()
     if args.format == "json":
         return json.dumps(pack_json(pack, args.lang), ensure_ascii=False, indent=1)
+    if args.format == "xlsx":
+        return pack_xlsx(pack, args.lang)
     html = pack_html(pack, args.lang)
     if args.format == "html":
         return html
@@ -68,11 +71,11 @@ def _run(args: argparse.Namespace) -> int:
     path = args.db or args.settings.store.db_path
     if not Path(path).exists():
         return _fail(f"no database at {path}")
-    pack = args.pack or args.format == "pdf"
+    pack = args.pack or args.format in ("pdf", "xlsx")
     if pack and args.format == "csv":
-        return _fail("the committee pack is HTML, PDF or JSON (--format html|pdf|json)")
-    if args.format == "pdf" and not args.output:
-        return _fail("--format pdf needs -o FILE")
+        return _fail("the committee pack is HTML, PDF, XLSX or JSON (--format html|pdf|xlsx|json)")
+    if args.format in ("pdf", "xlsx") and not args.output:
+        return _fail(f"--format {args.format} needs -o FILE")
     out = _pack_output(args, str(path)) if pack else _report_output(args, str(path))
     if isinstance(out, int):
         return out
@@ -91,8 +94,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser("report", help="a month's committee report or pack (nation or one province)")
     p.add_argument("--month", required=True, help="Bangkok calendar month, YYYY-MM")
     p.add_argument("--province", default=None, help="DOPA province code (default: the nation)")
-    p.add_argument("--format", choices=("csv", "html", "json", "pdf"), default="csv",
-                   help="pdf: the committee pack printed by headless Chromium (needs -o)")  # fmt: skip
+    p.add_argument("--format", choices=("csv", "html", "json", "pdf", "xlsx"), default="csv",
+                   help="pdf, xlsx: the committee pack (needs -o); pdf is printed by headless Chromium")  # fmt: skip
     p.add_argument("--pack", action="store_true",
                    help="the committee pack (targets, month on month, faults, audit, charts) instead of the report")
     p.add_argument("--lang", choices=("th", "en"), default="th")

@@ -129,6 +129,21 @@ def test_api_prints_the_pack_as_pdf(api: TestClient, country: Path) -> None:
                    headers=who("viewer", "50")).status_code == 404  # another province: as if it did not exist
 
 
+def test_api_workbook_holds_the_apis_figures(api: TestClient) -> None:
+    import io
+
+    import openpyxl
+
+    answer = api.get("/api/v1/reports/pack", params={"month": MONTH, "format": "xlsx"}, headers=who("viewer"))
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="camwatch-pack-2026-11-th.xlsx"' in answer.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(answer.content))
+    pack = _get(api, "/api/v1/reports/pack", format="json")
+    mttr = list(book[label("section.mttr", "th")[:31]].iter_rows(values_only=True))[-1]
+    total = pack["sections"]["mttr"]["total"]
+    assert mttr[1:4] == (total["resolved"], total["mean_h"], total["median_h"])
+
+
 def test_missing_chromium_is_one_clear_line(country: Path) -> None:
     done = run_command("aggregator", "report", "--month", MONTH, "--format", "pdf", "--db", str(country),
                        "-o", str(country.with_name("none.pdf")),

@@ -205,3 +205,29 @@ def test_months_before_the_protocol_are_refused_and_the_first_has_no_last_month(
     first = build_pack(country, "2000-01", None, SETTINGS, now=NOW)
     assert first.previous is None and first.section("comparison").data["previous_month"] is None
     assert "มกราคม 2543" in pack_html(first, "th")
+
+
+def test_pack_workbook_has_a_sheet_per_table_with_numbers(country: Database) -> None:
+    import io
+
+    import openpyxl
+
+    from aggregator.reports.pack_xlsx import pack_xlsx
+
+    book = openpyxl.load_workbook(io.BytesIO(pack_xlsx(build_pack(country, MONTH, None, SETTINGS, now=NOW), "th")))
+    assert book.sheetnames == ["สรุปผลรายพื้นที่", "ผลเทียบกับเป้าหมาย", "เปรียบเทียบกับเดือนก่อน", "ความพร้อมใช้งานรายวัน",
+                               "อายุเหตุขัดข้องที่ยังไม่แก้ไข", "เวลาซ่อมแซม", "ความคืบหน้าการซ่อมและค่าใช้จ่าย",
+                               "ผลการตรวจสอบทะเบียนกล้องรายพื้นที่"[:31], "จุดเสี่ยงที่ยังไม่มีกล้องใช้งานได้"[:31]]  # fmt: skip
+    summary = book["สรุปผลรายพื้นที่"]
+    assert "พฤศจิกายน 2569" in str(summary["A1"].value) and summary["A2"].value == "รหัส"
+    bkk = next(r for r in summary.iter_rows(min_row=3, values_only=True) if r[0] == "10")
+    assert bkk[3] == pytest.approx(56 / 60)
+    ranking = list(book["ผลเทียบกับเป้าหมาย"].iter_rows(min_row=2, values_only=True))
+    assert ranking[0][:7] == (1, "เชียงใหม่", 1, 0.0, 0.8, -80.0, "ไม่ผ่าน")
+    assert book["ผลเทียบกับเป้าหมาย"]["E2"].number_format == "0.0%"
+    ageing = list(book["อายุเหตุขัดข้องที่ยังไม่แก้ไข"].iter_rows(values_only=True))
+    assert ageing[0][1:] == ("น้อยกว่า 1 วัน", "1–7 วัน", "7–30 วัน", "มากกว่า 30 วัน", "เหตุขัดข้องที่ยังเปิดอยู่")
+    assert ageing[-1][1:] == (1, 1, 1, 1, 4)
+    assert list(book["ความคืบหน้าการซ่อมและค่าใช้จ่าย"].iter_rows(values_only=True))[-1][1:] == (6, 2, 1, 2, 2000.5)
+    risk = list(book["จุดเสี่ยงที่ยังไม่มีกล้องใช้งานได้"[:31]].iter_rows(min_row=2, values_only=True))
+    assert risk == [("ประตูท่าแพ", "จุดเสี่ยงอาชญากรรม", "เชียงใหม่", 1, 0, 0)]
