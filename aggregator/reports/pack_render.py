@@ -127,7 +127,7 @@ def pack_html(pack: CommitteePack, lang: Lang) -> str:
     return _environment().get_template("pack.html").render(
         lang=lang, title=pack_title(pack, lang), report_title=title(r, lang), month=month_text(r.month, lang),
         columns=columns(lang), rows=rows, total=total, sites=site_cells(r, lang), sections=sections,
-        name=lambda row: _name(row, lang),
+        name=lambda row: _name(row, lang), total_name=r.total.name_th if lang == "th" else r.total.name_en,
         generated=datetime_text(r.generated_at, lang),
         period=(datetime_text(from_ms(r.window.start_ms), lang), datetime_text(from_ms(r.window.end_ms), lang)),
         history_from=date_text(r.camera_history_from, lang) if r.camera_history_from else None,

@@ -160,8 +160,12 @@ def pack_xlsx(pack: CommitteePack, lang: Lang) -> bytes:
         table = _TABLES.get(section.key)
         if table is None:
             continue
+        data = dict(section.data)
+        total = data.get("total")
+        if isinstance(total, Mapping):  # the total row is named like the area tables' (ประเทศไทย, the province)
+            data["total"] = {"name_th": pack.report.total.name_th, "name_en": pack.report.total.name_en, **total}
         sheet = book.create_sheet(label(f"section.{section.key}", lang)[:_SHEET_CHARS])
-        _write(sheet, *table(section.data, lang))
+        _write(sheet, *table(data, lang))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -227,7 +227,7 @@ def test_pack_workbook_has_a_sheet_per_table_with_numbers(country: Database) -> 
     assert book["ผลเทียบกับเป้าหมาย"]["E2"].number_format == "0.0%"
     ageing = list(book["อายุเหตุขัดข้องที่ยังไม่แก้ไข"].iter_rows(values_only=True))
     assert ageing[0][1:] == ("น้อยกว่า 1 วัน", "1–7 วัน", "7–30 วัน", "มากกว่า 30 วัน", "เหตุขัดข้องที่ยังเปิดอยู่")
-    assert ageing[-1][1:] == (1, 1, 1, 1, 4)
+    assert ageing[-1] == ("ประเทศไทย", 1, 1, 1, 1, 4)
     assert list(book["ความคืบหน้าการซ่อมและค่าใช้จ่าย"].iter_rows(values_only=True))[-1][1:] == (6, 2, 1, 2, 2000.5)
     risk = list(book["จุดเสี่ยงที่ยังไม่มีกล้องใช้งานได้"[:31]].iter_rows(min_row=2, values_only=True))
     assert risk == [("ประตูท่าแพ", "จุดเสี่ยงอาชญากรรม", "เชียงใหม่", 1, 0, 0)]
