@@ -187,6 +187,63 @@ def browser_loads(url: str, token: str, repeat: int, target: tuple[str, str, str
     return out
 
 
+# ----- the committee pack (issue 14): nation's pack as HTML and PDF, beside the nation page -----
+RESOLVED_FIRST_ID = 20_000_000  # the pack's seeded resolved faults: above the queue's ids
+PACK_TIMEOUT_S = 600.0  # one national pack (two monthly reports, 30 daily rollups, a Chromium print)
+
+
+def seed_resolved(db_path: Path, count: int) -> int:
+    """Add ``count`` camera faults resolved over the last 30 days, with parts and cost (once):
+    what the pack's time-to-repair and spend sections read. Returns how many are there."""
+    from datetime import timedelta
+
+    from aggregator.schema import open_db
+    from aggregator.timetext import iso
+
+    db = open_db(db_path)
+    try:
+        have = int(db.execute("SELECT COUNT(*) FROM faults WHERE id >= ?", [RESOLVED_FIRST_ID]).fetchone()[0])
+        if have < count:
+            provinces = [str(r[0]) for r in db.execute("SELECT DISTINCT province FROM sites ORDER BY 1")]
+            end = datetime.now(UTC)
+            rows = []
+            for n in range(have, count):
+                province = provinces[n % len(provinces)]
+                opened = end - timedelta(minutes=43 * n % (30 * 24 * 60) + 600)
+                resolved = opened + timedelta(minutes=30 + (n * 97) % (72 * 60))
+                rows.append({
+                    "id": RESOLVED_FIRST_ID + n, "kind": "camera", "status": "resolved", "province": province,
+                    "district": f"{province}01", "site": f"r-{province}-{n // 16}", "camera_id": f"cam-r{n}",
+                    "state": "down", "reason": "unreachable", "opened_at": iso(opened), "first_opened_at": iso(opened),
+                    "resolved_at": iso(min(resolved, end)), "resolved_by": "bench", "resolution": "technician",
+                    "agency": "", "note": "", "parts": ("PSU", "lens, PSU", "", "cable")[n % 4],
+                    "cost": (None, 850.0, 1200.5, 300.0)[n % 4], "reopen_count": 0, "escalation_level": 0,
+                    "historical": 0, "affected": 1,
+                })  # fmt: skip
+            with db.conn:
+                db["faults"].insert_all(rows, batch_size=5000)  # type: ignore[union-attr]
+        return int(db.execute("SELECT COUNT(*) FROM faults WHERE id >= ?", [RESOLVED_FIRST_ID]).fetchone()[0])
+    finally:
+        db.close()
+
+
+async def pack_times(url: str, token: str, repeat: int) -> dict[str, list[float]]:
+    """Seconds to make the nation's committee pack of this month through the API, HTML and PDF."""
+    from aggregator.days import BANGKOK
+
+    month = datetime.now(UTC).astimezone(BANGKOK).strftime("%Y-%m")
+    out: dict[str, list[float]] = {"pack nation (HTML)": [], "pack nation (PDF)": []}
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                                 timeout=PACK_TIMEOUT_S) as client:  # fmt: skip
+        for _ in range(repeat):
+            for name, fmt in (("pack nation (HTML)", "html"), ("pack nation (PDF)", "pdf")):
+                t = time.perf_counter()
+                answer = await client.get("/api/v1/reports/pack", params={"month": month, "format": fmt})
+                answer.raise_for_status()
+                out[name].append(time.perf_counter() - t)
+    return out
+
+
 def _target(db_path: Path) -> tuple[str, str, str, str]:
     """A camera in the province with the most cameras (the heaviest province page)."""
     import sqlite3
@@ -213,6 +270,9 @@ def main() -> None:
     parser.add_argument("--queue", type=int, default=50_000, help="open faults in the fault queue")
     parser.add_argument("--browser", type=int, default=0, metavar="N",
                         help="also time N real page loads in headless Chromium (data drawn)")  # fmt: skip
+    parser.add_argument("--pack", type=int, default=3, metavar="N",
+                        help="time N national committee packs (HTML and PDF); 0 leaves them out")  # fmt: skip
+    parser.add_argument("--resolved", type=int, default=20_000, help="faults resolved this month (the pack's MTTR)")
     args = parser.parse_args()
     workdir = args.dir or Path(os.environ.get("TMPDIR", "/tmp")) / f"camwatch-dashboard-bench-{args.scale:g}"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -228,6 +288,7 @@ def main() -> None:
     open_faults = seed_queue(db_path, args.queue)
     queue_plans = explain_queue(db_path, target[0])  # issue 15: the partial index of open faults
     searches = search_queries(db_path)  # issue 15: the header search
+    resolved_faults = seed_resolved(db_path, args.resolved) if args.pack else 0
     # A live country: every site heard from just now with an hourly heartbeat, as running agents
     # would be. Without this the server's first act is to sweep 15,600 synthetic sites as silent
     # (one long write turning 1M cameras unknown, then their faults), which is not a page load.
@@ -260,6 +321,8 @@ def main() -> None:
         figures["search (3 queries)"] = asyncio.run(measure_search(f"http://127.0.0.1:{port}", token, args.repeat, searches))
         if args.browser:
             figures.update(browser_loads(f"http://127.0.0.1:{port}", token, args.browser, target))
+        if args.pack:
+            figures.update(asyncio.run(pack_times(f"http://127.0.0.1:{port}", token, args.pack)))
     finally:
         proc.terminate()
         try:
@@ -277,6 +340,12 @@ def main() -> None:
     print("queue queries after ANALYZE (median of 30, sqlite3 in this process):")
     for line in queue_plans:
         print(f"  {line}")
+    if args.pack:
+        nation = statistics.median(figures["nation"])
+        for name in ("pack nation (HTML)", "pack nation (PDF)"):
+            print(f"{name}: p50 {statistics.median(figures[name]):.2f} s = "
+                  f"{statistics.median(figures[name]) / nation:.0f} x the nation page "
+                  f"({args.pack} packs, {resolved_faults:,} resolved faults seeded)")  # fmt: skip
 
 
 if __name__ == "__main__":

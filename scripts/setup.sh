@@ -18,8 +18,12 @@ apt_packages=(
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 )
+# The committee pack's PDF (camwatch-aggregator report --format pdf, GET /api/v1/reports/pack?format=pdf)
+# is printed by headless Chromium with Thai fonts: the aggregator host needs both.
+apt_packages+=(chromium fonts-thai-tlwg)
 if [ "$mode" = "test" ]; then
-    apt_packages+=(chromium fonts-thai-tlwg openssl iproute2)
+    # poppler-utils: pdftotext reads the printed pack back in the tests
+    apt_packages+=(openssl iproute2 poppler-utils)
 fi
 
 missing=()

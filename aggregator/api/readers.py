@@ -83,11 +83,12 @@ class ReaderPool:
         db.close()
 
     @contextmanager
-    def reading(self) -> Iterator[Database]:
-        """A connection for this request, inside one read snapshot, bounded by ``timeout_s``."""
+    def reading(self, timeout_s: float | None = None) -> Iterator[Database]:
+        """A connection for this request, inside one read snapshot, bounded by ``timeout_s``
+        (the pool's bound unless a longer read, a national report, names its own)."""
         db, generation = self._borrow()
         conn = db.conn
-        deadline = time.monotonic() + self.timeout_s
+        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
         conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
         started = time.monotonic()
         healthy = True

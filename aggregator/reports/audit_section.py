@@ -12,7 +12,7 @@ from aggregator.audit.reconcile import Class
 from aggregator.audit.risk import rank_uncovered
 from aggregator.audit.risk_store import province_coverage
 
-__all__ = ["AuditSection", "audit_section"]
+__all__ = ["AuditSection", "audit_section", "class_counts_by_area"]
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,13 @@ class AuditSection:
     uncovered: list[dict[str, Any]] = field(default_factory=list)
     risk_points: int = 0
     hygiene: dict[str, int] = field(default_factory=dict)
+    uncovered_total: int = 0  # every uncovered point, of which ``uncovered`` lists the worst
 
     def as_dict(self) -> dict[str, Any]:
         """Return the section as plain data for JSON, CSV or a template."""
         return {"province": self.province, "classes": self.classes, "declared": self.declared,
                 "seen_working_share": self.seen_working_share, "risk_points": self.risk_points,
-                "uncovered": self.uncovered, "hygiene": self.hygiene}
+                "uncovered": self.uncovered, "uncovered_total": self.uncovered_total, "hygiene": self.hygiene}
 
 
 def audit_section(db: Database, province: str | None = None, *, now_ms: int | None = None,
@@ -60,5 +61,16 @@ def audit_section(db: Database, province: str | None = None, *, now_ms: int | No
         uncovered=[{"province": c.point.province, "name": c.point.name, "kind": c.point.kind,
                     "cameras": c.cameras, "usable_now": c.usable_now, "usable_30d": c.usable_30d}
                    for c in worst[:top]],
-        risk_points=len(coverage), hygiene=totals,
+        risk_points=len(coverage), hygiene=totals, uncovered_total=len(worst),
     )
+
+
+def class_counts_by_area(db: Database, province: str | None = None) -> dict[str, dict[str, int]]:
+    """Cameras per reconciliation class of the latest run: per province (nation) or district."""
+    column, where, params = ("province", "1", []) if province is None else ("district", "province = ?", [province])
+    out: dict[str, dict[str, int]] = {}
+    for area, klass, n in db.conn.execute(
+            f"SELECT {column}, klass, count(*) FROM audit_current_matches WHERE {where} "
+            f"GROUP BY {column}, klass", params):  # fmt: skip
+        out.setdefault(str(area), {})[str(klass)] = int(n)
+    return out

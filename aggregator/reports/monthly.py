@@ -57,6 +57,8 @@ __all__ = [
 ]
 
 _KNOWN_STATES = KNOWN_CODES  # up, degraded, down
+# The protocol accepts times from 2000 on (aggregator.days): an earlier month has no figures.
+_FIRST_MONTH = "2000-01"
 
 
 # ----- reading ------------------------------------------------------------------------------
@@ -158,6 +160,8 @@ def build_report(
     """Build the report for ``month`` (``YYYY-MM``, Bangkok) for the nation or ``province``
     (``with_audit``: add the register audit's section, which costs seconds at 1M cameras)."""
     now = now or datetime.now(UTC)
+    if month < _FIRST_MONTH:
+        raise ValueError(f"month {month} is before {_FIRST_MONTH}: no camera history is that old")
     full = month_window(month)
     if full.start_ms >= to_ms(now):
         raise ValueError(f"month {month} has not started yet")

@@ -13,17 +13,25 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from aggregator.days import BANGKOK, from_ms
+from aggregator.days import from_ms
 from aggregator.reports.figures import AreaFigures, Lang, MonthlyReport
+from aggregator.reports.labels import label
+from aggregator.thaidate import date_text, datetime_text, month_text
 
-__all__ = ["columns", "title", "to_csv", "to_html", "to_json"]
+__all__ = ["CSV_BOM", "area_cells", "columns", "csv_bytes", "site_cells", "title", "to_csv", "to_html", "to_json"]
+
+# Excel on Windows reads a CSV file without a byte-order mark in the local code page and
+# garbles Thai; with the UTF-8 BOM it reads UTF-8. Every CSV a person downloads starts with it.
+CSV_BOM = "\ufeff"
 
 _TEMPLATES = Path(__file__).parent / "templates"
 
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html"]))
+    env.globals["label"] = label
+    return env
 
 
 _LABELS: dict[str, tuple[str, str]] = {
@@ -70,8 +78,8 @@ def title(report: MonthlyReport, lang: Lang) -> str:
     """The report's heading."""
     where = report.province_th if lang == "th" else report.province_en
     if lang == "th":
-        return f"รายงานความพร้อมใช้งานกล้อง CCTV {where} เดือน {report.month}"
-    return f"CCTV availability report, {where}, {report.month}"
+        return f"รายงานความพร้อมใช้งานกล้อง CCTV {where} ประจำเดือน{month_text(report.month, lang)}"
+    return f"CCTV availability report, {where}, {month_text(report.month, lang)}"
 
 
 def _sites(report: MonthlyReport, lang: Lang) -> list[dict[str, object]]:
@@ -114,7 +122,7 @@ def _csv_value(value: object, kind: str) -> str:
 
 
 def to_csv(report: MonthlyReport, lang: Lang) -> str:
-    """The area rows and total as CSV (percentages as 0-100 numbers), UTF-8 with a BOM-free header."""
+    """The area rows and total as CSV text (percentages as 0-100 numbers); :func:`csv_bytes` is the file."""
     cols = columns(lang)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -123,6 +131,11 @@ def to_csv(report: MonthlyReport, lang: Lang) -> str:
         row = _row(r, lang)
         writer.writerow([_csv_value(row[c["key"]], c["kind"]) for c in cols])
     return buf.getvalue()
+
+
+def csv_bytes(text: str) -> bytes:
+    """A CSV text as the file a person downloads: UTF-8 with a byte-order mark (see :data:`CSV_BOM`)."""
+    return (CSV_BOM + text).encode("utf-8")
 
 
 def _fmt(value: object, kind: str) -> str:
@@ -137,26 +150,40 @@ def _fmt(value: object, kind: str) -> str:
     return str(value)
 
 
-def to_html(report: MonthlyReport, lang: Lang) -> str:
-    """A printable page (A4, no scripts) rendered from ``templates/report.html``."""
+Cell = tuple[str, str]  # (text, kind) of a printed table cell
+
+
+def area_cells(report: MonthlyReport, lang: Lang) -> tuple[list[list[Cell]], list[Cell]]:
+    """The printed area table: a row of (text, kind) cells per area, and the total row."""
     cols = columns(lang)
     rows = [[(_fmt(_row(r, lang)[c["key"]], c["kind"]), c["kind"]) for c in cols] for r in report.rows]
     total = [(_fmt(_row(report.total, lang)[c["key"]], c["kind"]), c["kind"]) for c in cols]
-    sites = [
+    return rows, total
+
+
+def site_cells(report: MonthlyReport, lang: Lang) -> list[dict[str, object]]:
+    """The printed worst-sites table: one dict of texts per site."""
+    return [
         {**s, "available": _fmt(s["available"], "pct"), "usable": _fmt(s["usable"], "pct"),
          "down_h": _fmt(s["down_h"], "hours")}
         for s in _sites(report, lang)
     ]  # fmt: skip
+
+
+def to_html(report: MonthlyReport, lang: Lang) -> str:
+    """A printable page (A4, no scripts) rendered from ``templates/report.html``."""
+    cols = columns(lang)
+    rows, total = area_cells(report, lang)
     return _environment().get_template("report.html").render(
         lang=lang,
         title=title(report, lang),
         columns=cols,
         rows=rows,
         total=total,
-        sites=sites,
+        sites=site_cells(report, lang),
         audit=report.audit,
-        history_from=report.camera_history_from.isoformat() if report.camera_history_from else None,
-        generated=report.generated_at.astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M"),
-        period=(from_ms(report.window.start_ms).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M"),
-                from_ms(report.window.end_ms).astimezone(BANGKOK).strftime("%Y-%m-%d %H:%M")),  # fmt: skip
+        history_from=date_text(report.camera_history_from, lang) if report.camera_history_from else None,
+        generated=datetime_text(report.generated_at, lang),
+        period=(datetime_text(from_ms(report.window.start_ms), lang),
+                datetime_text(from_ms(report.window.end_ms), lang)),  # fmt: skip
     )

@@ -25,6 +25,7 @@ from aggregator.settings.notify import (
     SmtpSettings,
     WebhookSettings,
 )
+from aggregator.settings.report import ReportSettings
 from aggregator.settings.sections import ApiSettings, RetentionSettings, StoreSettings
 
 __all__ = ["FLAT_NAMES", "PREFIX", "AggregatorSettings", "env_name"]
@@ -84,6 +85,7 @@ class AggregatorSettings(Section):
         default=None, description="MQTT alerts: off until a setting of it is given"
     )
     line: LineSettings | None = Field(default=None, description="LINE alerts: off until a setting of it is given")
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     @model_validator(mode="before")
     @classmethod

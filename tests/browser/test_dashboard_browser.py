@@ -10,10 +10,12 @@ URLs and logs. Screenshots of the main pages land in artifacts/browser/.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aggregator.thaidate import month_text
 from protocol import CameraState, Reason
 from tests.browser.conftest import CAMERAS, DashboardStack, shot
 
@@ -212,6 +214,17 @@ def test_committee_report_page_and_printable_view(stack: DashboardStack, open_pa
     assert view.url.startswith("blob:") and stack.aggregator.admin_token not in view.url
     assert "กรุงเทพมหานคร" in view.inner_text("#areas")
     shot(view, "report-printable-th")
+    # the committee pack (issue 14): printable with its charts, Thai month and Buddhist year; and its PDF
+    month = page.input_value("#report-month")
+    with page.context.expect_page() as pack:
+        page.click("#report-pack")
+    view = pack.value
+    view.wait_for_selector("#sec-ranking svg.chart")
+    assert month_text(month, "th") in view.inner_text("#pack-title") and "declared_but_broken" not in view.content()
+    with page.expect_download() as got:
+        page.click("#report-pack-pdf")
+    assert got.value.suggested_filename == f"camwatch-pack-{month}-th.pdf"
+    assert Path(got.value.path()).read_bytes().startswith(b"%PDF-")
 
 
 def test_nation_map_and_table_follow_the_feed(stack: DashboardStack, open_page: Any) -> None:

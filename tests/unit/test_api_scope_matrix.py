@@ -101,6 +101,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/cameras/{site_id}/{camera_id}/snapshot"): Rule("technician", "object"),
     ("GET", "/api/v1/availability/cameras/{site_id}/{camera_id}"): Rule("viewer", "object"),
     ("GET", "/api/v1/reports/monthly"): Rule("viewer", "national"),
+    ("GET", "/api/v1/reports/pack"): Rule("viewer", "national"),
     ("GET", "/api/v1/reports/camera-days/{site_id}/{camera_id}"): Rule("viewer", "object"),
     ("GET", "/api/v1/faults"): Rule("viewer", "list", both=True),
     ("GET", "/api/v1/faults/figures"): Rule("viewer", "list"),

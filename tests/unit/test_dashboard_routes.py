@@ -70,7 +70,7 @@ def test_report_formats_and_scope(app_with: tuple[TestClient, Caller], now: date
     assert data["rows"][-1]["code"] == "TH" and len(data["rows"]) == 78
     csv = client.get(f"/api/v1/reports/monthly?month={month}&province=10&format=csv&lang=th")
     assert csv.headers["content-type"].startswith("text/csv") and "attachment" in csv.headers["content-disposition"]
-    assert csv.text.splitlines()[0].startswith("รหัส,พื้นที่")
+    assert csv.content.startswith(b"\xef\xbb\xbf") and csv.content.decode("utf-8-sig").startswith("รหัส,พื้นที่")
     html = client.get(f"/api/v1/reports/monthly?month={month}&province=10&format=html&lang=th")
     assert "กรุงเทพมหานคร" in html.text and "default-src 'none'" in html.headers["content-security-policy"]
     assert client.get("/api/v1/reports/monthly?month=2026-13").status_code == 422

@@ -28,7 +28,8 @@ def test_report_to_stdout_and_file(db_path: Path, tmp_path: Path, capsys: pytest
     month = now.astimezone(BANGKOK).strftime("%Y-%m")  # the current month in Bangkok; the CLI reads the clock
     assert main(["report", "--month", month, "--db", str(db_path), "--format", "csv", "--lang", "en"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("Code,Area,Cameras") and len(lines) == 1 + 77 + 1
+    # the UTF-8 byte-order mark first, so Excel on Windows reads the Thai names
+    assert lines[0].startswith("\ufeffCode,Area,Cameras") and len(lines) == 1 + 77 + 1
     out = tmp_path / "r.html"
     assert main(["report", "--month", month, "--province", "10", "--db", str(db_path), "--format", "html",
                  "-o", str(out)]) == 0  # fmt: skip

@@ -29,6 +29,7 @@ from aggregator.store.retention import (
     next_floor,
 )
 from aggregator.store.state import Inbound, StateStore
+from aggregator.thaidate import date_text
 from protocol import CameraState
 from tests.unit.test_state_store import T0, birth, brute, events
 
@@ -241,7 +242,10 @@ def test_monthly_report_leaves_never_seen_empty_before_the_kept_history(tmp_path
     floor_text = day_to_date(report.floor_day).isoformat()
     assert after.camera_history_from is not None and after.camera_history_from.isoformat() == floor_text
     assert to_json(after, "en")["camera_history_from"] == floor_text
-    assert f"Per-camera history is kept from {floor_text}" in to_html(after, "en")
+    # the printed page says the date in words (Thai: Thai month and Buddhist-era year)
+    floor_date = day_to_date(report.floor_day)
+    assert f"Per-camera history is kept from {date_text(floor_date, 'en')}" in to_html(after, "en")
+    assert f"ประวัติรายกล้องเก็บไว้ตั้งแต่ {date_text(floor_date, 'th')}" in to_html(after, "th")
     assert before.camera_history_from is None and "history-note" not in to_html(before, "th")
     this_month = build_report(db, day_to_date(day_of(to_ms(now))).strftime("%Y-%m"), "10", now=now, with_audit=False)
     assert this_month.total.never_seen == 0

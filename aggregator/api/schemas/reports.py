@@ -8,7 +8,7 @@ from pydantic import Field
 
 from aggregator.api.schemas.base import Out
 
-__all__ = ["CameraDayBar", "MonthlyReportPublic", "ReportArea", "ReportColumn", "ReportSite", "ReportWindow"]
+__all__ = ["CameraDayBar", "CommitteePackPublic", "MonthlyReportPublic", "PackTotal", "ReportArea", "ReportColumn", "ReportSite", "ReportWindow"]
 
 
 class ReportColumn(Out):
@@ -69,6 +69,31 @@ class MonthlyReportPublic(Out):
     worst_sites: list[ReportSite]
     audit: dict[str, Any] | None = Field(description="The register audit's section, when asked for and present")
     camera_history_from: str | None
+
+
+class PackTotal(Out):
+    """The pack's headline figures: the nation or the province over the month."""
+
+    code: str
+    cameras: int
+    available: float | None
+    usable: float | None
+
+
+class CommitteePackPublic(Out):
+    """A month's committee pack (format=json): headline figures and each section's data."""
+
+    title: str
+    month: str
+    month_text: str = Field(description="The month in words: Thai month name and Buddhist-era year for lang=th")
+    province: str | None
+    generated_at: str
+    window: ReportWindow
+    total: PackTotal
+    sections: dict[str, dict[str, Any]] = Field(
+        description="Per section key (ranking, comparison, daily, ageing, mttr, repairs, audit, risk, signoff), its "
+        "data: shares as fractions of 1, changes and gaps in percentage points, hours, baht"
+    )
 
 
 class CameraDayBar(Out):

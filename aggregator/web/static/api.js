@@ -76,6 +76,7 @@ export const api = {
   closeWontFix: (id, note) => post(`/api/v1/faults/${enc(id)}/resolve`, { done: note, wont_fix: true }),
   report: (params) => get("/api/v1/reports/monthly", params),
   reportFile: (params, accept) => request("GET", "/api/v1/reports/monthly", { params, accept }),
+  packFile: (params, accept) => request("GET", "/api/v1/reports/pack", { params, accept }),
   snapshot: (site, cam) => request("GET", `/api/v1/cameras/${enc(site)}/${enc(cam)}/snapshot`, { accept: "image/jpeg" }),
   requestSnapshot: (site, cam) => post(`/api/v1/cameras/${enc(site)}/${enc(cam)}/snapshot`, {}),
   feedPath: "/api/v1/feed",

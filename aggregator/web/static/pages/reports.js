@@ -52,7 +52,13 @@ export async function render(main) {
     h("button", { type: "button", onclick: async () => {
       const blob = await api.reportFile({ ...params(), format: "html" }, "text/html");
       window.open(URL.createObjectURL(blob), "_blank", "noopener");
-    } }, t("reports.print")));
+    } }, t("reports.print")),
+    // The committee pack (issue 14): the printable pack, and its PDF printed by the aggregator.
+    h("button", { type: "button", id: "report-pack", onclick: async () => {
+      const blob = await api.packFile({ ...params(), format: "html" }, "text/html");
+      window.open(URL.createObjectURL(blob), "_blank", "noopener");
+    } }, t("reports.pack")),
+    h("button", { type: "button", id: "report-pack-pdf", onclick: async () => download(await api.packFile({ ...params(), format: "pdf" }, "application/pdf"), `camwatch-pack-${params().month}${scope.value ? `-${scope.value}` : ""}-${lang()}.pdf`) }, t("reports.packPdf")));
   form.addEventListener("submit", (e) => { e.preventDefault(); show(); });
   main.append(h("h1", {}, t("reports.title")), form, out);
   await show();
