@@ -21,6 +21,7 @@ from aggregator.audit.completeness import completeness
 from aggregator.audit.plan import plan_totals
 from aggregator.audit.plan_store import Certification, latest_certification, save_certification
 from aggregator.audit.risk_store import province_coverage
+from aggregator.audit.store import current_counts
 
 __all__ = ["CertificationState", "certify", "certification_state", "figures", "register_digest"]
 
@@ -47,9 +48,7 @@ def _last_history_id(db: Database, province: str) -> int:
 def figures(db: Database, province: str, now_ms: int) -> dict[str, Any]:
     """The province's audit figures now (what a certification freezes)."""
     found = completeness(db, [province])
-    classes = dict(db.conn.execute(
-        "SELECT klass, count(*) FROM audit_current_matches WHERE province = ? GROUP BY klass ORDER BY klass",
-        (province,)))  # fmt: skip
+    classes = current_counts(db, [province]).get(province, {})
     cover = province_coverage(db, province, now_ms=now_ms)
     totals = plan_totals(db, [province], now_ms=now_ms).get(province)
     return {

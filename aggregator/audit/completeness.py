@@ -18,6 +18,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from aggregator.audit.reconcile import Class
+from aggregator.audit.store import current_counts
 from aggregator.store.queries import in_provinces
 
 __all__ = ["SEEN_CLASSES", "Completeness", "completeness", "rank"]
@@ -79,11 +80,7 @@ def completeness(db: Database, provinces: Sequence[str] | None) -> list[Complete
         f"sum(trim(agency) != ''), sum(status != 'unknown') FROM audit_declared WHERE {where} "
         "GROUP BY province", params):  # fmt: skip
         declared[province] = (n, pos or 0, serial or 0, agency or 0, status or 0)
-    classes: dict[str, dict[str, int]] = {}
-    for province, klass, n in db.conn.execute(
-            f"SELECT province, klass, count(*) FROM audit_current_matches WHERE {where} GROUP BY province, klass",
-            params):  # fmt: skip
-        classes.setdefault(province, {})[klass] = n
+    classes = current_counts(db, provinces)
     names = {code: (th, en) for code, th, en in db.conn.execute(
         f"SELECT code, name_th, name_en FROM provinces WHERE {in_provinces('code', provinces)[0]}", params)}
     codes = set(declared) | set(classes)

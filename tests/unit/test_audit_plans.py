@@ -180,3 +180,21 @@ def test_installation_linking_certification_and_national_table(rig: tuple[ApiRig
     assert by["10"]["plan"]["open"] == 2 and by["50"]["unregistered"] == 1
     mine = get(client, "/api/v1/audit/completeness", officer)
     assert [r["province"] for r in mine] == ["10"]
+
+
+def test_rank_lines_orders_by_uncovered_points_then_importance_then_fault_age() -> None:
+    from aggregator.audit.plan import PlanLine, rank_lines
+    from aggregator.audit.risk import RiskPoint
+
+    def line(item: str, lat: float, age: float | None) -> PlanLine:
+        return PlanLine(item=item, kind="fault", province="10", district="1001", location=item, owner="", camera=None,
+                        declared_key=None, lat=lat, lon=100.5, register_status=None, klass=None, fault_id=1,
+                        fault_state="down", fault_opened_at=None, age_days=age)  # fmt: skip
+
+    points = [RiskPoint("10|crime|gap", "gap", "crime", "10", 13.70, 100.5, 100.0),
+              RiskPoint("10|crime|fine", "fine", "crime", "10", 13.80, 100.5, 100.0)]
+    lines = [line("old-far", 13.90, 100.0), line("young-at-gap", 13.70, 1.0), line("mid-at-fine", 13.80, 10.0),
+             line("old-at-fine", 13.80, 30.0), line("no-age-at-fine", 13.80, None)]
+    ranked = rank_lines(lines, points, uncovered={"10|crime|gap"})
+    assert [r.item for r in ranked] == ["young-at-gap", "old-at-fine", "mid-at-fine", "no-age-at-fine", "old-far"]
+    assert (ranked[0].uncovered_points, ranked[0].importance, ranked[1].uncovered_points) == (("gap",), 1, ())
