@@ -50,8 +50,11 @@ CertifyBody = Annotated[CertifyIn, Depends(admin_body(CertifyIn))]
 ProvinceQ = Annotated[str | None, Query(description="Only this province (DOPA code)")]
 
 
-def _province(caller: CallerDep, code: str) -> str:
+def _province(db: DbDep, caller: CallerDep, code: str) -> str:
+    """``code`` when it is a province the caller sees; 404 (the same words) otherwise."""
     ensure_visible(caller, code, f"province {code}")
+    if db.execute("SELECT 1 FROM provinces WHERE code = ?", [code]).fetchone() is None:
+        ensure_visible(caller, None, f"province {code}")
     return code
 
 
@@ -84,7 +87,7 @@ def repair(ctx: ContextDep, db: DbDep, caller: CallerDep, code: str) -> RepairPl
     """Broken declared cameras and open camera faults, ranked by risk (uncovered risk points
     covered, risk points around, fault age), with the province's fields; then the done lines with
     the parts and cost recorded when their faults were resolved."""
-    _province(caller, code)
+    _province(db, caller, code)
     now_ms = to_ms(ctx.clock())
     lines = repair_plan(db, code, now_ms)
     totals = plan_totals(db, [code], now_ms=now_ms).get(code) or _empty_totals(code)
@@ -99,7 +102,7 @@ def repair_export(ctx: ContextDep, db: DbDep, caller: CallerDep, code: str, lang
                   format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx") -> Response:  # fmt: skip
     """The same lines as ``GET /plans/{code}/repair``, headers in the caller's language; the CSV
     is UTF-8 with a BOM (Excel on Windows reads the Thai)."""
-    _province(caller, code)
+    _province(db, caller, code)
     lines = repair_plan(db, code, to_ms(ctx.clock()))
     name = f"repair-plan-{code}.{format}"
     if format == "csv":
@@ -115,7 +118,7 @@ def repair_export(ctx: ContextDep, db: DbDep, caller: CallerDep, code: str, lang
 def install(ctx: ContextDep, db: DbDep, caller: CallerDep, code: str) -> InstallPlanOut:
     """One proposal per uncovered risk point, with the cameras it needs and the uncovered points
     it would cover, best first."""
-    _province(caller, code)
+    _province(db, caller, code)
     plan = installation_plan(db, code, to_ms(ctx.clock()))
     return InstallPlanOut.model_validate({
         "province": code, "risk_points": plan.risk_points, "uncovered_now": plan.uncovered_now,
@@ -127,7 +130,7 @@ def install(ctx: ContextDep, db: DbDep, caller: CallerDep, code: str) -> Install
             summary="A province's linking plan: declared cameras no agent watches")  # fmt: skip
 def link(db: DbDep, caller: CallerDep, code: str) -> LinkPlanOut:
     """The declared cameras the latest reconciliation never saw, grouped by site and agency."""
-    _province(caller, code)
+    _province(db, caller, code)
     groups = linking_plan(db, code)
     return LinkPlanOut.model_validate({"province": code, "cameras": sum(len(g.cameras) for g in groups),
                                        "groups": [{"site": g.site, "agency": g.agency, "cameras": g.cameras}
@@ -139,7 +142,7 @@ def _item_province(db: DbDep, item: str) -> str | None:
     kind, _, ref = item.partition(":")
     if kind == "camera":
         row = db.execute("SELECT province FROM audit_declared WHERE key = ?", [ref]).fetchone()
-    elif kind == "fault" and ref.isdigit():
+    elif kind == "fault" and ref.isdigit() and len(ref) <= 18:
         row = db.execute("SELECT province FROM faults WHERE id = ?", [int(ref)]).fetchone()
     elif kind == "risk":
         row = db.execute("SELECT province FROM audit_risk_points WHERE key = ?", [ref]).fetchone()
@@ -153,7 +156,7 @@ def fill(ctx: ContextDep, db: DbDep, caller: AdminDep, code: str, body: EntryBod
     """Administrators of the province: action (or purpose, or step), responsible agency, target
     date, estimated cost in baht, priority and a note for one line (``item``) of the repair,
     installation or linking plan. 404 when the item is not the province's."""
-    _province(caller, code)
+    _province(db, caller, code)
     if _item_province(db, body.item) != code:
         raise HTTPException(status_code=404, detail=f"plan item {body.item!r} not found in province {code}")
     entry = PlanEntry(plan=body.plan, item=body.item, province=code, action=body.action, agency=body.agency,
@@ -166,10 +169,10 @@ def fill(ctx: ContextDep, db: DbDep, caller: AdminDep, code: str, body: EntryBod
 
 
 @router.post("/certifications/{code}", response_model=CertificationOut, summary="Certify a province's audit as complete")
-def certify_province(ctx: ContextDep, caller: AdminDep, code: str, body: CertifyBody) -> CertificationOut:
+def certify_province(ctx: ContextDep, db: DbDep, caller: AdminDep, code: str, body: CertifyBody) -> CertificationOut:
     """Administrators of the province: freeze the audit's figures now, signed by ``officer``.
     Later changes to the register show as changed since certification; this snapshot stays."""
-    _province(caller, code)
+    _province(db, caller, code)
     now = ctx.clock()
     with ctx.writer() as writer:
         certify(writer, code, body.officer, by=caller.name, at=now.isoformat(timespec="seconds"), note=body.note,
@@ -190,7 +193,7 @@ def _cert(cert: Certification) -> dict[str, Any]:
 def certification(ctx: ContextDep, db: DbDep, caller: CallerDep, code: str) -> CertificationStateOut:
     """The certified snapshot as it was made, ``changed_since_certification`` with the audit
     trail's lines written since, and the figures now."""
-    _province(caller, code)
+    _province(db, caller, code)
     state = certification_state(db, code, to_ms(ctx.clock()))
     return CertificationStateOut.model_validate({
         "province": code, "certification": _cert(state.certification) if state.certification else None,
