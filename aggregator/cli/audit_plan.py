@@ -21,6 +21,14 @@ __all__ = ["register"]
 
 EXIT_OK = 0
 EXIT_USAGE = 64
+_WORDS = {
+    "en": {"export": "{out}: {n} lines ({open} open, {done} done), {fmt}",
+           "totals": "{province}: {rows} lines, {open} open, {planned} planned ({cost} baht), {done} done, "
+                     "{spent} baht spent"},
+    "th": {"export": "{out}: {n} รายการ (ยังไม่เสร็จ {open} เสร็จแล้ว {done}), {fmt}",
+           "totals": "{province}: {rows} รายการ ยังไม่เสร็จ {open} วางแผนแล้ว {planned} (งบ {cost} บาท) "
+                     "เสร็จแล้ว {done} ใช้จ่ายจริง {spent} บาท"},
+}
 
 
 def _open(args: argparse.Namespace) -> Database:
@@ -60,7 +68,8 @@ def _export(args: argparse.Namespace) -> int:
     data = plan_csv(lines, args.lang) if fmt == "csv" else plan_xlsx(lines, args.lang, title=f"repair {args.province}")
     args.out.write_bytes(data)
     open_lines = sum(1 for line in lines if line.status == "open")
-    print(f"{args.out}: {len(lines)} lines ({open_lines} open, {len(lines) - open_lines} done), {fmt}")
+    print(_WORDS[args.lang]["export"].format(out=args.out, n=len(lines), open=open_lines, done=len(lines) - open_lines,
+                                             fmt=fmt))  # fmt: skip
     return EXIT_OK
 
 
@@ -73,8 +82,9 @@ def _totals(args: argparse.Namespace) -> int:
         print(json.dumps({p: t.as_dict() for p, t in totals.items()}, ensure_ascii=False, indent=2))
         return EXIT_OK
     for p, t in totals.items():
-        print(f"{p}: {t.rows} lines, {t.open} open, {t.planned} planned ({t.planned_cost_baht:,.2f} baht), "
-              f"{t.done} done, {t.spent_baht:,.2f} baht spent")  # fmt: skip
+        print(_WORDS[args.lang]["totals"].format(province=p, rows=t.rows, open=t.open, planned=t.planned,
+                                                 cost=f"{t.planned_cost_baht:,.2f}", done=t.done,
+                                                 spent=f"{t.spent_baht:,.2f}"))  # fmt: skip
     return EXIT_OK
 
 
@@ -99,6 +109,7 @@ def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", type=Path, default=None, help="database file (default: the store.db_path setting)")
     common.add_argument("--json", action="store_true", help="print JSON")
+    common.add_argument("--lang", choices=("en", "th"), default="th", help="language of headers and words (default th)")
     top = subparsers.add_parser("audit-plan", help="the provinces' repair plans: export, totals, certification")
     sub = top.add_subparsers(dest="plan_command", required=True)
 
@@ -106,7 +117,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--province", required=True, help="DOPA province code, e.g. 50")
     p.add_argument("--out", type=Path, required=True, help="file to write (.csv: CSV, else XLSX)")
     p.add_argument("--format", choices=("xlsx", "csv"), default=None, help="default: from --out's suffix")
-    p.add_argument("--lang", choices=("en", "th"), default="th", help="language of headers and words (default th)")
     p.set_defaults(func=_export)
 
     p = sub.add_parser("totals", parents=[common], help="repair-plan figures per province")

@@ -50,7 +50,7 @@ def test_audit_plan_export_through_the_shipped_command(tmp_path: Path) -> None:
         done = run_command("aggregator", "audit-plan", "export", "--db", str(db_path), "--province", "50",
                            "--out", str(out), env=env)  # fmt: skip
         assert done.returncode == 0, done.stderr
-        assert "2 lines (2 open, 0 done)" in done.stdout
+        assert "2 รายการ (ยังไม่เสร็จ 2 เสร็จแล้ว 0)" in done.stdout  # Thai by default, as the file
     sheet = [list(r) for r in load_workbook(xlsx).active.iter_rows(values_only=True)]  # type: ignore[union-attr]
     assert sheet == [[None if v == "" else v for v in row] for row in expected]
     raw = text.read_bytes()
