@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["AUDIT_PAGES", "audit_page_calls", "seed_register"]
+__all__ = ["AUDIT_PAGES", "audit_page_calls", "cold_table_s", "seed_register"]
 
 AUDIT_PAGES = ("audit declared list", "audit reconciliation", "audit completeness")
 _IMPORT_ID = 1_000_000  # the synthetic register's import: above any real one
@@ -84,5 +84,26 @@ def seed_register(db_path: Path, declared: int) -> int:
                             [run])  # fmt: skip
         db.conn.execute("ANALYZE")
         return int(db.execute("SELECT COUNT(*) FROM audit_declared").fetchone()[0])
+    finally:
+        db.close()
+
+
+def cold_table_s(db_path: Path, repeat: int = 3) -> float:
+    """Median seconds to compute the national completeness table from scratch (what the first
+    load after a change of the audit costs; later loads are served from the API's cache)."""
+    import statistics
+    import time
+
+    from aggregator.audit.national import national_table
+    from aggregator.schema import open_db
+
+    db = open_db(db_path, migrate=False)
+    try:
+        times = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            national_table(db, None, int(time.time() * 1000))
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
     finally:
         db.close()

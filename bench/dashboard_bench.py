@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.aggregator_bench import build  # noqa: E402  (the core's country generator)
-from bench.audit_pages import AUDIT_PAGES, audit_page_calls, seed_register  # noqa: E402  (issue 14)
+from bench.audit_pages import AUDIT_PAGES, audit_page_calls, cold_table_s, seed_register  # noqa: E402  (issue 14)
 from bench.queue_search_bench import explain_queue, search_calls, search_queries  # noqa: E402  (issue 15)
 
 # One request of the benchmark; a page that takes longer is broken, not slow.
@@ -356,6 +356,7 @@ def main() -> None:
     print(f"\naudit pages at {declared:,} declared cameras (p95, and p95 / nation page p95 {nation95 * 1000:.1f} ms):")
     for name in AUDIT_PAGES:
         print(f"  {name:26} p95 {pct(figures[name], 95) * 1000:9.1f} ms  ratio {pct(figures[name], 95) / nation95:5.2f}")
+    print(f"  completeness table computed afresh (first load after an audit change): {cold_table_s(db_path) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

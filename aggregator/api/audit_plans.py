@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from aggregator.api.audit_edit import LangDep
 from aggregator.api.bodies import admin_body
@@ -35,10 +35,10 @@ from aggregator.api.schemas.audit_plans import (
     RepairPlanOut,
 )
 from aggregator.audit.certify import certification_state, certify
-from aggregator.audit.completeness import completeness
+from aggregator.audit.national import TableCache
 from aggregator.audit.plan import PlanTotals, plan_totals, repair_plan
 from aggregator.audit.plan_export import plan_csv, plan_xlsx
-from aggregator.audit.plan_store import Certification, PlanEntry, certifications, save_entry
+from aggregator.audit.plan_store import Certification, PlanEntry, save_entry
 from aggregator.audit.province_plans import installation_plan, linking_plan
 from aggregator.days import to_ms
 
@@ -58,24 +58,27 @@ def _province(db: DbDep, caller: CallerDep, code: str) -> str:
     return code
 
 
+def _table_cache(request: Request) -> TableCache:
+    """The app's national-table cache (one per app, made on first use)."""
+    cache = getattr(request.app.state, "audit_table_cache", None)
+    if cache is None:
+        cache = request.app.state.audit_table_cache = TableCache()
+    return cache
+
+
 @router.get("/completeness", response_model=list[CompletenessRow],
             summary="Completeness and accuracy of each province's register, ranked (committee view)")  # fmt: skip
-def completeness_table(ctx: ContextDep, db: DbDep, caller: CallerDep, province: ProvinceQ = None) -> list[CompletenessRow]:
+def completeness_table(request: Request, ctx: ContextDep, db: DbDep, caller: CallerDep,
+                       province: ProvinceQ = None) -> list[CompletenessRow]:  # fmt: skip
     """Per province: shares of declared cameras with position, serial, agency and status; shares
     seen and verified by an agent; ghosts and unregistered cameras; the repair plan's progress and
-    the latest certification. Most complete first."""
-    provinces = visible_provinces(caller, province)
-    rows = completeness(db, provinces)
-    totals = plan_totals(db, provinces, now_ms=to_ms(ctx.clock()))
-    certified = certifications(db, provinces)
-    out = []
-    for i, row in enumerate(rows, start=1):
-        plan = totals.get(row.province)
-        cert = certified.get(row.province)
-        out.append(CompletenessRow.model_validate({
-            **row.as_dict(), "rank": i, "plan": plan.as_dict() if plan else None,
-            "certified_at": cert.at if cert else None, "certified_by": cert.officer if cert else None}))  # fmt: skip
-    return out
+    the latest certification. Most complete first. Kept while the audit does not change; the
+    fault-derived plan figures may be up to a minute old."""
+    rows = _table_cache(request).get(db, visible_provinces(caller, province), to_ms(ctx.clock()))
+    return [CompletenessRow.model_validate({
+        **r.completeness.as_dict(), "rank": i, "plan": r.plan.as_dict() if r.plan else None,
+        "certified_at": r.certification.at if r.certification else None,
+        "certified_by": r.certification.officer if r.certification else None}) for i, r in enumerate(rows, start=1)]
 
 
 def _empty_totals(code: str) -> PlanTotals:

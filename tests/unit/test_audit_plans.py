@@ -130,6 +130,8 @@ def test_repair_plan_ranked_filled_exported_and_progress(rig: tuple[ApiRig, dict
 def test_installation_linking_certification_and_national_table(rig: tuple[ApiRig, dict[str, str]]) -> None:
     client, tokens = rig
     officer = tokens["admin@10"]
+    before = {r["province"]: r for r in get(client, "/api/v1/audit/completeness")}  # kept until the audit changes
+    assert before["10"]["certified_by"] is None and before["10"]["plan"]["planned"] == 0
     install = get(client, "/api/v1/audit/plans/10/install")
     # Three uncovered points: a camera at the crossing also covers the market and the other way
     # round (each circle holds the other's centre), so those two come first; the covered school
@@ -177,7 +179,7 @@ def test_installation_linking_certification_and_national_table(rig: tuple[ApiRig
     assert (by["10"]["serial_share"], by["10"]["agency_share"], by["10"]["status_share"]) == (1.0, 1.0, 1.0)
     assert (by["10"]["seen"], by["10"]["ghosts"], by["10"]["verified"]) == (2, 2, 1)
     assert by["10"]["certified_by"] == "นายสมชาย ใจดี ปลัดจังหวัด" and by["50"]["certified_at"] is None
-    assert by["10"]["plan"]["open"] == 2 and by["50"]["unregistered"] == 1
+    assert by["10"]["plan"]["open"] == 2 and by["10"]["plan"]["planned"] == 0 and by["50"]["unregistered"] == 1
     mine = get(client, "/api/v1/audit/completeness", officer)
     assert [r["province"] for r in mine] == ["10"]
 
@@ -198,3 +200,18 @@ def test_rank_lines_orders_by_uncovered_points_then_importance_then_fault_age() 
     ranked = rank_lines(lines, points, uncovered={"10|crime|gap"})
     assert [r.item for r in ranked] == ["young-at-gap", "old-at-fine", "mid-at-fine", "no-age-at-fine", "old-far"]
     assert (ranked[0].uncovered_points, ranked[0].importance, ranked[1].uncovered_points) == (("gap",), 1, ())
+
+
+def test_the_national_table_is_kept_until_the_audit_changes_or_it_is_old(tmp_path: Path) -> None:
+    from aggregator.audit.national import TableCache
+    from aggregator.audit.plan_store import PlanEntry, save_entry
+
+    db = open_db(tmp_path / "t.db")
+    load_geography(db)
+    cache = TableCache(max_age_ms=60_000)
+    first = cache.get(db, None, 1_000_000)
+    assert cache.get(db, None, 1_030_000) is first  # nothing changed, half a minute later
+    assert cache.get(db, None, 1_061_000) is not first  # too old: the faults may have moved
+    kept = cache.get(db, ["10"], 2_000_000)
+    save_entry(db, PlanEntry(plan="link", item="camera:10|id|X", province="10", action="gateway", at="t"))
+    assert cache.get(db, ["10"], 2_000_001) is not kept  # a plan line filled
