@@ -8,15 +8,19 @@ the caller's scope is 404, as everywhere; the national table holds the caller's 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from sqlite_utils import Database
 
 from aggregator.api.audit_edit import LangDep
 from aggregator.api.bodies import admin_body
 from aggregator.api.deps import (
     AdminDep,
+    ApiContext,
     CallerDep,
     ContextDep,
     DbDep,
@@ -66,6 +70,18 @@ def _table_cache(request: Request) -> TableCache:
     return cache
 
 
+def _unbounded_reader(ctx: ApiContext) -> Callable[[], AbstractContextManager[Database]]:
+    """A read-only connection of its own for the national table's first computation (not bounded
+    by the API's read limit: it may take a few seconds at 400,000 declared cameras, then is kept)."""
+    @contextmanager
+    def connect() -> Iterator[Database]:
+        with ctx.writer() as db:
+            db.conn.execute("PRAGMA query_only = ON")
+            yield db
+
+    return connect
+
+
 @router.get("/completeness", response_model=list[CompletenessRow],
             summary="Completeness and accuracy of each province's register, ranked (committee view)")  # fmt: skip
 def completeness_table(request: Request, ctx: ContextDep, db: DbDep, caller: CallerDep,
@@ -74,7 +90,7 @@ def completeness_table(request: Request, ctx: ContextDep, db: DbDep, caller: Cal
     seen and verified by an agent; ghosts and unregistered cameras; the repair plan's progress and
     the latest certification. Most complete first. Kept while the audit does not change; the
     fault-derived plan figures may be up to a minute old."""
-    rows = _table_cache(request).get(db, visible_provinces(caller, province), to_ms(ctx.clock()))
+    rows = _table_cache(request).get(db, visible_provinces(caller, province), to_ms(ctx.clock()), _unbounded_reader(ctx))
     return [CompletenessRow.model_validate({
         **r.completeness.as_dict(), "rank": i, "plan": r.plan.as_dict() if r.plan else None,
         "certified_at": r.certification.at if r.certification else None,

@@ -13,7 +13,8 @@ fault-derived figures (open fault lines, money spent) may be up to that old.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,24 +54,44 @@ def national_table(db: Database, provinces: Sequence[str] | None, now_ms: int) -
 
 
 class TableCache:
-    """The last national table per province scope, recomputed on a change or when too old."""
+    """The last national table per province scope, recomputed on a change or when too old.
+
+    One table is computed at a time (a second caller waits, then takes the fresh answer), on
+    the connection ``compute_db`` gives: the API passes a connection of its own, not bounded by
+    the 5-second read limit, since a first load on a busy machine may take longer and is then kept.
+    """
 
     def __init__(self, max_age_ms: int = 60_000) -> None:
         self.max_age_ms = max_age_ms
         self._lock = threading.Lock()
+        self._computing = threading.Lock()
         self._kept: dict[tuple[str, ...] | None, tuple[tuple[Any, ...], int, list[NationalRow]]] = {}
 
-    def get(self, db: Database, provinces: Sequence[str] | None, now_ms: int) -> list[NationalRow]:
-        """The table for ``provinces`` at ``now_ms``, from the cache when still good."""
-        scope = tuple(provinces) if provinces is not None else None
-        version = audit_version(db)
+    def _fresh(self, scope: tuple[str, ...] | None, version: tuple[Any, ...], now_ms: int) -> list[NationalRow] | None:
         with self._lock:
             kept = self._kept.get(scope)
         if kept is not None and kept[0] == version and 0 <= now_ms - kept[1] < self.max_age_ms:
             return kept[2]
-        rows = national_table(db, provinces, now_ms)
-        with self._lock:
-            if len(self._kept) > 256:  # scopes are provinces of tokens: few; never let it grow unbounded
-                self._kept.clear()
-            self._kept[scope] = (version, now_ms, rows)
+        return None
+
+    def get(self, db: Database, provinces: Sequence[str] | None, now_ms: int,
+            compute_db: Callable[[], AbstractContextManager[Database]] | None = None) -> list[NationalRow]:  # fmt: skip
+        """The table for ``provinces`` at ``now_ms``, from the cache when still good (computed on
+        ``compute_db()``'s connection when given, else on ``db``)."""
+        scope = tuple(provinces) if provinces is not None else None
+        version = audit_version(db)
+        if (rows := self._fresh(scope, version, now_ms)) is not None:
+            return rows
+        with self._computing:
+            if (rows := self._fresh(scope, version, now_ms)) is not None:
+                return rows  # another caller computed it meanwhile
+            if compute_db is None:
+                rows = national_table(db, provinces, now_ms)
+            else:
+                with compute_db() as other:
+                    rows = national_table(other, provinces, now_ms)
+            with self._lock:
+                if len(self._kept) > 256:  # scopes are provinces of tokens: few; never let it grow unbounded
+                    self._kept.clear()
+                self._kept[scope] = (version, now_ms, rows)
         return rows
