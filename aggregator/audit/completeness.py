@@ -71,8 +71,8 @@ class Completeness:
 
 
 def completeness(db: Database, provinces: Sequence[str] | None) -> list[Completeness]:
-    """Every province of ``provinces`` (None = every province with a declared or reconciled
-    camera) with its register's completeness and accuracy, ranked (see :func:`rank`)."""
+    """Every province of ``provinces`` (None = all 77) with its register's completeness and
+    accuracy, ranked (see :func:`rank`); provinces without a register come last."""
     where, params = in_provinces("province", provinces)
     declared: dict[str, tuple[int, int, int, int, int]] = {}
     for province, n, pos, serial, agency, status in db.conn.execute(
@@ -83,9 +83,9 @@ def completeness(db: Database, provinces: Sequence[str] | None) -> list[Complete
     classes = current_counts(db, provinces)
     names = {code: (th, en) for code, th, en in db.conn.execute(
         f"SELECT code, name_th, name_en FROM provinces WHERE {in_provinces('code', provinces)[0]}", params)}
-    codes = set(declared) | set(classes)
-    if provinces is not None:  # a named province answers even when it has declared nothing yet
-        codes |= set(provinces) & set(names)
+    # Every province in view answers, those that declared nothing yet last: the committee sees who
+    # has not sent a register.
+    codes = set(declared) | set(classes) | set(names)
     out = []
     for code in codes:
         n, pos, serial, agency, status = declared.get(code, (0, 0, 0, 0, 0))

@@ -175,7 +175,8 @@ def test_installation_linking_certification_and_national_table(rig: tuple[ApiRig
     # share an agent has seen (Chiang Mai 1/1, Bangkok 2/4), with plan progress and certification.
     table = get(client, "/api/v1/audit/completeness")
     by = {r["province"]: r for r in table}
-    assert [r["province"] for r in table] == ["50", "10"] and [r["rank"] for r in table] == [1, 2]
+    assert [r["province"] for r in table[:2]] == ["50", "10"] and [r["rank"] for r in table[:2]] == [1, 2]
+    assert len(table) == 77 and table[2]["declared"] == 0 and table[2]["score"] is None  # who sent nothing: last
     assert (by["10"]["serial_share"], by["10"]["agency_share"], by["10"]["status_share"]) == (1.0, 1.0, 1.0)
     assert (by["10"]["seen"], by["10"]["ghosts"], by["10"]["verified"]) == (2, 2, 1)
     assert by["10"]["certified_by"] == "นายสมชาย ใจดี ปลัดจังหวัด" and by["50"]["certified_at"] is None
