@@ -2,6 +2,10 @@
 
 The BOM makes Excel on Windows read the CSV as UTF-8, so Thai stays readable. Both files have
 the same header row and the same cells, one line per plan line, in the plan's order.
+
+Text a province typed (an action, an agency) is data, never a formula: the XLSX stores every text
+cell as a string (openpyxl would make ``=...`` a formula), and the CSV puts an apostrophe before
+text that Excel would otherwise run (starting with ``=``, ``+``, ``@``, or ``-`` and not a number).
 """
 
 from __future__ import annotations
@@ -56,22 +60,39 @@ def plan_table(lines: Sequence[PlanLine], lang: Lang = "en") -> list[list[Any]]:
     return rows
 
 
+def _inert(value: Any) -> Any:
+    """Text Excel would take for a formula, with an apostrophe before it."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "@", "-"):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
 def plan_csv(lines: Sequence[PlanLine], lang: Lang = "en") -> bytes:
     """The plan as CSV, UTF-8 with a BOM."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(plan_table(lines, lang))
+    csv.writer(out, lineterminator="\r\n").writerows([[_inert(v) for v in row] for row in plan_table(lines, lang)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def plan_xlsx(lines: Sequence[PlanLine], lang: Lang = "en", title: str = "plan") -> bytes:
     """The plan as an XLSX workbook of one sheet (header row frozen)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31] or "plan")
     sheet.freeze_panes = "A2"
     for row in plan_table(lines, lang):
-        sheet.append(row)
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # never a formula
+            cells.append(cell)
+        sheet.append(cells)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

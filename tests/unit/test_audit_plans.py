@@ -216,3 +216,18 @@ def test_the_national_table_is_kept_until_the_audit_changes_or_it_is_old(tmp_pat
     kept = cache.get(db, ["10"], 2_000_000)
     save_entry(db, PlanEntry(plan="link", item="camera:10|id|X", province="10", action="gateway", at="t"))
     assert cache.get(db, ["10"], 2_000_001) is not kept  # a plan line filled
+
+
+def test_text_a_province_typed_is_never_a_formula_in_the_exports() -> None:
+    from aggregator.audit.plan import PlanLine
+    from aggregator.audit.plan_export import plan_csv, plan_xlsx
+
+    line = PlanLine(item="fault:7", kind="fault", province="10", district="1001", location="=HYPERLINK(\"x\")",
+                    owner="-", camera="s/c", declared_key=None, lat=None, lon=None, register_status=None, klass=None,
+                    fault_id=7, fault_state="down", fault_opened_at=None, entry={"action": "=1+1", "cost_baht": 10.0})
+    sheet = load_workbook(io.BytesIO(plan_xlsx([line]))).active
+    row = list(next(sheet.iter_rows(min_row=2, max_row=2)))  # type: ignore[union-attr]
+    assert [(c.value, c.data_type) for c in row[5:7]] == [('=HYPERLINK("x")', "s"), ("-", "s")]
+    assert (row[13].value, row[13].data_type, row[16].value) == ("=1+1", "s", 10)
+    text = plan_csv([line]).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "'=1+1" in text and ",'-," in text
