@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from aggregator.broker.accounts import add_cli as accounts_cli
 from aggregator.broker.enrol import add_cli as enrol_cli
 from aggregator.cli.audit import register as audit_cli
+from aggregator.cli.audit_plan import register as audit_plan_cli
 from aggregator.cli.config import register as config_cli
 from aggregator.cli.report import register as report_cli
 from aggregator.cli.topology import register as topology_cli
@@ -135,6 +136,7 @@ COMMANDS: list[Register] = [
     enrol_cli,  # enrol-site
     accounts_cli,  # broker-account
     audit_cli,  # import-register, import-risk-points, reconcile, ...
+    audit_plan_cli,  # audit-plan export, totals, certify
     report_cli,  # report
     config_cli,  # config show, config reference
     topology_cli,  # topology render

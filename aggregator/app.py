@@ -22,6 +22,7 @@ from aggregator.api import (
     areas,
     audit,
     audit_edit,
+    audit_plans,
     availability,
     cameras,
     faults,
@@ -54,7 +55,7 @@ ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (areas.router, True), (sites.router, True), (cameras.router, True), (snapshots.router, True),
     (availability.router, True), (live.router, True), (ops.router, True), (ops.health_router, False),
     (faults.router, True), (maintenance.router, True), (alerts.router, True), (audit.router, True),
-    (audit_edit.router, True), (search.router, True),
+    (audit_edit.router, True), (search.router, True), (audit_plans.router, True),
     (reports.router, True), (alert_images.router, False), (web.router, False),
 )  # fmt: skip
 

@@ -18,7 +18,8 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from aggregator.audit.history import migrate_audit_v3
-from aggregator.audit.store import migrate_audit, migrate_audit_v2
+from aggregator.audit.plan_store import migrate_audit_plans
+from aggregator.audit.store import migrate_audit, migrate_audit_counts, migrate_audit_v2
 from aggregator.faults.routing import migrate_routes_v2
 from aggregator.faults.store import migrate_faults
 from aggregator.ingest.quarantine import migrate_quarantine
@@ -52,6 +53,8 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("audit_v3", migrate_audit_v3),
     ("clocks_v1", migrate_clocks),
     ("search_v1", migrate_search),
+    ("audit_plans_v1", migrate_audit_plans),
+    ("audit_counts_v1", migrate_audit_counts),
 )
 
 

@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.aggregator_bench import build  # noqa: E402  (the core's country generator)
+from bench.audit_pages import AUDIT_PAGES, audit_page_calls, cold_table_s, seed_register  # noqa: E402  (issue 14)
 from bench.queue_search_bench import explain_queue, search_calls, search_queries  # noqa: E402  (issue 15)
 
 # One request of the benchmark; a page that takes longer is broken, not slow.
@@ -51,6 +52,8 @@ def pct(values: list[float], q: float) -> float:
 def page_calls(kind: str, province: str, district: str, site: str, camera: str) -> list[list[str]]:
     """The API calls of one page, in stages (a stage runs concurrently), as the JS makes them."""
     windows = ("last_24h", "last_7d", "last_30d")
+    if kind in AUDIT_PAGES:  # the audit pages (issue 14): bench/audit_pages.py
+        return audit_page_calls(kind)
     if kind == "nation":
         return [["/api/v1/nation", "/api/v1/provinces", "/api/v1/faults?active=true&limit=1&top_level=true",
                  *(f"/api/v1/availability?level=nation&window={w}" for w in windows)]]  # fmt: skip
@@ -100,6 +103,7 @@ async def settle(url: str, token: str) -> float:
 
 
 PAGES = ("nation", "province", "camera", "queue", "queue filtered")
+PAGES = PAGES + AUDIT_PAGES  # issue 14: timed beside the nation page in the same run
 QUEUE_FIRST_ID = 10_000_000  # the queue's seeded faults: above any id the service gives
 
 
@@ -268,6 +272,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--dir", type=Path, default=None, help="keep the database here (reused when present)")
     parser.add_argument("--queue", type=int, default=50_000, help="open faults in the fault queue")
+    parser.add_argument("--declared", type=int, default=400_000, help="declared cameras in the audit register (issue 14)")
     parser.add_argument("--browser", type=int, default=0, metavar="N",
                         help="also time N real page loads in headless Chromium (data drawn)")  # fmt: skip
     parser.add_argument("--pack", type=int, default=3, metavar="N",
@@ -289,6 +294,7 @@ def main() -> None:
     queue_plans = explain_queue(db_path, target[0])  # issue 15: the partial index of open faults
     searches = search_queries(db_path)  # issue 15: the header search
     resolved_faults = seed_resolved(db_path, args.resolved) if args.pack else 0
+    declared = seed_register(db_path, args.declared)  # issue 14: the audit pages' register
     # A live country: every site heard from just now with an hourly heartbeat, as running agents
     # would be. Without this the server's first act is to sweep 15,600 synthetic sites as silent
     # (one long write turning 1M cameras unknown, then their faults), which is not a page load.
@@ -346,6 +352,11 @@ def main() -> None:
             print(f"{name}: p50 {statistics.median(figures[name]):.2f} s = "
                   f"{statistics.median(figures[name]) / nation:.0f} x the nation page "
                   f"({args.pack} packs, {resolved_faults:,} resolved faults seeded)")  # fmt: skip
+    nation95 = pct(figures["nation"], 95)  # issue 14: each audit page beside the nation page, same run
+    print(f"\naudit pages at {declared:,} declared cameras (p95, and p95 / nation page p95 {nation95 * 1000:.1f} ms):")
+    for name in AUDIT_PAGES:
+        print(f"  {name:26} p95 {pct(figures[name], 95) * 1000:9.1f} ms  ratio {pct(figures[name], 95) / nation95:5.2f}")
+    print(f"  completeness table computed afresh (first load after an audit change): {cold_table_s(db_path) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from aggregator.api.deps import (
     visible_provinces,
 )
 from aggregator.api.schemas.audit import (
+    CameraInRadius,
     DeclaredPublic,
     HygienePublic,
     ImportLogEntry,
@@ -259,7 +260,9 @@ def risk_coverage(ctx: ContextDep, db: DbDep, caller: CallerDep, province: Provi
     return [RiskCoveragePublic(province=c.point.province, name=c.point.name, kind=c.point.kind, lat=c.point.lat,
                                lon=c.point.lon, radius_m=c.point.radius_m, required=c.point.required,
                                cameras=c.cameras, usable_now=c.usable_now, usable_30d=c.usable_30d,
-                               best_30d=c.best_30d, nearest_usable_m=c.nearest_usable_m, covered=c.covered)
+                               best_30d=c.best_30d, nearest_usable_m=c.nearest_usable_m, covered=c.covered,
+                               inside=[CameraInRadius(camera=cam.key, lat=cam.lat, lon=cam.lon, distance_m=d,
+                                                      usable_now=cam.usable_now) for cam, d in c.inside])
             for c in chosen]  # fmt: skip
 
 

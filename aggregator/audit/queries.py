@@ -9,6 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from aggregator.audit.history import visible_import
+from aggregator.audit.store import current_counts
 from aggregator.store.queries import in_provinces
 
 __all__ = [
@@ -52,12 +53,7 @@ def import_log(db: Database, limit: int, provinces: Sequence[str] | None = None)
 def class_summary(db: Database, provinces: Sequence[str] | None) -> dict[str, dict[str, int]]:
     """Cameras per class of the latest reconciliation, per province."""
     where, params = in_provinces("province", provinces)
-    out: dict[str, dict[str, int]] = {}
-    for province, klass, n in db.execute(
-        f"SELECT province, klass, count(*) FROM audit_current_matches WHERE {where} "
-        "GROUP BY province, klass ORDER BY province", params):  # fmt: skip
-        out.setdefault(province, {})[klass] = n
-    return out
+    return current_counts(db, provinces)
 
 
 def match_lines(
@@ -97,10 +93,13 @@ def declared_cameras(
     if klass is not None:
         where += " AND m.klass = ?"
         args.append(klass)
+    # The current line of each camera, looked up by its key (not through the view, which SQLite
+    # would materialise whole: 1.6 s at 400,000 declared cameras, against milliseconds).
     rows = db.execute(
         f"SELECT {', '.join('d.' + n for n in _DECLARED_FIELDS)}, m.klass, m.discovered_key, m.rule, m.state, "
         "d.version "
-        "FROM audit_declared d LEFT JOIN audit_current_matches m ON m.declared_key = d.key "
+        "FROM audit_declared d LEFT JOIN audit_matches m ON m.declared_key = d.key "
+        "AND m.run_id = (SELECT c.run_id FROM audit_current c WHERE c.province = m.province) "
         f"WHERE {where} ORDER BY d.key LIMIT ? OFFSET ?", [*args, limit, offset])  # fmt: skip
     return _named((*_DECLARED_FIELDS, "class", "discovered_key", "rule", "state", "version"), rows)
 

@@ -171,6 +171,7 @@ class Coverage:
     usable_30d: int
     best_30d: float | None
     nearest_usable_m: float | None
+    inside: tuple[tuple[CoverageCamera, float], ...] = ()  # the cameras within the radius, with their distance
 
     @property
     def covered(self) -> bool:
@@ -194,6 +195,7 @@ def coverage(points: Iterable[RiskPoint], cameras: Iterable[CoverageCamera], *,
             usable_30d=sum(1 for f in fractions if f >= usable_30d_min),
             best_30d=max(fractions) if fractions else None,
             nearest_usable_m=round(min(usable), 2) if usable else None,
+            inside=tuple(sorted(((cam, round(d, 1)) for cam, d in near), key=lambda x: (x[1], x[0].key))),
         ))
     return out
 

@@ -1,6 +1,7 @@
 """Seed the demo's provincial audit: a register with typical mistakes and risk points for a few
 provinces, imported through the API as a provincial officer would, then reconciled, so the
-dashboard's audit pages show something on first run.
+dashboard's audit pages show something on first run; the first line of each province's repair
+plan is filled and Chiang Mai's audit certified.
 
 The register lists the simulated cameras of a few provinces by the serials their births carry
 (``deploy/demo/fleet.py``), a quarter declared broken although they work, two ghosts each, and
@@ -68,7 +69,8 @@ def risk_csv() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _post(url: str, token: str, path: str, *, csv_text: str | None = None, body: Any = None) -> Any:
+def _post(url: str, token: str, path: str, *, csv_text: str | None = None, body: Any = None,
+          method: str = "POST") -> Any:
     headers = {"Authorization": f"Bearer {token}"}
     if csv_text is not None:
         boundary = "camwatch-demo-seed"
@@ -78,7 +80,8 @@ def _post(url: str, token: str, path: str, *, csv_text: str | None = None, body:
     else:
         data = json.dumps(body).encode()
         headers["Content-Type"] = "application/json"
-    req = urllib.request.Request(url.rstrip("/") + path, data=data, headers=headers, method="POST")
+    req = urllib.request.Request(url.rstrip("/") + path, data=None if method == "GET" else data, headers=headers,
+                                 method=method)  # fmt: skip
     with urllib.request.urlopen(req, timeout=_TIMEOUT_S) as res:
         return json.loads(res.read())
 
@@ -94,6 +97,18 @@ def _cameras_seen(url: str, token: str, expected: dict[str, int]) -> bool:
         except urllib.error.HTTPError:  # not born yet
             return False
     return True
+
+
+def _seed_plans(url: str, token: str) -> None:
+    """Fill the first line of each seeded province's repair plan, as its officer would, and
+    certify Chiang Mai's audit, so the plans pages show the province's fields and a certification."""
+    for province in SEED_PROVINCES:
+        rows = _post(url, token, f"/api/v1/audit/plans/{province}/repair", method="GET")["rows"]
+        if rows:
+            _post(url, token, f"/api/v1/audit/plans/{province}", method="PUT", body={
+                "plan": "repair", "item": rows[0]["item"], "action": "ส่งช่างตรวจและซ่อม", "agency": "เทศบาล",
+                "target_date": "2027-01-31", "cost_baht": 12000})  # fmt: skip
+    _post(url, token, "/api/v1/audit/certifications/50", body={"officer": "ปลัดจังหวัดเชียงใหม่ (demo)"})
 
 
 def seed_audit(url: str, admin_token: str, plan: Sequence[SimSite], wait_s: float = 180.0) -> dict[str, Any]:
@@ -113,6 +128,7 @@ def seed_audit(url: str, admin_token: str, plan: Sequence[SimSite], wait_s: floa
     report = _post(url, admin_token, "/api/v1/audit/register", csv_text=register_csv(plan))
     risk = _post(url, admin_token, "/api/v1/audit/risk-points", csv_text=risk_csv())
     run = _post(url, admin_token, "/api/v1/audit/reconcile", body={})
+    _seed_plans(url, admin_token)
     logger.info("audit seeded: register %d rows (%d refused, to show the mistakes), %d risk points, reconciled %s",
                 report["rows"], report["rejected"], risk["inserted"], run["counts"])  # fmt: skip
     return dict(run)

@@ -25,8 +25,12 @@ REGISTER = (
     "CM-2,เชียงใหม่,เมือง,คูเมือง,18.7880,98.9935,TCM1CAM1,ใช้งานได้,1 ม.ค. 2562\n"
     "CM-3,เชียงใหม่,เมือง,ประตูช้างเผือก,18.7960,98.9860,TCM1CAM2,พัง,1 ม.ค. 2562\n"
     "CM-4,กรุงเทพมหานคร,บางรัก,สีลม,13.7286,100.534,B1,ใช้งานได้,1 ม.ค. 2562\n"
-    "CM-5,เชียงใหม่,เมือง,ประตูสวนดอก,north,98.9800,X5,ใช้งานได้,1 ม.ค. 2562\n"
+    "CM-5,เชียงใหม่,เมือง,ประตูสวนดอก,north,98.9800,X5,ชำรุด,1 ม.ค. 2562\n"
 )
+# Chang Phueak gate is CM-3's position (radius 50 m); Warorot market has no camera near it.
+RISK = ("ชื่อจุดเสี่ยง,ประเภท,ละติจูด,ลองจิจูด,รัศมี,จังหวัด\n"
+        "ประตูช้างเผือก,อุบัติเหตุ,18.7960,98.9860,50,เชียงใหม่\n"
+        "ตลาดวโรรส,อาชญากรรม,18.7900,99.0000,100,เชียงใหม่\n")
 
 
 def drop_file(page: Any, selector: str, name: str, text: str) -> None:
@@ -73,6 +77,15 @@ def test_provincial_officer_audits_the_register(stack: DashboardStack, open_page
     assert page.inner_text("#summary-table th:nth-child(2)") == "ตรงกับทะเบียน"
     shot(page, "audit-reconcile-th")
 
+    # Risk points on the province map: CM-3 (t-cm-1-cam2) was refused, so no camera stands at
+    # Chang Phueak gate yet; the market has none near it at all.
+    risk = upload(stack, officer, RISK, path="/api/v1/audit/risk-points")
+    assert risk["inserted"] == 2, risk
+    page.goto(f"{stack.url}/#/audit/risk")
+    page.wait_for_selector("#risk-map g.risk")
+    assert page.locator("#risk-map path.province").count() == 1  # Chiang Mai's outline, not a plain plot
+    assert page.locator("#risk-table tr[data-covered=false]").count() == 2
+
     # Fix CM-1 in the edit form: the register's status was wrong.
     page.goto(f"{stack.url}/#/audit/declared/{quote('50|id|CM-1', safe='')}")
     page.wait_for_selector("#declared-editor #edit-status")
@@ -108,6 +121,38 @@ def test_provincial_officer_audits_the_register(stack: DashboardStack, open_page
     assert "ประตูช้างเผือก" in flagged and "ประตูท่าแพ" not in flagged
     shot(page, "audit-reconcile-after-th")
 
+    # The risk map changes: CM-3's camera now stands at the gate (paired in place), usable.
+    page.goto(f"{stack.url}/#/audit/risk")
+    page.wait_for_selector("#risk-table tr[data-name='ประตูช้างเผือก'][data-covered=true]")
+    assert page.get_attribute("#risk-table tbody tr:first-child", "data-name") == "ตลาดวโรรส"  # uncovered first
+    assert page.locator("#risk-map g[data-name='ประตูช้างเผือก'] circle.camera.usable[data-camera='t-cm-1/t-cm-1-cam2']").count() == 1
+    shot(page, "audit-risk-map-th")
+
+    # The province's plans: CM-5 (declared broken, never seen) to repair and to link, the market
+    # to cover; the officer fills the repair line, then certifies the audit.
+    page.goto(f"{stack.url}/#/audit/plans/50")
+    line = "#repair-table tr[data-item='camera:50|id|CM-5']"
+    page.wait_for_selector(line)
+    page.fill(f"{line} input[name=action]", "ส่งซ่อมและติดตั้ง gateway")
+    page.fill(f"{line} input[name=cost_baht]", "15000")
+    page.click(f"{line} .save-entry")
+    page.wait_for_selector(f"{line} .saved.ok")
+    assert "ตลาดวโรรส" in page.inner_text("#install-table tbody tr:first-child .adds")
+    assert page.locator("#link-plan tr[data-key='50|id|CM-5']").count() == 1
+    page.fill("#certify-officer", "นายสมชาย ใจดี ปลัดจังหวัดเชียงใหม่")
+    page.click("#certify")
+    page.wait_for_selector("#certification-state:text-is('ไม่มีการแก้ไขหลังการรับรอง')")
+    assert page.input_value(f"{line} input[name=cost_baht]") == "15000"
+    camera = stack.api(f"/api/v1/audit/declared/{quote('50|id|CM-2', safe='')}", officer)
+    edit_status(stack, officer, "50|id|CM-2", camera["version"], {"agency": "เทศบาลนครเชียงใหม่"})
+    page.reload()
+    page.wait_for_selector("#certification-state:text-is('มีการแก้ไขหลังการรับรอง')")
+    assert "นายสมชาย ใจดี" in page.inner_text("#certified-by")
+    shot(page, "audit-plans-th")
+    page.goto(f"{stack.url}/#/audit/completeness")
+    page.wait_for_selector("#completeness-table tr[data-province='50'] td[data-k=certified]")
+    assert "นายสมชาย" in page.inner_text("#completeness-table tr[data-province='50'] td[data-k=certified]")
+
     # An officer of another province sees none of it.
     bkk = stack.aggregator.mint("admin", ["10"], name="bkk-officer")
     other = open_page(bkk, "en", "#/audit/declared")
@@ -120,6 +165,10 @@ def test_provincial_officer_audits_the_register(stack: DashboardStack, open_page
     other.wait_for_selector("#summary-table")
     assert other.locator("#summary-table tr[data-province='50']").count() == 0
     assert stack.status(f"/api/v1/audit/declared/{quote('50|id|CM-1', safe='')}", bkk) == 404
+    assert stack.status("/api/v1/audit/plans/50/repair", bkk) == 404
+    other.goto(f"{stack.url}/#/audit/completeness")
+    other.wait_for_selector("#completeness h1, #completeness-table, #completeness p")
+    assert other.locator("#completeness-table tr[data-province='50']").count() == 0
 
 
 def test_two_officers_editing_one_camera(stack: DashboardStack, open_page: Any) -> None:
@@ -155,14 +204,27 @@ def test_two_officers_editing_one_camera(stack: DashboardStack, open_page: Any) 
     assert stack.api(f"/api/v1/audit/declared/{quote(key, safe='')}", first)["version"] == 3
 
 
-def upload(stack: DashboardStack, token: str, register: str) -> Any:
-    """Import a register through the API (multipart), as the officer's upload does."""
+def edit_status(stack: DashboardStack, token: str, key: str, version: int, changes: dict[str, str]) -> int:
+    """PATCH one declared camera with its If-Match version; answer the HTTP status."""
+    import urllib.request
+
+    req = urllib.request.Request(f"{stack.url}/api/v1/audit/declared/{quote(key, safe='')}", method="PATCH",
+                                 data=json.dumps(changes).encode())  # fmt: skip
+    req.add_header("Authorization", f"Bearer {token}")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("If-Match", f'"{version}"')
+    with urllib.request.urlopen(req, timeout=10) as res:
+        return int(res.status)
+
+
+def upload(stack: DashboardStack, token: str, register: str, path: str = "/api/v1/audit/register") -> Any:
+    """Import a register (or risk points) through the API (multipart), as the officer's upload does."""
     import urllib.request
 
     boundary = "camwatch-test-boundary"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.csv\"\r\n"
             f"Content-Type: text/csv\r\n\r\n{register}\r\n--{boundary}--\r\n").encode()
-    req = urllib.request.Request(stack.url + "/api/v1/audit/register", data=body, method="POST")
+    req = urllib.request.Request(stack.url + path, data=body, method="POST")
     req.add_header("Authorization", f"Bearer {token}")
     req.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
     with urllib.request.urlopen(req, timeout=10) as res:

@@ -71,6 +71,15 @@ def test_demo_shows_all_provinces_and_stops_on_sigint(tmp_path: Path) -> None:
         assert [(i["kind"], i["rejected"]) for i in imports] == [("risk", 0), ("register", 12)]
         uncovered: list[object] = _get(url + "api/v1/audit/risk-coverage?uncovered=true", token)  # type: ignore[assignment]
         assert len(uncovered) >= 3
+        # The plans pages too: every seeded province ranked, its ghosts to link, a line to repair
+        # (the ghost declared awaiting repair), its far risk point to cover.
+        table: list[dict[str, object]] = _get(url + "api/v1/audit/completeness", token)  # type: ignore[assignment]
+        assert {"10", "50", "40"} <= {str(r["province"]) for r in table}
+        for p in ("10", "50", "40"):
+            repair: dict[str, list[object]] = _get(url + f"api/v1/audit/plans/{p}/repair", token)  # type: ignore[assignment]
+            link: dict[str, int] = _get(url + f"api/v1/audit/plans/{p}/link", token)  # type: ignore[assignment]
+            install: dict[str, int] = _get(url + f"api/v1/audit/plans/{p}/install", token)  # type: ignore[assignment]
+            assert repair["rows"] and link["cameras"] == 2 and install["uncovered_now"] >= 1, (p, repair, link, install)
         # Issue 15: sites are places (a name and a position inside their province: the directions
         # links work), and alerts reach the demo's local LINE-compatible server.
         sites: dict[str, object] = _get(url + "api/v1/sites?province=50&limit=5", token)  # type: ignore[assignment]

@@ -137,6 +137,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/audit/overrides"): Rule("admin", "caller"),  # names a pair by keys, no province
     ("GET", "/api/v1/audit/risk-coverage"): Rule("viewer", "list"),
     ("GET", "/api/v1/audit/hygiene"): Rule("viewer", "list", both=True),
+    # The province's plans and certification (issue 14): {code} is the province.
+    ("GET", "/api/v1/audit/completeness"): Rule("viewer", "list", both=True),
+    ("GET", "/api/v1/audit/plans/{code}/repair"): Rule("viewer", "object"),
+    ("GET", "/api/v1/audit/plans/{code}/repair/export"): Rule("viewer", "object"),
+    ("GET", "/api/v1/audit/plans/{code}/install"): Rule("viewer", "object"),
+    ("GET", "/api/v1/audit/plans/{code}/link"): Rule("viewer", "object"),
+    ("PUT", "/api/v1/audit/plans/{code}"): Rule("admin", "object", body={
+        "plan": "repair", "item": "camera:10|id|B1", "action": "replace the camera", "cost_baht": 9000}),
+    ("POST", "/api/v1/audit/certifications/{code}"): Rule("admin", "object", body={"officer": "Somchai Jaidee"}),
+    ("GET", "/api/v1/audit/certifications/{code}"): Rule("viewer", "object"),
 }
 # Routes whose a ``province`` query narrows the answer (outside the caller's scope: 404).
 _SITE_OF_TOPIC = re.compile(r"^camwatch/v1/(\d\d)/")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from aggregator.api.schemas.base import Out
 
 __all__ = [
+    "CameraInRadius",
     "DeclaredEditIn",
     "DeclaredOne",
     "DeclaredPublic",
@@ -185,6 +186,16 @@ class StatusOut(Out):
     applies: str | None = None
 
 
+class CameraInRadius(Out):
+    """A camera within a risk point's radius: where, how far, usable now."""
+
+    camera: str
+    lat: float
+    lon: float
+    distance_m: float
+    usable_now: bool
+
+
 class RiskCoveragePublic(Out):
     """Cameras around one risk point: within its radius, usable now and over 30 days."""
 
@@ -201,6 +212,7 @@ class RiskCoveragePublic(Out):
     best_30d: float | None
     nearest_usable_m: float | None
     covered: bool
+    inside: list[CameraInRadius] = Field(default_factory=list, description="The cameras within the radius")
 
 
 class ProvinceHygienePublic(Out):

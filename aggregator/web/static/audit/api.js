@@ -59,6 +59,14 @@ export const auditApi = {
   matches: (params) => json("GET", `${BASE}/matches`, { params }),
   reconcile: (province) => json("POST", `${BASE}/reconcile`, { json: province ? { province } : {} }),
   riskCoverage: (province) => json("GET", `${BASE}/risk-coverage`, { params: { province } }),
+  completeness: (province) => json("GET", `${BASE}/completeness`, { params: { province } }),
+  repairPlan: (code) => json("GET", `${BASE}/plans/${enc(code)}/repair`),
+  repairExport: async (code, format) => (await call("GET", `${BASE}/plans/${enc(code)}/repair/export`, { params: { format } })).blob(),
+  installPlan: (code) => json("GET", `${BASE}/plans/${enc(code)}/install`),
+  linkPlan: (code) => json("GET", `${BASE}/plans/${enc(code)}/link`),
+  fillPlan: (code, entry) => json("PUT", `${BASE}/plans/${enc(code)}`, { json: entry }),
+  certification: (code) => json("GET", `${BASE}/certifications/${enc(code)}`),
+  certify: (code, officer, note) => json("POST", `${BASE}/certifications/${enc(code)}`, { json: { officer, note } }),
 };
 
 /** Save a blob as a file the browser downloads. */

@@ -5,7 +5,8 @@ import { t, placeName } from "../i18n.js";
 import { page } from "../shape.js";
 import { session } from "../session.js";
 
-const TABS = [["register", "audit.register"], ["declared", "audit.declared"], ["reconcile", "audit.reconcile"], ["risk", "audit.risk"]];
+const TABS = [["register", "audit.register"], ["declared", "audit.declared"], ["reconcile", "audit.reconcile"], ["risk", "audit.risk"],
+  ["completeness", "plans.completeness"], ["plans", "plans.plans"]];
 
 export function tabs(current) {
   return h("nav", { class: "tabs audit-tabs" }, TABS.map(([name, key]) =>
@@ -36,6 +37,12 @@ export function statusText(status) {
   const key = `dstatus.${status}`;
   const text = t(key);
   return text === key ? status || "–" : text;
+}
+
+export function kindText(kind) {
+  const key = `riskKind.${kind}`;
+  const text = t(key);
+  return text === key ? kind : text;
 }
 
 export const BROKEN_WORKS = "register says broken, camera works";
