@@ -64,6 +64,9 @@ const STRINGS = {
     "site.never": "enrolled, never connected", "site.enrolled": "enrolled", "site.agency": "Agency",
     "site.address": "Address", "site.phone": "Phone", "site.directions": "Directions",
     "reason.never_connected": "never came online",
+    "reason.not_recording": "not recording", "reason.recording_gap": "recording gap",
+    "reason.retention_short": "retention short", "reason.storage_fault": "recorder disk fault",
+    "reason.storage_full": "recorder disk full",
     "site.clockSkew": "The site gateway's clock is off by {offset} s: its live events are dated when the centre receives them.",
   },
   th: {
@@ -130,6 +133,9 @@ const STRINGS = {
     "site.never": "ลงทะเบียนแล้ว ยังไม่เคยเชื่อมต่อ", "site.enrolled": "ลงทะเบียนเมื่อ", "site.agency": "หน่วยงาน",
     "site.address": "ที่อยู่", "site.phone": "โทรศัพท์", "site.directions": "นำทาง",
     "reason.never_connected": "ยังไม่เคยเชื่อมต่อ",
+    "reason.not_recording": "ไม่บันทึกภาพ", "reason.recording_gap": "การบันทึกขาดช่วง",
+    "reason.retention_short": "เก็บภาพย้อนหลังไม่ครบ", "reason.storage_fault": "ดิสก์เครื่องบันทึกขัดข้อง",
+    "reason.storage_full": "ดิสก์เครื่องบันทึกเต็ม",
     "site.clockSkew": "นาฬิกาของเกตเวย์จุดติดตั้งคลาดเคลื่อน {offset} วินาที: เหตุการณ์สดจะลงเวลาตามที่ศูนย์ได้รับ",
   },
 };
