@@ -37,6 +37,7 @@ from protocol import (
     Ack,
     Birth,
     BirthCamera,
+    CameraRecording,
     Command,
     CommandKind,
     Death,
@@ -45,6 +46,7 @@ from protocol import (
     HostState,
     Kind,
     ProtocolError,
+    RecorderStorage,
     SiteInfo,
     SiteMessage,
     agent_subscriptions,
@@ -191,6 +193,8 @@ class Publisher:
         self.confirmed_upto = 0  # highest event id whose message the broker acknowledged
         # Other commands (snapshot) go here, called on paho's thread: it must return at once.
         self.on_command: Callable[[Command], None] | None = None
+        # Recording figures for the heartbeat (issue 16): set by ``run`` when recorders are configured.
+        self.recording_figures: Callable[[], tuple[dict[str, CameraRecording], dict[str, RecorderStorage]]] | None = None
         self._client = self._make_client()
         outbox.add_listener(self.notify)  # a recorded change leaves at once, not at the next tick
         self._worker = threading.Thread(target=self._run, name=f"publisher-{settings.site}", daemon=True)
@@ -440,6 +444,7 @@ class Publisher:
         s = self.settings
         self._seq = next_seq(self._seq)
         compacted = self.outbox.take_compacted()
+        recording, recorders = self.recording_figures() if self.recording_figures is not None else ({}, {})
         beat = Heartbeat(
             site=s.site,
             ts=datetime.now(UTC),
@@ -450,6 +455,8 @@ class Publisher:
             compacted=compacted,
             free_disk_bytes=self._free_disk(),
             cameras={c.camera_id: c.state for c in self._snapshot()},
+            recording=recording,
+            recorders=recorders,
         )
         self._next_heartbeat = time.monotonic() + s.heartbeat_interval_s
         if not self._publish(Kind.HEARTBEAT, encode(beat, max_bytes=2**31), session) and compacted:
