@@ -9,6 +9,7 @@ footage is younger than the required days: a disk too small, or footage deleted)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,7 +74,8 @@ def assess(
         return Verdict(Reason.RECORDING_GAP, f"recorder {recorder}: {_span(gap)} missing in the last day")
     kept = kept_days(channel, now)
     if kept is None or kept < limits.retention_days:
-        have = "unknown" if kept is None else f"{kept:.1f} days"
+        # Rounded down: 29.96 days is not "30.0 days" against a 30-day rule.
+        have = "unknown" if kept is None else f"{math.floor(kept * 10) / 10:.1f} days"
         return Verdict(
             Reason.RETENTION_SHORT,
             f"recorder {recorder} keeps {have} of footage, {limits.retention_days:g} required",

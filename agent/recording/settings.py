@@ -52,6 +52,10 @@ class RecorderConfig(_Settings):
     smartctl_device: str | None = Field(
         default=None, max_length=128, description="directory: disk for 'smartctl --json -H' (used when installed)"
     )
+    device_utc_offset_h: float | None = Field(
+        default=None, ge=-14, le=14,
+        description="Hours the device's clock is ahead of UTC when it answers in local time (Thailand: 7); None = UTC",
+    )
     timeout_s: float = Field(default=5.0, gt=0, le=120, description="Each network call or smartctl run")
     min_free_bytes: int | None = Field(
         default=0, ge=0,
@@ -70,6 +74,8 @@ class RecorderConfig(_Settings):
             raise ValueError(f"recorder {self.id}: a directory recorder needs a path")
         if self.kind != "directory" and not self.address:
             raise ValueError(f"recorder {self.id}: a {self.kind} recorder needs an address")
+        if self.kind == "onvif" and any(not cam.channel for cam in self.cameras.values()):
+            raise ValueError(f"recorder {self.id}: give each camera's ONVIF recording token as its channel")
         return self
 
     def http_port(self) -> int:
