@@ -67,6 +67,10 @@ const STRINGS = {
     "reason.not_recording": "not recording", "reason.recording_gap": "recording gap",
     "reason.retention_short": "retention short", "reason.storage_fault": "recorder disk fault",
     "reason.storage_full": "recorder disk full",
+    "recording": "Recording", "recording.none": "No recording figures from this camera's agent",
+    "recording.keptOf": "{kept} of {required} days kept", "recording.recorder": "Recorder",
+    "recording.newest": "newest", "recording.oldest": "oldest", "recording.storage": "storage",
+    "recording.status.ok": "ok", "recording.status.fault": "fault", "recording.status.full": "full",
     "site.clockSkew": "The site gateway's clock is off by {offset} s: its live events are dated when the centre receives them.",
   },
   th: {
@@ -136,6 +140,10 @@ const STRINGS = {
     "reason.not_recording": "ไม่บันทึกภาพ", "reason.recording_gap": "การบันทึกขาดช่วง",
     "reason.retention_short": "เก็บภาพย้อนหลังไม่ครบ", "reason.storage_fault": "ดิสก์เครื่องบันทึกขัดข้อง",
     "reason.storage_full": "ดิสก์เครื่องบันทึกเต็ม",
+    "recording": "การบันทึก", "recording.none": "เอเจนต์ของกล้องนี้ไม่ได้ส่งข้อมูลการบันทึก",
+    "recording.keptOf": "เก็บไว้ {kept} จาก {required} วัน", "recording.recorder": "เครื่องบันทึก",
+    "recording.newest": "ล่าสุด", "recording.oldest": "เก่าสุด", "recording.storage": "ที่เก็บข้อมูล",
+    "recording.status.ok": "ปกติ", "recording.status.fault": "ขัดข้อง", "recording.status.full": "เต็ม",
     "site.clockSkew": "นาฬิกาของเกตเวย์จุดติดตั้งคลาดเคลื่อน {offset} วินาที: เหตุการณ์สดจะลงเวลาตามที่ศูนย์ได้รับ",
   },
 };
