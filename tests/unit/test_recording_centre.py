@@ -13,6 +13,8 @@ from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.geography import load_geography
 from aggregator.schema import open_db
+from aggregator.reports.monthly import build_report
+from aggregator.reports.render import to_html
 from aggregator.settings import AggregatorSettings
 from aggregator.store.queries.recording import retention_by_province
 from aggregator.store.state import Inbound, StateStore
@@ -70,6 +72,12 @@ def test_figures_are_stored_when_they_move_and_served(tmp_path: Path, now: datet
     [bangkok] = retention_by_province(db, ["10"])
     assert (bangkok.cameras, bangkok.compliant, bangkok.short, bangkok.not_recording) == (2, 1, 1, 1)
     assert bangkok.share == 0.5 and retention_by_province(db, ["50"]) == []
+    report = build_report(db, now.strftime("%Y-%m"), now=now, with_audit=False)
+    assert report.recording is not None and report.recording["total"]["share"] == 0.5
+    html = to_html(report, "en")
+    assert 'id="recording"' in html and "Bangkok" in html.split('id="recording"')[1] and "50.0%" in html
+    assert "การเก็บภาพย้อนหลัง" in to_html(report, "th")
+    assert build_report(db, now.strftime("%Y-%m"), "50", now=now, with_audit=False).recording is None
 
     _, token = create_token(db, "admin", "admin", [], pepper=PEPPER, geography=geo)
     settings = AggregatorSettings(db_path=path, token_pepper=SecretStr(PEPPER), mqtt_password=SecretStr("x"))
