@@ -398,7 +398,7 @@ class Alert(Message):
     ts: Timestamp
     fault_id: int = Field(ge=1)
     action: AlertAction
-    fault_kind: Literal["camera", "site", "district", "province", "flapping", "link"]
+    fault_kind: Literal["camera", "site", "district", "province", "flapping", "link", "recorder"]
     province: str = Field(pattern=r"^[1-9][0-9]$")
     district: str | None = Field(default=None, pattern=r"^[1-9][0-9]{3}$")
     site: SiteId | None = None

@@ -71,6 +71,7 @@ _KIND_TEXT: dict[FaultKind, tuple[str, str]] = {
     FaultKind.DISTRICT: ("Whole district offline", "ขาดการติดต่อทั้งอำเภอ"),
     FaultKind.PROVINCE: ("Whole province offline", "ขาดการติดต่อทั้งจังหวัด"),
     FaultKind.LINK: ("Province link down", "การเชื่อมต่อระดับจังหวัดขัดข้อง"),
+    FaultKind.RECORDER: ("Recorder stopped recording", "เครื่องบันทึกหยุดบันทึกภาพ"),
 }
 
 _ACTION_TEXT: dict[AlertAction, tuple[str, str]] = {

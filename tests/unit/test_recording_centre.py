@@ -12,11 +12,11 @@ from pydantic import SecretStr
 from aggregator.app import create_app
 from aggregator.auth import create_token
 from aggregator.geography import load_geography
-from aggregator.schema import open_db
 from aggregator.reports.monthly import build_report
 from aggregator.reports.render import to_html
+from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
-from aggregator.store.queries.recording import retention_by_province
+from aggregator.store.queries.recording import recorder_group, retention_by_province
 from aggregator.store.state import Inbound, StateStore
 from protocol import (
     Birth,
@@ -69,6 +69,8 @@ def test_figures_are_stored_when_they_move_and_served(tmp_path: Path, now: datet
         Event(id=1, camera_id="yard", at=now - timedelta(minutes=1), state=CameraState.DEGRADED,
               reason=Reason.NOT_RECORDING)]), now)])
 
+    assert recorder_group(db, "bkk-rec", "gate") == ("nvr-1", ["gate", "yard"])
+    assert recorder_group(db, "bkk-rec", "ghost") is None
     [bangkok] = retention_by_province(db, ["10"])
     assert (bangkok.cameras, bangkok.compliant, bangkok.short, bangkok.not_recording) == (2, 1, 1, 1)
     assert bangkok.share == 0.5 and retention_by_province(db, ["50"]) == []

@@ -9,8 +9,8 @@ from sqlite_utils import Database
 
 from aggregator.store.queries import in_provinces
 
-__all__ = ["CameraRecordingRow", "ProvinceRetention", "RecorderRow", "camera_recording", "recorders_of_site",
-           "recording_for", "retention_by_province"]
+__all__ = ["CameraRecordingRow", "ProvinceRetention", "RecorderRow", "camera_recording", "recorder_group",
+           "recorders_of_site", "recording_for", "retention_by_province"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +91,19 @@ def recording_for(db: Database, cameras: Sequence[tuple[str, str]]) -> dict[tupl
         ).fetchall():  # fmt: skip
             out[(str(r[0]), str(r[1]))] = _row(r[2:])
     return out
+
+
+def recorder_group(db: Database, site_id: str, camera_id: str) -> tuple[str, list[str]] | None:
+    """The recorder that records a camera and every (not missing) camera it records at the site."""
+    rows = db.execute(
+        "SELECT r.recorder, c.camera_id, c.camera_id = ? FROM camera_recording r JOIN camera_inventory c "
+        "ON c.id = r.camera JOIN sites s ON s.id = c.site WHERE s.site_id = ? AND c.missing = 0 AND r.recorder = "
+        "(SELECT r2.recorder FROM camera_recording r2 JOIN camera_inventory c2 ON c2.id = r2.camera "
+        " WHERE c2.site = s.id AND c2.camera_id = ?) ORDER BY c.camera_id", [camera_id, site_id, camera_id]
+    ).fetchall()  # fmt: skip
+    if not rows or not any(r[2] for r in rows) or not rows[0][0]:
+        return None
+    return str(rows[0][0]), [str(r[1]) for r in rows]
 
 
 def recorders_of_site(db: Database, site_id: str) -> list[RecorderRow]:
