@@ -71,6 +71,7 @@ const STRINGS = {
     "recording.keptOf": "{kept} of {required} days kept", "recording.recorder": "Recorder",
     "recording.newest": "newest", "recording.oldest": "oldest", "recording.storage": "storage",
     "recording.status.ok": "ok", "recording.status.fault": "fault", "recording.status.full": "full",
+    "kind.recorder": "recorder",
     "site.clockSkew": "The site gateway's clock is off by {offset} s: its live events are dated when the centre receives them.",
   },
   th: {
@@ -144,6 +145,7 @@ const STRINGS = {
     "recording.keptOf": "เก็บไว้ {kept} จาก {required} วัน", "recording.recorder": "เครื่องบันทึก",
     "recording.newest": "ล่าสุด", "recording.oldest": "เก่าสุด", "recording.storage": "ที่เก็บข้อมูล",
     "recording.status.ok": "ปกติ", "recording.status.fault": "ขัดข้อง", "recording.status.full": "เต็ม",
+    "kind.recorder": "เครื่องบันทึก",
     "site.clockSkew": "นาฬิกาของเกตเวย์จุดติดตั้งคลาดเคลื่อน {offset} วินาที: เหตุการณ์สดจะลงเวลาตามที่ศูนย์ได้รับ",
   },
 };
