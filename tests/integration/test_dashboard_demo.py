@@ -59,15 +59,6 @@ def test_demo_shows_all_provinces_and_stops_on_sigint(tmp_path: Path) -> None:
             time.sleep(1)
         assert sum(1 for p in provinces if int(str(p["cameras"])) > 0) == 77
         assert "<html" in urllib.request.urlopen(url, timeout=10).read().decode()
-        # Issue 16: the real agent's camera whose recorder stopped is live but not recorded.
-        unrecorded: dict[str, object] = {}
-        while time.monotonic() < deadline and unrecorded.get("reason") != "not_recording":
-            try:
-                unrecorded = _get(url + "api/v1/cameras/demo-real-agent/demo-rtsp-unrecorded", token)  # type: ignore[assignment]
-            except urllib.error.HTTPError:  # not born yet
-                pass
-            time.sleep(1)
-        assert (unrecorded.get("state"), unrecorded.get("reason")) == ("degraded", "not_recording"), unrecorded
         # The audit pages have something to show: a seeded register with its mistakes, reconciled
         # (in the background, once the seeded provinces' cameras are born).
         summary: dict[str, dict[str, int]] = {}
@@ -101,6 +92,17 @@ def test_demo_shows_all_provinces_and_stops_on_sigint(tmp_path: Path) -> None:
             sent = [r for r in rows if r["status"] == "sent"]
             time.sleep(1)
         assert sent and "กล้อง" in json.dumps(sent[0]["payload"], ensure_ascii=False), sent[:1]
+        # Issue 16: the real agent's camera whose recorder stopped is live but not recorded.
+        unrecorded: dict[str, object] = {}
+        while time.monotonic() < deadline and (unrecorded.get("reason") != "not_recording"
+                                                or not unrecorded.get("recording")):
+            try:
+                unrecorded = _get(url + "api/v1/cameras/demo-real-agent/demo-rtsp-unrecorded", token)  # type: ignore[assignment]
+            except urllib.error.HTTPError:  # not born yet
+                pass
+            time.sleep(1)
+        assert (unrecorded.get("state"), unrecorded.get("reason")) == ("degraded", "not_recording"), unrecorded
+        assert unrecorded["recording"]["recorder"] == "demo-box", unrecorded  # the heartbeat's figures, stored
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)
