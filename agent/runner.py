@@ -139,8 +139,7 @@ class Runner:
                     f"{camera.address} hangs: check did not finish within {self._deadline:.0f} s",
                     (StepResult("deadline", False, time.monotonic() - start),),
                 )
-        self._record(result)
-        return result
+        return self._record(result)
 
     def _with_recording(self, result: ProbeResult) -> ProbeResult:
         """A live-fine camera whose footage is not recorded as required is degraded, never up."""
@@ -151,7 +150,8 @@ class Runner:
             return result
         return replace(result, state=CameraState.DEGRADED, reason=verdict.reason, message=verdict.message)
 
-    def _record(self, result: ProbeResult) -> None:
+    def _record(self, result: ProbeResult) -> ProbeResult:
+        """Apply the recording verdict, keep and confirm the result; return what was recorded."""
         result = self._with_recording(result)
         self.last[result.camera_id] = result
         if result.state is not CameraState.UP:
@@ -162,6 +162,7 @@ class Runner:
             self._emit(change)
         if self.on_result is not None:
             self.on_result(result)
+        return result
 
     def _emit(self, change: StateChange) -> None:
         level = logging.INFO if change.state is CameraState.UP else logging.WARNING

@@ -81,7 +81,7 @@ def write_config(tmp_path: Path, uri: str, root: Path, min_free_bytes: int) -> P
         "state_dir": str(tmp_path / "state"),
         "cameras": [{"id": "gate", "address": "127.0.0.1", "onvif_port": None, "stream_uri": uri}],
         "recording": {
-            "interval_s": 1, "not_recording_after_s": 5, "retention_days": 30,
+            "interval_s": 1, "not_recording_after_s": 3, "retention_days": 30,
             "recorders": [{"id": "box-1", "kind": "directory", "path": str(root),
                            "min_free_bytes": min_free_bytes, "cameras": {"gate": {"channel": "gate/*.ts"}}}],
         },
@@ -110,7 +110,7 @@ def test_directory_recorder_stop_delete_and_fill(rtsp_server: RtspServer, tmp_pa
             old.unlink()  # the old footage is gone: fewer than 30 days kept
             agent.wait_for("gate: up -> degraded (retention_short)")
 
-            recorder.stop()  # the recorder dies: within 5 s the footage is stale
+            recorder.stop()  # the recorder dies: within 3 s the footage is stale
             line = agent.wait_for("(not_recording)")
             assert "degraded -> degraded" in line
 
@@ -123,6 +123,12 @@ def test_directory_recorder_stop_delete_and_fill(rtsp_server: RtspServer, tmp_pa
                 agent = Agent(write_config(tmp_path, rtsp_server.uri("moving"), root,
                                            shutil.disk_usage(root).free + 2**30))
             agent.wait_for("(storage_full)")
+            if mounted:  # the installer's one-off check says the same (recorders read before the table)
+                done = subprocess.run([sys.executable, "-m", "agent", "-c", str(tmp_path / "agent.yaml"), "check"],
+                                      cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                                      text=True, timeout=60)
+                gate = next(line for line in done.stdout.splitlines() if line.startswith("gate"))
+                assert done.returncode == 1 and "storage_full" in gate, done.stdout + done.stderr
         finally:
             recorder.stop()
             errors = agent.stop() if agent is not None else ""
