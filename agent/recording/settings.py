@@ -60,13 +60,21 @@ class RecorderConfig(_Settings):
     min_free_bytes: int | None = Field(
         default=0, ge=0,
         description=(
-            "Free bytes at or below = storage_full; None = never (an NVR that overwrites its oldest "
-            "footage: retention_short catches a disk too small)"
+            "Free bytes at or below = storage_full; None = never. Default 0 for a directory, None for "
+            "NVRs and cameras, which overwrite their oldest footage (retention_short catches a disk too small)"
         ),
     )
     cameras: dict[str, RecordedCamera] = Field(
         default_factory=dict, max_length=4096, description="Camera id -> where its footage is"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _full_check_default(cls, data: object) -> object:
+        # An overwriting NVR reports no free space for ever: "full" is its normal state.
+        if isinstance(data, dict) and data.get("kind") != "directory" and "min_free_bytes" not in data:
+            return {**data, "min_free_bytes": None}
+        return data
 
     @model_validator(mode="after")
     def _where(self) -> RecorderConfig:

@@ -136,3 +136,11 @@ def test_heartbeat_carries_the_figures_and_old_readers_still_decode() -> None:
     assert back.recorders["box"].status is StorageStatus.OK
     old = decode(Heartbeat, b'{"v":"1.0","site":"s1","ts":"2026-11-25T03:00:00Z","seq":2}', now=NOW)
     assert old.recording == {} and old.recorders == {}
+
+
+def test_full_disk_check_is_off_by_default_for_overwriting_recorders() -> None:
+    from agent.recording.settings import RecorderConfig
+
+    assert RecorderConfig(id="n", kind="hikvision", address="x").min_free_bytes is None
+    assert RecorderConfig(id="n", kind="dahua", address="x", min_free_bytes=5).min_free_bytes == 5
+    assert RecorderConfig(id="d", kind="directory", path=Path("/r")).min_free_bytes == 0
