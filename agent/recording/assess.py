@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from protocol import Reason, StorageStatus
 
@@ -20,6 +20,8 @@ from .base import ChannelRecording, StorageReading
 __all__ = ["Limits", "Verdict", "assess", "kept_days"]
 
 DAY_S = 86400.0
+# Before this a recorder's time stamp is an unset clock, not footage (protocol refuses it too).
+CLOCK_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,11 @@ def assess(
     gap = channel.largest_gap_s
     if limits.gap_after_s is not None and gap is not None and gap > limits.gap_after_s:
         return Verdict(Reason.RECORDING_GAP, f"recorder {recorder}: {_span(gap)} missing in the last day")
+    if channel.oldest is not None and channel.oldest < CLOCK_FLOOR:
+        # Footage stamped 1970 (a real Profile G reply shows it): the recorder's clock was unset
+        # when it recorded, so nobody can tell how far back the usable footage goes.
+        return Verdict(Reason.RETENTION_SHORT, f"recorder {recorder}: oldest footage is dated "
+                                               f"{channel.oldest.date().isoformat()} (its clock was unset): set NTP")
     kept = kept_days(channel, now)
     if kept is None or kept < limits.retention_days:
         # Rounded down: 29.96 days is not "30.0 days" against a 30-day rule.

@@ -3,20 +3,23 @@
 The conversation is the agent's own ONVIF client (agent/onvif_client.py: camera-clock-signed
 WS-UsernameToken, per-call and whole-read timeouts, errors translated at the boundary). The
 search service is located with GetServices (GetCapabilities' Extension as a fallback), then
-``GetRecordingSummary`` (recorder-wide DataFrom/DataUntil) and, per configured recording
-token, ``GetRecordingInformation``: EarliestRecording and LatestRecording are the camera's
-oldest and newest footage. Profile G has no standard disk state, so storage stays unknown.
+``GetRecordingSummary`` (recorder-wide DataFrom/DataUntil, logged), ``FindRecordings`` and
+``GetRecordingSearchResults`` (every recording, ended with ``EndSearch``), matched to each
+camera's configured channel by recording token, source id or source name; a channel the
+search did not list is asked with ``GetRecordingInformation``. EarliestRecording and
+LatestRecording are the camera's oldest and newest footage. Profile G has no standard disk
+state, so storage stays unknown.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from onvif import SERVICES
 
-from agent.onvif_client import Conversation, OnvifError, OnvifProtocolError, Timeouts
+from agent.onvif_client import Conversation, OnvifError, OnvifProtocolError, OnvifTimeout, Timeouts
 
 from .base import ChannelRecording, RecorderReading, RecordingError
 from .settings import RecorderConfig
@@ -26,6 +29,8 @@ __all__ = ["OnvifRecordingSource", "as_utc", "recording_times"]
 logger = logging.getLogger(__name__)
 
 _SEARCH_NS: str = SERVICES["search"]["ns"]
+MAX_RECORDINGS = 256  # a 128-channel NVR with main and sub recordings
+SEARCH_ROUNDS = 8
 
 
 def as_utc(value: object) -> datetime | None:
@@ -45,6 +50,13 @@ def recording_times(info: object) -> ChannelRecording:
         oldest=as_utc(info.get("EarliestRecording")),
         status=str(status) if status is not None else "",
     )
+
+
+def _names(info: dict[str, Any]) -> tuple[str, ...]:
+    """What a configured channel may name a recording by: its token, its source's id or name."""
+    source = info.get("Source")
+    src: dict[str, Any] = source if isinstance(source, dict) else {}
+    return tuple(str(v) for v in (info.get("RecordingToken"), src.get("SourceId"), src.get("Name")) if v)
 
 
 async def _locate_search(conv: Conversation) -> None:
@@ -80,8 +92,35 @@ class OnvifRecordingSource:
         """The recorder's id from the agent config."""
         return self._config.id
 
+    async def _search(self, conv: Conversation, search: object) -> list[dict[str, Any]]:
+        """Every recording the device lists (FindRecordings, then GetRecordingSearchResults until done)."""
+        found = await conv.call(search, "FindRecordings", {
+            "Scope": {}, "MaxMatches": MAX_RECORDINGS, "KeepAliveTime": timedelta(seconds=self._config.timeout_s * 2)})
+        token = found.get("SearchToken") if isinstance(found, dict) else found
+        if not token:
+            raise OnvifProtocolError(f"{conv.where}: FindRecordings gave no search token")
+        out: list[dict[str, Any]] = []
+        try:
+            for _round in range(SEARCH_ROUNDS):
+                reply = await conv.call(search, "GetRecordingSearchResults", {
+                    "SearchToken": token, "MaxResults": MAX_RECORDINGS,
+                    "WaitTime": timedelta(seconds=max(1.0, self._config.timeout_s / 2))})
+                # zeep unwraps a one-element reply: the ResultList itself, or wrapped in older WSDLs
+                results = reply.get("ResultList", reply) if isinstance(reply, dict) else None
+                if not isinstance(results, dict):
+                    raise OnvifProtocolError(f"{conv.where}: GetRecordingSearchResults gave no ResultList")
+                out.extend(i for i in results.get("RecordingInformation") or () if isinstance(i, dict))
+                if str(results.get("SearchState")) == "Completed":
+                    break
+        finally:
+            try:
+                await conv.call(search, "EndSearch", {"SearchToken": token})
+            except OnvifError:  # the session ends by itself after KeepAliveTime
+                pass
+        return out
+
     async def read(self, now: datetime) -> RecorderReading:
-        """Summary, then GetRecordingInformation for every configured recording token."""
+        """Summary, the recordings search, then GetRecordingInformation for tokens it did not list."""
         user, password = self._login if self._login is not None else (None, None)
         conv = Conversation(self._config.address, self._config.http_port(), user, password, self._timeouts)
         try:
@@ -92,7 +131,16 @@ class OnvifRecordingSource:
             summary = await conv.call(search, "GetRecordingSummary")
             logger.debug("recorder %s: summary %s", self.recorder_id, summary)
             channels: dict[str, ChannelRecording] = {}
+            try:
+                listed = await self._search(conv, search)
+            except (OnvifProtocolError, OnvifTimeout) as err:  # optional in practice: ask token by token
+                logger.info("recorder %s: recordings search failed, asking each token: %s", self.recorder_id, err)
+                listed = []
             for cam_id, where in self._config.cameras.items():
+                match = next((i for i in listed if where.channel in _names(i)), None)
+                if match is not None:
+                    channels[cam_id] = recording_times(match)
+                    continue
                 try:
                     info = await conv.call(search, "GetRecordingInformation", {"RecordingToken": where.channel})
                     channels[cam_id] = recording_times(info)

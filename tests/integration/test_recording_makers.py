@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from agent.recording.assess import Limits, assess
 from agent.recording.base import RecorderReading, RecordingError, RecordingSource
 from agent.recording.dahua import DahuaSource
 from agent.recording.hikvision import HikvisionSource
@@ -135,9 +136,13 @@ def test_dahua_captured_sd_card_and_media_file_find(serve: list[CannedHttp]) -> 
 
 def onvif_route(port_holder: list[int]) -> Route:
     def route(method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        if b"EndSearch" in body:  # not answered by this device: the agent does without
+            return 500, "application/soap+xml", fixture("onvif_fault_no_recording.xml")
         for op, name in (("GetSystemDateAndTime", "../onvif/get_system_date_and_time_utc.xml"),
                          ("GetServices", "onvif_get_services.xml"),
-                         ("GetRecordingSummary", "onvif_get_recording_summary.xml")):
+                         ("GetRecordingSummary", "captured/onvif_get_recording_summary.xml"),
+                         ("FindRecordings", "captured/onvif_find_recordings.xml"),
+                         ("GetRecordingSearchResults", "captured/onvif_get_recording_search_results.xml")):
             if op.encode() in body:
                 return 200, "application/soap+xml", fixture(name).replace(b"{port}", str(port_holder[0]).encode())
         if b"GetRecordingInformation" in body:
@@ -148,20 +153,28 @@ def onvif_route(port_holder: list[int]) -> Route:
     return route
 
 
-def test_onvif_profile_g_recording_information(serve: list[CannedHttp]) -> None:
+def test_onvif_profile_g_search_and_recording_information(serve: list[CannedHttp]) -> None:
     port: list[int] = []
     server = start(serve, onvif_route(port), login=None)
     port.append(server.port)
-    config = recorder("onvif", server, cameras={"gate": {"channel": "RecordMediaProfile000"},
+    config = recorder("onvif", server, cameras={"lobby": {"channel": "IpCamera_1"},  # a source name
+                                                "gate": {"channel": "RecordMediaProfile000"},
                                                 "yard": {"channel": "RecordMediaProfile009"}})
     reading = read(OnvifRecordingSource(config, LOGIN))
     assert reading.storage is None  # Profile G has no standard disk state
-    gate = reading.channels["gate"]
+    lobby = reading.channels["lobby"]  # from the captured search results
+    assert lobby.newest == datetime(2025, 3, 15, 16, 28, tzinfo=UTC) and lobby.status == "Stopped"
+    assert lobby.oldest == datetime(1970, 1, 1, 0, 3, 15, tzinfo=UTC)  # recorded while its clock was unset
+    then = datetime(2025, 3, 15, 16, 30, tzinfo=UTC)
+    verdict = assess("onvif-1", lobby, None, Limits(900, 30), then)
+    assert verdict is not None and verdict.reason is Reason.RETENTION_SHORT and "clock was unset" in verdict.message
+    gate = reading.channels["gate"]  # not in the search: asked with GetRecordingInformation
     assert gate.newest == datetime(2026, 11, 25, 2, 59, 41, tzinfo=UTC)
     assert gate.oldest == datetime(2026, 10, 1, 0, 0, 12, tzinfo=UTC) and gate.status == "Recording"
     assert "yard" not in reading.channels  # the device has no such recording: nothing recorded
     ops = [b for _, _, b in server.requests]
     assert any(b"GetRecordingSummary" in b for b in ops) and any(b"UsernameToken" in b for b in ops)
+    assert any(b"EndSearch" in b for b in ops)  # the search session is released
 
 
 def test_monitor_turns_maker_answers_into_verdicts_without_crashing(serve: list[CannedHttp]) -> None:
