@@ -11,6 +11,8 @@ from pydantic import SecretStr
 
 from aggregator.app import create_app
 from aggregator.auth import create_token
+from aggregator.faults.model import FaultAction, FaultKind
+from aggregator.faults.service import FaultService
 from aggregator.geography import load_geography
 from aggregator.reports.monthly import build_report
 from aggregator.reports.render import to_html
@@ -65,9 +67,9 @@ def test_figures_are_stored_when_they_move_and_served(tmp_path: Path, now: datet
     # Same figures a minute later (newest within the same minute): nothing rewritten.
     store.apply([_beat(now - timedelta(minutes=1), 2, 35.02, now - timedelta(minutes=3, seconds=-20), now)])
     assert db.execute("SELECT camera, updated_ms FROM camera_recording ORDER BY camera").fetchall() == first
-    store.apply([Inbound(SiteTopic("10", "1001", "bkk-rec", Kind.EVENTS), Events(site="bkk-rec", ts=now, seq=3, events=[
-        Event(id=1, camera_id="yard", at=now - timedelta(minutes=1), state=CameraState.DEGRADED,
-              reason=Reason.NOT_RECORDING)]), now)])
+    stopped = store.apply([Inbound(SiteTopic("10", "1001", "bkk-rec", Kind.EVENTS), Events(
+        site="bkk-rec", ts=now, seq=3, events=[Event(id=1, camera_id="yard", at=now - timedelta(minutes=1),
+                                                     state=CameraState.DEGRADED, reason=Reason.NOT_RECORDING)]), now)])
 
     assert recorder_group(db, "bkk-rec", "gate") == ("nvr-1", ["gate", "yard"])
     assert recorder_group(db, "bkk-rec", "ghost") is None
@@ -93,4 +95,18 @@ def test_figures_are_stored_when_they_move_and_served(tmp_path: Path, now: datet
         by_id = {c["camera_id"]: c for c in listed}
         assert by_id["yard"]["reason"] == "not_recording" and by_id["yard"]["recording"]["compliant"] is False
         assert by_id["yard"]["recording"]["storage"] is None  # lists carry the line, not the storage
+
+    # The fault service learns from the stored figures which cameras nvr-1 records: both stopping
+    # within a minute of each other is one recorder fault with the two camera faults under it.
+    both = store.apply([Inbound(SiteTopic("10", "1001", "bkk-rec", Kind.EVENTS), Events(
+        site="bkk-rec", ts=now, seq=4, events=[Event(id=2, camera_id="gate", at=now, state=CameraState.DEGRADED,
+                                                     reason=Reason.NOT_RECORDING)]), now)])
+    faults = FaultService(lambda: open_db(path), clock=lambda: now)
+    try:
+        changes = faults.feed([*stopped.transitions, *both.transitions], now)
+    finally:
+        faults.stop()
+    [recorder] = [c.fault for c in changes if c.fault.kind is FaultKind.RECORDER]
+    assert recorder.site == "bkk-rec" and recorder.affected == 2 and recorder.reason is Reason.NOT_RECORDING
+    assert {c.fault.camera_id for c in changes if c.action is FaultAction.HELD} == {"gate", "yard"}
     db.close()
