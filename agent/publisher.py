@@ -459,7 +459,13 @@ class Publisher:
             recorders=recorders,
         )
         self._next_heartbeat = time.monotonic() + s.heartbeat_interval_s
-        if not self._publish(Kind.HEARTBEAT, encode(beat, max_bytes=2**31), session) and compacted:
+        payload = encode(beat, max_bytes=2**31)
+        if len(payload) > s.max_payload_bytes and (recording or recorders):
+            # The centre refuses an oversized message: proof of life matters more than the figures.
+            logger.warning("%s: heartbeat of %d bytes over the %d limit: recording figures left out",
+                           s.site, len(payload), s.max_payload_bytes)
+            payload = encode(beat.model_copy(update={"recording": {}, "recorders": {}}), max_bytes=2**31)
+        if not self._publish(Kind.HEARTBEAT, payload, session) and compacted:
             logger.warning("%s: heartbeat with %d compacted events not sent", s.site, compacted)
 
     def _free_disk(self) -> int | None:

@@ -144,3 +144,23 @@ def test_full_disk_check_is_off_by_default_for_overwriting_recorders() -> None:
     assert RecorderConfig(id="n", kind="hikvision", address="x").min_free_bytes is None
     assert RecorderConfig(id="n", kind="dahua", address="x", min_free_bytes=5).min_free_bytes == 5
     assert RecorderConfig(id="d", kind="directory", path=Path("/r")).min_free_bytes == 0
+
+
+def test_heartbeat_leaves_the_figures_out_rather_than_go_over_the_size_limit(tmp_path: Path, now: datetime) -> None:
+    from agent.outbox import Outbox
+    from agent.publisher import Publisher, PublisherSettings
+    from protocol import CameraRecording, RecorderStorage
+
+    sent: list[bytes] = []
+    settings = PublisherSettings(site="s1", province="10", district="1001", host="127.0.0.1", port=1, tls=False,
+                                 max_payload_bytes=4000)
+    pub = Publisher(settings, Outbox(tmp_path / "outbox.sqlite3"), snapshot=list)
+    pub._publish = lambda kind, payload, session, upto=0: sent.append(payload) or True  # type: ignore[method-assign]
+    for n in (3, 40):
+        figures = {f"cam{i}": CameraRecording(recorder="nvr-1", newest=NOW, retention_required_days=30,
+                                              retention_kept_days=31.0) for i in range(n)}
+        pub.recording_figures = lambda f=figures: (f, {"nvr-1": RecorderStorage()})  # type: ignore[misc]
+        pub._heartbeat(0)
+    small, big = (decode(Heartbeat, p, now=now) for p in sent)
+    assert len(small.recording) == 3 and small.recorders["nvr-1"].status is StorageStatus.OK
+    assert big.recording == {} and big.recorders == {} and len(sent[1]) <= 4000  # proof of life still goes
