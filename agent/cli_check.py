@@ -68,6 +68,13 @@ def print_table(results: list[ProbeResult], out: TextIO = sys.stdout) -> None:
           f"{counts[CameraState.DOWN]} down", file=out)
 
 
+async def _check_once(runner: Runner) -> list[ProbeResult]:
+    """Read the recorders first (when configured), so the table shows recording reasons too."""
+    if runner.recording is not None:
+        await runner.recording.check()
+    return await runner.check_all()
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Check every configured camera once."""
     try:
@@ -88,7 +95,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         runner.on_result = lambda r: print(f"  checked {r.camera_id}: {r.state.value}", file=sys.stderr)
     try:
-        results = asyncio.run(runner.check_all())
+        results = asyncio.run(_check_once(runner))
     finally:
         runner.close()
     if args.json:

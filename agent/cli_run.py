@@ -62,6 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                               SiteInfo(name=site.name, agency=site.agency, lat=site.lat, lon=site.lon))
         taker = taker_for_runner(runner, publisher.publish_reply)
         publisher.on_command = taker.handle  # snapshot commands; replies go straight out
+        if runner.recording is not None:
+            publisher.recording_figures = runner.recording.figures
         publisher.start()
     try:
         asyncio.run(_serve(runner))

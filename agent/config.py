@@ -32,6 +32,8 @@ from protocol import redact_uri
 from protocol.errors import TopicError
 from protocol.topics import validate_district, validate_province, validate_site_id
 
+from .recording.settings import RecordingConfig
+
 __all__ = [
     "AgentConfig",
     "BrokerConfig",
@@ -349,6 +351,7 @@ class AgentConfig(_Config):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
     state_dir: Path = Field(default=DEFAULT_STATE_DIR, description="Writable state (outbox, references)")
 
     @model_validator(mode="after")
@@ -358,6 +361,9 @@ class AgentConfig(_Config):
             if cam.id in seen:
                 raise ValueError(f"camera id {cam.id!r} appears twice")
             seen.add(cam.id)
+        for cam_id in self.recording.recorder_of():
+            if cam_id not in seen:
+                raise ValueError(f"recording: camera {cam_id!r} is not in cameras")
         return self
 
     def outbox_path(self) -> Path:

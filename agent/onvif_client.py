@@ -50,6 +50,7 @@ __all__ = [
     "OnvifProtocolError",
     "OnvifTimeout",
     "OnvifUnreachable",
+    "Conversation",
     "Timeouts",
     "check_alive",
     "read_device",
@@ -167,10 +168,14 @@ class _Conversation:
             pass
 
     async def service(self, kind: str) -> Any:
-        """Return the library's service object for ``kind`` ("devicemgmt", "media")."""
+        """Return the library's service object for ``kind`` ("devicemgmt", "media", "search", ...)."""
         async def create() -> Any:
-            svc = await (self.cam.create_devicemgmt_service() if kind == "devicemgmt"
-                         else self.cam.create_media_service())
+            if kind == "devicemgmt":
+                svc = await self.cam.create_devicemgmt_service()
+            elif kind == "media":
+                svc = await self.cam.create_media_service()
+            else:  # Profile G "search"/"recording": its xaddr set by the caller (agent/recording/onvif_g.py)
+                svc = await self.cam.create_onvif_service(kind)
             self._instrument(svc)
             return svc
         return await self.guard(create, f"create {kind} service")
@@ -268,6 +273,10 @@ class _Conversation:
             await svc.close()
             del self.cam.services[key]
         return await self.service("devicemgmt")
+
+
+# The conversation, for other agent modules speaking more ONVIF services (Profile G search).
+Conversation = _Conversation
 
 
 def _is_auth_fault(fault: zeep.exceptions.Fault) -> bool:

@@ -37,6 +37,7 @@ from protocol import (
     Ack,
     Birth,
     BirthCamera,
+    CameraRecording,
     Command,
     CommandKind,
     Death,
@@ -45,6 +46,7 @@ from protocol import (
     HostState,
     Kind,
     ProtocolError,
+    RecorderStorage,
     SiteInfo,
     SiteMessage,
     agent_subscriptions,
@@ -191,6 +193,8 @@ class Publisher:
         self.confirmed_upto = 0  # highest event id whose message the broker acknowledged
         # Other commands (snapshot) go here, called on paho's thread: it must return at once.
         self.on_command: Callable[[Command], None] | None = None
+        # Recording figures for the heartbeat (issue 16): set by ``run`` when recorders are configured.
+        self.recording_figures: Callable[[], tuple[dict[str, CameraRecording], dict[str, RecorderStorage]]] | None = None
         self._client = self._make_client()
         outbox.add_listener(self.notify)  # a recorded change leaves at once, not at the next tick
         self._worker = threading.Thread(target=self._run, name=f"publisher-{settings.site}", daemon=True)
@@ -440,6 +444,7 @@ class Publisher:
         s = self.settings
         self._seq = next_seq(self._seq)
         compacted = self.outbox.take_compacted()
+        recording, recorders = self.recording_figures() if self.recording_figures is not None else ({}, {})
         beat = Heartbeat(
             site=s.site,
             ts=datetime.now(UTC),
@@ -450,9 +455,17 @@ class Publisher:
             compacted=compacted,
             free_disk_bytes=self._free_disk(),
             cameras={c.camera_id: c.state for c in self._snapshot()},
+            recording=recording,
+            recorders=recorders,
         )
         self._next_heartbeat = time.monotonic() + s.heartbeat_interval_s
-        if not self._publish(Kind.HEARTBEAT, encode(beat, max_bytes=2**31), session) and compacted:
+        payload = encode(beat, max_bytes=2**31)
+        if len(payload) > s.max_payload_bytes and (recording or recorders):
+            # The centre refuses an oversized message: proof of life matters more than the figures.
+            logger.warning("%s: heartbeat of %d bytes over the %d limit: recording figures left out",
+                           s.site, len(payload), s.max_payload_bytes)
+            payload = encode(beat.model_copy(update={"recording": {}, "recorders": {}}), max_bytes=2**31)
+        if not self._publish(Kind.HEARTBEAT, payload, session) and compacted:
             logger.warning("%s: heartbeat with %d compacted events not sent", s.site, compacted)
 
     def _free_disk(self) -> int | None:

@@ -23,6 +23,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -35,6 +36,8 @@ from .health import HealthTracker
 from .inventory import read_inventory
 from .models import EventSink, ProbeResult, StateChange, StepResult
 from .probes import Prober
+from .recording.monitor import RecordingMonitor
+from .recording.sources import build_sources
 from .references import ReferenceStore
 
 __all__ = ["InventoryReader", "Runner", "check_deadline"]
@@ -78,6 +81,7 @@ class Runner:
         rng: random.Random | None = None,
         deadline_s: float | None = None,
         inventory: InventoryReader | None = read_inventory,
+        recording: RecordingMonitor | None = None,
     ) -> None:
         self.config = config
         self.secrets = secrets
@@ -97,6 +101,10 @@ class Runner:
         self._executor_loop: asyncio.AbstractEventLoop | None = None
         self._inventory_reader = inventory
         self.inventory: dict[str, CameraInventory] = {}
+        # Recording health (issue 16): read on its own cadence, applied on every live check.
+        if recording is None and config.recording.recorders:
+            recording = RecordingMonitor(config.recording, build_sources(config, secrets), clock=clock)
+        self.recording = recording
 
     @property
     def cameras(self) -> list[CameraConfig]:
@@ -131,10 +139,20 @@ class Runner:
                     f"{camera.address} hangs: check did not finish within {self._deadline:.0f} s",
                     (StepResult("deadline", False, time.monotonic() - start),),
                 )
-        self._record(result)
-        return result
+        return self._record(result)
 
-    def _record(self, result: ProbeResult) -> None:
+    def _with_recording(self, result: ProbeResult) -> ProbeResult:
+        """A live-fine camera whose footage is not recorded as required is degraded, never up."""
+        if self.recording is None or result.state is not CameraState.UP:
+            return result
+        verdict = self.recording.verdict(result.camera_id)
+        if verdict is None:
+            return result
+        return replace(result, state=CameraState.DEGRADED, reason=verdict.reason, message=verdict.message)
+
+    def _record(self, result: ProbeResult) -> ProbeResult:
+        """Apply the recording verdict, keep and confirm the result; return what was recorded."""
+        result = self._with_recording(result)
         self.last[result.camera_id] = result
         if result.state is not CameraState.UP:
             logger.debug("%s: %s %s: %s", result.camera_id, result.state.value, result.reason.value,
@@ -144,6 +162,7 @@ class Runner:
             self._emit(change)
         if self.on_result is not None:
             self.on_result(result)
+        return result
 
     def _emit(self, change: StateChange) -> None:
         level = logging.INFO if change.state is CameraState.UP else logging.WARNING
@@ -223,6 +242,8 @@ class Runner:
         tasks = [asyncio.create_task(self._camera_loop(cam, stop), name=f"camera-{cam.id}")
                  for cam in self.cameras]
         tasks.append(asyncio.create_task(self._inventory_loop(stop), name="inventory"))
+        if self.recording is not None:
+            tasks.append(asyncio.create_task(self.recording.run(stop), name="recording"))
         try:
             await stop.wait()
         finally:

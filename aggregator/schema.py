@@ -35,6 +35,7 @@ from aggregator.store.db import (
 )
 from aggregator.store.places import migrate_places
 from aggregator.store.queries.search import migrate_search
+from aggregator.store.recording import migrate_recording
 from aggregator.store.snapshots import migrate_snapshots
 
 __all__ = ["MIGRATIONS", "all_migrations", "open_db"]
@@ -55,6 +56,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("search_v1", migrate_search),
     ("audit_plans_v1", migrate_audit_plans),
     ("audit_counts_v1", migrate_audit_counts),
+    ("recording_v1", migrate_recording),
 )
 
 

@@ -19,6 +19,7 @@ Targets (issue 3): 64 cameras within a 60 s cycle at <= 25 % of 2 cores and <= 2
     .venv/bin/python bench/agent_bench.py [--sizes 8 32 64] [--repeats 3] [--full-baseline]
     .venv/bin/python bench/agent_bench.py --size 1280x720 --sizes 64 --repeats 1   # HD cameras
     .venv/bin/python bench/agent_bench.py --picture     # the figures behind agent/picture.py
+    .venv/bin/python bench/agent_bench.py --recording   # recording check cost beside the live check (issue 16)
 """
 
 from __future__ import annotations
@@ -180,6 +181,87 @@ def picture_figures(repeats: int) -> None:
         server.kill()
 
 
+def _recording_tree(root: Path, n: int, segments: int, step_s: float) -> None:
+    """``segments`` files per camera, one every ``step_s`` back from now (a 30-day local recorder)."""
+    now = time.time()
+    for i in range(n):
+        cam = root / f"cam{i}"
+        cam.mkdir(parents=True, exist_ok=True)
+        for k in range(segments):
+            path = cam / f"seg{k:06d}.ts"
+            path.touch()
+            stamp = now - k * step_s
+            os.utime(path, (stamp, stamp))
+
+
+def worker_recording(port: int, n: int, root: str, live_only: bool) -> dict[str, Any]:
+    """One cycle: the live check alone, or the live check plus the recording check (directory recorder)."""
+    from agent.config import parse_config
+    from agent.models import PrintSink
+    from agent.runner import Runner
+
+    state = tempfile.mkdtemp(prefix="camwatch-bench-")
+    data: dict[str, Any] = {
+        "site": {"site_id": "bench", "province": "10", "district": "1001"},
+        "state_dir": state,
+        "cameras": [{"id": f"cam{i}", "address": "127.0.0.1", "onvif_port": None, "stream_uri": uri}
+                    for i, uri in enumerate(_uris(port, n))],
+    }
+    if not live_only:
+        data["recording"] = {"recorders": [{"id": "box", "kind": "directory", "path": root,
+                                            "cameras": {f"cam{i}": {"channel": f"cam{i}/*.ts"} for i in range(n)}}]}
+    runner = Runner(parse_config(data), None, PrintSink(open(os.devnull, "w")))  # noqa: SIM115
+    cpu0, _ = _usage()
+    t0 = time.monotonic()
+
+    async def cycle() -> int:
+        results = await runner.check_all()
+        if runner.recording is not None:
+            await runner.recording.check()
+        return sum(r.state.value == "up" for r in results)
+
+    up = asyncio.run(cycle())
+    wall = time.monotonic() - t0
+    cpu1, rss = _usage()
+    return {"wall": wall, "cpu": cpu1 - cpu0, "rss": rss, "ok": up, "n": n}
+
+
+def recording_bench(n: int, segments: int, repeats: int) -> None:
+    """Live check alone against live + recording check, same run, same rig, fresh processes."""
+    from tests.rig.rtsp_server import RtspServer
+
+    root = Path(tempfile.mkdtemp(prefix="camwatch-rec-"))
+    t0 = time.monotonic()
+    _recording_tree(root, n, segments, 30 * 86400 / segments)
+    print(f"recording tree: {n} cameras x {segments} segments ({n * segments} files, 30 days) "
+          f"built in {time.monotonic() - t0:.1f} s")
+    server = RtspServer(workdir=Path(tempfile.mkdtemp(prefix="camwatch-rtsp-")), copies=MOUNT_COPIES)
+    server.start(timeout=60)
+    try:
+        def measure(kind: str) -> dict[str, float]:
+            runs = []
+            for _ in range(repeats):
+                done = subprocess.run(
+                    [sys.executable, __file__, "--worker", kind, "--port", str(server.port), "--n", str(n),
+                     "--root", str(root)], capture_output=True, text=True, timeout=900, cwd=REPO)
+                if done.returncode != 0:
+                    raise RuntimeError(f"{kind} worker failed: {done.stderr[-2000:]}")
+                runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            return median_of(runs)
+
+        live = measure("live")
+        both = measure("live+recording")
+        rec_cpu = both["cpu"] - live["cpu"]
+        print(f"\n{'side':<16} {'cycle s':>8} {'CPU s/cam':>10} {'peak RSS MiB':>13} {'up':>4}")
+        for side, m in (("live only", live), ("live+recording", both)):
+            print(f"{side:<16} {m['wall']:>8.2f} {m['cpu'] / n:>10.4f} {m['rss']:>13.1f} {m['ok']:>4.0f}")
+        print(f"recording check alone: {rec_cpu / n:.4f} CPU s per camera per cycle "
+              f"({rec_cpu / max(live['cpu'], 1e-9):.2f}x the live check's CPU; runs every 300 s, the live check every 60 s: "
+              f"{rec_cpu / 5 / max(live['cpu'], 1e-9):.2f}x per minute); RSS ratio {both['rss'] / live['rss']:.2f}x")
+    finally:
+        server.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 32, 64])
@@ -187,11 +269,18 @@ def main() -> None:
     parser.add_argument("--full-baseline", action="store_true")
     parser.add_argument("--picture", action="store_true")
     parser.add_argument("--size", default="320x240", help="camera picture size WxH (e.g. 1280x720)")
-    parser.add_argument("--worker", choices=["camwatch", "naive"])
+    parser.add_argument("--worker", choices=["camwatch", "naive", "live", "live+recording"])
+    parser.add_argument("--recording", action="store_true", help="recording check cost beside the live check")
+    parser.add_argument("--segments", type=int, default=4320, help="--recording: segments per camera (30 days)")
+    parser.add_argument("--root", help="--worker live/live+recording: the recording directory")
     parser.add_argument("--port", type=int)
     parser.add_argument("--n", type=int)
     args = parser.parse_args()
-    if args.worker:
+    if args.worker in ("live", "live+recording"):
+        print(json.dumps(worker_recording(args.port, args.n, args.root, args.worker == "live")))
+    elif args.recording:
+        recording_bench(max(args.sizes), args.segments, args.repeats)
+    elif args.worker:
         fn = worker_camwatch if args.worker == "camwatch" else worker_naive
         print(json.dumps(fn(args.port, args.n)))
     elif args.picture:

@@ -56,11 +56,15 @@ __all__ = [
     "SiteMessage",
     "Snapshot",
     "Timestamp",
+    "RECORDING_REASONS",
+    "CameraRecording",
+    "RecorderStorage",
+    "StorageStatus",
     "redact_uri",
 ]
 
 PROTOCOL_MAJOR = 1
-PROTOCOL_VERSION = "1.0"
+PROTOCOL_VERSION = "1.1"  # 1.1: recording reasons and heartbeat recording figures (issue 16)
 # Event ids are positive signed 64-bit integers so SQLite stores them natively.
 MAX_EVENT_ID = 2**63 - 1
 _EPOCH_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
@@ -137,6 +141,27 @@ class Reason(StrEnum):
     MISSING = "missing"
     PLANNED = "planned"
     NEVER_CONNECTED = "never_connected"  # the centre's: a site enrolled and never heard from
+    # Recording health (protocol 1.1, issue 16): the live picture is fine, the footage is not.
+    NOT_RECORDING = "not_recording"
+    RECORDING_GAP = "recording_gap"
+    RETENTION_SHORT = "retention_short"
+    STORAGE_FAULT = "storage_fault"
+    STORAGE_FULL = "storage_full"
+
+
+# A camera carrying one of these is degraded (never up): live, but not recorded as required.
+RECORDING_REASONS: frozenset[Reason] = frozenset({
+    Reason.NOT_RECORDING, Reason.RECORDING_GAP, Reason.RETENTION_SHORT,
+    Reason.STORAGE_FAULT, Reason.STORAGE_FULL,
+})
+
+
+class StorageStatus(StrEnum):
+    """State of one recorder's storage (protocol 1.1)."""
+
+    OK = "ok"
+    FAULT = "fault"
+    FULL = "full"
 
 
 class CommandKind(StrEnum):
@@ -271,6 +296,25 @@ class Events(SiteMessage):
     events: list[Event] = Field(min_length=1, max_length=10000)
 
 
+class CameraRecording(_Model):
+    """What the recorder holds for one camera (protocol 1.1; every field optional)."""
+
+    recorder: str = Field(default="", max_length=64, description="Recorder id from the agent config")
+    newest: Timestamp | None = Field(default=None, description="Newest recorded time")
+    oldest: Timestamp | None = Field(default=None, description="Oldest recording still kept")
+    retention_required_days: float | None = Field(default=None, ge=0, le=3650)
+    retention_kept_days: float | None = Field(default=None, ge=0, le=36500)
+
+
+class RecorderStorage(_Model):
+    """Storage state of one recorder (NVR, SD card or the agent's own recording disk)."""
+
+    status: StorageStatus = StorageStatus.OK
+    free_bytes: int | None = Field(default=None, ge=0)
+    total_bytes: int | None = Field(default=None, ge=0)
+    detail: str = Field(default="", max_length=200, description="Maker's words, e.g. 'hdd2: error'")
+
+
 class Heartbeat(SiteMessage):
     """Periodic proof of life with compact per-camera states and agent health."""
 
@@ -282,6 +326,12 @@ class Heartbeat(SiteMessage):
     clock_offset_s: float | None = Field(default=None, description="Agent clock error, when known")
     free_disk_bytes: int | None = Field(default=None, ge=0)
     cameras: dict[CameraId, CameraState] = Field(default_factory=dict)
+    recording: dict[CameraId, CameraRecording] = Field(
+        default_factory=dict, description="Per-camera recording figures (1.1; absent from older agents)"
+    )
+    recorders: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")], RecorderStorage] = Field(
+        default_factory=dict, description="Storage per recorder id (1.1; absent from older agents)"
+    )
 
 
 class Ack(SiteMessage):
@@ -348,7 +398,7 @@ class Alert(Message):
     ts: Timestamp
     fault_id: int = Field(ge=1)
     action: AlertAction
-    fault_kind: Literal["camera", "site", "district", "province", "flapping", "link"]
+    fault_kind: Literal["camera", "site", "district", "province", "flapping", "link", "recorder"]
     province: str = Field(pattern=r"^[1-9][0-9]$")
     district: str | None = Field(default=None, pattern=r"^[1-9][0-9]{3}$")
     site: SiteId | None = None

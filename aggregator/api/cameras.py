@@ -23,6 +23,7 @@ from aggregator.days import day_of, day_start, day_to_date, from_ms, to_ms
 from aggregator.states import STATES
 from aggregator.store import camera_log
 from aggregator.store.queries import cameras as queries
+from aggregator.store.queries import recording as recording_queries
 from aggregator.store.queries.cameras import CameraFilter, CameraListing, CameraSort
 from aggregator.store.rollups import camera_totals
 from protocol import CameraState, Reason
@@ -38,6 +39,25 @@ def _public(c: CameraListing) -> dict[str, object]:
         "name": c.name, "maker": c.maker, "model": c.model, "firmware": c.firmware, "agency": c.agency,
         "state": c.state, "reason": c.reason, "since": when(c.since_ms), "missing": c.missing,
         "last_seen": when(c.last_seen_ms),
+    }  # fmt: skip
+
+
+def _recording(row: recording_queries.CameraRecordingRow | None, db: DbDep | None = None,
+               site_id: str = "") -> dict[str, object] | None:
+    """A camera's recording line; with ``db``, its recorder's storage too (one camera's detail)."""
+    if row is None:
+        return None
+    storage = None
+    if db is not None:
+        found = [r for r in recording_queries.recorders_of_site(db, site_id) if r.recorder == row.recorder]
+        if found:
+            g = found[0]
+            storage = {"recorder": g.recorder, "status": g.status, "free_bytes": g.free_bytes,
+                       "total_bytes": g.total_bytes, "detail": g.detail, "updated": from_ms(g.updated_ms)}
+    return {
+        "recorder": row.recorder, "newest": when(row.newest_ms), "oldest": when(row.oldest_ms),
+        "required_days": row.required_days,
+        "kept_days": row.kept_days, "compliant": row.compliant, "updated": from_ms(row.updated_ms), "storage": storage,
     }  # fmt: skip
 
 
@@ -70,8 +90,10 @@ def list_cameras(
         sort=sort, limit=limit, offset=offset,
     )  # fmt: skip
     total, cameras = queries.find_cameras(db, flt, ctx.store)
-    return Page[CameraPublic](total=total, limit=limit, offset=offset,
-                              items=[CameraPublic.model_validate(_public(c)) for c in cameras])  # fmt: skip
+    recorded = recording_queries.recording_for(db, [(c.site_id, c.camera_id) for c in cameras])
+    return Page[CameraPublic](total=total, limit=limit, offset=offset, items=[
+        CameraPublic.model_validate({**_public(c), "recording": _recording(recorded.get((c.site_id, c.camera_id)))})
+        for c in cameras])  # fmt: skip
 
 
 @router.get("/{site_id}/{camera_id}", response_model=CameraDetail, summary="One camera with its history")
@@ -93,6 +115,7 @@ def get_camera(
         "video_source": cam.video_source, "stream_uri": cam.stream_uri, "width": cam.width, "height": cam.height,
         "fps": cam.fps, "codec": cam.codec, "first_seen": when(cam.first_seen_ms), "lat": cam.lat, "lon": cam.lon,
         "transitions": history, "fault": FaultPublic.model_validate(fault) if fault is not None else None,
+        "recording": _recording(recording_queries.camera_recording(db, site_id, camera_id), db, site_id),
     })  # fmt: skip
 
 

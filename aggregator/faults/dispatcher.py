@@ -149,7 +149,7 @@ class Dispatcher:
     def _buffer(self, fault: Fault, action: AlertAction, level: int, now: datetime) -> None:
         if fault.kind in (FaultKind.CAMERA, FaultKind.FLAPPING):
             where = f"site:{fault.site}"
-        elif fault.kind is FaultKind.SITE:
+        elif fault.kind in (FaultKind.SITE, FaultKind.RECORDER):
             where = f"district:{fault.district}"
         elif fault.kind is FaultKind.DISTRICT:
             where = f"province:{fault.province}"

@@ -33,6 +33,7 @@ class FaultKind(StrEnum):
     DISTRICT = "district"
     PROVINCE = "province"
     LINK = "link"  # a province's bridge to the national broker is down (aggregator.faults.links)
+    RECORDER = "recorder"  # a site's recorder stopped recording all its cameras (aggregator.faults.recorders)
 
 
 class FaultStatus(StrEnum):
@@ -148,6 +149,8 @@ class Fault:
             return ("district", self.district or "")
         if self.kind is FaultKind.LINK:
             return ("link", self.province)
+        if self.kind is FaultKind.RECORDER:
+            return ("recorder", self.site or "")
         return ("province", self.province)
 
     @property

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aggregator.faults.book import FaultNotFound, FaultStateError, StillFailing
-from aggregator.faults.links import LinkFaults, link_key
+from aggregator.faults.links import link_key
 from aggregator.faults.model import (
     Fault,
     FaultAction,
@@ -43,6 +43,7 @@ from aggregator.faults.model import (
     Resolution,
     TransitionLike,
 )
+from aggregator.faults.recorders import RecorderFaults, RecorderOf
 from protocol import CameraState, Reason
 
 __all__ = ["FaultEngine", "FaultNotFound", "FaultStateError", "StillFailing"]
@@ -73,7 +74,7 @@ class _Gone:
     since: datetime
 
 
-class FaultEngine(LinkFaults):
+class FaultEngine(RecorderFaults):
     """Apply fault rules to transitions; every method takes the time and returns changes.
 
     Usage::
@@ -93,8 +94,10 @@ class FaultEngine(LinkFaults):
         districts_in_province: Callable[[str], int] | None = None,
         agency_of: Callable[[str], str] | None = None,
         closed: Iterable[Fault] = (),
+        recorder_of: RecorderOf | None = None,
     ) -> None:
         super().__init__(rules, next_id=next_id, active=active, agency_of=agency_of, closed=closed)
+        self.recorder_of = recorder_of
         self._failing: dict[str, _Failing] = {}
         self._failing_by_site: dict[str, set[str]] = defaultdict(set)
         self._flaps: dict[str, deque[datetime]] = {}
@@ -168,6 +171,7 @@ class FaultEngine(LinkFaults):
                 continue
             self._settle_past(t.camera_id, out)
             self._camera(t, t.camera_id, out)
+            self._recorder_step(t, t.camera_id, self._not_recording_since, out)
         for cam in list(self._past):
             self._settle_past(cam, out)
         return out
@@ -298,6 +302,10 @@ class FaultEngine(LinkFaults):
         failing = self._failing.pop(cam, None)
         if failing is not None:
             self._failing_by_site[failing.site].discard(cam)
+
+    def _not_recording_since(self, cam: str) -> datetime | None:
+        failing = self._failing.get(cam)
+        return failing.since if failing is not None and failing.reason is Reason.NOT_RECORDING else None
 
     def _held(self, site: str, district: str, province: str) -> bool:
         return (

@@ -41,6 +41,7 @@ from aggregator.notify.settings import NotifySettings
 from aggregator.notify.webhook import WebhookSender
 from aggregator.notify.worker import DeliveryWorker, utcnow
 from aggregator.store.maintenance import MaintenanceCalendar
+from aggregator.store.queries.recording import recorder_group
 
 __all__ = ["FaultService"]
 
@@ -115,6 +116,7 @@ class FaultService:
             sites_in_district=sites_in_district or _cached(registry.sites_in_district),
             districts_in_province=districts_in_province or _cached(registry.districts_in_province),
             agency_of=agency_of or _cached(registry.agency),
+            recorder_of=lambda site, cam: recorder_group(self.db, site, cam),
         )
         self.mqtt = MqttAlerts(self.settings.mqtt) if self.settings.mqtt else None
         self.never_online = NeverOnlineWatch(self.db, self.settings.never_online_after_s)

@@ -51,6 +51,17 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
         "the site was enrolled but has never come online",
         "จุดติดตั้งลงทะเบียนแล้วแต่ยังไม่เคยเชื่อมต่อ",
     ),
+    Reason.NOT_RECORDING: (
+        "the picture is live but the recorder has stopped recording it",
+        "ภาพสดปกติ แต่เครื่องบันทึกหยุดบันทึกภาพ",
+    ),
+    Reason.RECORDING_GAP: ("the recording has a gap", "การบันทึกภาพขาดช่วง"),
+    Reason.RETENTION_SHORT: (
+        "the recorder keeps fewer days of footage than required",
+        "เครื่องบันทึกเก็บภาพย้อนหลังได้น้อยกว่าที่กำหนด",
+    ),
+    Reason.STORAGE_FAULT: ("the recorder's disk has failed", "ฮาร์ดดิสก์ของเครื่องบันทึกขัดข้อง"),
+    Reason.STORAGE_FULL: ("the recorder's disk is full", "ฮาร์ดดิสก์ของเครื่องบันทึกเต็ม"),
 }
 
 _KIND_TEXT: dict[FaultKind, tuple[str, str]] = {
@@ -60,6 +71,7 @@ _KIND_TEXT: dict[FaultKind, tuple[str, str]] = {
     FaultKind.DISTRICT: ("Whole district offline", "ขาดการติดต่อทั้งอำเภอ"),
     FaultKind.PROVINCE: ("Whole province offline", "ขาดการติดต่อทั้งจังหวัด"),
     FaultKind.LINK: ("Province link down", "การเชื่อมต่อระดับจังหวัดขัดข้อง"),
+    FaultKind.RECORDER: ("Recorder stopped recording", "เครื่องบันทึกหยุดบันทึกภาพ"),
 }
 
 _ACTION_TEXT: dict[AlertAction, tuple[str, str]] = {

@@ -60,3 +60,5 @@ class MonthlyReport:
     audit: dict[str, Any] | None = None  # the audit helper's register section, when available
     # Set when the month reaches before the kept camera history: "never seen" is then empty.
     camera_history_from: date | None = None
+    # Issue 16: retention compliance per province at report time (aggregator/reports/recording.py).
+    recording: dict[str, Any] | None = None

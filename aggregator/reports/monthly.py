@@ -36,6 +36,7 @@ from aggregator.availability import Totals, Window, month_window
 from aggregator.days import day_of, from_ms, to_ms
 from aggregator.reports.audit_section import audit_section
 from aggregator.reports.figures import WORST_SITES, AreaFigures, Lang, MonthlyReport, SiteFigures
+from aggregator.reports.recording import recording_section
 from aggregator.reports.render import columns, title, to_csv, to_html, to_json
 from aggregator.states import KNOWN_CODES
 from aggregator.store import camera_log
@@ -234,7 +235,7 @@ def build_report(
     )
     return MonthlyReport(month, province, prov_th, prov_en, now, window, tuple(rows), total,
                          tuple(ranked[:WORST_SITES]), _audit(db, province, window.end_ms) if with_audit else None,
-                         history_from)  # fmt: skip
+                         history_from, recording_section(db, province))  # fmt: skip
 
 
 def _audit(db: Database, province: str | None, now_ms: int) -> dict[str, Any] | None:

@@ -107,6 +107,7 @@ def to_json(report: MonthlyReport, lang: Lang) -> dict[str, object]:
         "rows": [_row(r, lang) for r in (*report.rows, report.total)],
         "worst_sites": _sites(report, lang),
         "audit": report.audit,
+        "recording": report.recording,
         "camera_history_from": report.camera_history_from.isoformat() if report.camera_history_from else None,
     }
 
@@ -182,6 +183,7 @@ def to_html(report: MonthlyReport, lang: Lang) -> str:
         total=total,
         sites=site_cells(report, lang),
         audit=report.audit,
+        recording=report.recording,
         history_from=date_text(report.camera_history_from, lang) if report.camera_history_from else None,
         generated=datetime_text(report.generated_at, lang),
         period=(datetime_text(from_ms(report.window.start_ms), lang),

@@ -21,6 +21,7 @@ from aggregator.store.clocks import SiteClocks
 from aggregator.store.compacted import interval_pieces, is_compacted, until_ms
 from aggregator.store.flush import Flusher, PendingWrites
 from aggregator.store.memory import REASON_CODE, SiteRecord, StoreMemory
+from aggregator.store.recording import SiteRecordings
 from aggregator.store.records import ApplyResult, Inbound, Transition
 from aggregator.store.timeline import Timeline
 from protocol import (
@@ -50,9 +51,10 @@ class SiteMessages:
 
     def __init__(
         self, db: Database, geography: Geography, memory: StoreMemory, writes: PendingWrites, timeline: Timeline,
-        flusher: Flusher, clocks: SiteClocks | None = None,
+        flusher: Flusher, clocks: SiteClocks | None = None, recordings: SiteRecordings | None = None,
     ) -> None:  # fmt: skip
         self.clocks = clocks if clocks is not None else SiteClocks(db)
+        self.recordings = recordings if recordings is not None else SiteRecordings(db)
         self.db = db
         self.geography = geography
         self.memory = memory
@@ -222,6 +224,8 @@ class SiteMessages:
     def _heartbeat(self, site: SiteRecord, msg: Heartbeat, recv: int, result: ApplyResult) -> None:
         site.last_seen_ms = recv
         self.clocks.observe(site.id, site.site_id, to_ms(msg.ts), recv, msg.clock_offset_s)
+        if msg.recording or msg.recorders:
+            self.recordings.observe(site, msg, recv)
         if site.interval_s != msg.interval_s:
             site.interval_s = msg.interval_s
             self.writes.dirty_sites.add(site.id)

@@ -48,6 +48,7 @@ from aggregator.store.memory import CameraColumns, SiteRecord
 from aggregator.store.messages import SiteMessages
 from aggregator.store.midnight import roll_day
 from aggregator.store.recent import RECENT_DAYS
+from aggregator.store.recording import SiteRecordings
 from aggregator.store.records import ApplyResult, Inbound, Transition
 from aggregator.store.timeline import Timeline
 from protocol import CameraState, Reason
@@ -104,8 +105,9 @@ class StateStore:
         self.flusher = Flusher(self.db, self.memory, self.writes, self.ledger, self._state_flush_s)
         self.timeline = Timeline(self.db, self.memory, self.writes, self.ledger, self.flusher)
         self.clocks = SiteClocks(self.db, self.clock_tolerance_s)
+        self.recordings = SiteRecordings(self.db)
         self.messages = SiteMessages(self.db, self.geography, self.memory, self.writes, self.timeline, self.flusher,
-                                     self.clocks)  # fmt: skip
+                                     self.clocks, self.recordings)  # fmt: skip
         self.live = LiveView(self.memory, self.geography)
 
     # ----- what callers read ---------------------------------------------------------
@@ -185,6 +187,7 @@ class StateStore:
                         apply_one(item, recv, result)
                     self.flusher.flush()
                     self.clocks.flush()
+                    self.recordings.flush()
                 result.messages = len(items)
                 result.lag_s = (to_ms(datetime.now(UTC)) - min(received)) / 1000
             except BaseException:

@@ -63,9 +63,28 @@ def _agent_config(workdir: Path, broker_port: int, rtsp: object, onvif_port: int
         "checks": {"interval_s": 10, "jitter_s": 2, "concurrency": 2},
         "state_dir": str(workdir / "agent"),
     }  # fmt: skip
+    _add_stopped_recorder(config, workdir, uri("moving"))
     path = workdir / "agent.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), "utf-8")
     return path
+
+
+def _add_stopped_recorder(config: dict[str, object], workdir: Path, uri: str) -> None:
+    """Issue 16: a camera whose live picture is fine but whose local recorder stopped two hours
+    ago (its newest segment is that old): the agent reports it degraded / not_recording."""
+    folder = workdir / "recordings" / "demo-rtsp-unrecorded"
+    folder.mkdir(parents=True, exist_ok=True)
+    segment = folder / "seg00000.ts"
+    segment.write_bytes(b"")
+    stamp = time.time() - 2 * 3600
+    os.utime(segment, (stamp, stamp))
+    cameras = config["cameras"]
+    assert isinstance(cameras, list)
+    cameras.append({"id": "demo-rtsp-unrecorded", "name": "RTSP camera, live but its recorder stopped",
+                    "address": "127.0.0.1", "onvif_port": None, "stream_uri": uri})
+    config["recording"] = {"interval_s": 30, "recorders": [{
+        "id": "demo-box", "kind": "directory", "path": str(workdir / "recordings"),
+        "cameras": {"demo-rtsp-unrecorded": {"channel": "demo-rtsp-unrecorded/*.ts"}}}]}
 
 
 def _start_real_agent(stack: Stack, workdir: Path, broker_port: int) -> None:
@@ -92,7 +111,7 @@ def _start_real_agent(stack: Stack, workdir: Path, broker_port: int) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "agent", "-c", str(config), "run"],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     stack.add_process("real agent", proc)
-    logger.info("real agent: 3 cameras (ONVIF+moving, black, frozen), log %s", workdir / "agent.log")
+    logger.info("real agent: 4 cameras (ONVIF+moving, black, frozen, not recording), log %s", workdir / "agent.log")
 
 
 def _plan(sites: int, cams: tuple[int, int]) -> list[SimSite]:

@@ -250,3 +250,38 @@ def test_province_scoped_viewer_starts_at_its_province(stack: DashboardStack, op
     assert not page.is_visible("#nav a[href='#/nation']")
     assert stack.status("/api/v1/nation", token) == 403  # the API refuses the national view anyway
     assert stack.status("/api/v1/provinces/10", token) == 404
+
+
+def test_recording_column_and_camera_recording_line(stack: DashboardStack, open_page: Any) -> None:
+    """Issue 16: a site's heartbeat recording figures show as the cameras list's recording column
+    and the camera page's recording line; a live-but-not-recording camera is degraded."""
+    from datetime import timedelta
+
+    from protocol import CameraRecording, RecorderStorage, StorageStatus
+
+    now = stack.server_now()
+    site = stack.sites["t-bkk-1"]
+    site.publisher.recording_figures = lambda: (
+        {"t-bkk-1-cam1": CameraRecording(recorder="nvr-1", newest=now - timedelta(minutes=1),
+                                         oldest=now - timedelta(days=40), retention_required_days=30,
+                                         retention_kept_days=40.0),
+         "t-bkk-1-cam2": CameraRecording(recorder="nvr-1", newest=now - timedelta(hours=2),
+                                         oldest=now - timedelta(days=12), retention_required_days=30,
+                                         retention_kept_days=12.0)},
+        {"nvr-1": RecorderStorage(status=StorageStatus.OK, free_bytes=10**12, total_bytes=4 * 10**12)},
+    )
+    site.set("t-bkk-1-cam2", CameraState.DEGRADED, Reason.NOT_RECORDING)
+    stack.wait_api(lambda: (stack.api("/api/v1/cameras/t-bkk-1/t-bkk-1-cam2").get("recording") or {}).get(
+        "kept_days") == 12.0, "recording figures at the centre")
+    try:
+        page = open_page(stack.aggregator.admin_token, "en", "#/site/t-bkk-1")
+        page.wait_for_selector("#cameras-table .rec-bad")
+        assert page.locator("#cameras-table .rec").count() == 2  # the two cameras with figures
+        assert "12 of 30 days kept" in page.inner_text("#cameras-table .rec-bad")
+        page.goto(page.url.split("#")[0] + "#/camera/t-bkk-1/t-bkk-1-cam2")
+        page.wait_for_selector("#camera-recording[data-compliant='false'] .rec-bar .rec-short")
+        assert page.get_attribute("#camera-reason", "data-reason") == "not_recording"
+        assert "nvr-1" in page.inner_text("#camera-recording") and "not recording" in page.inner_text("#camera-state")
+        shot(page, "camera-not-recording")
+    finally:
+        site.set("t-bkk-1-cam2", CameraState.UP, Reason.NONE)

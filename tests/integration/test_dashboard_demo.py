@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -91,6 +92,17 @@ def test_demo_shows_all_provinces_and_stops_on_sigint(tmp_path: Path) -> None:
             sent = [r for r in rows if r["status"] == "sent"]
             time.sleep(1)
         assert sent and "กล้อง" in json.dumps(sent[0]["payload"], ensure_ascii=False), sent[:1]
+        # Issue 16: the real agent's camera whose recorder stopped is live but not recorded.
+        unrecorded: dict[str, object] = {}
+        while time.monotonic() < deadline and (unrecorded.get("reason") != "not_recording"
+                                                or not unrecorded.get("recording")):
+            try:
+                unrecorded = _get(url + "api/v1/cameras/demo-real-agent/demo-rtsp-unrecorded", token)  # type: ignore[assignment]
+            except urllib.error.HTTPError:  # not born yet
+                pass
+            time.sleep(1)
+        assert (unrecorded.get("state"), unrecorded.get("reason")) == ("degraded", "not_recording"), unrecorded
+        assert unrecorded["recording"]["recorder"] == "demo-box", unrecorded  # the heartbeat's figures, stored
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)

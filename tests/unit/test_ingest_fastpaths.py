@@ -11,6 +11,7 @@ import pytest
 from aggregator.ingest.gcpause import collector_paused, wait_collecting
 from aggregator.ingest.sessions import Decision, SiteSessions
 from protocol import (
+    PROTOCOL_VERSION,
     Birth,
     CameraState,
     Event,
@@ -63,7 +64,7 @@ def test_a_refused_topic_is_refused_every_time() -> None:
 
 @pytest.mark.parametrize(("version", "accepted"), [("1.0", True), ("1.7", True), ("01.0", True), ("2.0", False), ("0.9", False)])
 def test_protocol_major_is_checked_on_the_fast_path_too(version: str, accepted: bool) -> None:
-    payload = encode(ev("s1", 1, 1)).replace(b'"v":"1.0"', f'"v":"{version}"'.encode())
+    payload = encode(ev("s1", 1, 1)).replace(f'"v":"{PROTOCOL_VERSION}"'.encode(), f'"v":"{version}"'.encode())
     topic = site_topic("10", "1001", "s1", Kind.EVENTS)
     if accepted:
         assert decode_site_message(topic, payload)[1].v == version

@@ -197,4 +197,4 @@ def test_host_state_is_not_a_site_message() -> None:
 
 def test_wire_json_is_compact_and_omits_nulls() -> None:
     data = encode(Ack(site="s1", ts=NOW, event_id=5))
-    assert data == b'{"v":"1.0","site":"s1","ts":"2026-11-25T12:00:00Z","event_id":5}'
+    assert data == b'{"v":"1.1","site":"s1","ts":"2026-11-25T12:00:00Z","event_id":5}'

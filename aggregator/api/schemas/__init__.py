@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.api.schemas.base import Out
 from aggregator.api.schemas.faults import FaultPublic
+from aggregator.api.schemas.recording import RecordingPublic
 from aggregator.availability import Totals
 from protocol import CameraState, Reason
 
@@ -175,6 +176,7 @@ class CameraPublic(Out):
     since: datetime
     missing: bool
     last_seen: datetime
+    recording: RecordingPublic | None = Field(default=None, description="Recording figures, when its agent sends them")
 
 
 class TransitionPublic(Out):

@@ -69,6 +69,9 @@ class MonthlyReportPublic(Out):
     worst_sites: list[ReportSite]
     audit: dict[str, Any] | None = Field(description="The register audit's section, when asked for and present")
     camera_history_from: str | None
+    recording: dict[str, Any] | None = Field(
+        default=None, description="Retention compliance per province at report time (issue 16), when figures exist"
+    )
 
 
 class PackTotal(Out):

@@ -8,6 +8,7 @@ import { figureCards, stateTable, stateBar, stateBadge, siteBadge, crumbs, state
 import { current, page } from "../shape.js";
 import { pagedTable } from "../table.js";
 import { session } from "../session.js";
+import { recordingCell } from "./recording.js";
 
 /** Page, filter and sort a short list in the browser, with the same params as the server. */
 function localLoad(fetchAll, keyOf) {
@@ -123,6 +124,7 @@ export async function renderSite(main, siteId) {
       { key: "state", label: t("state"), sort: "state", render: (r) => stateBadge(r.state, r.reason) },
       { key: "reason", label: t("reason"), render: (r) => reasonText(r.reason) },
       { key: "since", label: t("since"), sort: "since", sortDesc: "-since", render: (r) => fmtTime(r.since) },
+      { key: "recording", label: t("recording"), render: recordingCell },
     ],
   });
   // A site's figures: its cameras per state (counted from the list's first page when the API

@@ -6,6 +6,7 @@ import { t, fmtPct, fmtTime, placeName, reasonText } from "../i18n.js";
 import { stateBadge, crumbs, clockWarning } from "../widgets.js";
 import { page } from "../shape.js";
 import { session } from "../session.js";
+import { recordingLine } from "./recording.js";
 
 const DAY_STATES = ["up", "degraded", "down", "maintenance", "unknown"];
 
@@ -134,6 +135,7 @@ export async function render(main, site, cam) {
     h("div", {},
       h("h2", {}, t("camera.days")), dayBars(page(days).items),
       h("div", { class: "legend" }, DAY_STATES.map((st) => h("span", {}, h("i", { style: `background:var(--${st})` }), t(`state.${st}`)))),
+      h("h2", {}, t("recording")), recordingLine(c),
       h("h2", {}, t("camera.transitions")),
       h("table", { id: "transitions" }, h("thead", {}, h("tr", {}, h("th", {}, t("at")), h("th", {}, t("from")), h("th", {}, t("to")), h("th", {}, t("reason")))), trBody),
       h("h2", {}, t("camera.faults")),
