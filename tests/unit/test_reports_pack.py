@@ -131,6 +131,7 @@ def test_pack_page_is_thai_with_charts_and_no_script(country: Database) -> None:
     assert cols and cols.group(0).count('class="column"') == 4
     english = _text(pack_html(pack, "en"))
     assert "November 2026" in english and "Declared but broken" in english and "พฤศจิกายน" not in english
+    assert "Repair plan by province" in english and "Verified by an agent" in english and "No register yet (75)" in english
     assert html == pack_html(build_pack(country, MONTH, None, SETTINGS, now=NOW), "th")  # deterministic
 
 
