@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["AUDIT_PAGES", "audit_page_calls", "cold_table_s", "seed_register"]
+__all__ = ["AUDIT_PAGES", "audit_page_calls", "cold_table_s", "pack_audit_times", "seed_register"]
 
 AUDIT_PAGES = ("audit declared list", "audit reconciliation", "audit completeness")
 _IMPORT_ID = 1_000_000  # the synthetic register's import: above any real one
@@ -105,5 +105,61 @@ def cold_table_s(db_path: Path, repeat: int = 3) -> float:
             national_table(db, None, int(time.time() * 1000))
             times.append(time.perf_counter() - t)
         return statistics.median(times)
+    finally:
+        db.close()
+
+
+def _lines_counted(db: object, province: str | None = None) -> dict[str, dict[str, int]]:
+    """The pack's classes per province as counted before the runs' stored counts: every current line."""
+    from sqlite_utils import Database
+
+    assert isinstance(db, Database) and province is None
+    out: dict[str, dict[str, int]] = {}
+    for area, klass, n in db.conn.execute("SELECT province, klass, count(*) FROM audit_current_matches "
+                                          "GROUP BY province, klass"):  # fmt: skip
+        out.setdefault(str(area), {})[str(klass)] = int(n)
+    return out
+
+
+def pack_audit_times(db_path: Path, repeat: int = 5) -> dict[str, list[float]]:
+    """Seconds per build of the nation's pack sections that read the audit, on one connection and
+    one report of this month: the audit section as before (every current line counted) and as
+    now (each run's stored counts), alternated on the same data; and the repair-plan and
+    completeness sections."""
+    import time
+    from datetime import UTC, datetime
+
+    from aggregator.reports import audit_pack
+    from aggregator.reports.audit_section import class_counts_by_area
+    from aggregator.reports.completeness_pack import completeness_pack_section
+    from aggregator.reports.monthly import build_report
+    from aggregator.reports.plan_pack import plan_pack_section
+    from aggregator.reports.section import PackContext
+    from aggregator.schema import open_db
+    from aggregator.settings.report import ReportSettings
+
+    db = open_db(db_path, migrate=False)
+    try:
+        now = datetime.now(UTC)
+        report = build_report(db, f"{now.year}-{now.month:02d}", None, now=now, with_audit=False)
+        counted_now = class_counts_by_area
+        times: dict[str, list[float]] = {"audit section, lines counted (before)": [],
+                                         "audit section, runs' counts (now)": [], "plan section": [],
+                                         "completeness section": []}  # fmt: skip
+        for _ in range(repeat):
+            for name, counter in (("audit section, lines counted (before)", _lines_counted),
+                                  ("audit section, runs' counts (now)", counted_now)):  # fmt: skip
+                setattr(audit_pack, "class_counts_by_area", counter)  # noqa: B010  (the section's one counter)
+                try:
+                    t = time.perf_counter()
+                    audit_pack.audit_pack_section(PackContext(db, report, None, ReportSettings(), now))
+                    times[name].append(time.perf_counter() - t)
+                finally:
+                    setattr(audit_pack, "class_counts_by_area", counted_now)  # noqa: B010
+            for name, builder in (("plan section", plan_pack_section), ("completeness section", completeness_pack_section)):
+                t = time.perf_counter()
+                builder(PackContext(db, report, None, ReportSettings(), now))
+                times[name].append(time.perf_counter() - t)
+        return times
     finally:
         db.close()

@@ -36,7 +36,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.aggregator_bench import build  # noqa: E402  (the core's country generator)
-from bench.audit_pages import AUDIT_PAGES, audit_page_calls, cold_table_s, seed_register  # noqa: E402  (issue 14)
+from bench.audit_pages import (  # noqa: E402  (issue 14)
+    AUDIT_PAGES,
+    audit_page_calls,
+    cold_table_s,
+    pack_audit_times,
+    seed_register,
+)
 from bench.queue_search_bench import explain_queue, search_calls, search_queries  # noqa: E402  (issue 15)
 
 # One request of the benchmark; a page that takes longer is broken, not slow.
@@ -357,6 +363,12 @@ def main() -> None:
     for name in AUDIT_PAGES:
         print(f"  {name:26} p95 {pct(figures[name], 95) * 1000:9.1f} ms  ratio {pct(figures[name], 95) / nation95:5.2f}")
     print(f"  completeness table computed afresh (first load after an audit change): {cold_table_s(db_path) * 1000:.0f} ms")
+    sections = pack_audit_times(db_path)  # the nation's pack: its audit-reading sections, same data, same run
+    before = statistics.median(sections["audit section, lines counted (before)"])
+    print(f"\nnation's pack, sections reading the audit ({declared:,} declared cameras; p50 of 5, in process):")
+    for name, values in sections.items():
+        print(f"  {name:40} p50 {statistics.median(values) * 1000:9.1f} ms  "
+              f"ratio to before {statistics.median(values) / before:6.3f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from aggregator.audit.plan_store import Certification, latest_certification, sav
 from aggregator.audit.risk_store import province_coverage
 from aggregator.audit.store import current_counts
 
-__all__ = ["CertificationState", "certify", "certification_state", "figures", "register_digest"]
+__all__ = ["CertificationState", "certify", "certification_state", "changed_since", "figures", "register_digest"]
 
 
 def register_digest(db: Database, province: str) -> str:
@@ -68,6 +68,17 @@ def certify(db: Database, province: str, officer: str, *, by: str, at: str, note
                               digest=register_digest(db, province), snapshot=snapshot)  # fmt: skip
 
 
+def changed_since(db: Database, cert: Certification) -> bool:
+    """Whether the province's register or decisions changed after ``cert`` (its digest differs, or
+    the audit trail has a line written since): the yes/no of :func:`certification_state` without
+    its figures, for a table of every province (the committee pack)."""
+    if register_digest(db, cert.province) != cert.digest:
+        return True
+    since = int(cert.snapshot.get("history_id", 0))
+    return db.conn.execute("SELECT 1 FROM audit_history WHERE province = ? AND id > ? LIMIT 1",
+                           (cert.province, since)).fetchone() is not None  # fmt: skip
+
+
 @dataclass(frozen=True)
 class CertificationState:
     """The latest certification, whether the register changed since, and what changed."""
@@ -84,10 +95,10 @@ def certification_state(db: Database, province: str, now_ms: int, limit: int = 5
     cert = latest_certification(db, province)
     if cert is None:
         return CertificationState(None, False, [], current)
-    changed = register_digest(db, province) != cert.digest
+    changed = changed_since(db, cert)
     since = int(cert.snapshot.get("history_id", 0))
     changes = [{"key": key, "at": at, "by": by_user, "action": action, "after": json.loads(after)}
                for key, at, by_user, action, after in db.conn.execute(
                    "SELECT declared_key, at, by_user, action, after FROM audit_history WHERE province = ? AND id > ? "
                    "ORDER BY id DESC LIMIT ?", (province, since, limit))]  # fmt: skip
-    return CertificationState(cert, changed or bool(changes), changes, current)
+    return CertificationState(cert, changed, changes, current)

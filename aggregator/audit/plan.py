@@ -228,10 +228,11 @@ class PlanTotals:
 
 
 def plan_totals(db: Database, provinces: Sequence[str] | None = None, *, now_ms: int,
-                since: str | None = None) -> dict[str, PlanTotals]:  # fmt: skip
+                since: str | None = None, until: str | None = None) -> dict[str, PlanTotals]:  # fmt: skip
     """Repair-plan figures per province (of ``provinces``; None = every province with a line,
     an entry or a costed repair): rows, open, planned and planned cost, done, and the baht spent
-    on resolved camera faults (resolved at or after ``since``, an ISO time, when given).
+    on resolved camera faults (resolved at or after ``since`` and before ``until``, fault-book
+    UTC text as :func:`aggregator.timetext.iso` writes it, when given: the pack's month).
 
     The committee pack calls this for its repair-progress section; it needs no risk coverage,
     so the whole country costs a few grouped queries."""
@@ -245,8 +246,8 @@ def plan_totals(db: Database, provinces: Sequence[str] | None = None, *, now_ms:
     spent: dict[str, tuple[float, int]] = {}
     for prov, total, n in db.conn.execute(
         f"SELECT province, sum(cost), count(cost) FROM faults WHERE {where} AND kind IN ('camera', 'flapping') "
-        "AND status = 'resolved' AND cost IS NOT NULL AND resolved_at >= ? GROUP BY province",
-        [*params, since or ""]):  # fmt: skip
+        "AND status = 'resolved' AND cost IS NOT NULL AND resolved_at >= ? AND (? IS NULL OR resolved_at < ?) "
+        "GROUP BY province", [*params, since or "", until, until]):  # fmt: skip
         spent[prov] = (float(total or 0.0), int(n))
     out: dict[str, PlanTotals] = {}
     for prov in sorted(set(current) | set(filled) | set(spent)):

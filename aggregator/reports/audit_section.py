@@ -1,4 +1,11 @@
-"""The audit's section of the committee report: classes, uncovered risk points, hygiene per province."""
+"""The audit's section of the committee report: classes, uncovered risk points, hygiene per province.
+
+Cameras per class come from each province's current reconciliation run as the run counted them
+(:func:`aggregator.audit.store.current_counts`: 77 x 7 stored numbers), not from counting the
+run's lines again (400,000 at national scale): the figures are the same, since the run writes
+its counts with its lines and both become current in one transaction. A province's districts
+are not in those counts, so a province's pack still counts its own lines per district.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from aggregator.audit.hygiene import hygiene_flags, load_fleet, rollup
 from aggregator.audit.reconcile import Class
 from aggregator.audit.risk import rank_uncovered
 from aggregator.audit.risk_store import province_coverage
+from aggregator.audit.store import current_counts
 
 __all__ = ["AuditSection", "audit_section", "class_counts_by_area"]
 
@@ -38,11 +46,10 @@ class AuditSection:
 def audit_section(db: Database, province: str | None = None, *, now_ms: int | None = None,
                   top: int = 10) -> AuditSection:
     """Summarise the latest reconciliation, risk coverage and hygiene for the report."""
-    where, params = ("province = ?", [province]) if province else ("1", [])
     classes = {k.value: 0 for k in Class}
-    for klass, n in db.conn.execute(
-            f"SELECT klass, count(*) FROM audit_current_matches WHERE {where} GROUP BY klass", params):
-        classes[klass] = n
+    for counts in current_counts(db, [province] if province else None).values():
+        for klass, n in counts.items():
+            classes[klass] = classes.get(klass, 0) + n
     declared = sum(n for k, n in classes.items() if k != Class.UNREGISTERED.value)
     coverage = province_coverage(db, province, now_ms=now_ms)
     worst = [c for items in rank_uncovered(coverage).values() for c in items]
@@ -66,11 +73,13 @@ def audit_section(db: Database, province: str | None = None, *, now_ms: int | No
 
 
 def class_counts_by_area(db: Database, province: str | None = None) -> dict[str, dict[str, int]]:
-    """Cameras per reconciliation class of the latest run: per province (nation) or district."""
-    column, where, params = ("province", "1", []) if province is None else ("district", "province = ?", [province])
+    """Cameras per reconciliation class of the latest run: per province (nation, from the runs'
+    counts) or per district of ``province`` (its current lines counted)."""
+    if province is None:
+        return current_counts(db, None)
     out: dict[str, dict[str, int]] = {}
     for area, klass, n in db.conn.execute(
-            f"SELECT {column}, klass, count(*) FROM audit_current_matches WHERE {where} "
-            f"GROUP BY {column}, klass", params):  # fmt: skip
+            "SELECT district, klass, count(*) FROM audit_current_matches WHERE province = ? "
+            "GROUP BY district, klass", [province]):  # fmt: skip
         out.setdefault(str(area), {})[str(klass)] = int(n)
     return out

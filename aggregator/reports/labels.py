@@ -44,7 +44,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "section.ageing": ("อายุเหตุขัดข้องที่ยังไม่แก้ไข", "Open fault ageing"),
     "section.mttr": ("เวลาซ่อมแซม", "Time to repair"),
     "section.repairs": ("ความคืบหน้าการซ่อมและค่าใช้จ่าย", "Repair progress and spend"),
+    "section.plan": ("แผนการซ่อมรายจังหวัด", "Repair plan by province"),
     "section.audit": ("ผลการตรวจสอบทะเบียนกล้องรายพื้นที่", "Register audit by area"),
+    "section.completeness": ("ความครบถ้วนของทะเบียนและการรับรอง", "Audit completeness and certification"),
     "section.risk": ("จุดเสี่ยงที่ยังไม่มีกล้องใช้งานได้", "Uncovered risk points"),
     "section.signoff": ("การรับรองรายงาน", "Sign-off"),
     # pack words
@@ -93,6 +95,36 @@ LABELS: dict[str, tuple[str, str]] = {
     "period": ("ช่วงเวลา", "Period"),
     "generated": ("จัดทำเมื่อ", "Generated"),
     "day": ("วันที่", "Day"),
+    # repair plan (aggregator.reports.plan_pack; PlanTotals fields)
+    "rows": ("รายการในแผน", "Plan lines"),
+    "open": ("ยังต้องซ่อม", "Open"),
+    "planned": ("จังหวัดกรอกแผนแล้ว", "Planned"),
+    "planned_cost_baht": ("งบประมาณตามแผน (บาท)", "Planned cost (THB)"),
+    "done": ("ซ่อมเสร็จ", "Done"),
+    "done_share": ("ความคืบหน้าของแผน", "Plan progress"),
+    "spent_baht": ("ใช้จ่ายจริงในเดือน (บาท)", "Spent in the month (THB)"),
+    "resolved_with_cost": ("ซ่อมที่บันทึกค่าใช้จ่าย", "Repairs with cost"),
+    "plan.note": ("สถานะแผน ณ วันที่จัดทำรายงาน; ค่าใช้จ่ายจริงนับเฉพาะเหตุขัดข้องของกล้องที่ซ่อมเสร็จในเดือนนี้",
+                  "The plan as it stands when the pack was made; money spent counts camera faults resolved "
+                  "in the month"),
+    # completeness and certification (aggregator.reports.completeness_pack)
+    "position_share": ("มีพิกัด", "With position"),
+    "serial_share": ("มีหมายเลขเครื่อง", "With serial"),
+    "agency_share": ("มีหน่วยงานเจ้าของ", "With agency"),
+    "status_share": ("มีสถานะ", "With status"),
+    "score": ("ความครบถ้วน", "Completeness"),
+    "agent_verified_share": ("ยืนยันโดยเอเจนต์", "Verified by an agent"),
+    "ghosts": ("ไม่พบจริง", "Ghosts"),
+    "unregistered_n": ("ไม่มีในทะเบียน", "Unregistered"),
+    "certified_by": ("ผู้รับรอง", "Certified by"),
+    "certified_at": ("วันที่รับรอง", "Certified on"),
+    "changed_since": ("เปลี่ยนแปลงหลังรับรอง", "Changed since certification"),
+    "changed.yes": ("เปลี่ยนแปลง", "Yes"),
+    "changed.no": ("ไม่เปลี่ยนแปลง", "No"),
+    "not_certified": ("ยังไม่รับรอง", "Not certified"),
+    "no_register": ("ยังไม่ส่งทะเบียน", "No register yet"),
+    "certified_summary": ("ส่งทะเบียนแล้ว {registers} จังหวัด · รับรองแล้ว {certified} · เปลี่ยนแปลงหลังรับรอง {changed}",
+                          "{registers} provinces sent a register · {certified} certified · {changed} changed since"),
 }
 
 

@@ -3,7 +3,8 @@
 The pack is the monthly report (:mod:`aggregator.reports.monthly`: the area table, worst
 sites) followed by the sections of :data:`SECTIONS`, in page order: ranking against target,
 month on month, availability by day, fault ageing, time to repair, repair progress and spend,
-the register audit per area, the uncovered risk points, and the sign-off block. Each
+the provinces' repair plans, the register audit per area, register completeness and
+certification, the uncovered risk points, and the sign-off block. Each
 section is a builder (:data:`aggregator.reports.section.SectionBuilder`) and a template include
 (``templates/pack/<key>.html``): a new section is one module, one line here and one template.
 
@@ -21,9 +22,11 @@ from sqlite_utils import Database
 
 from aggregator.reports.audit_pack import audit_pack_section, risk_pack_section
 from aggregator.reports.comparison import comparison_section
+from aggregator.reports.completeness_pack import completeness_pack_section
 from aggregator.reports.daily import daily_section
 from aggregator.reports.figures import MonthlyReport
 from aggregator.reports.monthly import build_report
+from aggregator.reports.plan_pack import plan_pack_section
 from aggregator.reports.repairs import ageing_section, mttr_section, repairs_section
 from aggregator.reports.section import PackContext, PackSection, SectionBuilder
 from aggregator.reports.targets import ranking_section
@@ -47,7 +50,9 @@ SECTIONS: tuple[SectionBuilder, ...] = (
     ageing_section,
     mttr_section,
     repairs_section,
+    plan_pack_section,
     audit_pack_section,
+    completeness_pack_section,
     risk_pack_section,
     signoff_section,
 )

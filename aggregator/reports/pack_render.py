@@ -11,7 +11,7 @@ with Thai month names and Buddhist-era years (:mod:`aggregator.thaidate`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,11 +59,22 @@ def money(value: object) -> str:
     return f"{value:,.2f}" if isinstance(value, float | int) and not isinstance(value, bool) else "–"
 
 
+def when(value: object, lang: Lang) -> str:
+    """An ISO time (a certification's) as printed: Bangkok, Thai month and Buddhist year in Thai."""
+    if not isinstance(value, str):
+        return "–"
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return datetime_text(at if at.tzinfo else at.replace(tzinfo=UTC), lang)
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape(["html"]))
     env.globals.update(label=label, pct=pct, pts=pts, hours=hours, number=number, money=money,
-                       month_text=month_text)  # fmt: skip
+                       month_text=month_text, when=when)  # fmt: skip
     return env
 
 

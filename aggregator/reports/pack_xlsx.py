@@ -103,6 +103,29 @@ def _repairs(d: Mapping[str, object], lang: Lang) -> Table:
     return [label("area", lang), *(label(k, lang) for k in keys)], rows, ["text", "int", "int", "int", "int", "money"]
 
 
+def _plan(d: Mapping[str, object], lang: Lang) -> Table:
+    keys = ("rows", "open", "planned", "planned_cost_baht", "done", "done_share", "spent_baht")
+    rows = [[_name(r, lang), *(_cell(r[k]) for k in keys)] for r in _with_total(d)]
+    return ([label("area", lang), *(label(k, lang) for k in keys)], rows,
+            ["text", "int", "int", "int", "money", "int", "pct", "money"])  # fmt: skip
+
+
+def _completeness(d: Mapping[str, object], lang: Lang) -> Table:
+    shares = ("position_share", "serial_share", "agency_share", "status_share", "score", "verified_share")
+    head = [label("rank", lang), label("area", lang), label("declared", lang),
+            *(label("agent_verified_share" if k == "verified_share" else k, lang) for k in shares),
+            label("ghosts", lang), label("unregistered_n", lang), label("certified_by", lang),
+            label("certified_at", lang), label("changed_since", lang)]  # fmt: skip
+    rows = []
+    for r in _with_total(d):
+        changed = r.get("changed_since_certification")
+        rows.append([_cell(r.get("rank")), _name(r, lang), _cell(r["declared"]), *(_cell(r[k]) for k in shares),
+                     _cell(r["ghosts"]), _cell(r["unregistered"]), _cell(r.get("certified_by")),
+                     _cell(r.get("certified_at")),
+                     None if changed is None else label("changed.yes" if changed else "changed.no", lang)])  # fmt: skip
+    return head, rows, ["int", "text", "int", *(["pct"] * len(shares)), "int", "int", "text", "text", "text"]
+
+
 def _audit(d: Mapping[str, object], lang: Lang) -> Table:
     classes = _strings(d, "classes")
     head = [label("area", lang), label("declared", lang), *(label(k, lang) for k in classes),
@@ -125,7 +148,7 @@ def _risk(d: Mapping[str, object], lang: Lang) -> Table:
 
 _TABLES: dict[str, Callable[[Mapping[str, object], Lang], Table]] = {
     "ranking": _ranking, "comparison": _comparison, "daily": _daily, "ageing": _ageing, "mttr": _mttr,
-    "repairs": _repairs, "audit": _audit, "risk": _risk,
+    "repairs": _repairs, "plan": _plan, "audit": _audit, "completeness": _completeness, "risk": _risk,
 }  # fmt: skip
 
 

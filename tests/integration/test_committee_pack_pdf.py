@@ -31,8 +31,8 @@ from tests.rig.shipped import operator_env, run_command
 pytestmark = pytest.mark.timeout(120)
 
 TARGETS = "50=80"
-SECTION_KEYS = ("summary", "worst", "ranking", "comparison", "daily", "ageing", "mttr", "repairs", "audit", "risk",
-                "signoff")  # fmt: skip
+SECTION_KEYS = ("summary", "worst", "ranking", "comparison", "daily", "ageing", "mttr", "repairs", "plan", "audit",
+                "completeness", "risk", "signoff")  # fmt: skip
 PDFTOTEXT_TIMEOUT_S = 30.0
 
 
@@ -116,6 +116,14 @@ def test_printed_figures_are_the_apis(shipped_pdf: str, api: TestClient) -> None
     assert f"{mttr['resolved']}{mttr['mean_h']:.1f}{mttr['median_h']:.1f}" in shipped_pdf
     assert f"{sections['repairs']['total']['cost']:,.2f}" in shipped_pdf
     assert sections["risk"]["uncovered"][0]["name"] in shipped_pdf
+    # the repair plan and the register's completeness: the audit API's figures, as printed
+    plan = api.get("/api/v1/audit/plans/50/repair", headers=who("viewer")).json()["totals"]
+    assert f"เชียงใหม่{plan['rows']}{plan['open']}{plan['planned']}{plan['planned_cost_baht']:,.2f}" in shipped_pdf
+    table = {r["province"]: r for r in api.get("/api/v1/audit/completeness", headers=who("viewer")).json()}
+    bkk = table["10"]
+    shares = "".join(f"{bkk[k] * 100:.1f}%" for k in ("position_share", "serial_share", "agency_share", "status_share",
+                                                      "score", "verified_share"))  # fmt: skip
+    assert f"{bkk['rank']}กรุงเทพมหานคร{bkk['declared']}{shares}{bkk['ghosts']}{bkk['unregistered']}" in shipped_pdf
 
 
 def test_api_prints_the_pack_as_pdf(api: TestClient, country: Path) -> None:

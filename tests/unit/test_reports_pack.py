@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlite_utils import Database
@@ -59,8 +60,8 @@ def test_targets_setting() -> None:
 
 def test_pack_sections_on_the_worked_country(country: Database) -> None:
     pack = build_pack(country, MONTH, None, SETTINGS, now=NOW)
-    assert [s.key for s in pack.sections] == ["ranking", "comparison", "daily", "ageing", "mttr", "repairs",
-                                              "audit", "risk", "signoff"]  # fmt: skip
+    assert [s.key for s in pack.sections] == ["ranking", "comparison", "daily", "ageing", "mttr", "repairs", "plan",
+                                              "audit", "completeness", "risk", "signoff"]  # fmt: skip
     assert len(pack.sections) == len(SECTIONS)
     data = pack_json(pack, "th")
     sec = data["sections"]
@@ -118,7 +119,8 @@ def test_pack_page_is_thai_with_charts_and_no_script(country: Database) -> None:
         assert words in text, words
     for raw in ("declared_but_broken", "ghost", "gt_30d", "2026-11", "crime"):  # no key, no ISO month for a reader
         assert raw not in text, raw
-    for key in ("ranking", "comparison", "daily", "ageing", "mttr", "repairs", "audit", "risk", "signoff"):
+    for key in ("ranking", "comparison", "daily", "ageing", "mttr", "repairs", "plan", "audit", "completeness", "risk",
+                "signoff"):  # fmt: skip
         assert f'id="sec-{key}"' in html
     # charts: a bar per province (two short of target), two lines of 30 days, four age columns
     hbar = re.search(r'<svg[^>]*class="chart hbar".*?</svg>', html, re.S)
@@ -129,6 +131,7 @@ def test_pack_page_is_thai_with_charts_and_no_script(country: Database) -> None:
     assert cols and cols.group(0).count('class="column"') == 4
     english = _text(pack_html(pack, "en"))
     assert "November 2026" in english and "Declared but broken" in english and "พฤศจิกายน" not in english
+    assert "Repair plan by province" in english and "Verified by an agent" in english and "No register yet (75)" in english
     assert html == pack_html(build_pack(country, MONTH, None, SETTINGS, now=NOW), "th")  # deterministic
 
 
@@ -191,6 +194,7 @@ def test_pack_of_the_running_month_in_bangkok(tmp_path: Path, now: datetime) -> 
     "aggregator.reports.section", "aggregator.reports.targets", "aggregator.reports.comparison",
     "aggregator.reports.daily", "aggregator.reports.repairs", "aggregator.reports.audit_pack",
     "aggregator.reports.svg", "aggregator.reports.pdf", "aggregator.reports.labels", "aggregator.reports.render",
+    "aggregator.reports.plan_pack", "aggregator.reports.completeness_pack", "aggregator.reports.audit_section",
 ])  # fmt: skip
 def test_exported_members_exist(name: str) -> None:
     import importlib
@@ -217,7 +221,8 @@ def test_pack_workbook_has_a_sheet_per_table_with_numbers(country: Database) -> 
     book = openpyxl.load_workbook(io.BytesIO(pack_xlsx(build_pack(country, MONTH, None, SETTINGS, now=NOW), "th")))
     assert book.sheetnames == ["สรุปผลรายพื้นที่", "ผลเทียบกับเป้าหมาย", "เปรียบเทียบกับเดือนก่อน", "ความพร้อมใช้งานรายวัน",
                                "อายุเหตุขัดข้องที่ยังไม่แก้ไข", "เวลาซ่อมแซม", "ความคืบหน้าการซ่อมและค่าใช้จ่าย",
-                               "ผลการตรวจสอบทะเบียนกล้องรายพื้นที่"[:31], "จุดเสี่ยงที่ยังไม่มีกล้องใช้งานได้"[:31]]  # fmt: skip
+                               "แผนการซ่อมรายจังหวัด", "ผลการตรวจสอบทะเบียนกล้องรายพื้นที่"[:31],
+                               "ความครบถ้วนของทะเบียนและการรับรอง"[:31], "จุดเสี่ยงที่ยังไม่มีกล้องใช้งานได้"[:31]]  # fmt: skip
     summary = book["สรุปผลรายพื้นที่"]
     assert "พฤศจิกายน 2569" in str(summary["A1"].value) and summary["A2"].value == "รหัส"
     bkk = next(r for r in summary.iter_rows(min_row=3, values_only=True) if r[0] == "10")
@@ -229,5 +234,109 @@ def test_pack_workbook_has_a_sheet_per_table_with_numbers(country: Database) -> 
     assert ageing[0][1:] == ("น้อยกว่า 1 วัน", "1–7 วัน", "7–30 วัน", "มากกว่า 30 วัน", "เหตุขัดข้องที่ยังเปิดอยู่")
     assert ageing[-1] == ("ประเทศไทย", 1, 1, 1, 1, 4)
     assert list(book["ความคืบหน้าการซ่อมและค่าใช้จ่าย"].iter_rows(values_only=True))[-1][1:] == (6, 2, 1, 2, 2000.5)
+    plan = list(book["แผนการซ่อมรายจังหวัด"].iter_rows(values_only=True))
+    assert plan[0][:3] == ("พื้นที่", "รายการในแผน", "ยังต้องซ่อม") and plan[-1] == ("ประเทศไทย", 6, 6, 0, 0.0, 0, None, 2000.5)
+    complete = list(book["ความครบถ้วนของทะเบียนและการรับรอง"[:31]].iter_rows(min_row=2, values_only=True))
+    assert complete[0][:4] == (1, "กรุงเทพมหานคร", 2, 1.0) and len(complete) == 78  # 77 provinces and the nation
+    assert complete[1][8:11] == (0.0, 1, 0) and complete[1][-3:] == (None, None, None)  # Chiang Mai: a ghost
     risk = list(book["จุดเสี่ยงที่ยังไม่มีกล้องใช้งานได้"[:31]].iter_rows(min_row=2, values_only=True))
     assert risk == [("ประตูท่าแพ", "จุดเสี่ยงอาชญากรรม", "เชียงใหม่", 1, 0, 0)]
+
+
+def _copy(country: Database, path: Path) -> Database:
+    """A copy of the worked country to change (the module's country stays as the other tests read it)."""
+    import sqlite3
+
+    target = sqlite3.connect(path)
+    country.conn.backup(target)
+    target.close()
+    return open_db(path)
+
+
+def _line_counts(db: Database, column: str = "province") -> dict[str, dict[str, int]]:
+    """The oracle: every current reconciliation line counted, as the report did before the runs' counts."""
+    out: dict[str, dict[str, int]] = {}
+    for area, klass, n in db.conn.execute(
+            f"SELECT {column}, klass, count(*) FROM audit_current_matches GROUP BY {column}, klass"):  # fmt: skip
+        out.setdefault(str(area), {})[str(klass)] = int(n)
+    return out
+
+
+def test_runs_counts_equal_the_current_lines_counted(country: Database, tmp_path: Path) -> None:
+    """The report reads each run's stored counts: the same figures as counting the current lines,
+    after a national run, a province's own run and a pair forbidden then reconciled again."""
+    from aggregator.audit.store import current_counts, run_reconcile, set_override
+    from aggregator.reports.audit_section import audit_section, class_counts_by_area
+
+    db = _copy(country, tmp_path / "agg.db")
+    for step in ("national", "province", "override"):
+        if step == "province":
+            run_reconcile(db, "10")
+        elif step == "override":
+            set_override(db, "50|id|R3", "B/b1", "reject", by="test")
+            run_reconcile(db, "50")
+        lines = _line_counts(db)
+        assert current_counts(db, None) == lines and class_counts_by_area(db, None) == lines, step
+        for province in (None, "10", "50"):
+            classes = {k: v for k, v in audit_section(db, province).classes.items() if v}
+            summed: dict[str, int] = {}
+            for code, counts in lines.items():
+                for klass, n in counts.items():
+                    if province in (None, code):
+                        summed[klass] = summed.get(klass, 0) + n
+            assert classes == summed, (step, province)
+    assert lines["50"] == {"ghost": 2, "unregistered": 1}  # R3 forbidden from b1: a ghost, b1 unregistered
+    by_district = _line_counts(db, "district")  # a province's pack counts its own lines per district
+    assert class_counts_by_area(db, "50") == {"5001": by_district["5001"]} == {"5001": {"ghost": 2, "unregistered": 1}}
+    assert class_counts_by_area(db, "10") == {"1004": by_district["1004"]} == {"1004": {"verified": 2}}
+    db.close()
+
+
+def test_plan_and_completeness_sections_are_the_apis(country: Database, tmp_path: Path) -> None:
+    """Plan lines filled, two provinces certified, one changed afterwards: the pack's repair-plan and
+    completeness sections give the audit API's figures for the same data, in Thai on the page."""
+    from fastapi.testclient import TestClient
+
+    from tests.rig.callers import header_app, who
+
+    _copy(country, tmp_path / "agg.db").close()
+    admin, viewer = who("admin", name="somchai"), who("viewer")
+    with TestClient(header_app(tmp_path / "agg.db", clock=lambda: NOW)) as api:
+        def get(path: str, **params: str) -> Any:
+            answer = api.get(path, params=params, headers=viewer)
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        for code, item, cost in (("50", "camera:50|id|R3", 12500), ("10", "fault:2", 1800)):  # fault 2: resolved, done
+            done = api.put(f"/api/v1/audit/plans/{code}", headers=admin,
+                           json={"plan": "repair", "item": item, "action": "เปลี่ยนกล้อง", "cost_baht": cost})  # fmt: skip
+            assert done.status_code == 200, done.text
+        for code in ("10", "50"):
+            assert api.post(f"/api/v1/audit/certifications/{code}", headers=admin,
+                            json={"officer": f"ผู้ว่าราชการ {code}"}).status_code == 200  # fmt: skip
+        assert api.put("/api/v1/audit/overrides", headers=admin, json={
+            "declared_key": "50|id|R4", "discovered_key": "B/b1", "action": "reject"}).status_code == 200  # fmt: skip
+        pack = get("/api/v1/reports/pack", month=MONTH, format="json")["sections"]
+        table = {r["province"]: r for r in get("/api/v1/audit/completeness")}
+        plan = {r["code"]: r for r in pack["plan"]["rows"]}
+        complete = {r["code"]: r for r in pack["completeness"]["rows"]}
+        for code in ("10", "50"):
+            totals = get(f"/api/v1/audit/plans/{code}/repair")["totals"]
+            assert {k: plan[code][k] for k in totals if k != "province"} == {k: v for k, v in totals.items()
+                                                                             if k != "province"}, code  # fmt: skip
+            assert table[code]["plan"] == totals
+            row = table[code]
+            assert {k: complete[code][k] for k in row if k != "plan"} == {k: v for k, v in row.items() if k != "plan"}
+            state = get(f"/api/v1/audit/certifications/{code}")
+            assert complete[code]["changed_since_certification"] is state["changed_since_certification"]
+        assert (plan["10"]["planned"], plan["10"]["done"], plan["10"]["spent_baht"]) == (1, 1, 2000.5)
+        assert (plan["50"]["planned"], plan["50"]["planned_cost_baht"], plan["50"]["done"]) == (1, 12500, 0)
+        assert [complete[c]["changed_since_certification"] for c in ("10", "50")] == [False, True]
+        assert pack["completeness"]["certified"] == 2 and pack["completeness"]["changed"] == 1
+        # The spend is the month's: October's pack has none of November's 2,000.50 baht.
+        october = get("/api/v1/reports/pack", month="2026-10", format="json")["sections"]["plan"]
+        assert october["total"]["spent_baht"] == 0.0 and october["total"]["planned"] == 2
+        page = _text(api.get("/api/v1/reports/pack", params={"month": MONTH, "format": "html"}, headers=viewer).text)
+    for words in ("แผนการซ่อมรายจังหวัด", "12,500.00", "ความครบถ้วนของทะเบียนและการรับรอง", "ผู้ว่าราชการ 50",
+                  "2 ธันวาคม 2569 12:00 น.", "เปลี่ยนแปลง", "ไม่เปลี่ยนแปลง", "ยังไม่ส่งทะเบียน (75)"):  # fmt: skip
+        assert words in page, words

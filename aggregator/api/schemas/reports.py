@@ -94,8 +94,8 @@ class CommitteePackPublic(Out):
     window: ReportWindow
     total: PackTotal
     sections: dict[str, dict[str, Any]] = Field(
-        description="Per section key (ranking, comparison, daily, ageing, mttr, repairs, audit, risk, signoff), its "
-        "data: shares as fractions of 1, changes and gaps in percentage points, hours, baht"
+        description="Per section key (ranking, comparison, daily, ageing, mttr, repairs, plan, audit, completeness, "
+        "risk, signoff), its data: shares as fractions of 1, changes and gaps in percentage points, hours, baht"
     )
 
 
