@@ -60,6 +60,7 @@ from protocol import (
 from protocol.topics import HOST_STATE_TOPIC
 
 from .config import AgentConfig
+from .failover import BrokerList, Endpoint, ProbeSettings, probe_host_online
 from .outbox import Outbox
 from .version import agent_version as installed_version
 
@@ -110,6 +111,11 @@ class PublisherSettings:
     jitter_s: float = 10.0
     # Sent in every birth: the centre shows which sites run which release.
     agent_version: str = field(default_factory=installed_version)
+    # Brokers tried after host:port, in order (agent.failover); same credentials and TLS.
+    fallbacks: tuple[tuple[str, int], ...] = ()
+    failover_after_s: float = 30.0
+    return_check_s: float = 60.0
+    probe_timeout_s: float = 5.0
 
     @classmethod
     def from_config(cls, config: AgentConfig, *, agent_version: str | None = None) -> PublisherSettings:
@@ -136,6 +142,9 @@ class PublisherSettings:
             heartbeat_interval_s=float(b.heartbeat_interval_s),
             jitter_s=b.connect_jitter_s,
             agent_version=agent_version or installed_version(),
+            fallbacks=tuple((f.host, f.port) for f in b.fallback),
+            failover_after_s=b.failover_after_s,
+            return_check_s=b.return_check_s,
         )
 
 
@@ -181,6 +190,13 @@ class Publisher:
         self._centre_online = False
         self._need_birth = False
         self._session = 0  # bumped on every connect/disconnect so the worker restarts cleanly
+        self._host_ts: float | None = None  # newest host state seen (POSIX s): older ones are stale
+        self._moving = False  # a planned move to another broker: no reconnect jitter
+        self.brokers = BrokerList([Endpoint(settings.host, settings.port), *(Endpoint(h, p) for h, p in settings.fallbacks)],
+                                  settings.failover_after_s, settings.return_check_s, who=settings.site)  # fmt: skip
+        self._probe: threading.Thread | None = None
+        self._probe_ok: bool | None = None
+        self.moves = 0  # how many times the agent changed broker (status and tests)
         self._bd_seq = outbox.next_bd_seq()
         # Worker-only state.
         self._seq = 0
@@ -217,11 +233,7 @@ class Publisher:
         if s.username is not None:
             client.username_pw_set(s.username, s.password)
         if s.tls:
-            context = ssl.create_default_context(cafile=s.ca_file)
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            if s.cert_file and s.key_file:
-                context.load_cert_chain(s.cert_file, s.key_file)
-            client.tls_set_context(context)
+            client.tls_set_context(self._tls_context())
         client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
         client.max_inflight_messages_set(_MAX_IN_FLIGHT)
         client.on_connect = self._on_connect
@@ -231,22 +243,34 @@ class Publisher:
         self._set_will(client)
         return client
 
+    def _tls_context(self) -> ssl.SSLContext:
+        s = self.settings
+        context = ssl.create_default_context(cafile=s.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if s.cert_file and s.key_file:
+            context.load_cert_chain(s.cert_file, s.key_file)
+        return context
+
     def _set_will(self, client: mqtt.Client) -> None:
         death = Death(site=self.settings.site, ts=datetime.now(UTC), bd_seq=self._bd_seq)
         client.will_set(self.topic(Kind.DEATH), encode(death), qos=1, retain=False)
 
     def start(self) -> None:
         """Connect in the background (after a random jitter) and start publishing."""
-        s = self.settings
-        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s)
+        self._connect(self.brokers.current, self.settings.jitter_s)
         self._worker.start()
-        delay = random.uniform(0, s.jitter_s) if s.jitter_s > 0 else 0.0
-        logger.info("%s: connecting to %s:%d in %.1f s", s.site, s.host, s.port, delay)
-        threading.Thread(target=self._delayed_loop_start, args=(delay,), daemon=True).start()
 
-    def _delayed_loop_start(self, delay: float) -> None:
-        if not self._stop.wait(delay):
-            self._client.loop_start()
+    def _connect(self, endpoint: Endpoint, jitter_s: float) -> None:
+        s = self.settings
+        client = self._client
+        client.connect_async(endpoint.host, endpoint.port, keepalive=s.keepalive_s)
+        delay = random.uniform(0, jitter_s) if jitter_s > 0 else 0.0
+        logger.info("%s: connecting to %s in %.1f s", s.site, endpoint, delay)
+        threading.Thread(target=self._delayed_loop_start, args=(client, delay), daemon=True).start()
+
+    def _delayed_loop_start(self, client: mqtt.Client, delay: float) -> None:
+        if not self._stop.wait(delay) and client is self._client:
+            client.loop_start()
 
     def stop(self) -> None:
         """Publish our own death, disconnect cleanly and stop the threads.
@@ -307,7 +331,7 @@ class Publisher:
         self._bd_seq = self.outbox.next_bd_seq()
         self._set_will(client)
         logger.warning("%s: disconnected (%s); next bd_seq %d", self.settings.site, reason, self._bd_seq)
-        if self.settings.jitter_s > 0 and not self._stop.is_set():
+        if self.settings.jitter_s > 0 and not self._stop.is_set() and not self._moving:
             # Spread the first reconnect; paho's exponential back-off takes over after it.
             self._stop.wait(random.uniform(0, self.settings.jitter_s))
 
@@ -345,6 +369,13 @@ class Publisher:
         return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _on_host_state(self, state: HostState) -> None:
+        ts = state.ts.timestamp()
+        if self._host_ts is not None and ts < self._host_ts:
+            # Sparkplug 3.0: a retained state older than one already seen (another broker's,
+            # bridged in late) says nothing about the host now.
+            logger.debug("%s: stale host state (%s) ignored", self.settings.site, state.ts)
+            return
+        self._host_ts = ts
         with self._lock:
             was_online = self._centre_online
             self._centre_online = state.online
@@ -370,9 +401,72 @@ class Publisher:
             try:
                 self._step()
                 self._trim_in_flight()
+                self._check_broker(time.monotonic())
             except Exception:  # the worker must survive anything; the next tick retries
                 logger.exception("%s: publisher step failed", self.settings.site)
                 self._stop.wait(1.0)
+
+    # -- broker failover (agent.failover) -------------------------------------------------------
+
+    def _check_broker(self, now: float) -> None:
+        """Move on from an unusable broker; go back to the preferred one when it is ready."""
+        brokers = self.brokers
+        if len(brokers.brokers) < 2 or self._stop.is_set():
+            return
+        with self._lock:
+            connected, online = self._connected, self._centre_online
+        if connected and online:
+            brokers.usable(now)
+        else:
+            brokers.unusable(now, "no online host there" if connected else "unreachable")
+        if brokers.move_due(now):
+            self._move(brokers.move_next(now))
+            return
+        if self._probe is not None and not self._probe.is_alive():
+            self._probe = None
+            ok = bool(self._probe_ok)
+            brokers.probed(now, ok)
+            if ok and brokers.on_fallback:
+                self._move(brokers.back_to_preferred(now))
+            return
+        if self._probe is None and brokers.probe_due(now):
+            self._probe_ok = None
+            self._probe = threading.Thread(target=self._run_probe, name=f"probe-{self.settings.site}", daemon=True)
+            self._probe.start()
+
+    def _run_probe(self) -> None:
+        s = self.settings
+        probe = ProbeSettings(client_id=s.client_id or s.site, username=s.username, password=s.password, tls=s.tls,
+                              context=self._tls_context if s.tls else None, timeout_s=s.probe_timeout_s)  # fmt: skip
+        try:
+            self._probe_ok = probe_host_online(self.brokers.brokers[0], probe, self._host_ts)
+        except Exception:  # a probe must never take the worker down
+            logger.exception("%s: probe of the preferred broker failed", s.site)
+            self._probe_ok = False
+        self._wake.set()
+
+    def _move(self, endpoint: Endpoint) -> None:
+        """Leave the current broker (a clean disconnect: no will) and connect to ``endpoint``.
+
+        The new session births and replays the outbox; the centre de-duplicates, so nothing is
+        lost (only acks delete events) and nothing is committed twice.
+        """
+        old = self._client
+        self._moving = True
+        try:
+            old.disconnect()
+            old.loop_stop()
+        finally:
+            self._moving = False
+        with self._lock:
+            self._connected = False
+            self._centre_online = False
+            self._session += 1
+        self._in_flight.clear()
+        self.moves += 1
+        self._client = self._make_client()
+        # A small spread: a dead provincial broker moves all its sites at once.
+        self._connect(endpoint, min(self.settings.jitter_s, self.settings.failover_after_s / 4))
 
     def _live(self, session: int) -> bool:
         with self._lock:

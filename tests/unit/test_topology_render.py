@@ -114,3 +114,27 @@ def test_cli_renders_from_description_and_flags(tmp_path: Path, capsys: pytest.C
     assert "address mqtt-b.camwatch.example:8883" in (tmp_path / "province-10" / "camwatch.conf").read_text()
     assert main(["topology", "render", "--provinces", "10,10", "--national", "a", "--out", str(tmp_path)]) == 2
     assert "listed twice" in capsys.readouterr().err
+
+
+def test_sites_enrolled_in_a_province_are_kept_and_may_fail_over_to_the_national_brokers(tmp_path: Path) -> None:
+    """Issue 17: a site enrolled into a province's directory keeps its account and ACL block
+    there across renders, and its hash is copied to both national brokers, whose ACL lets a
+    site use its own topics only (``pattern`` on %u), so the agent's fallback broker accepts it."""
+    render(_topology(), tmp_path)
+    province = tmp_path / "province-50"
+    with (province / "camwatch.passwd").open("a") as fh:
+        fh.write("cnx-0001:$7$101$c2FsdA==$ZGlnZXN0\n")
+    with (province / "camwatch.acl").open("a") as fh:
+        fh.write("\nuser cnx-0001\ntopic write camwatch/v1/50/5001/cnx-0001/events\n")
+    render(_topology(), tmp_path)
+    assert "cnx-0001:$7$101$c2FsdA==$ZGlnZXN0\n" in (province / "camwatch.passwd").read_text()
+    assert "aggregator-50:" in (province / "camwatch.passwd").read_text()
+    assert "user cnx-0001\ntopic write camwatch/v1/50/5001/cnx-0001/events" in (province / "camwatch.acl").read_text()
+    for name in ("national-a", "national-b"):
+        users = dict(line.split(":", 1) for line in (tmp_path / name / "camwatch.passwd").read_text().split())
+        assert sorted(users) == ["aggregator", "bridge-10", "bridge-50", "cnx-0001"]
+        assert users["cnx-0001"] == "$7$101$c2FsdA==$ZGlnZXN0"
+        acl = (tmp_path / name / "camwatch.acl").read_text()
+        assert "pattern write camwatch/v1/+/+/%u/events" in acl and "pattern read camwatch/v1/+/+/%u/ack" in acl
+        assert "pattern read camwatch/v1/host/state" in acl and "pattern write camwatch/v1/+/+/%u/ack" not in acl
+    assert "cnx-0001" not in (tmp_path / "province-10" / "camwatch.passwd").read_text()
