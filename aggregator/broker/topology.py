@@ -5,9 +5,15 @@ bridged to every national broker with Mosquitto's own bridge engine, one ``conne
 national broker, so each national broker holds every province's stream and the national
 aggregator's de-duplication by (site, event id) makes the two paths safe:
 
-* **out** (province to nation): the five kinds an agent publishes, ``camwatch/v1/<PP>/+/+/<kind>``.
-  Not ``camwatch/v1/<PP>/#``: with two national brokers an ack that came *in* from one
-  would go *out* to the other, and back in again.
+* **both** ways: the five kinds an agent publishes, ``camwatch/v1/<PP>/+/+/<kind>``: out, its
+  province's stream to the nation; in, what an agent published on a national broker while it had
+  failed over there (agent.failover), so the provincial aggregator misses nothing either (the
+  national broker queues it for the bridge while the provincial broker is down). No loop: with
+  ``try_private`` a national broker never sends a bridge's own messages back to it, and a
+  broker never sends a message back over the bridge it came in on; an event that came in from
+  one national broker goes out to the other one once (the aggregator's de-duplication is there).
+  Not ``camwatch/v1/<PP>/#``: an ack that came *in* from one national broker would go *out* to
+  the other, and back in again.
 * **in** (nation to province): the province's acks and commands and the retained host state.
 * ``cleansession false`` and local persistence: a bridge that comes back delivers what its
   broker queued while the link was down; ``notifications`` put a retained ``1``/``0`` on
@@ -204,7 +210,7 @@ def _bridge_lines(topo: Topology, province: Province, national: NationalBroker, 
         f"bridge_cafile {conf}/certs/ca.crt",
         "bridge_tls_version tlsv1.2",
     ]
-    lines += [f"topic {ROOT}/{province.code}/+/+/{kind.value} out 1" for kind in AGENT_KINDS]
+    lines += [f"topic {ROOT}/{province.code}/+/+/{kind.value} both 1" for kind in AGENT_KINDS]
     lines += [f"topic {ROOT}/{province.code}/+/+/{kind.value} in 1" for kind in (Kind.ACK, Kind.CMD)]
     lines.append(f"topic {HOST_STATE_TOPIC} in 1")
     return lines

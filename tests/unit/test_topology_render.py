@@ -44,7 +44,7 @@ def test_render_writes_bridges_credentials_and_acls(tmp_path: Path) -> None:
         assert f"connection camwatch-50-to-{national}\naddress {host}:8883\n" in conf
         assert f"local_clientid bridge-50-to-{national}" in conf
     assert conf.count("cleansession false") == 2 and conf.count("notifications true") == 2
-    assert conf.count("topic camwatch/v1/50/+/+/events out 1") == 2
+    assert conf.count("topic camwatch/v1/50/+/+/events both 1") == 2
     assert conf.count("topic camwatch/v1/50/+/+/ack in 1") == 2 and "camwatch/v1/50/# out" not in conf
     assert f"remote_password {bridge_pw}" in conf and "camwatch/v1/10/" not in conf
     for name in ("national-a", "national-b"):
@@ -52,7 +52,7 @@ def test_render_writes_bridges_credentials_and_acls(tmp_path: Path) -> None:
         assert sorted(users) == ["aggregator", "bridge-10", "bridge-50"]
         assert _verify(users["bridge-50"], bridge_pw) and users["bridge-50"].startswith("$7$")
         acl = (tmp_path / name / "camwatch.acl").read_text()
-        assert "user bridge-50\ntopic write camwatch/v1/50/+/+/birth\n" in acl
+        assert "user bridge-50\ntopic readwrite camwatch/v1/50/+/+/birth\n" in acl
         assert "topic write $SYS/broker/connection/bridge-50/state" in acl
     province_acl = (tmp_path / "province-50" / "camwatch.acl").read_text()
     assert "user aggregator-50\ntopic read camwatch/v1/50/#\n" in province_acl and "write" not in province_acl
