@@ -77,6 +77,8 @@ _MAX_IN_FLIGHT = 16
 # The worker sleeps at least this long between idle passes, and at most _MAX_SLEEP_S.
 _WORKER_TICK_S = 0.5
 _MAX_SLEEP_S = 5.0
+# With fallback brokers, the worker looks at the broker's state at least this often.
+_FAILOVER_TICK_S = 1.0
 # A stopping agent waits this long for its death's PUBACK; past it, the heartbeat deadline
 # tells the centre instead.
 _DEATH_WAIT_S = 2.0
@@ -146,6 +148,18 @@ class PublisherSettings:
             failover_after_s=b.failover_after_s,
             return_check_s=b.return_check_s,
         )
+
+
+class _RetryChatter(logging.Filter):
+    """Drop paho's "Client is not connected" line, logged at ERROR on every reconnect attempt:
+    the publisher logs the disconnect and agent.failover the moves, each once per change."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Client is not connected")
+
+
+_PAHO_LOGGER = logging.getLogger(f"{__name__}.paho")
+_PAHO_LOGGER.addFilter(_RetryChatter())
 
 
 def _guarded(func: Callable[P, R]) -> Callable[P, R | None]:
@@ -239,7 +253,7 @@ class Publisher:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.enable_logger(_PAHO_LOGGER)
         self._set_will(client)
         return client
 
@@ -325,6 +339,7 @@ class Publisher:
             self._connected = False
             self._centre_online = False
             self._session += 1
+        self._wake.set()  # the failover clock starts now
         if not was_connected:
             return
         # The next connection is a new session: new bd_seq in the will, durably first.
@@ -396,7 +411,8 @@ class Publisher:
             # Sleep until the next heartbeat is due; new events, acks and session changes wake
             # the worker at once, so thousands of idle publishers in one process stay cheap.
             until_beat = self._next_heartbeat - time.monotonic()
-            self._wake.wait(min(max(until_beat, _WORKER_TICK_S), _MAX_SLEEP_S))
+            longest = _FAILOVER_TICK_S if len(self.brokers.brokers) > 1 else _MAX_SLEEP_S
+            self._wake.wait(min(max(until_beat, _WORKER_TICK_S), longest))
             self._wake.clear()
             try:
                 self._step()

@@ -80,3 +80,11 @@ def test_fallback_brokers_from_the_agent_config_reach_the_publisher() -> None:
     assert settings.fallbacks == (("mqtt-a.camwatch.example", 8883), ("mqtt-b.camwatch.example", 8884))
     assert (settings.failover_after_s, settings.return_check_s) == (20.0, 120.0)
     assert parse_config({"site": {"site_id": "x-1", "province": "10", "district": "1001"}}).broker.fallback == []
+
+
+def test_paho_reconnect_chatter_is_dropped_other_paho_lines_kept(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, "agent.publisher.paho")
+    paho = logging.getLogger("agent.publisher.paho")
+    paho.error("Client is not connected. Socket: None). Last known Connection State: MQTT_CS_CONNECTING")
+    paho.error("failed to receive on socket: [Errno 104] Connection reset by peer")
+    assert [r.getMessage() for r in caplog.records] == ["failed to receive on socket: [Errno 104] Connection reset by peer"]
