@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from aggregator.days import from_ms
-from aggregator.states import UNKNOWN
+from aggregator.states import STATES, UNKNOWN
 from aggregator.store.clocks import SiteClocks
 from aggregator.store.flush import Flusher, PendingWrites
 from aggregator.store.ledger import Ledger
-from aggregator.store.memory import SiteRecord, StoreMemory
+from aggregator.store.memory import REASONS, SiteRecord, StoreMemory
 from aggregator.store.records import ApplyResult, Transition
 from protocol import CameraState, Reason
 
@@ -106,14 +106,21 @@ class GapFill:
             logger.info("%s: silent until %s (its first message since): the unknown interval stays",
                         site.site_id, from_ms(edge))  # fmt: skip
             return
-        undone = sum(self._undo(site, cam, *before) for cam, before in p.before.items())
+        undone = [cam for cam, before in p.before.items() if self._undo(site, cam, *before)]
         self.late[site.id] = p.offset_ms
         site.online = True
         self.writes.dirty_sites.add(site.id)
+        # As when a silent site's heartbeat brings it back (store.messages): the site, then each camera, at receipt.
+        at = from_ms(recv)
         result.transitions.append(Transition(site.site_id, site.province, site.district, None, CameraState.UNKNOWN,
-                                             CameraState.UP, Reason.NONE, from_ms(recv), False))  # fmt: skip
+                                             CameraState.UP, Reason.NONE, at, False))  # fmt: skip
+        cols = self.memory.cols
+        for cam in undone:
+            result.transitions.append(Transition(site.site_id, site.province, site.district, cols.ids[cam],
+                                                 CameraState.UNKNOWN, STATES[cols.state[cam]],
+                                                 REASONS[cols.reason[cam]], at, False))  # fmt: skip
         logger.warning("%s: late messages from before its deadline (link restored): the supposed silence is "
-                       "undone for %d camera(s); its queue fills the gap", site.site_id, undone)  # fmt: skip
+                       "undone for %d camera(s); its queue fills the gap", site.site_id, len(undone))  # fmt: skip
 
     def _undo(self, site: SiteRecord, cam: int, t: int, tail: int, state: int, reason: int, since: int) -> bool:
         """Remove the camera's unknown row at ``t`` (its tail) and give back the state before it."""

@@ -141,3 +141,30 @@ def test_the_cut_site_is_unknown_while_the_link_is_down() -> None:
 
 def test_a_queue_delivered_twice_is_stored_once() -> None:
     assert _figures(_run(cut=True, deliver_twice=True)) == _figures(_run(cut=False))
+
+
+def test_the_first_late_message_brings_the_site_and_its_cameras_back() -> None:
+    """What faults and feeds see when the supposed silence is undone: the site up, each camera
+    back in the state it had, at receipt (as when a silent site's heartbeat returns)."""
+    db = open_db(":memory:")
+    store = StateStore(db, load_geography(db), start=T0)
+    queued: list[tuple[str, SiteMessage]] = []
+    for at, site, message in _script():
+        if at >= CUT[0] + timedelta(minutes=10):
+            break
+        if site == "s1" and at >= CUT[0]:
+            queued.append((site, message))
+            continue
+        store.apply([Inbound(_topic(site, message), message, at + TRANSPORT)])
+        store.expire_silent_sites(at)
+    assert store.current("s1", "c1")[0] == CameraState.UNKNOWN  # type: ignore[index]
+    recv = CUT[0] + timedelta(minutes=10)
+    site, first = queued[0]
+    back = store.apply([Inbound(_topic(site, first), first, recv)])
+    assert [(t.site, t.camera_id, t.old_state, t.new_state, t.at) for t in back.transitions] == [
+        ("s1", None, CameraState.UNKNOWN, CameraState.UP, recv),
+        ("s1", "c1", CameraState.UNKNOWN, CameraState.UP, recv),
+        ("s1", "c2", CameraState.UNKNOWN, CameraState.UP, recv),
+    ]
+    assert store.current("s1", "c1")[0] == CameraState.UP  # type: ignore[index]
+    assert store.current("s1", "c1")[2] < CUT[0]  # type: ignore[index]  # up since before the cut, not since now
