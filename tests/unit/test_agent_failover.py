@@ -4,12 +4,16 @@ each change logged once; the config's fallback brokers reach the publisher."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from agent.config import parse_config
 from agent.failover import BrokerList, Endpoint
-from agent.publisher import PublisherSettings
+from agent.outbox import Outbox
+from agent.publisher import Publisher, PublisherSettings
+from protocol import HostState
 
 PROVINCIAL, NATIONAL_A, NATIONAL_B = Endpoint("mqtt-50", 8883), Endpoint("mqtt-a", 8883), Endpoint("mqtt-b", 8884)
 
@@ -88,3 +92,25 @@ def test_paho_reconnect_chatter_is_dropped_other_paho_lines_kept(caplog: pytest.
     paho.error("Client is not connected. Socket: None). Last known Connection State: MQTT_CS_CONNECTING")
     paho.error("failed to receive on socket: [Errno 104] Connection reset by peer")
     assert [r.getMessage() for r in caplog.records] == ["failed to receive on socket: [Errno 104] Connection reset by peer"]
+
+
+def test_host_states_older_than_one_seen_are_ignored_the_wills_own_ts_is_not(tmp_path: Path) -> None:
+    """Sparkplug 3.0: the primary's online state and its connection's will share one ts
+    (aggregator.ingest.connection), new for each broker it is aimed at. An agent behind two
+    bridged national brokers ignores an older state (the will of the primary's earlier
+    connection to the other broker, bridged in late) but never the current connection's will."""
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    publisher = Publisher(PublisherSettings(site="cnx-001", province="50", district="5001", host="127.0.0.1",
+                                            tls=False, fallbacks=(("127.0.0.2", 1883),)), outbox, snapshot=list)  # fmt: skip
+    t1, t2 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC), datetime(2026, 11, 25, 3, 5, tzinfo=UTC)
+    try:
+        publisher._on_host_state(HostState(online=True, ts=t2))  # noqa: SLF001
+        assert publisher._centre_online  # noqa: SLF001
+        publisher._on_host_state(HostState(online=False, ts=t1))  # noqa: SLF001  # the other broker's old will
+        assert publisher._centre_online, "a stale offline state was believed"  # noqa: SLF001
+        publisher._on_host_state(HostState(online=False, ts=t2))  # noqa: SLF001  # this connection's will
+        assert not publisher._centre_online  # noqa: SLF001
+        publisher._on_host_state(HostState(online=True, ts=t2 + timedelta(minutes=1)))  # noqa: SLF001
+        assert publisher._centre_online  # noqa: SLF001
+    finally:
+        outbox.close()
