@@ -60,7 +60,8 @@ from protocol import (
 from protocol.topics import HOST_STATE_TOPIC
 
 from .config import AgentConfig
-from .failover import BrokerList, Endpoint, ProbeSettings, probe_host_online
+from .failover import BrokerList, Endpoint
+from .moves import BrokerMoves
 from .outbox import Outbox
 from .version import agent_version as installed_version
 
@@ -176,7 +177,7 @@ def _guarded(func: Callable[P, R]) -> Callable[P, R | None]:
     return wrapper
 
 
-class Publisher:
+class Publisher(BrokerMoves):
     """Publishes one site's outbox to the centre over MQTT.
 
     >>> pub = Publisher(settings, outbox, snapshot=runner.current_snapshot)
@@ -421,68 +422,6 @@ class Publisher:
             except Exception:  # the worker must survive anything; the next tick retries
                 logger.exception("%s: publisher step failed", self.settings.site)
                 self._stop.wait(1.0)
-
-    # -- broker failover (agent.failover) -------------------------------------------------------
-
-    def _check_broker(self, now: float) -> None:
-        """Move on from an unusable broker; go back to the preferred one when it is ready."""
-        brokers = self.brokers
-        if len(brokers.brokers) < 2 or self._stop.is_set():
-            return
-        with self._lock:
-            connected, online = self._connected, self._centre_online
-        if connected and online:
-            brokers.usable(now)
-        else:
-            brokers.unusable(now, "no online host there" if connected else "unreachable")
-        if brokers.move_due(now):
-            self._move(brokers.move_next(now))
-            return
-        if self._probe is not None and not self._probe.is_alive():
-            self._probe = None
-            ok = bool(self._probe_ok)
-            brokers.probed(now, ok)
-            if ok and brokers.on_fallback:
-                self._move(brokers.back_to_preferred(now))
-            return
-        if self._probe is None and brokers.probe_due(now):
-            self._probe_ok = None
-            self._probe = threading.Thread(target=self._run_probe, name=f"probe-{self.settings.site}", daemon=True)
-            self._probe.start()
-
-    def _run_probe(self) -> None:
-        s = self.settings
-        probe = ProbeSettings(client_id=s.client_id or s.site, username=s.username, password=s.password, tls=s.tls,
-                              context=self._tls_context if s.tls else None, timeout_s=s.probe_timeout_s)  # fmt: skip
-        try:
-            self._probe_ok = probe_host_online(self.brokers.brokers[0], probe, self._host_ts)
-        except Exception:  # a probe must never take the worker down
-            logger.exception("%s: probe of the preferred broker failed", s.site)
-            self._probe_ok = False
-        self._wake.set()
-
-    def _move(self, endpoint: Endpoint) -> None:
-        """Leave the current broker (a clean disconnect: no will) and connect to ``endpoint``.
-
-        The new session births and replays the outbox; the centre de-duplicates, so nothing is
-        lost (only acks delete events) and nothing is committed twice.
-        """
-        old = self._client
-        self._moving = True
-        try:
-            old.disconnect()
-            old.loop_stop()
-        finally:
-            self._moving = False
-        with self._lock:
-            self._connected = False
-            self._centre_online = False
-            self._session += 1
-        self._in_flight.clear()
-        self.moves += 1
-        self._client = self._make_client()
-        # A small spread: a dead provincial broker moves all its sites at once.
-        self._connect(endpoint, min(self.settings.jitter_s, self.settings.failover_after_s / 4))
 
     def _live(self, session: int) -> bool:
         with self._lock:
