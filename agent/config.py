@@ -43,6 +43,7 @@ __all__ = [
     "Credential",
     "CredentialsConfig",
     "DiscoveryConfig",
+    "FallbackBroker",
     "HealthConfig",
     "OutboxConfig",
     "PictureThresholds",
@@ -134,6 +135,13 @@ class SiteConfig(_Config):
         return self
 
 
+class FallbackBroker(_Config):
+    """A broker the agent moves to when the one before it in the list is unusable (issue 17)."""
+
+    host: str = Field(min_length=1, max_length=253, description="Broker host")
+    port: int = Field(default=8883, ge=1, le=65535, description="Broker port")
+
+
 class BrokerConfig(_Config):
     """MQTT broker connection (used by the publisher)."""
 
@@ -154,6 +162,18 @@ class BrokerConfig(_Config):
     connect_jitter_s: float = Field(
         default=10.0, ge=0, le=600,
         description="Random wait before (re)connecting, so thousands of sites do not reconnect at once",
+    )
+    fallback: list[FallbackBroker] = Field(
+        default_factory=list, max_length=8,
+        description="Brokers tried in order after this one (a national broker behind the provincial one); "
+                    "same credentials and TLS",
+    )
+    failover_after_s: float = Field(
+        default=30.0, ge=1, le=3600,
+        description="Move to the next broker after the current one is unreachable or has no online host this long",
+    )
+    return_check_s: float = Field(
+        default=60.0, ge=1, le=86400, description="On a fallback, how often to check that the preferred broker is back",
     )
 
     @field_validator("password")

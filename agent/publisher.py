@@ -60,6 +60,8 @@ from protocol import (
 from protocol.topics import HOST_STATE_TOPIC
 
 from .config import AgentConfig
+from .failover import BrokerList, Endpoint
+from .moves import BrokerMoves
 from .outbox import Outbox
 from .version import agent_version as installed_version
 
@@ -76,6 +78,8 @@ _MAX_IN_FLIGHT = 16
 # The worker sleeps at least this long between idle passes, and at most _MAX_SLEEP_S.
 _WORKER_TICK_S = 0.5
 _MAX_SLEEP_S = 5.0
+# With fallback brokers, the worker looks at the broker's state at least this often.
+_FAILOVER_TICK_S = 1.0
 # A stopping agent waits this long for its death's PUBACK; past it, the heartbeat deadline
 # tells the centre instead.
 _DEATH_WAIT_S = 2.0
@@ -110,6 +114,11 @@ class PublisherSettings:
     jitter_s: float = 10.0
     # Sent in every birth: the centre shows which sites run which release.
     agent_version: str = field(default_factory=installed_version)
+    # Brokers tried after host:port, in order (agent.failover); same credentials and TLS.
+    fallbacks: tuple[tuple[str, int], ...] = ()
+    failover_after_s: float = 30.0
+    return_check_s: float = 60.0
+    probe_timeout_s: float = 5.0
 
     @classmethod
     def from_config(cls, config: AgentConfig, *, agent_version: str | None = None) -> PublisherSettings:
@@ -136,7 +145,22 @@ class PublisherSettings:
             heartbeat_interval_s=float(b.heartbeat_interval_s),
             jitter_s=b.connect_jitter_s,
             agent_version=agent_version or installed_version(),
+            fallbacks=tuple((f.host, f.port) for f in b.fallback),
+            failover_after_s=b.failover_after_s,
+            return_check_s=b.return_check_s,
         )
+
+
+class _RetryChatter(logging.Filter):
+    """Drop paho's "Client is not connected" line, logged at ERROR on every reconnect attempt:
+    the publisher logs the disconnect and agent.failover the moves, each once per change."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Client is not connected")
+
+
+_PAHO_LOGGER = logging.getLogger(f"{__name__}.paho")
+_PAHO_LOGGER.addFilter(_RetryChatter())
 
 
 def _guarded(func: Callable[P, R]) -> Callable[P, R | None]:
@@ -153,7 +177,7 @@ def _guarded(func: Callable[P, R]) -> Callable[P, R | None]:
     return wrapper
 
 
-class Publisher:
+class Publisher(BrokerMoves):
     """Publishes one site's outbox to the centre over MQTT.
 
     >>> pub = Publisher(settings, outbox, snapshot=runner.current_snapshot)
@@ -181,6 +205,13 @@ class Publisher:
         self._centre_online = False
         self._need_birth = False
         self._session = 0  # bumped on every connect/disconnect so the worker restarts cleanly
+        self._host_ts: float | None = None  # newest host state seen (POSIX s): older ones are stale
+        self._moving = False  # a planned move to another broker: no reconnect jitter
+        self.brokers = BrokerList([Endpoint(settings.host, settings.port), *(Endpoint(h, p) for h, p in settings.fallbacks)],
+                                  settings.failover_after_s, settings.return_check_s, who=settings.site)  # fmt: skip
+        self._probe: threading.Thread | None = None
+        self._probe_ok: bool | None = None
+        self.moves = 0  # how many times the agent changed broker (status and tests)
         self._bd_seq = outbox.next_bd_seq()
         # Worker-only state.
         self._seq = 0
@@ -217,19 +248,23 @@ class Publisher:
         if s.username is not None:
             client.username_pw_set(s.username, s.password)
         if s.tls:
-            context = ssl.create_default_context(cafile=s.ca_file)
-            context.minimum_version = ssl.TLSVersion.TLSv1_2
-            if s.cert_file and s.key_file:
-                context.load_cert_chain(s.cert_file, s.key_file)
-            client.tls_set_context(context)
+            client.tls_set_context(self._tls_context())
         client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
         client.max_inflight_messages_set(_MAX_IN_FLIGHT)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.enable_logger(logging.getLogger(f"{__name__}.paho"))
+        client.enable_logger(_PAHO_LOGGER)
         self._set_will(client)
         return client
+
+    def _tls_context(self) -> ssl.SSLContext:
+        s = self.settings
+        context = ssl.create_default_context(cafile=s.ca_file)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        if s.cert_file and s.key_file:
+            context.load_cert_chain(s.cert_file, s.key_file)
+        return context
 
     def _set_will(self, client: mqtt.Client) -> None:
         death = Death(site=self.settings.site, ts=datetime.now(UTC), bd_seq=self._bd_seq)
@@ -237,16 +272,20 @@ class Publisher:
 
     def start(self) -> None:
         """Connect in the background (after a random jitter) and start publishing."""
-        s = self.settings
-        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s)
+        self._connect(self.brokers.current, self.settings.jitter_s)
         self._worker.start()
-        delay = random.uniform(0, s.jitter_s) if s.jitter_s > 0 else 0.0
-        logger.info("%s: connecting to %s:%d in %.1f s", s.site, s.host, s.port, delay)
-        threading.Thread(target=self._delayed_loop_start, args=(delay,), daemon=True).start()
 
-    def _delayed_loop_start(self, delay: float) -> None:
-        if not self._stop.wait(delay):
-            self._client.loop_start()
+    def _connect(self, endpoint: Endpoint, jitter_s: float) -> None:
+        s = self.settings
+        client = self._client
+        client.connect_async(endpoint.host, endpoint.port, keepalive=s.keepalive_s)
+        delay = random.uniform(0, jitter_s) if jitter_s > 0 else 0.0
+        logger.info("%s: connecting to %s in %.1f s", s.site, endpoint, delay)
+        threading.Thread(target=self._delayed_loop_start, args=(client, delay), daemon=True).start()
+
+    def _delayed_loop_start(self, client: mqtt.Client, delay: float) -> None:
+        if not self._stop.wait(delay) and client is self._client:
+            client.loop_start()
 
     def stop(self) -> None:
         """Publish our own death, disconnect cleanly and stop the threads.
@@ -301,13 +340,14 @@ class Publisher:
             self._connected = False
             self._centre_online = False
             self._session += 1
+        self._wake.set()  # the failover clock starts now
         if not was_connected:
             return
         # The next connection is a new session: new bd_seq in the will, durably first.
         self._bd_seq = self.outbox.next_bd_seq()
         self._set_will(client)
         logger.warning("%s: disconnected (%s); next bd_seq %d", self.settings.site, reason, self._bd_seq)
-        if self.settings.jitter_s > 0 and not self._stop.is_set():
+        if self.settings.jitter_s > 0 and not self._stop.is_set() and not self._moving:
             # Spread the first reconnect; paho's exponential back-off takes over after it.
             self._stop.wait(random.uniform(0, self.settings.jitter_s))
 
@@ -345,6 +385,13 @@ class Publisher:
         return info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _on_host_state(self, state: HostState) -> None:
+        ts = state.ts.timestamp()
+        if self._host_ts is not None and ts < self._host_ts:
+            # Sparkplug 3.0: a retained state older than one already seen (another broker's,
+            # bridged in late) says nothing about the host now.
+            logger.debug("%s: stale host state (%s) ignored", self.settings.site, state.ts)
+            return
+        self._host_ts = ts
         with self._lock:
             was_online = self._centre_online
             self._centre_online = state.online
@@ -365,11 +412,13 @@ class Publisher:
             # Sleep until the next heartbeat is due; new events, acks and session changes wake
             # the worker at once, so thousands of idle publishers in one process stay cheap.
             until_beat = self._next_heartbeat - time.monotonic()
-            self._wake.wait(min(max(until_beat, _WORKER_TICK_S), _MAX_SLEEP_S))
+            longest = _FAILOVER_TICK_S if len(self.brokers.brokers) > 1 else _MAX_SLEEP_S
+            self._wake.wait(min(max(until_beat, _WORKER_TICK_S), longest))
             self._wake.clear()
             try:
                 self._step()
                 self._trim_in_flight()
+                self._check_broker(time.monotonic())
             except Exception:  # the worker must survive anything; the next tick retries
                 logger.exception("%s: publisher step failed", self.settings.site)
                 self._stop.wait(1.0)

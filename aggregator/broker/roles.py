@@ -7,8 +7,9 @@ and ``topology render`` (which writes each broker's first ACL), so both give the
   acks, commands, the retained host state and alerts;
 * a **secondary** aggregator (a provincial control room) only reads its province's site
   topics: even a bug could not acknowledge or command a site through it;
-* a province's **bridge** (user ``bridge-<PP>`` on a national broker) writes its sites' five
-  agent kinds and its own link state, and reads its province's acks, commands and the host state.
+* a province's **bridge** (user ``bridge-<PP>`` on a national broker) writes (and reads: agent
+  failover) its sites' five agent kinds and its own link state, and reads its province's acks,
+  commands and the host state.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def bridge_acl_lines(province: str) -> list[str]:
     """A province's bridge user on a national broker: its sites' topics out, replies in."""
     user = bridge_user(province)
     lines = [f"user {user}"]
-    lines += [f"topic write {ROOT}/{province}/+/+/{kind.value}" for kind in AGENT_KINDS]
+    # readwrite: a failed-over agent's messages on the national broker go back in to its province
+    lines += [f"topic readwrite {ROOT}/{province}/+/+/{kind.value}" for kind in AGENT_KINDS]
     lines += [f"topic read {ROOT}/{province}/+/+/{kind.value}" for kind in (Kind.ACK, Kind.CMD)]
     lines += [f"topic read {HOST_STATE_TOPIC}", f"topic write {link_state_topic(province)}"]
     return lines

@@ -5,9 +5,15 @@ bridged to every national broker with Mosquitto's own bridge engine, one ``conne
 national broker, so each national broker holds every province's stream and the national
 aggregator's de-duplication by (site, event id) makes the two paths safe:
 
-* **out** (province to nation): the five kinds an agent publishes, ``camwatch/v1/<PP>/+/+/<kind>``.
-  Not ``camwatch/v1/<PP>/#``: with two national brokers an ack that came *in* from one
-  would go *out* to the other, and back in again.
+* **both** ways: the five kinds an agent publishes, ``camwatch/v1/<PP>/+/+/<kind>``: out, its
+  province's stream to the nation; in, what an agent published on a national broker while it had
+  failed over there (agent.failover), so the provincial aggregator misses nothing either (the
+  national broker queues it for the bridge while the provincial broker is down). No loop: with
+  ``try_private`` a national broker never sends a bridge's own messages back to it, and a
+  broker never sends a message back over the bridge it came in on; an event that came in from
+  one national broker goes out to the other one once (the aggregator's de-duplication is there).
+  Not ``camwatch/v1/<PP>/#``: an ack that came *in* from one national broker would go *out* to
+  the other, and back in again.
 * **in** (nation to province): the province's acks and commands and the retained host state.
 * ``cleansession false`` and local persistence: a bridge that comes back delivers what its
   broker queued while the link was down; ``notifications`` put a retained ``1``/``0`` on
@@ -18,6 +24,13 @@ Credentials: each bridge logs in as ``bridge-<PP>``; the national aggregator as
 ``aggregator``, each provincial (secondary) aggregator as ``aggregator-<PP>``. Passwords are
 random, written once in clear under ``secrets/`` (mode 0600) and kept across renders; the
 brokers' password files hold only Mosquitto's ``$7$`` hashes (aggregator.broker.passwords).
+
+Sites: ``enrol-site --password-file/--acl-file`` into a province's directory adds a site
+there; a render keeps those sites (their hash lines and ACL blocks) and copies every site's
+hash to the national brokers, whose ACL lets a site use its own topics only (a ``pattern``
+block on the user name), so an agent whose provincial broker is unusable fails over to a
+national broker with the same credentials (agent.failover). The national aggregator checks
+a site's province and district against the registry, as on any broker.
 """
 
 from __future__ import annotations
@@ -30,7 +43,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aggregator.broker.passwords import atomic_write, hash_password
-from aggregator.broker.roles import AGENT_KINDS, aggregator_acl_lines, bridge_acl_lines, bridge_user
+from aggregator.broker.roles import (
+    AGENT_KINDS,
+    BRIDGE_PREFIX,
+    aggregator_acl_lines,
+    bridge_acl_lines,
+    bridge_user,
+)
 from protocol import HOST_STATE_TOPIC, Kind, validate_province
 from protocol.topics import ROOT
 
@@ -41,6 +60,7 @@ __all__ = [
     "Rendered",
     "Topology",
     "render",
+    "site_pattern_lines",
 ]
 
 NATIONAL_AGGREGATOR = "aggregator"
@@ -190,7 +210,7 @@ def _bridge_lines(topo: Topology, province: Province, national: NationalBroker, 
         f"bridge_cafile {conf}/certs/ca.crt",
         "bridge_tls_version tlsv1.2",
     ]
-    lines += [f"topic {ROOT}/{province.code}/+/+/{kind.value} out 1" for kind in AGENT_KINDS]
+    lines += [f"topic {ROOT}/{province.code}/+/+/{kind.value} both 1" for kind in AGENT_KINDS]
     lines += [f"topic {ROOT}/{province.code}/+/+/{kind.value} in 1" for kind in (Kind.ACK, Kind.CMD)]
     lines.append(f"topic {HOST_STATE_TOPIC} in 1")
     return lines
@@ -208,8 +228,41 @@ def _secret(secrets_dir: Path, name: str) -> str:
     return password
 
 
-def _passwd(users: Iterable[tuple[str, str]]) -> str:
-    return "".join(f"{user}:{hash_password(password)}\n" for user, password in sorted(users))
+def _passwd(users: Iterable[tuple[str, str]], hashed: dict[str, str] | None = None) -> str:
+    lines = {user: f"{user}:{hash_password(password)}" for user, password in users}
+    lines.update({user: f"{user}:{digest}" for user, digest in (hashed or {}).items() if user not in lines})
+    return "".join(lines[user] + "\n" for user in sorted(lines))
+
+
+def _enrolled(directory: Path, centre_users: set[str]) -> tuple[dict[str, str], list[str]]:
+    """The sites enrolled into a rendered broker's directory: {user: hash} and their ACL blocks."""
+    hashed: dict[str, str] = {}
+    passwd, acl = directory / "camwatch.passwd", directory / "camwatch.acl"
+    if passwd.exists():
+        for line in passwd.read_text(encoding="utf-8").splitlines():
+            user, sep, digest = line.strip().partition(":")
+            if sep and user and user not in centre_users and not user.startswith(BRIDGE_PREFIX):
+                hashed[user] = digest
+    blocks: list[str] = []
+    if acl.exists():
+        keep = False
+        for line in acl.read_text(encoding="utf-8").splitlines():
+            if line.startswith("user "):
+                keep = line[5:].strip() in hashed
+                if keep:
+                    blocks.append("")
+            if keep and line.strip():
+                blocks.append(line)
+    return hashed, blocks
+
+
+def site_pattern_lines() -> list[str]:
+    """A national broker's ACL for failed-over sites: each its own topics, by user name (%u)."""
+    lines = ["# sites failing over from their provincial broker (agent broker.fallback): own topics only"]
+    lines += [f"pattern write {ROOT}/+/+/%u/{kind.value}" for kind in AGENT_KINDS]
+    lines += [f"pattern read {ROOT}/+/+/%u/{kind.value}" for kind in (Kind.ACK, Kind.CMD)]
+    lines.append(f"pattern read {HOST_STATE_TOPIC}")
+    return lines
 
 
 def _aggregator_toml(url: str, user: str, client_id: str, password_file: Path, role: str,
@@ -240,14 +293,18 @@ def render(topo: Topology, out: Path) -> Rendered:
     national_pw = _secret(secrets_dir, NATIONAL_AGGREGATOR)
     brokers: dict[str, Path] = {}
     aggregators: dict[str, Path] = {}
+    enrolled = {p.code: _enrolled(out / _province_dir(p), {f"{NATIONAL_AGGREGATOR}-{p.code}", NATIONAL_AGGREGATOR})
+                for p in topo.provinces}  # fmt: skip
+    every_site = {user: digest for hashed, _ in enrolled.values() for user, digest in hashed.items()}
     for n in topo.national:
         name = _national_dir(n)
         directory = out / name
         acl = aggregator_acl_lines(NATIONAL_AGGREGATOR, primary=True)
         for p in topo.provinces:
             acl += ["", *bridge_acl_lines(p.code)]
+        acl += ["", *site_pattern_lines()]
         users = [(NATIONAL_AGGREGATOR, national_pw), *((bridge_user(c), pw) for c, pw in bridge_pw.items())]
-        _write_broker(directory, _broker_lines(topo, name), users, acl)
+        _write_broker(directory, _broker_lines(topo, name), users, acl, every_site)
         brokers[name] = directory
     first = topo.national[0]
     aggregators["national"] = out / "aggregators" / "national.toml"
@@ -264,7 +321,8 @@ def render(topo: Topology, out: Path) -> Rendered:
         user = f"{NATIONAL_AGGREGATOR}-{p.code}"
         password = _secret(secrets_dir, user)
         acl = aggregator_acl_lines(user, primary=False, province=p.code)
-        _write_broker(directory, lines, [(user, password)], acl)
+        hashed, blocks = enrolled[p.code]
+        _write_broker(directory, lines, [(user, password)], acl + blocks, hashed)
         brokers[name] = directory
         aggregators[name] = out / "aggregators" / f"{name}.toml"
         atomic_write(aggregators[name], _aggregator_toml(
@@ -273,10 +331,11 @@ def render(topo: Topology, out: Path) -> Rendered:
     return Rendered(brokers, aggregators)
 
 
-def _write_broker(directory: Path, conf: list[str], users: list[tuple[str, str]], acl: list[str]) -> None:
+def _write_broker(directory: Path, conf: list[str], users: list[tuple[str, str]], acl: list[str],
+                  sites: dict[str, str] | None = None) -> None:  # fmt: skip
     # The config holds the bridges' passwords in clear: root and mosquitto only.
     atomic_write(directory / "camwatch.conf", "\n".join(conf) + "\n", 0o640)
-    atomic_write(directory / "camwatch.passwd", _passwd(users), 0o640)
+    atomic_write(directory / "camwatch.passwd", _passwd(users, sites), 0o640)
     header = ["# camwatch broker ACL: generated by `camwatch-aggregator topology render`; sites are added by",
               "# `camwatch-aggregator enrol-site --acl-file` (it keeps the aggregator and bridge users).", ""]  # fmt: skip
     atomic_write(directory / "camwatch.acl", "\n".join(header + acl) + "\n", 0o640)

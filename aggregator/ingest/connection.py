@@ -63,11 +63,20 @@ class BrokerConnection:
         self._subscribed = threading.Event()  # the broker confirmed this connection's subscriptions
         self.generation = 0  # accepted connections so far: a mid is only valid on its connection
         self._broker = 0  # which of settings.urls the client is aimed at
+        self._state_ts = datetime.now(UTC)  # the ts of this connection's will and online state
         self._link = LinkState("ingest", settings.url, retry_min_s=_RECONNECT_MIN_S, retry_max_s=_RECONNECT_MAX_S)
         self.client = self._make_client(on_message)
 
-    def _host_state(self, online: bool) -> bytes:
-        return encode(HostState(online=online, ts=datetime.now(UTC), host=self.settings.host_name[:100]))
+    def _host_state(self, online: bool, ts: datetime | None = None) -> bytes:
+        return encode(HostState(online=online, ts=ts or datetime.now(UTC), host=self.settings.host_name[:100]))
+
+    def _set_will(self, client: mqtt.Client) -> None:
+        """Sparkplug 3.0: a connection's will and its online state carry the same ``ts``, new for
+        each broker the client is aimed at, so an agent can ignore an older state (the will of a
+        connection to the other national broker, bridged in late) and never this one's will."""
+        self._state_ts = datetime.now(UTC)
+        if self.settings.primary:  # a secondary's death must never tell the agents the primary is gone
+            client.will_set(HOST_STATE_TOPIC, self._host_state(False, self._state_ts), qos=1, retain=True)
 
     def _make_client(self, on_message: MessageCallback) -> mqtt.Client:
         s = self.settings
@@ -83,8 +92,7 @@ class BrokerConnection:
             context = ssl.create_default_context(cafile=s.cafile)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             client.tls_set_context(context)
-        if s.primary:  # a secondary's death must never tell the agents the primary is gone
-            client.will_set(HOST_STATE_TOPIC, self._host_state(False), qos=1, retain=True)
+        self._set_will(client)
         client.reconnect_delay_set(_RECONNECT_MIN_S, _RECONNECT_MAX_S)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -107,6 +115,7 @@ class BrokerConnection:
         """Aim the client at broker ``index`` of url + fallback_urls; paho's loop connects."""
         s = self.settings
         self._broker = index
+        self._set_will(self.client)
         host, port = s.urls[index]
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = s.session_expiry_s
@@ -159,7 +168,7 @@ class BrokerConnection:
                 filters.append((LINK_STATE_FILTER, 1))
             client.subscribe(filters)
             if self.settings.primary:
-                client.publish(HOST_STATE_TOPIC, self._host_state(True), qos=1, retain=True)
+                client.publish(HOST_STATE_TOPIC, self._host_state(True, self._state_ts), qos=1, retain=True)
             self._link.up(f"session present: {getattr(flags, 'session_present', '?')}")
 
         _guard("on_connect", run)

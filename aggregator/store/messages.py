@@ -20,6 +20,7 @@ from aggregator.store import camera_log, registry
 from aggregator.store.clocks import SiteClocks
 from aggregator.store.compacted import interval_pieces, is_compacted, until_ms
 from aggregator.store.flush import Flusher, PendingWrites
+from aggregator.store.gapfill import GapFill
 from aggregator.store.memory import REASON_CODE, SiteRecord, StoreMemory
 from aggregator.store.recording import SiteRecordings
 from aggregator.store.records import ApplyResult, Inbound, Transition
@@ -61,6 +62,8 @@ class SiteMessages:
         self.writes = writes
         self.timeline = timeline
         self.flusher = flusher
+        self.gapfill = GapFill(db, memory, writes, timeline.ledger, flusher, self.clocks)
+        self._late = False  # the message being applied is a late delivery (store.gapfill): not a clock reading
 
     def apply(self, item: Inbound, recv: int, result: ApplyResult) -> None:
         """Apply one message received at ``recv`` (ms) to memory and the batch's pending writes."""
@@ -68,6 +71,12 @@ class SiteMessages:
         site = self._site_for(item.topic, recv, result)
         if site is None:
             return
+        gap = self.gapfill
+        self._late = False
+        if (site.id in gap.provisional or site.id in gap.late) and isinstance(msg, Events | Birth | Heartbeat):
+            sent = to_ms(msg.ts)
+            self._late = gap.is_late(site, sent, recv)
+            gap.speaks(site, sent, recv, result)
         if isinstance(msg, Events):
             result.statuses += len(msg.events)
             self._events(site, msg, recv, result)
@@ -111,7 +120,8 @@ class SiteMessages:
 
     def _birth(self, site: SiteRecord, birth: Birth, recv: int, result: ApplyResult) -> None:
         ts = to_ms(birth.ts)
-        self.clocks.observe(site.id, site.site_id, ts, recv)
+        if not self._late:
+            self.clocks.observe(site.id, site.site_id, ts, recv)
         memory, writes = self.memory, self.writes
         last = memory.birth_ms.get(site.id)
         if last is not None and birth.bd_seq == site.bd_seq and ts <= last:
@@ -173,7 +183,8 @@ class SiteMessages:
         site.last_seen_ms = recv
         writes.seen_sites.add(site.id)
         clocks = self.clocks
-        clocks.observe(site.id, site.site_id, to_ms(msg.ts), recv)
+        if not self._late:
+            clocks.observe(site.id, site.site_id, to_ms(msg.ts), recv)
         cameras = site.cameras
         change = self.timeline.change
         floor = memory.history_from_ms
@@ -223,7 +234,8 @@ class SiteMessages:
 
     def _heartbeat(self, site: SiteRecord, msg: Heartbeat, recv: int, result: ApplyResult) -> None:
         site.last_seen_ms = recv
-        self.clocks.observe(site.id, site.site_id, to_ms(msg.ts), recv, msg.clock_offset_s)
+        if not self._late:
+            self.clocks.observe(site.id, site.site_id, to_ms(msg.ts), recv, msg.clock_offset_s)
         if msg.recording or msg.recorders:
             self.recordings.observe(site, msg, recv)
         if site.interval_s != msg.interval_s:
@@ -244,15 +256,22 @@ class SiteMessages:
                 self.timeline.change(cam, site, max(recv, cols.tail[cam]), STATE_CODE[state], _NONE_REASON,
                              None, False, recv, result)  # fmt: skip
 
-    def site_offline(self, site: SiteRecord, at: int, result: ApplyResult) -> None:
-        """Make every camera of ``site`` unknown from ``at`` (its death or its silence)."""
+    def site_offline(self, site: SiteRecord, at: int, result: ApplyResult, *, deadline_ms: int | None = None) -> None:
+        """Make every camera of ``site`` unknown from ``at`` (its death, or its silence past
+        ``deadline_ms``: provisional until its late messages say otherwise, store.gapfill)."""
         site.online = False
         self.writes.dirty_sites.add(site.id)
         result.transitions.append(self._site_transition(site, CameraState.UP, CameraState.UNKNOWN, Reason.SITE_OFFLINE, at))
         cols = self.memory.cols
+        kept = self.gapfill.remember(site, deadline_ms).before if deadline_ms is not None else None
+        if kept is None:
+            self.gapfill.forget(site)
         for cam in site.cameras.values():
             if not cols.missing[cam] and cols.state[cam] >= 0:
-                self.timeline.change(cam, site, max(at, cols.tail[cam]), UNKNOWN, _OFFLINE, None, False, at, result)
+                t = max(at, cols.tail[cam])
+                if kept is not None and (cols.state[cam], cols.reason[cam]) != (UNKNOWN, _OFFLINE):
+                    kept[cam] = (t, cols.tail[cam], cols.state[cam], cols.reason[cam], cols.since[cam])
+                self.timeline.change(cam, site, t, UNKNOWN, _OFFLINE, None, False, at, result)
 
     def _site_transition(self, site: SiteRecord, old: CameraState, new: CameraState, reason: Reason, at: int) -> Transition:
         return Transition(site.site_id, site.province, site.district, None, old, new, reason, from_ms(at), False)

@@ -85,6 +85,19 @@ class RecentLog:
         if i < len(ids) and int(ids[i]) == row_id:
             bucket[3][i] = old
 
+    def remove(self, row_id: int, at: int) -> None:
+        """Mirror ``DELETE FROM transitions`` of a kept row (a supposed silence undone: store.gapfill)."""
+        bucket = self.days.get(day_of(at))
+        if bucket is None:
+            return
+        ids = np.frombuffer(bucket[0], dtype=np.int64)
+        i = int(np.searchsorted(ids, row_id))
+        found = i < len(ids) and int(ids[i]) == row_id
+        del ids  # the buffer export must end before the arrays shrink
+        if found:
+            for column in bucket:
+                column.pop(i)
+
     def prune(self, horizon: int) -> None:
         """Drop the days before the new ``horizon`` (a midnight)."""
         self.horizon = horizon

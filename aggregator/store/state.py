@@ -208,7 +208,8 @@ class StateStore:
                         deadline = site.last_seen_ms + int(self.heartbeat_grace * site.interval_s * 1000)
                         if site.online and deadline < now_ms:
                             logger.warning("%s: silent since %s; cameras now unknown", site.site_id, from_ms(site.last_seen_ms))
-                            self.messages.site_offline(site, site.last_seen_ms + site.interval_s * 1000, result)
+                            self.messages.site_offline(site, site.last_seen_ms + site.interval_s * 1000, result,
+                                                       deadline_ms=deadline)
                     self.flusher.flush()
             except BaseException:
                 self._load()

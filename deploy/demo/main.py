@@ -149,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="cameras per simulated site")  # fmt: skip
     p.add_argument("--workdir", type=Path, default=None, help="keep data here (default: a temporary directory)")
     p.add_argument("--no-agent", action="store_true", help="skip the real agent and its simulated cameras")
+    p.add_argument("--topology", action="store_true",
+                   help="issue 17: three provinces with their own brokers and dashboards, bridged to two national "
+                        "brokers and a national dashboard (--sites / 30 sites a province)")  # fmt: skip
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     for noisy in ("agent.publisher", "agent.outbox", "agent.publisher.paho"):
@@ -167,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
+        if args.topology:  # deploy/demo/topology.py
+            from .topology import run_topology
+
+            return run_topology(workdir, stack, stopping, port=args.port, sites=args.sites // 30,
+                                cameras=(args.cameras[0], args.cameras[1]))  # fmt: skip
         plan = _plan(args.sites, (args.cameras[0], args.cameras[1]))
         enrol = [(s.site_id, s.province, s.district) for s in plan] + [(REAL_SITE, "10", "1001")]
         broker = start_broker(stack, workdir)

@@ -18,10 +18,10 @@ REPO = Path(__file__).resolve().parents[2]
 OPENSSL_TIMEOUT_S = 60
 
 
-def pilot_ca(directory: Path, name: str = "localhost", ip: str = "127.0.0.1") -> TlsFiles:
-    """A CA and a broker certificate for ``name``/``ip`` made by the shipped script."""
+def pilot_ca(directory: Path, name: str = "localhost", ip: str = "127.0.0.1", *more_ips: str) -> TlsFiles:
+    """A CA and a broker certificate for ``name``/``ip`` (and ``more_ips``) made by the shipped script."""
     subprocess.run(
-        ["bash", str(REPO / "deploy/mosquitto/make-pilot-ca.sh"), str(directory), name, ip],
+        ["bash", str(REPO / "deploy/mosquitto/make-pilot-ca.sh"), str(directory), name, ip, *more_ips],
         check=True, capture_output=True, timeout=OPENSSL_TIMEOUT_S,
     )
     return TlsFiles(directory / "ca.crt", directory / "broker.crt", directory / "broker.key")

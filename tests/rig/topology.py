@@ -22,6 +22,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from protocol import HOST_STATE_TOPIC, Kind, site_topic
 from tests.rig.mosquitto import TlsFiles, mosquitto_binary
 from tests.rig.ports import free_port, wait_for_port
 from tests.rig.shipped import operator_env, run_command
@@ -61,6 +62,8 @@ class RenderedBroker:
     directory: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
+    host: str = HOST  # where it listens (another address inside a network namespace: tests/rig/chaos.py)
+    prefix: list[str] = field(default_factory=list)  # e.g. ["ip", "netns", "exec", NAME]
 
     @property
     def log(self) -> Path:
@@ -70,10 +73,10 @@ class RenderedBroker:
         if self.process is not None and self.process.poll() is None:
             return
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen([mosquitto_binary(), "-c", str(self.directory / "camwatch.conf")],
+            self.process = subprocess.Popen([*self.prefix, mosquitto_binary(), "-c", str(self.directory / "camwatch.conf")],
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         try:
-            wait_for_port(self.port, HOST, timeout)
+            wait_for_port(self.port, self.host, timeout)
         except TimeoutError as err:
             self.kill()
             raise RuntimeError(f"{self.name} did not start: {self.log.read_text(errors='replace')[-2000:]}") from err
@@ -121,7 +124,7 @@ class Topology:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or user, clean_session=not persistent)
         client.username_pw_set(user, password if password is not None else self.secret(user))
         client.tls_set_context(ssl.create_default_context(cafile=str(self.ca.cafile)))
-        client.connect(HOST, self.port(name), keepalive=30)
+        client.connect(self.brokers[name].host, self.port(name), keepalive=30)
         return client
 
     def log_every_packet(self, name: str) -> None:
@@ -144,6 +147,14 @@ class Topology:
             process.send_signal(signal.SIGHUP)
 
 
+def _site_acl(province: str, district: str, site: str) -> list[str]:
+    """A site's ACL block as ``enrol-site`` writes it (aggregator.broker.acl)."""
+    lines = [f"user {site}"]
+    lines += [f"topic write {site_topic(province, district, site, kind)}" for kind in Kind if kind.from_agent]
+    lines += [f"topic read {site_topic(province, district, site, kind)}" for kind in (Kind.ACK, Kind.CMD)]
+    return [*lines, f"topic read {HOST_STATE_TOPIC}"]
+
+
 def _rewrite(conf: Path, port: int, national_ports: dict[str, int]) -> None:
     """Give a rendered config its test port (listener, bridge addresses) and the test's user."""
     lines = [f"user {getpass.getuser()}"]
@@ -159,17 +170,35 @@ def _rewrite(conf: Path, port: int, national_ports: dict[str, int]) -> None:
     conf.write_text("\n".join(lines) + "\n")
 
 
-def render_topology(tmp: Path, provinces: list[str], national: list[str]) -> Topology:
-    """Render with the shipped command, install the certificates, rewrite ports (not started)."""
+def render_topology(tmp: Path, provinces: list[str], national: list[str], *,
+                    sites: dict[str, tuple[str, str, str]] | None = None, more_ips: tuple[str, ...] = ()) -> Topology:  # fmt: skip
+    """Render with the shipped command, install the certificates, rewrite ports (not started).
+
+    ``sites`` ({site: (province, district, password)}) are enrolled into their province's
+    directory (password file and ACL block, as ``enrol-site --password-file --acl-file`` does)
+    and the topology rendered again, which copies them to the national brokers (agent failover).
+    """
     out = tmp / "topology"
-    ca = pilot_ca(tmp / "ca", "localhost", HOST)
-    result = run_command(
-        "aggregator", "topology", "render", "--provinces", ",".join(provinces),
-        "--national", ",".join(f"{n}={HOST}" for n in national), "--province-host", HOST,
-        "--conf-dir", f"{out}/{{broker}}", "--data-dir", f"{tmp}/data/{{broker}}", "--aggregator-cafile",
-        str(ca.cafile), "--out", str(out), env=operator_env(),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    ca = pilot_ca(tmp / "ca", "localhost", HOST, *more_ips)
+
+    def render() -> None:
+        result = run_command(
+            "aggregator", "topology", "render", "--provinces", ",".join(provinces),
+            "--national", ",".join(f"{n}={HOST}" for n in national), "--province-host", HOST,
+            "--conf-dir", f"{out}/{{broker}}", "--data-dir", f"{tmp}/data/{{broker}}", "--aggregator-cafile",
+            str(ca.cafile), "--out", str(out), env=operator_env(),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+
+    render()
+    if sites:
+        for site, (province, district, password) in sites.items():
+            directory = out / f"province-{province}"
+            subprocess.run(["mosquitto_passwd", "-b", str(directory / "camwatch.passwd"), site, password],
+                           check=True, capture_output=True, timeout=60)  # fmt: skip
+            with (directory / "camwatch.acl").open("a") as fh:
+                fh.write("\n" + "\n".join(_site_acl(province, district, site)) + "\n")
+        render()
     names = [f"national-{n}" for n in national] + [f"province-{p}" for p in provinces]
     topo = Topology(out, ca)
     for name in names:

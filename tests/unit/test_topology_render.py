@@ -44,7 +44,7 @@ def test_render_writes_bridges_credentials_and_acls(tmp_path: Path) -> None:
         assert f"connection camwatch-50-to-{national}\naddress {host}:8883\n" in conf
         assert f"local_clientid bridge-50-to-{national}" in conf
     assert conf.count("cleansession false") == 2 and conf.count("notifications true") == 2
-    assert conf.count("topic camwatch/v1/50/+/+/events out 1") == 2
+    assert conf.count("topic camwatch/v1/50/+/+/events both 1") == 2
     assert conf.count("topic camwatch/v1/50/+/+/ack in 1") == 2 and "camwatch/v1/50/# out" not in conf
     assert f"remote_password {bridge_pw}" in conf and "camwatch/v1/10/" not in conf
     for name in ("national-a", "national-b"):
@@ -52,7 +52,7 @@ def test_render_writes_bridges_credentials_and_acls(tmp_path: Path) -> None:
         assert sorted(users) == ["aggregator", "bridge-10", "bridge-50"]
         assert _verify(users["bridge-50"], bridge_pw) and users["bridge-50"].startswith("$7$")
         acl = (tmp_path / name / "camwatch.acl").read_text()
-        assert "user bridge-50\ntopic write camwatch/v1/50/+/+/birth\n" in acl
+        assert "user bridge-50\ntopic readwrite camwatch/v1/50/+/+/birth\n" in acl
         assert "topic write $SYS/broker/connection/bridge-50/state" in acl
     province_acl = (tmp_path / "province-50" / "camwatch.acl").read_text()
     assert "user aggregator-50\ntopic read camwatch/v1/50/#\n" in province_acl and "write" not in province_acl
@@ -114,3 +114,27 @@ def test_cli_renders_from_description_and_flags(tmp_path: Path, capsys: pytest.C
     assert "address mqtt-b.camwatch.example:8883" in (tmp_path / "province-10" / "camwatch.conf").read_text()
     assert main(["topology", "render", "--provinces", "10,10", "--national", "a", "--out", str(tmp_path)]) == 2
     assert "listed twice" in capsys.readouterr().err
+
+
+def test_sites_enrolled_in_a_province_are_kept_and_may_fail_over_to_the_national_brokers(tmp_path: Path) -> None:
+    """Issue 17: a site enrolled into a province's directory keeps its account and ACL block
+    there across renders, and its hash is copied to both national brokers, whose ACL lets a
+    site use its own topics only (``pattern`` on %u), so the agent's fallback broker accepts it."""
+    render(_topology(), tmp_path)
+    province = tmp_path / "province-50"
+    with (province / "camwatch.passwd").open("a") as fh:
+        fh.write("cnx-0001:$7$101$c2FsdA==$ZGlnZXN0\n")
+    with (province / "camwatch.acl").open("a") as fh:
+        fh.write("\nuser cnx-0001\ntopic write camwatch/v1/50/5001/cnx-0001/events\n")
+    render(_topology(), tmp_path)
+    assert "cnx-0001:$7$101$c2FsdA==$ZGlnZXN0\n" in (province / "camwatch.passwd").read_text()
+    assert "aggregator-50:" in (province / "camwatch.passwd").read_text()
+    assert "user cnx-0001\ntopic write camwatch/v1/50/5001/cnx-0001/events" in (province / "camwatch.acl").read_text()
+    for name in ("national-a", "national-b"):
+        users = dict(line.split(":", 1) for line in (tmp_path / name / "camwatch.passwd").read_text().split())
+        assert sorted(users) == ["aggregator", "bridge-10", "bridge-50", "cnx-0001"]
+        assert users["cnx-0001"] == "$7$101$c2FsdA==$ZGlnZXN0"
+        acl = (tmp_path / name / "camwatch.acl").read_text()
+        assert "pattern write camwatch/v1/+/+/%u/events" in acl and "pattern read camwatch/v1/+/+/%u/ack" in acl
+        assert "pattern read camwatch/v1/host/state" in acl and "pattern write camwatch/v1/+/+/%u/ack" not in acl
+    assert "cnx-0001" not in (tmp_path / "province-10" / "camwatch.passwd").read_text()
