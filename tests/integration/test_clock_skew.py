@@ -118,8 +118,10 @@ def test_fast_and_slow_site_clocks(served: Served, mosquitto: Broker) -> None:
             # faults carry centre times
             faults = wait_until(lambda: [f for f in http.get("/api/v1/faults").json() if f["site"] == FAST],
                                 "the fast site's fault")  # fmt: skip
+            # centre time, not the site's two hours ahead; the offset is measured from a message's
+            # transit, so a loaded machine's delivery delay moves the corrected time by seconds
             opened = datetime.fromisoformat(faults[0]["opened_at"])
-            assert started - timedelta(seconds=5) <= opened <= current()
+            assert started - timedelta(seconds=60) <= opened <= current()
             hygiene = http.get("/api/v1/audit/hygiene").json()
             assert {s["site_id"] for s in hygiene["sites"]} == {FAST, SLOW}
             # the fast clock is fixed: its next messages carry true times
