@@ -9,7 +9,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from protocol import CameraState, Reason
+from protocol import NATIONAL_SCOPE, CameraState, Reason
 
 __all__ = [
     "NATIONAL",
@@ -40,7 +40,7 @@ class FaultKind(StrEnum):
 
 # The province of a fault that is no province's: a national broker down. "00" is no DOPA code,
 # so no token's scope can name it: only national callers (scope: every province) see it.
-NATIONAL = "00"
+NATIONAL = NATIONAL_SCOPE
 
 
 class FaultStatus(StrEnum):
