@@ -6,7 +6,7 @@ go unseen until it is needed. This watch looks at every configured broker each
 ``ingest.broker_probe_s``: the one the connection is up on counts as reachable; every other one
 is probed (:func:`aggregator.ingest.probe.probe_broker`: anonymous, no credentials). Two failed
 looks in a row say ``down`` (one lost packet or a broker restarting in a second is no fault), one
-answer says ``up``; only changes reach the listeners, as ``(host:port, up)``.
+answer says ``up``; the first verdict and every change reach the listeners, as ``(host:port, up)``.
 """
 
 from __future__ import annotations
@@ -56,25 +56,35 @@ class BrokerWatch:
         if settings.tls:
             self._tls = ssl.create_default_context(cafile=settings.cafile)
             self._tls.minimum_version = ssl.TLSVersion.TLSv1_2
-        self._failures: dict[str, int] = {}
-        self.down: set[str] = set()  # "host:port" of the brokers said down
+        self._failures: dict[str, int] = {}  # failed looks in a row, per "host:port"
+        self._up: dict[str, bool] = {}  # the verdict told last, per "host:port" (none yet: absent)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-broker-watch", daemon=True)
 
     def observe(self, broker: str, reachable: bool, cause: str = "") -> None:
-        """One look at one broker: the state machine (two failures in a row: down; one answer: up)."""
+        """One look at one broker: the state machine (two failures in a row: down; one answer: up).
+
+        The first verdict on a broker is told too, up or down: a fault left open by a restart
+        (its broker came back while the aggregator was stopped) is resolved by the first answer."""
+        known = self._up.get(broker)
         if reachable:
             self._failures[broker] = 0
-            if broker in self.down:
-                self.down.discard(broker)
-                logger.warning("ingest: broker %s answers again: broker up", broker)
+            if known is not True:
+                self._up[broker] = True
+                if known is False:
+                    logger.warning("ingest: broker %s answers again: broker up", broker)
                 self._tell(broker, True)
             return
         self._failures[broker] = failures = self._failures.get(broker, 0) + 1
-        if failures >= DOWN_AFTER and broker not in self.down:
-            self.down.add(broker)
+        if failures >= DOWN_AFTER and known is not False:
+            self._up[broker] = False
             logger.error("ingest: broker %s unreachable (%s) %d times in a row: broker down", broker, cause, failures)
             self._tell(broker, False)
+
+    @property
+    def down(self) -> set[str]:
+        """"host:port" of the brokers said down."""
+        return {broker for broker, up in self._up.items() if not up}
 
     def look(self) -> None:
         """One round: every configured broker looked at once."""

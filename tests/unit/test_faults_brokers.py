@@ -42,21 +42,40 @@ def test_the_watch_says_down_after_two_failed_looks_and_up_after_one_answer() ->
     looks = Looks()
     current: list[tuple[str, int] | None] = [("nat-a.example", 8883)]
     watch = BrokerWatch(SETTINGS, current=lambda: current[0], listeners=[lambda b, up: told.append((b, up))], probe=looks)
-    b = "nat-b.example:8883"
+    a, b = "nat-a.example:8883", "nat-b.example:8883"
     looks.answers[b] = ["connection refused", None, "timed out", "timed out", "timed out", None, None]
-    for _ in range(7):
+    watch.look()
+    assert told == [(a, True)] and watch.down == set(), "one failed probe of b is no verdict yet"
+    for _ in range(6):
         watch.look()
-        if len(told) == 0:
-            assert watch.down == set()
     assert looks.probed == [b] * 7, "the broker in use is not probed: its connection says it is up"
-    # refused (1), answer (reset), timed out x3 (down once), answer (up once), answer (nothing)
-    assert told == [(b, False), (b, True)]
+    # b: refused (1), answer (first verdict: up), timed out x3 (down once), answer (up once), answer (nothing)
+    assert [up for broker, up in told if broker == b] == [True, False, True]
+    assert [up for broker, up in told if broker == a] == [True], "a, in use all along, told once"
     # The connection to a is lost and a does not answer: down after two looks, then back.
+    told.clear()
     current[0] = ("nat-b.example", 8883)
-    looks.answers["nat-a.example:8883"] = ["connection refused", "connection refused", "connection refused", None]
-    for _ in range(4):
+    looks.answers[a] = ["connection refused", "connection refused", "connection refused", None]
+    for _ in range(2):
         watch.look()
-    assert told[2:] == [("nat-a.example:8883", False), ("nat-a.example:8883", True)]
+    assert told == [(a, False)] and watch.down == {a}
+    for _ in range(2):
+        watch.look()
+    assert told == [(a, False), (a, True)] and watch.down == set()
+
+
+def test_a_fault_left_open_by_a_restart_closes_on_the_watchs_first_answer(tmp_path: Path) -> None:
+    clock = SimClock()
+    [opened] = service(tmp_path, clock).broker("nat-a.example:8883", False, clock.now)
+    restarted = service(tmp_path, clock)  # the open fault is loaded from the store
+    assert restarted.engine.broker_fault("nat-a.example:8883") is not None
+    clock.advance(600)
+    looks = Looks()
+    looks.answers["nat-b.example:8883"] = [None]
+    watch = BrokerWatch(SETTINGS, current=lambda: ("nat-a.example", 8883),
+                        listeners=[lambda b, up: restarted.broker(b, up, clock.now)], probe=looks)  # fmt: skip
+    watch.look()  # a is in use: the first verdict, up
+    assert restarted.store.get(opened.fault.id).status.value == "resolved"  # type: ignore[union-attr]
 
 
 def test_a_broker_fault_opens_once_is_national_refuses_a_hand_resolve_and_closes_once() -> None:
