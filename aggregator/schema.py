@@ -21,7 +21,7 @@ from aggregator.audit.history import migrate_audit_v3
 from aggregator.audit.plan_store import migrate_audit_plans
 from aggregator.audit.store import migrate_audit, migrate_audit_counts, migrate_audit_v2
 from aggregator.faults.routing import migrate_routes_v2
-from aggregator.faults.store import migrate_faults
+from aggregator.faults.store import migrate_faults, migrate_faults_v2
 from aggregator.ingest.quarantine import migrate_quarantine
 from aggregator.notify.images import migrate_image_links
 from aggregator.store.clocks import migrate_clocks
@@ -57,6 +57,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("audit_plans_v1", migrate_audit_plans),
     ("audit_counts_v1", migrate_audit_counts),
     ("recording_v1", migrate_recording),
+    ("faults_v2", migrate_faults_v2),
 )
 
 

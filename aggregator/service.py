@@ -79,8 +79,9 @@ class Service:
             self.listeners.append(self.faults.on_applied)
         self.ingest: Ingest | None = (
             Ingest(settings.ingest, open_db(db_path), self.store, listeners=self.listeners,
-                   link_listeners=self._link_listeners()) if ingest else None  # fmt: skip
-        )
+                   link_listeners=self._link_listeners(), broker_listeners=self._broker_listeners())
+            if ingest else None
+        )  # fmt: skip
         self._silence_check_s = silence_check_s
         self._prune_after = 0.0  # monotonic time before which pruning is not tried again
         self._stop = threading.Event()
@@ -96,6 +97,11 @@ class Service:
         if self.faults is None or not ingest.primary or ingest.province is not None:
             return []
         return [self.faults.on_link]
+
+    def _broker_listeners(self) -> list[Callable[[str, bool], None]]:
+        """The national primary also opens "broker down" faults for its configured brokers
+        (ingest watches them only when it has fallback_urls: a pair of national brokers)."""
+        return [self.faults.on_broker] if self.faults is not None and self._link_listeners() else []
 
     def start(self) -> None:
         """Start the fault service, the ingest and the silence watch."""

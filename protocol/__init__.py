@@ -51,6 +51,8 @@ from .sequence import SeqVerdict, SessionTracker, death_matches, next_seq, seq_d
 from .topics import (
     ALERTS_ROOT,
     HOST_STATE_TOPIC,
+    NATIONAL_ALERT_TOPIC,
+    NATIONAL_SCOPE,
     ROOT,
     Kind,
     SiteTopic,
@@ -68,6 +70,8 @@ __all__ = [
     "ALERTS_ROOT",
     "DEFAULT_MAX_BYTES",
     "HOST_STATE_TOPIC",
+    "NATIONAL_ALERT_TOPIC",
+    "NATIONAL_SCOPE",
     "MAX_EVENT_ID",
     "MAX_SNAPSHOT_CHARS",
     "MODEL_FOR_KIND",

@@ -398,8 +398,9 @@ class Alert(Message):
     ts: Timestamp
     fault_id: int = Field(ge=1)
     action: AlertAction
-    fault_kind: Literal["camera", "site", "district", "province", "flapping", "link", "recorder"]
-    province: str = Field(pattern=r"^[1-9][0-9]$")
+    fault_kind: Literal["camera", "site", "district", "province", "flapping", "link", "recorder", "broker"]
+    # "00": a national fault of no province (a national broker down; the broker is extra["broker"])
+    province: str = Field(pattern=r"^(00|[1-9][0-9])$")
     district: str | None = Field(default=None, pattern=r"^[1-9][0-9]{3}$")
     site: SiteId | None = None
     camera_id: CameraId | None = None

@@ -22,6 +22,8 @@ from .errors import TopicError
 __all__ = [
     "ALERTS_ROOT",
     "HOST_STATE_TOPIC",
+    "NATIONAL_ALERT_TOPIC",
+    "NATIONAL_SCOPE",
     "ROOT",
     "Kind",
     "SiteTopic",
@@ -38,6 +40,10 @@ __all__ = [
 ROOT = "camwatch/v1"
 HOST_STATE_TOPIC = f"{ROOT}/host/state"
 ALERTS_ROOT = f"{ROOT}/alerts"
+# A fault of no province (a national broker down) is in the national scope "00" (no DOPA code);
+# its alerts go to this topic, which only readers of every province's alerts (alerts/#) see.
+NATIONAL_SCOPE = "00"
+NATIONAL_ALERT_TOPIC = f"{ALERTS_ROOT}/{NATIONAL_SCOPE}"
 
 _PROVINCE_RE = re.compile(r"^[1-9][0-9]$")
 _DISTRICT_RE = re.compile(r"^[1-9][0-9]{3}$")

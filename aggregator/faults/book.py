@@ -117,6 +117,7 @@ class FaultBook:
         out: list[FaultChange],
         parent: Fault | None = None,
         affected: int = 1,
+        broker: str | None = None,
     ) -> Fault:
         recent = self._closed.pop(key, None)
         self._unrecovered.discard(key)
@@ -165,6 +166,7 @@ class FaultBook:
                 parent_id=parent.id if parent else None,
                 historical=not live,
                 affected=affected,
+                broker=broker,
             )
             self._next_id += 1
             action = FaultAction.OPENED

@@ -9,9 +9,10 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from protocol import CameraState, Reason
+from protocol import NATIONAL_SCOPE, CameraState, Reason
 
 __all__ = [
+    "NATIONAL",
     "Fault",
     "FaultAction",
     "FaultChange",
@@ -34,6 +35,12 @@ class FaultKind(StrEnum):
     PROVINCE = "province"
     LINK = "link"  # a province's bridge to the national broker is down (aggregator.faults.links)
     RECORDER = "recorder"  # a site's recorder stopped recording all its cameras (aggregator.faults.recorders)
+    BROKER = "broker"  # a national broker the aggregator uses is unreachable (aggregator.faults.brokers)
+
+
+# The province of a fault that is no province's: a national broker down. "00" is no DOPA code,
+# so no token's scope can name it: only national callers (scope: every province) see it.
+NATIONAL = NATIONAL_SCOPE
 
 
 class FaultStatus(StrEnum):
@@ -137,6 +144,7 @@ class Fault:
     alerted_at: datetime | None = None
     historical: bool = False
     affected: int = 1  # sites under an area fault, else 1
+    broker: str | None = None  # a broker fault's broker, "host:port" (never credentials)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -151,6 +159,8 @@ class Fault:
             return ("link", self.province)
         if self.kind is FaultKind.RECORDER:
             return ("recorder", self.site or "")
+        if self.kind is FaultKind.BROKER:
+            return ("broker", self.broker or "")
         return ("province", self.province)
 
     @property

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aggregator.faults.book import FaultNotFound, FaultStateError, StillFailing
+from aggregator.faults.brokers import BrokerFaults
 from aggregator.faults.links import link_key
 from aggregator.faults.model import (
     Fault,
@@ -74,7 +75,7 @@ class _Gone:
     since: datetime
 
 
-class FaultEngine(RecorderFaults):
+class FaultEngine(RecorderFaults, BrokerFaults):
     """Apply fault rules to transitions; every method takes the time and returns changes.
 
     Usage::
@@ -135,7 +136,7 @@ class FaultEngine(RecorderFaults):
             return f"camera {fault.camera_id} is still {state.value}{why}"
         if fault.kind is FaultKind.SITE and fault.site in self._gone:
             return f"site {fault.site} is still offline"
-        return ""
+        return self.broker_still_down(fault)
 
     def site_never_online(self, site: str, province: str, district: str, now: datetime) -> list[FaultChange]:
         """Open the site fault of an enrolled site that has never connected (:mod:`.never_online`).

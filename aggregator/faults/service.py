@@ -63,6 +63,12 @@ class _Link:
     up: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Broker:
+    broker: str
+    up: bool
+
+
 class _Applied(Protocol):
     @property
     def transitions(self) -> Sequence[TransitionLike]: ...
@@ -169,6 +175,10 @@ class FaultService:
         """Ingest's link listener: a province's bridge went down (``up`` False) or came back."""
         self._queue.put(_Link(province, up))
 
+    def on_broker(self, broker: str, up: bool) -> None:
+        """Ingest's broker watch: a configured broker ("host:port") went down or came back."""
+        self._queue.put(_Broker(broker, up))
+
     # -- the worker's steps (callable directly with a simulated clock) -------------------
 
     def feed(self, transitions: Sequence[TransitionLike], now: datetime) -> list[FaultChange]:
@@ -272,7 +282,7 @@ class FaultService:
                 pass
             batch: list[TransitionLike] = []
             for item in items:
-                if isinstance(item, _Link):
+                if isinstance(item, _Link | _Broker):
                     self._feed_safely(batch)
                     batch = []
                     self._link_safely(item)
@@ -298,11 +308,21 @@ class FaultService:
         self._flush(now)
         return changes
 
-    def _link_safely(self, item: _Link) -> None:
+    def broker(self, broker: str, up: bool, now: datetime) -> list[FaultChange]:
+        """Apply a broker state (aggregator.faults.brokers) and persist its changes."""
+        changes = self.engine.broker_changed(broker, up, now)
+        self._commit(changes, now)
+        self._flush(now)
+        return changes
+
+    def _link_safely(self, item: _Link | _Broker) -> None:
         try:
-            self.link(item.province, item.up, self.clock())
+            if isinstance(item, _Broker):
+                self.broker(item.broker, item.up, self.clock())
+            else:
+                self.link(item.province, item.up, self.clock())
         except Exception:  # noqa: BLE001 - the fault worker must outlive one bad link change
-            logger.exception("faults: link change of province %s failed", item.province)
+            logger.exception("faults: change %r failed", item)
 
     def _feed_safely(self, batch: list[TransitionLike]) -> None:
         if not batch:

@@ -20,7 +20,9 @@ from aggregator.store.maintenance import TargetKind, migrate_maintenance
 from aggregator.timetext import iso, parse_iso
 from protocol import CameraState, Reason
 
-__all__ = ["SORTS", "FaultFilter", "FaultStore", "fault_row", "migrate_faults", "row_fault", "target_province"]
+__all__ = [
+    "SORTS", "FaultFilter", "FaultStore", "fault_row", "migrate_faults", "migrate_faults_v2", "row_fault", "target_province",
+]  # fmt: skip
 
 FAULTS = "faults"
 HISTORY = "fault_history"
@@ -32,9 +34,16 @@ def migrate_faults(db: Database) -> None:
     from aggregator.notify.deliveries import migrate_deliveries
 
     db.executescript(_SCHEMA)
+    migrate_faults_v2(db)  # a new database has the latest columns at once (v2 is idempotent)
     migrate_maintenance(db)
     migrate_routes(db)
     migrate_deliveries(db)
+
+
+def migrate_faults_v2(db: Database) -> None:
+    """A broker fault names its broker ("host:port"): the ``broker`` column (issue 17)."""
+    if "broker" not in db[FAULTS].columns_dict:
+        db.execute("ALTER TABLE faults ADD COLUMN broker TEXT")
 
 
 _SCHEMA = """
@@ -118,6 +127,7 @@ def fault_row(f: Fault) -> dict[str, Any]:
         "alerted_at": iso(f.alerted_at),
         "historical": int(f.historical),
         "affected": f.affected,
+        "broker": f.broker,
     }
 
 
@@ -153,6 +163,7 @@ def row_fault(r: dict[str, Any]) -> Fault:
         alerted_at=parse_iso(r["alerted_at"]),
         historical=bool(r["historical"]),
         affected=int(r["affected"]),
+        broker=r.get("broker"),
     )
 
 

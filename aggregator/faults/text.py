@@ -72,7 +72,13 @@ _KIND_TEXT: dict[FaultKind, tuple[str, str]] = {
     FaultKind.PROVINCE: ("Whole province offline", "ขาดการติดต่อทั้งจังหวัด"),
     FaultKind.LINK: ("Province link down", "การเชื่อมต่อระดับจังหวัดขัดข้อง"),
     FaultKind.RECORDER: ("Recorder stopped recording", "เครื่องบันทึกหยุดบันทึกภาพ"),
+    FaultKind.BROKER: ("National broker down", "โบรกเกอร์ MQTT ระดับประเทศขัดข้อง"),
 }
+# A broker fault's reason is ``unreachable`` like a camera's; its words say whose.
+_BROKER_REASON = (
+    "the aggregator cannot reach the broker (no MQTT answer)",
+    "ศูนย์กลางเชื่อมต่อโบรกเกอร์ไม่ได้ (ไม่มีการตอบสนอง MQTT)",
+)
 
 _ACTION_TEXT: dict[AlertAction, tuple[str, str]] = {
     AlertAction.OPENED: ("NEW", "แจ้งใหม่"),
@@ -182,6 +188,8 @@ def local_time(at: datetime) -> str:
 
 
 def _where(fault: Fault, place: Place, thai: bool) -> str:
+    if fault.kind is FaultKind.BROKER:  # no place of the registry: the broker's host:port (never credentials)
+        return f"โบรกเกอร์ {fault.broker}" if thai else f"broker {fault.broker}"
     parts = []
     if fault.camera_id:
         cam = place.camera_name or fault.camera_id
@@ -202,6 +210,8 @@ def build_alert(
 ) -> Alert:
     """The protocol alert for one fault, its texts filled in Thai and English."""
     reason_en, reason_th = REASON_TEXT.get(fault.reason, (fault.reason.value, fault.reason.value))
+    if fault.kind is FaultKind.BROKER:
+        reason_en, reason_th = _BROKER_REASON
     kind_en, kind_th = _KIND_TEXT[fault.kind]
     act_en, act_th = _ACTION_TEXT[action]
     since = local_time(fault.opened_at)
@@ -230,7 +240,7 @@ def build_alert(
         url=url[:500],
         lat=place.lat,
         lon=place.lon,
-        extra=dict(extra),
+        extra={**extra, "broker": fault.broker} if fault.broker else dict(extra),
     )
 
 

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import paho.mqtt.client as mqtt
 from sqlite_utils import Database
 
+from aggregator.ingest.brokers import BrokerWatch
 from aggregator.ingest.commit import CommitHealth, Stopped, commit_batch
 from aggregator.ingest.connection import BrokerConnection
 from aggregator.ingest.gcpause import collector_paused
@@ -126,6 +127,7 @@ class Ingest:
         listeners: Sequence[Callable[[Any], None]] = (),
         stage_hook: Callable[[str], None] | None = None,
         link_listeners: Sequence[Callable[[str, bool], None]] = (),
+        broker_listeners: Sequence[Callable[[str, bool], None]] = (),
     ) -> None:
         self.settings = settings
         # Told (province, up) by a national primary reading its brokers' bridge notifications.
@@ -159,6 +161,10 @@ class Ingest:
         self._conn = BrokerConnection(settings, on_message=self._on_message, link_state=bool(self.link_listeners))
         # The writer's acks and replies go through this client (the benchmark swaps in a null one).
         self._client = self._conn.client
+        # Told (host:port, up) when a configured broker goes down or comes back (with fallbacks only).
+        conn = self._conn
+        self._brokers = BrokerWatch(settings, current=lambda: conn.broker if conn.connected else None,
+                                    listeners=broker_listeners) if broker_listeners and settings.fallback_urls else None  # fmt: skip
         self._writer = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
 
     # -- broker -----------------------------------------------------------------------------
@@ -168,10 +174,14 @@ class Ingest:
         self._conn.connect()
         self._writer.start()
         self._conn.loop_start()
+        if self._brokers is not None:
+            self._brokers.start()
 
     def stop(self) -> None:
         """Say offline (retained), disconnect, and stop; unacked deliveries come back later."""
         self._stop.set()
+        if self._brokers is not None:
+            self._brokers.stop()
         self._conn.begin_stop()
         self._writer.join(10)
         self._conn.close()

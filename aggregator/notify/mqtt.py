@@ -11,7 +11,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from aggregator.linkstate import LinkState
 from aggregator.notify.settings import MqttAlertSettings
-from protocol import Alert, alert_topic, encode
+from protocol import NATIONAL_ALERT_TOPIC, NATIONAL_SCOPE, Alert, alert_topic, encode
 
 __all__ = ["MqttAlerts"]
 
@@ -68,8 +68,11 @@ class MqttAlerts:
     def publish(self, alert: Alert, districts: list[str]) -> None:
         """Queue the alert on each district's topic (a province alert goes to several)."""
         payload = encode(alert)
-        for district in districts:
-            info = self._client.publish(alert_topic(alert.province, district), payload, qos=1)
+        topics = [alert_topic(alert.province, district) for district in districts]
+        if alert.province == NATIONAL_SCOPE:  # a national fault (a broker down): the national topic
+            topics = [NATIONAL_ALERT_TOPIC]
+        for topic in topics:
+            info = self._client.publish(topic, payload, qos=1)
             if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                logger.warning("%s: alert %s not queued: rc %s", district, alert.fault_id, info.rc)
+                logger.warning("%s: alert %s not queued: rc %s", topic, alert.fault_id, info.rc)
             self.published += 1

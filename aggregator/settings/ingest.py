@@ -43,6 +43,12 @@ class IngestSettings(Section):
         "the other national broker); same scheme as url, a persistent session on each; in the environment, "
         "comma-separated",
     )  # fmt: skip
+    broker_probe_s: float = Field(
+        default=10.0, ge=1, le=600,
+        description="With fallback_urls: how often every configured broker is looked at (the one in use by its "
+        "connection, each other one by an anonymous TCP/TLS + MQTT CONNECT probe, no credentials); two failed looks "
+        "in a row open its 'broker down' fault, one answer resolves it",
+    )  # fmt: skip
     username: str | None = Field(default="aggregator", max_length=64, description="Broker user name (none: anonymous)")
     password: SecretStr = Field(default=SecretStr(DEFAULT_SECRET), description="Broker password")
     cafile: Path | None = Field(default=None, description="CA bundle for mqtts:// (none: the system CAs)")

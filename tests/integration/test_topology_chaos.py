@@ -16,7 +16,8 @@ once and, for province 50, provincially once:
 4. province 90's broker is killed (-9): its agents move to national a, their events are
    committed through it; the broker returns and they move back;
 5. national broker a is killed (-9): the national aggregator moves to b; the bridges to b carry
-   every province; events committed once;
+   every province; events committed once; ONE national ``broker`` fault for a opens (ingest's
+   broker watch) and resolves when a is started again (same port, same config);
 6. on province 50's broker (every packet logged) no PUBLISH ever came from the secondary
    aggregator, while the primary's acks and commands arrived there through the bridges.
 
@@ -174,7 +175,8 @@ def test_cut_kill_and_fail_over_lose_and_double_nothing(world: World) -> None:
     national_db, provincial_db = tmp / "national.db", tmp / "province-50.db"
     topo.start()
     b_url = f"mqtts://{HOST}:{topo.port('national-b')}"
-    national = world.serve("national", "national-a", prefix=[], CAMWATCH_INGEST__FALLBACK_URLS=b_url)
+    national = world.serve("national", "national-a", prefix=[], CAMWATCH_INGEST__FALLBACK_URLS=b_url,
+                           CAMWATCH_INGEST__BROKER_PROBE_S="1")  # fmt: skip
     provincial = world.serve("province-50", "province-50", prefix=ns.prefix, CAMWATCH_INGEST__HOST_NAME="chiang-mai")
     poll(lambda: all(f"province {p} link up" in national.output() for p in PROVINCES), timeout=WAIT_S,
          what="the national primary online with every bridge up", commands=(national, provincial))  # fmt: skip
@@ -239,8 +241,22 @@ def test_cut_kill_and_fail_over_lose_and_double_nothing(world: World) -> None:
     topo.brokers["national-a"].kill()
     poll(lambda: f"MQTT broker {b_url} reachable again" in national.output(), timeout=WAIT_S,
          what="the national aggregator on b", commands=everyone)  # fmt: skip
+    a_broker = f"{topo.brokers['national-a'].host}:{a_port}"
+    broker_faults = f"SELECT id, status, province FROM faults WHERE kind = 'broker' AND broker = '{a_broker}'"
+    poll(lambda: _rows(national_db, broker_faults + " AND status = 'open'"), timeout=WAIT_S,
+         what="one 'broker down' fault for national a", commands=everyone)  # fmt: skip
     world.emit(host_agents, inner_agents)
     committed("events through national b", 5)
+    [(broker_fault, _, scope)] = _rows(national_db, broker_faults)
+    assert scope == "00", "a broker fault is national (no province)"
+    topo.brokers["national-a"].start()  # same port, same config
+    poll(lambda: _rows(national_db, broker_faults) == [(broker_fault, "resolved", "00")], timeout=WAIT_S,
+         what="the broker fault resolved once national a answers again", commands=everyone)  # fmt: skip
+    assert _rows(national_db, "SELECT count(*) FROM faults WHERE kind = 'broker'") == [(1,)], "b never went down"
+    toml = (topo.out / "aggregators" / "national.toml").read_text()
+    [password_file] = [Path(line.split('"file:', 1)[1].rstrip('"')) for line in toml.splitlines()
+                       if line.startswith('password = "file:')]  # fmt: skip
+    assert password_file.read_text().strip() not in national.output(), "the broker password in the national log"
 
     # 6. Stop: still once each; the secondary never published on its broker.
     for command in (host_agents, inner_agents, provincial, national):

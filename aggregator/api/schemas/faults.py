@@ -62,6 +62,7 @@ class FaultPublic(Out):
     alerted_at: str | None
     historical: bool
     affected: int
+    broker: str | None = Field(default=None, description="A broker fault's broker, host:port (province \"00\": national)")
     assignee: str | None = Field(default=None, description="Who has the fault (who took it on or was given it)")
     site_name: str = Field(default="", description="The site's registered name (lists only)")
     address: str = Field(default="", description="The site's address (lists only)")

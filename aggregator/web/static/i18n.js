@@ -72,6 +72,7 @@ const STRINGS = {
     "recording.newest": "newest", "recording.oldest": "oldest", "recording.storage": "storage",
     "recording.status.ok": "ok", "recording.status.fault": "fault", "recording.status.full": "full",
     "kind.recorder": "recorder",
+    "kind.link": "province link", "kind.broker": "national broker",
     "site.clockSkew": "The site gateway's clock is off by {offset} s: its live events are dated when the centre receives them.",
   },
   th: {
@@ -146,6 +147,7 @@ const STRINGS = {
     "recording.newest": "ล่าสุด", "recording.oldest": "เก่าสุด", "recording.storage": "ที่เก็บข้อมูล",
     "recording.status.ok": "ปกติ", "recording.status.fault": "ขัดข้อง", "recording.status.full": "เต็ม",
     "kind.recorder": "เครื่องบันทึก",
+    "kind.link": "การเชื่อมต่อจังหวัด", "kind.broker": "โบรกเกอร์ระดับประเทศ",
     "site.clockSkew": "นาฬิกาของเกตเวย์จุดติดตั้งคลาดเคลื่อน {offset} วินาที: เหตุการณ์สดจะลงเวลาตามที่ศูนย์ได้รับ",
   },
 };

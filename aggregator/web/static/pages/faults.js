@@ -16,6 +16,7 @@ import { drawCards } from "./fault-cards.js"; // phone layout (issue 15)
 import { nearMe, saveLastQueue } from "../phone/queue.js"; // phone layout (issue 15)
 
 function where(f, names) {
+  if (f.kind === "broker") return h("span", {}, `${t("kind.broker")} ${f.broker}`); // national scope "00": no place
   const parts = [names[f.province] || f.province, f.site, f.camera_id].filter(Boolean);
   const href = f.camera_id ? `#/camera/${encodeURIComponent(f.site)}/${encodeURIComponent(f.camera_id)}`
     : f.site ? `#/site/${encodeURIComponent(f.site)}` : f.district ? `#/district/${f.district}` : `#/province/${f.province}`;
