@@ -60,7 +60,8 @@ InventoryReader = Callable[
 def check_deadline(config: AgentConfig) -> float:
     """Longest one camera check may take: every step's timeout plus grace, summed."""
     c = config.checks
-    stream = c.rtsp_open_timeout_s + c.rtsp_read_timeout_s * c.burst_frames + OUTER_GRACE_S
+    packets = c.drift.bitrate_packets if c.drift.enabled else 0
+    stream = c.rtsp_open_timeout_s + c.rtsp_read_timeout_s * (c.burst_frames + packets) + OUTER_GRACE_S
     # TCP, then ONVIF beside (stream, DESCRIBE diagnosis, one retry), then a snapshot.
     return c.tcp_timeout_s + max(c.onvif_timeout_s, 2 * stream + c.rtsp_open_timeout_s) + (
         c.snapshot_timeout_s + c.tcp_timeout_s
@@ -87,8 +88,10 @@ class Runner:
         self.secrets = secrets
         self.sink = sink
         self.clock = clock
+        self.inventory: dict[str, CameraInventory] = {}
         self.prober = prober or Prober(
-            config.checks, references=ReferenceStore(config.state_dir / "references"), clock=clock
+            config.checks, references=ReferenceStore(config.state_dir / "references"), clock=clock,
+            site=(config.site.lat, config.site.lon), profiles=self.inventory,
         )
         self.health = HealthTracker(config.health)
         self.started = clock()
@@ -100,7 +103,6 @@ class Runner:
         self._executor: ThreadPoolExecutor | None = None
         self._executor_loop: asyncio.AbstractEventLoop | None = None
         self._inventory_reader = inventory
-        self.inventory: dict[str, CameraInventory] = {}
         # Recording health (issue 16): read on its own cadence, applied on every live check.
         if recording is None and config.recording.recorders:
             recording = RecordingMonitor(config.recording, build_sources(config, secrets), clock=clock)
@@ -223,8 +225,13 @@ class Runner:
         jitter = self.config.checks.jitter_s
         # Spread first checks over the jitter window, then keep a steady period.
         due = time.monotonic() + self._rng.uniform(0, jitter)
+        night = getattr(self.prober, "night", None)
         while not stop.is_set():
             delay = due - time.monotonic()
+            if night is not None:  # no night may pass without a check in darkness
+                shorter = night.delay_s(camera.id, self.clock(), delay)
+                due -= delay - shorter
+                delay = shorter
             if delay > 0 and await _stopped(stop, delay):
                 return
             await self.check_camera(camera)
