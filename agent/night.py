@@ -43,8 +43,10 @@ __all__ = ["NightWatch", "night_verdict", "structure"]
 
 Gray = npt.NDArray[np.uint8]
 _GRID = (16, 12)
-# Picture verdicts a blind night camera produces; anything else is not a night fault.
-_NIGHT_LIKE = frozenset({Reason.NO_VIDEO, Reason.OBSTRUCTED, Reason.BLURRED, Reason.FROZEN})
+# Picture verdicts a blind night camera produces (noise does not match the day's scene
+# reference either); anything else is not a night fault.
+_NIGHT_LIKE = frozenset({Reason.NO_VIDEO, Reason.OBSTRUCTED, Reason.BLURRED, Reason.FROZEN,
+                         Reason.SCENE_CHANGED})
 # A check forced into darkness lands this long after it begins (cameras switch at dusk).
 DARK_MARGIN = timedelta(minutes=20)
 

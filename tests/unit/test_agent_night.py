@@ -117,8 +117,8 @@ def test_night_reason_only_for_a_camera_seen_fine_by_day() -> None:
     assert NightWatch(*BANGKOK, T).review("c2", NIGHT, black, Reason.NO_VIDEO, seen_fine_before=True)
     # No coordinates: no night checks at all.
     assert NightWatch(None, None, T).review("c1", NIGHT, black, Reason.NO_VIDEO) is None
-    # Faults that are not blindness keep their own reason.
-    assert watch.review("c1", NIGHT, black, Reason.SCENE_CHANGED) is None
+    # A turned camera whose IR works shows a scene: it keeps its own reason.
+    assert watch.review("c1", NIGHT, picture(70, 15, True), Reason.SCENE_CHANGED) is None
 
 
 def test_a_long_check_interval_is_shortened_into_the_night() -> None:
