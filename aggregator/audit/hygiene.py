@@ -8,6 +8,8 @@ the firmware string, the clock offset. Flags:
   model (:func:`version_key` compares vendor strings such as "V5.5.82 build 190220").
 * ``clock_skew``: the camera clock is off by more than ``clock_limit_s`` (breaks ONVIF
   authentication and evidence timestamps).
+* ``advisory``: its maker, model and firmware match a known vulnerability of the advisories
+  list (:mod:`aggregator.audit.advisories`); the caller passes the matches in.
 
 Sites are flagged too: a site gateway whose own clock is off by more than the store's
 tolerance (``store.clock_skew_tolerance_s``, measured on every message by
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -54,6 +56,7 @@ class Flag(StrEnum):
     DEFAULT_PASSWORD = "default_password"
     OLD_FIRMWARE = "old_firmware"
     CLOCK_SKEW = "clock_skew"
+    ADVISORY = "advisory"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,7 @@ class CameraFlags:
     firmware: str
     newest_firmware: str
     clock_offset_s: float | None
+    cves: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,7 @@ class ProvinceHygiene:
     old_firmware: int
     clock_skew: int
     flagged: int
+    advisory: int = 0
 
 
 def version_key(text: str) -> tuple[tuple[int, ...], int, tuple[int, ...]] | None:
@@ -116,9 +121,10 @@ def _model_key(cam: FleetCamera) -> tuple[str, str] | None:
     return (maker, model) if model else None
 
 
-def hygiene_flags(cameras: Iterable[FleetCamera], *,
-                  clock_limit_s: float = CLOCK_LIMIT_S) -> list[CameraFlags]:
-    """Flag each camera that has a default password, old firmware or a far-off clock."""
+def hygiene_flags(cameras: Iterable[FleetCamera], *, clock_limit_s: float = CLOCK_LIMIT_S,
+                  advised: Mapping[str, Sequence[str]] | None = None) -> list[CameraFlags]:
+    """Flag each camera that has a default password, old firmware, a far-off clock or (with
+    ``advised``: camera key -> CVEs) firmware under a known vulnerability."""
     fleet = list(cameras)
     newest: dict[tuple[str, str], tuple[Any, str]] = {}
     for cam in fleet:
@@ -138,9 +144,12 @@ def hygiene_flags(cameras: Iterable[FleetCamera], *,
             flags.append(Flag.OLD_FIRMWARE)
         if cam.clock_offset_s is not None and abs(cam.clock_offset_s) > clock_limit_s:
             flags.append(Flag.CLOCK_SKEW)
+        cves = tuple(sorted(set((advised or {}).get(cam.key, ()))))
+        if cves:
+            flags.append(Flag.ADVISORY)
         if flags:
             out.append(CameraFlags(cam.key, cam.province, tuple(flags), cam.firmware,
-                                   best[1] if best else "", cam.clock_offset_s))
+                                   best[1] if best else "", cam.clock_offset_s, cves))
     return out
 
 
@@ -156,7 +165,7 @@ def rollup(cameras: Sequence[FleetCamera], flagged: Iterable[CameraFlags]) -> li
             counts[f.province][flag.value] += 1
     return [
         ProvinceHygiene(p, total[p], counts[p]["default_password"], counts[p]["old_firmware"],
-                        counts[p]["clock_skew"], counts[p]["flagged"])
+                        counts[p]["clock_skew"], counts[p]["flagged"], counts[p]["advisory"])
         for p in sorted(total)
     ]
 
