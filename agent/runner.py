@@ -50,6 +50,10 @@ SPARE_THREADS = 8
 # Maker, model, firmware and serial change rarely (a firmware upgrade, a swapped camera):
 # reading them at start and every 6 h keeps births current at ~10 SOAP calls per camera.
 INVENTORY_REFRESH_S = 6 * 3600.0
+# A camera clock that jumps by more than this between two checks was reset: the camera
+# rebooted (cameras without a battery-backed clock start at 1970 or their build date, and
+# one syncing NTP after boot jumps back). Well above drift and our own check-to-check noise.
+REBOOT_CLOCK_JUMP_S = 120.0
 
 # (camera_id, address, onvif port, video source, [(user, password), ...]) -> inventory or None
 InventoryReader = Callable[
@@ -107,6 +111,11 @@ class Runner:
         if recording is None and config.recording.recorders:
             recording = RecordingMonitor(config.recording, build_sources(config, secrets), clock=clock)
         self.recording = recording
+        # Change events for the centre (aggregator/store/changes.py): reboots seen here, and a
+        # callback (the publisher's request_birth) when a camera's identity or reboot changes.
+        self.reboots: dict[str, datetime] = {}
+        self.on_identity_change: Callable[[], None] | None = None
+        self._reread: set[str] = set()
 
     @property
     def cameras(self) -> list[CameraConfig]:
@@ -141,7 +150,11 @@ class Runner:
                     f"{camera.address} hangs: check did not finish within {self._deadline:.0f} s",
                     (StepResult("deadline", False, time.monotonic() - start),),
                 )
-        return self._record(result)
+        result = self._record(result)
+        if camera.id in self._reread:
+            self._reread.discard(camera.id)
+            await self.refresh_inventory({camera.id})
+        return result
 
     def _with_recording(self, result: ProbeResult) -> ProbeResult:
         """A live-fine camera whose footage is not recorded as required is degraded, never up."""
@@ -155,6 +168,13 @@ class Runner:
     def _record(self, result: ProbeResult) -> ProbeResult:
         """Apply the recording verdict, keep and confirm the result; return what was recorded."""
         result = self._with_recording(result)
+        before = self.last.get(result.camera_id)
+        if (before is not None and before.clock_offset_s is not None and result.clock_offset_s is not None
+                and abs(result.clock_offset_s - before.clock_offset_s) > REBOOT_CLOCK_JUMP_S):
+            logger.info("%s: camera clock jumped by %.0f s: it rebooted", result.camera_id,
+                        result.clock_offset_s - before.clock_offset_s)
+            self.reboots[result.camera_id] = result.at
+            self._identity_changed()
         self.last[result.camera_id] = result
         if result.state is not CameraState.UP:
             logger.debug("%s: %s %s: %s", result.camera_id, result.state.value, result.reason.value,
@@ -162,6 +182,8 @@ class Runner:
         change = self.health.observe(result)
         if change is not None:
             self._emit(change)
+            if change.previous is CameraState.DOWN and change.state is not CameraState.DOWN:
+                self._reread.add(result.camera_id)  # back after an outage: swapped? re-read it
         if self.on_result is not None:
             self.on_result(result)
         return result
@@ -186,11 +208,22 @@ class Runner:
 
         return list(await asyncio.gather(*(one(cam) for cam in self.cameras)))
 
-    async def refresh_inventory(self) -> int:
-        """Read every ONVIF camera's inventory (maker, model, firmware, serial, MAC); count read."""
+    def _identity_changed(self) -> None:
+        if self.on_identity_change is not None:
+            try:
+                self.on_identity_change()
+            except Exception:  # the publisher's trouble must not stop checks
+                logger.exception("identity change callback failed")
+
+    async def refresh_inventory(self, only: set[str] | None = None) -> int:
+        """Read every ONVIF camera's inventory (maker, model, firmware, serial, MAC); count read.
+
+        ``only``: just these cameras. A serial or firmware that differs from the last read
+        (camera replaced, firmware changed) asks for a fresh birth (``on_identity_change``)."""
         reader = self._inventory_reader
         if reader is None:
             return 0
+        changed: list[str] = []
 
         async def one(cam: CameraConfig) -> None:
             assert reader is not None and cam.onvif_port is not None
@@ -205,9 +238,20 @@ class Runner:
                     logger.info("%s: inventory not read within %.0f s", cam.id, self._deadline)
                     return
             if found is not None:
+                old = self.inventory.get(cam.id)
+                if old is not None and (old.serial, old.firmware) != (found.serial, found.firmware):
+                    logger.warning("%s: identity changed: serial %s -> %s, firmware %s -> %s", cam.id,
+                                   old.serial, found.serial, old.firmware, found.firmware)
+                    changed.append(cam.id)
+                    forget = getattr(self.prober, "forget", None)
+                    if forget is not None:  # another unit: its drift figures start afresh
+                        forget(cam.id)
                 self.inventory[cam.id] = found
 
-        await asyncio.gather(*(one(c) for c in self.cameras if c.onvif_port is not None))
+        await asyncio.gather(*(one(c) for c in self.cameras
+                               if c.onvif_port is not None and (only is None or c.id in only)))
+        if changed:
+            self._identity_changed()
         return sum(1 for c in self.cameras if c.id in self.inventory)
 
     async def _inventory_loop(self, stop: asyncio.Event) -> None:
@@ -282,6 +326,8 @@ class Runner:
                                ("snapshot_uri", cam.snapshot_uri)):
                 if value:
                     figures[key] = value
+            if cam.id in self.reboots:
+                figures["rebooted_at"] = self.reboots[cam.id]
             if last is not None:
                 measured: tuple[tuple[str, object], ...] = (
                     ("width", last.width), ("height", last.height),

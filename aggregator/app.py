@@ -26,6 +26,7 @@ from aggregator.api import (
     audit_plans,
     availability,
     cameras,
+    changes,
     faults,
     live,
     maintenance,
@@ -57,6 +58,7 @@ ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (availability.router, True), (live.router, True), (ops.router, True), (ops.health_router, False),
     (faults.router, True), (maintenance.router, True), (alerts.router, True), (audit.router, True),
     (audit_edit.router, True), (search.router, True), (audit_plans.router, True), (advisories.router, True),
+    (changes.router, True),
     (reports.router, True), (alert_images.router, False), (web.router, False),
 )  # fmt: skip
 

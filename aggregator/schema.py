@@ -25,6 +25,7 @@ from aggregator.faults.routing import migrate_routes_v2
 from aggregator.faults.store import migrate_faults, migrate_faults_v2
 from aggregator.ingest.quarantine import migrate_quarantine
 from aggregator.notify.images import migrate_image_links
+from aggregator.store.changes import migrate_changes
 from aggregator.store.clocks import migrate_clocks
 from aggregator.store.db import (
     Migration,
@@ -60,6 +61,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("recording_v1", migrate_recording),
     ("faults_v2", migrate_faults_v2),
     ("advisories_v1", migrate_advisories),
+    ("changes_v1", migrate_changes),
 )
 
 

@@ -242,6 +242,8 @@ class CameraInventory(_Model):
     default_password: bool | None = Field(
         default=None, description="A known default password works (the password itself never travels)"
     )
+    rebooted_at: Timestamp | None = Field(
+        default=None, description="Last reboot the agent saw (the camera's clock jumped), protocol 1.1")
 
     @field_validator("stream_uri", "snapshot_uri")
     @classmethod

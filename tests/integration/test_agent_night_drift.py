@@ -112,3 +112,53 @@ def test_half_the_profile_frame_rate_is_low_fps(rig: RtspServer, tmp_path: Path)
     kbps = results[-1].details["kbps"]
     assert isinstance(kbps, float) and 100 < kbps < 400
     assert runner.health.get("slow").reason is Reason.LOW_FPS
+
+
+def test_replaced_camera_is_replaced_in_the_audit_register(rig: RtspServer, tmp_path: Path) -> None:
+    """The camera at one address is swapped for another unit (new serial): the agent re-reads
+    it, asks for a fresh birth, and the centre's register audit classes it ``replaced``."""
+    from aggregator.audit.register import import_register
+    from aggregator.audit.store import run_reconcile
+    from aggregator.geography import load_geography
+    from aggregator.schema import open_db
+    from aggregator.store.state import Inbound, StateStore
+    from protocol import Birth, Kind, SiteInfo, SiteTopic
+
+    host = loopback_block(1)[0]
+    first = start_camera(SimOptions(host=host, serial="HK-OLD-1", stream_urls=[rig.uri("moving")]))
+    port = first.port
+    cams = [{"id": "gate", "address": host, "onvif_port": port, "stream_uri": rig.uri("moving")}]
+    runner = Runner(config(tmp_path, cams, BANGKOK), None, PrintSink(), clock=Clock(DAY))
+    births: list[int] = []
+    runner.on_identity_change = lambda: births.append(1)
+    db = open_db(tmp_path / "centre.sqlite3")
+    store = StateStore(db, load_geography(db), start=DAY)
+
+    def send_birth(bd: int) -> None:
+        store.apply([Inbound(SiteTopic("10", "1001", "bkk-night", Kind.BIRTH), Birth(
+            site="bkk-night", ts=DAY, bd_seq=bd, cameras=runner.current_snapshot(),
+            site_info=SiteInfo(lat=BANGKOK["lat"], lon=BANGKOK["lon"])), DAY)])
+        store.flush_state()
+
+    try:
+        assert asyncio.run(runner.refresh_inventory()) == 1
+        send_birth(0)
+        first.stop()
+        second = start_camera(SimOptions(host=host, port=port, serial="HK-NEW-2", stream_urls=[rig.uri("moving")]))
+        try:
+            asyncio.run(runner.refresh_inventory())
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+    assert births == [1] and runner.inventory["gate"].serial == "HK-NEW-2"
+    send_birth(1)
+    register = tmp_path / "register.csv"
+    register.write_text("Register ID,จังหวัด,อำเภอ,Location,Latitude,Longitude,Serial,สถานะ\n"
+                        f"BKK-G1,กรุงเทพมหานคร,พระนคร,Gate,{BANGKOK['lat']},{BANGKOK['lon']},,ใช้งานได้\n",
+                        encoding="utf-8")
+    import_register(db, register)
+    run_reconcile(db)
+    klass, note = db.execute("SELECT klass, note FROM audit_current_matches").fetchone()
+    db.close()
+    assert klass == "replaced" and "HK-OLD-1 -> HK-NEW-2" in note
