@@ -18,7 +18,7 @@ grey std       86.5        31.5-33.0  4.9-18.4     0.0         0.8-3.4
 structure      81.2        28.9       1.35-1.60    0.0         0.16-0.23
 =============  ==========  =========  ===========  ==========  =========
 
-Defaults from these: at night a camera seen fine by day is ``night_black`` when mean grey
+Defaults from these: at night a camera is ``night_black`` when mean grey
 <= 24 and structure <= 6 (video black is 16; a dark street lit by nothing but the camera's
 own IR is above 40), ``night_no_ir`` when structure <= 6 otherwise (4x the worst noise
 figure, 1.6; 5x below a working IR picture, 28.9). At night a covered lens reads as
@@ -57,16 +57,17 @@ def structure(gray: Gray) -> float:
     return float(blocks.std())
 
 
-def night_verdict(gray: Gray, thresholds: NightThresholds) -> tuple[Reason, str] | None:
+def night_verdict(gray: Gray, thresholds: NightThresholds, *, by_day: str = "fine by day"
+                  ) -> tuple[Reason, str] | None:
     """Name a blind night picture (black or noise only), or None when the scene shows."""
     shapes = structure(gray)
     if shapes > thresholds.max_structure:
         return None
     mean = float(gray.mean())
     if mean <= thresholds.black_max_mean:
-        return Reason.NIGHT_BLACK, f"picture is black at night (mean grey {mean:.0f}); fine by day"
+        return Reason.NIGHT_BLACK, f"picture is black at night (mean grey {mean:.0f}); {by_day}"
     return Reason.NIGHT_NO_IR, (
-        f"only noise at night (structure {shapes:.1f}): IR light dead or IR-cut filter stuck; fine by day")
+        f"only noise at night (structure {shapes:.1f}): IR light dead or IR-cut filter stuck; {by_day}")
 
 
 @dataclass
@@ -93,7 +94,9 @@ class NightWatch:
         """After the picture checks: a night reason replacing ``picture``, or None.
 
         A fine picture by day marks the camera fine by day; ``seen_fine_before`` (its scene
-        reference exists, taken from a good picture) counts too, across agent restarts.
+        reference exists, taken from a good daylight picture) counts too, across agent
+        restarts. A camera not yet seen by day gets the night reason too (a blind night
+        picture is no use either way), saying so: the next day tells whether it is night-only.
         """
         if not self.enabled:
             return None
@@ -104,9 +107,8 @@ class NightWatch:
         self._dark_checked[camera_id] = at
         if picture is not Reason.NONE and picture not in _NIGHT_LIKE:
             return None
-        if camera_id not in self._fine_by_day and not seen_fine_before:
-            return None
-        return night_verdict(last, self.thresholds)
+        known = camera_id in self._fine_by_day or seen_fine_before
+        return night_verdict(last, self.thresholds, by_day="fine by day" if known else "not yet seen by day")
 
     def delay_s(self, camera_id: str, now: datetime, delay_s: float) -> float:
         """Shorten the wait before a camera's next check so that no night passes unchecked."""

@@ -445,7 +445,8 @@ class Prober:
                                     picture_message))
             if picture_reason is not Reason.NONE:
                 state, reason, message = CameraState.DEGRADED, picture_reason, f"{camera.address}: {picture_message}"
-            elif reference is None and self.references is not None:
+            elif reference is None and self.references is not None and not self.night.dark(at):
+                # References come from daylight only: a night picture is a poor one (IR, noise).
                 if self.references.save(camera.id, reference_image(frames[-1])):
                     logger.info("%s: scene reference taken", camera.id)
         if state is CameraState.UP and onvif_problem is not None:

@@ -106,13 +106,14 @@ NIGHT = datetime(2024, 12, 31, 15, 0, tzinfo=UTC)  # 22:00 in Bangkok
 def test_night_reason_only_for_a_camera_seen_fine_by_day() -> None:
     watch = NightWatch(*BANGKOK, T)
     black = picture(1, 0.5, False)
-    # Never seen by day (agent started at night, no reference): no night reason.
-    assert watch.review("c1", NIGHT, black, Reason.NO_VIDEO) is None
+    # Never seen by day (agent started at night, no reference): the night reason, saying so.
+    unknown = watch.review("c1", NIGHT, black, Reason.NO_VIDEO)
+    assert unknown is not None and unknown[0] is Reason.NIGHT_BLACK and "not yet seen by day" in unknown[1]
     # Black by day is a day fault, not a night one.
     assert watch.review("c1", DAY, black, Reason.NO_VIDEO) is None
     assert watch.review("c1", DAY, picture(120, 5, True), Reason.NONE) is None
     verdict = watch.review("c1", NIGHT, black, Reason.NO_VIDEO)
-    assert verdict is not None and verdict[0] is Reason.NIGHT_BLACK
+    assert verdict is not None and verdict[0] is Reason.NIGHT_BLACK and "fine by day" in verdict[1]
     # A reference taken from a good picture counts as fine by day (survives agent restarts).
     assert NightWatch(*BANGKOK, T).review("c2", NIGHT, black, Reason.NO_VIDEO, seen_fine_before=True)
     # No coordinates: no night checks at all.
