@@ -162,3 +162,36 @@ def test_replaced_camera_is_replaced_in_the_audit_register(rig: RtspServer, tmp_
     klass, note = db.execute("SELECT klass, note FROM audit_current_matches").fetchone()
     db.close()
     assert klass == "replaced" and "HK-OLD-1 -> HK-NEW-2" in note
+
+
+def test_shipped_check_command_names_the_night_fault_only_at_night(rig: RtspServer, tmp_path: Path) -> None:
+    """``python -m agent check`` on the test's pinned clock (tests/rig/pinned.py): the same
+    camera is up at noon and night_black at 22:00 in Bangkok."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.clock import child_environ, travel
+    from tests.rig.shipped import REPO
+
+    path = tmp_path / "agent.yaml"
+    path.write_text(yaml.safe_dump({
+        "site": {"site_id": "bkk-night", "province": "10", "district": "1001", **BANGKOK},
+        "cameras": [camera("yard", rig.uri("daynight-black"))], "checks": FAST_CHECKS,
+        "state_dir": str(tmp_path / "state")}))
+
+    def check(at: datetime, scene: str) -> subprocess.CompletedProcess[str]:
+        rig.set_scene(scene)
+        with travel(at):
+            env = child_environ()
+        return subprocess.run([sys.executable, "-m", "tests.rig.pinned", "agent", "-c", str(path), "check"],
+                              cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+    by_day = check(DAY, "day")
+    assert by_day.returncode == 0, by_day.stdout + by_day.stderr
+    at_night = check(NIGHT, "night")
+    rig.set_scene("day")
+    assert at_night.returncode == 1, at_night.stdout + at_night.stderr
+    line = next(x for x in at_night.stdout.splitlines() if x.startswith("yard"))
+    assert "night_black" in line and "black at night" in line
