@@ -245,16 +245,21 @@ class Prober:
         logger.debug("%s: %s", camera.id, problem[1])
         return StepResult("onvif", False, time.monotonic() - start, problem[1]), None, problem
 
-    def _profile(self, camera_id: str) -> Profile | None:
-        inv = self.profiles.get(camera_id)
-        if inv is None:
+    def _profile(self, camera: CameraConfig) -> Profile | None:
+        """The ONVIF profile of the stream this camera's checks read, when known.
+
+        The inventory holds the camera's main profile; an installer who configured a
+        sub-stream checks another stream, whose settings we do not know: no drift judged."""
+        inv = self.profiles.get(camera.id)
+        if inv is None or (inv.stream_uri and urlsplit(inv.stream_uri)[2:4] != urlsplit(camera.stream_uri)[2:4]):
             return None
         return Profile(inv.width, inv.height, inv.fps, inv.bitrate_kbps)
 
-    def _sample_packets(self, camera_id: str) -> int:
+    def _sample_packets(self, camera: CameraConfig) -> int:
         """Packets to read for a bit-rate sample on this check (every ``bitrate_every``th)."""
         d = self.checks.drift
-        profile = self._profile(camera_id)
+        camera_id = camera.id
+        profile = self._profile(camera)
         if not d.enabled or profile is None or profile.bitrate_kbps is None:
             return 0
         return d.bitrate_packets if self._checks_done.get(camera_id, 0) % d.bitrate_every == 0 else 0
@@ -265,7 +270,7 @@ class Prober:
         executor = self._isolation_pool() if camera.id in self.isolated else None
         return await grab(camera.stream_uri, user, password, frames=c.burst_frames,
                           open_timeout_s=c.rtsp_open_timeout_s, read_timeout_s=c.rtsp_read_timeout_s,
-                          executor=executor, sample_packets=self._sample_packets(camera.id))
+                          executor=executor, sample_packets=self._sample_packets(camera))
 
     async def _stream(self, camera: CameraConfig, creds: list[Credential]
                       ) -> tuple[list[StepResult], GrabResult | tuple[Reason, str]]:
@@ -415,7 +420,7 @@ class Prober:
                                clock_offset, details)
         self._checks_done[camera.id] = self._checks_done.get(camera.id, 0) + 1
         drift = self.drift.observe(camera.id, DriftSample(grabbed.width, grabbed.height, grabbed.fps,
-                                                          grabbed.kbps), self._profile(camera.id))
+                                                          grabbed.kbps), self._profile(camera))
         if drift is not None and result.state is CameraState.UP:
             result = ProbeResult(camera.id, at, CameraState.DEGRADED, drift[0], f"{camera.address}: {drift[1]}",
                                  result.steps, result.details)

@@ -206,10 +206,16 @@ def import_advisories(db: Database, text: str, *, by: str, now_ms: int) -> int:
 
 
 def match_advisories(cameras: Iterable[FleetCamera], advisories: Sequence[Advisory]) -> dict[str, list[Advisory]]:
-    """Camera key -> the advisories its maker, model and firmware match (matched cameras only)."""
+    """Camera key -> the advisories its maker, model and firmware match (matched cameras only).
+
+    A fleet has few distinct (maker, model, firmware) triples: each is judged once."""
     out: dict[str, list[Advisory]] = {}
+    seen: dict[tuple[str, str, str], list[Advisory]] = {}
     for cam in cameras:
-        found = [a for a in advisories if a.matches(cam.maker, cam.model, cam.firmware)]
+        triple = (cam.maker, cam.model, cam.firmware)
+        found = seen.get(triple)
+        if found is None:
+            found = seen[triple] = [a for a in advisories if a.matches(*triple)]
         if found:
             out[cam.key] = found
     return out

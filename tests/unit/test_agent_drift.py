@@ -48,3 +48,18 @@ def test_no_profile_or_disabled_never_judges() -> None:
     assert watch.observe("c", DriftSample(1, 1, 0.5, 1.0), None) is None
     off = DriftWatch(DriftThresholds(window=1, enabled=False))
     assert off.observe("c", DriftSample(1, 1, 0.5, 1.0), PROFILE) is None
+
+
+def test_a_sub_stream_is_not_judged_against_the_main_profile() -> None:
+    from agent.config import CameraConfig, ChecksConfig
+    from agent.probes import Prober
+    from protocol import CameraInventory
+
+    main = CameraInventory(stream_uri="rtsp://10.0.0.14:554/Streaming/Channels/101", width=1920, height=1080,
+                           fps=25.0, bitrate_kbps=4096)
+    prober = Prober(ChecksConfig(), onvif=None, profiles={"c": main})
+    same = CameraConfig(id="c", address="10.0.0.14", stream_uri="rtsp://10.0.0.14/Streaming/Channels/101")
+    sub = CameraConfig(id="c", address="10.0.0.14", stream_uri="rtsp://10.0.0.14/Streaming/Channels/102")
+    assert prober._profile(same) == Profile(1920, 1080, 25.0, 4096)
+    assert prober._profile(sub) is None
+    assert prober._sample_packets(sub) == 0 and prober._sample_packets(same) == 10
