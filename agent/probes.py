@@ -10,9 +10,9 @@ Outcome rules (DESIGN.md camera states):
   (auth_failed, RTSP 401 included), or its stream does not open or stops (stream_failed);
   a camera with no stream and a failing ONVIF is down with onvif_failed.
 * ``degraded``: the stream works but the picture is not usable (no_video, frozen,
-  obstructed, blurred, scene_changed, low_fps; at night night_black and night_no_ir for a
-  camera fine by day, :mod:`agent.night`), the stream is not what its ONVIF profile says
-  (low_fps, low_bitrate, resolution_changed over a window, :mod:`agent.drift`), ONVIF fails beside a working stream
+  obstructed, blurred, scene_changed, low_fps; in darkness night_black and night_no_ir,
+  :mod:`agent.night`), the stream is not what its ONVIF profile says (low_fps,
+  low_bitrate, resolution_changed over a window, :mod:`agent.drift`), ONVIF fails beside a working stream
   (onvif_failed), the camera's clock is far off (clock_skew), or only snapshots work.
 * ``up``: otherwise.
 
