@@ -268,13 +268,14 @@ def risk_coverage(ctx: ContextDep, db: DbDep, caller: CallerDep, province: Provi
 
 
 @router.get("/hygiene", response_model=HygienePublic, summary="Security hygiene flags per province and camera")
-def hygiene(db: DbDep, caller: CallerDep, province: ProvinceQ = None,
+def hygiene(db: DbDep, ctx: ContextDep, caller: CallerDep, province: ProvinceQ = None,
             limit: Annotated[int, Query(ge=0, le=5000)] = 500) -> HygienePublic:  # fmt: skip
-    """Default passwords, old firmware, clock drift and firmware advisories (known exploited
-    vulnerabilities), rolled up per province, with the flagged cameras (up to ``limit``)."""
+    """Default passwords, old firmware, clock drift, firmware advisories (known exploited
+    vulnerabilities), cameras replaced within 30 days and cameras rebooting 3 times a week,
+    rolled up per province, with the flagged cameras (up to ``limit``)."""
     provinces = visible_provinces(caller, province)
     # "Newest firmware" is judged against the whole fleet, then cut to the caller's view.
-    fleet = load_fleet(db)
+    fleet = load_fleet(db, now_ms=to_ms(ctx.clock()))
     advised = {key: [a.cve for a in found] for key, found in match_advisories(fleet, current_advisories(db)).items()}
     flags = hygiene_flags(fleet, advised=advised)
 

@@ -106,3 +106,24 @@ def test_audit_sees_replaced_and_moved_and_the_api_lists_changes(db: Database, t
         road = client.get("/api/v1/cameras/cm-01/road/changes", headers=who("viewer")).json()
         assert [c["kind"] for c in road] == ["moved"]
         assert client.get("/api/v1/cameras/cm-01/gate/changes", headers=who("viewer", "10")).status_code == 404
+
+
+def test_hygiene_flags_replaced_and_rebooting_cameras(db: Database) -> None:
+    from aggregator.audit.hygiene import Flag, hygiene_flags, load_fleet, rollup
+
+    store = StateStore(db, load_geography(db), start=T0)
+    inv = CameraInventory(maker="Axis", model="P1375", serial="AX-1", firmware="10.2.0")
+    store.apply([birth(T0, 0, {"swapped": inv, "flaky": inv.model_copy(update={"serial": "AX-9"})})])
+    for n in range(1, 4):  # three reboots in three days, each carried by a birth
+        at = T0 + timedelta(days=n)
+        store.apply([birth(at, n, {"swapped": inv.model_copy(update={"serial": "AX-2"}),
+                                   "flaky": inv.model_copy(update={"serial": "AX-9", "rebooted_at": at})})])
+    store.flush_state()
+    now_ms = int((T0 + timedelta(days=4)).timestamp() * 1000)
+    fleet = load_fleet(db, now_ms=now_ms)
+    flags = {f.key: f.flags for f in hygiene_flags(fleet)}
+    assert flags == {"cm-01/swapped": (Flag.REPLACED,), "cm-01/flaky": (Flag.REBOOTING,)}
+    assert [(p.replaced, p.rebooting) for p in rollup(fleet, hygiene_flags(fleet))] == [(1, 1)]
+    # A month later both have aged out of their windows.
+    later = load_fleet(db, now_ms=now_ms + 40 * 86_400_000)
+    assert hygiene_flags(later) == []

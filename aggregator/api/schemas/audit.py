@@ -225,6 +225,8 @@ class ProvinceHygienePublic(Out):
     clock_skew: int
     flagged: int
     advisory: int = 0
+    replaced: int = 0
+    rebooting: int = 0
 
 
 class HygieneCamera(Out):
