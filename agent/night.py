@@ -78,7 +78,6 @@ class NightWatch:
     lon: float | None
     thresholds: NightThresholds
     _fine_by_day: set[str] = field(default_factory=set)
-    _dark_checked: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:
@@ -104,7 +103,6 @@ class NightWatch:
             if picture is Reason.NONE:
                 self._fine_by_day.add(camera_id)
             return None
-        self._dark_checked[camera_id] = at
         if picture is not Reason.NONE and picture not in _NIGHT_LIKE:
             return None
         known = camera_id in self._fine_by_day or seen_fine_before

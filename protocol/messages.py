@@ -237,13 +237,13 @@ class CameraInventory(_Model):
     fps: float | None = Field(default=None, ge=0, le=1000)
     codec: str = Field(default="", max_length=32)
     bitrate_kbps: int | None = Field(
-        default=None, ge=1, le=1_000_000, description="Bit-rate limit of its ONVIF profile, kbit/s (protocol 1.1)")
+        default=None, ge=1, le=1_000_000, description="Bit-rate limit of its ONVIF profile, kbit/s (added in issue 16)")
     clock_offset_s: float | None = Field(default=None, description="Camera clock minus agent clock")
     default_password: bool | None = Field(
         default=None, description="A known default password works (the password itself never travels)"
     )
     rebooted_at: Timestamp | None = Field(
-        default=None, description="Last reboot the agent saw (the camera's clock jumped), protocol 1.1")
+        default=None, description="Last reboot the agent saw (the camera's clock jumped; added in issue 16)")
 
     @field_validator("stream_uri", "snapshot_uri")
     @classmethod
