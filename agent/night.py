@@ -94,8 +94,9 @@ class NightWatch:
 
         A fine picture by day marks the camera fine by day; ``seen_fine_before`` (its scene
         reference exists, taken from a good daylight picture) counts too, across agent
-        restarts. A camera not yet seen by day gets the night reason too (a blind night
-        picture is no use either way), saying so: the next day tells whether it is night-only.
+        restarts. A camera not yet seen by day keeps the day checks' verdict (black is
+        ``no_video``); only a picture those checks pass but that shows no scene (noise) gets
+        the night reason, saying so: the next day tells whether it is night-only.
         """
         if not self.enabled:
             return None
@@ -106,6 +107,8 @@ class NightWatch:
         if picture is not Reason.NONE and picture not in _NIGHT_LIKE:
             return None
         known = camera_id in self._fine_by_day or seen_fine_before
+        if not known and picture is not Reason.NONE:
+            return None
         return night_verdict(last, self.thresholds, by_day="fine by day" if known else "not yet seen by day")
 
     def delay_s(self, camera_id: str, now: datetime, delay_s: float) -> float:

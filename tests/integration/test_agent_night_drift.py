@@ -165,8 +165,9 @@ def test_replaced_camera_is_replaced_in_the_audit_register(rig: RtspServer, tmp_
 
 
 def test_shipped_check_command_names_the_night_fault(rig: RtspServer, tmp_path: Path) -> None:
-    """``python -m agent check`` on the test's pinned clock (tests/rig/pinned.py): night_black
-    at 22:00 in Bangkok (the same camera by day: test_fine_by_day_blind_at_night)."""
+    """``python -m agent check`` on the test's pinned clock (tests/rig/pinned.py): a camera
+    showing only noise is night_no_ir at 22:00 in Bangkok (a one-shot check has not seen it
+    by day, and says so; the same camera by day: test_fine_by_day_blind_at_night)."""
     import subprocess
     import sys
 
@@ -178,7 +179,7 @@ def test_shipped_check_command_names_the_night_fault(rig: RtspServer, tmp_path: 
     path = tmp_path / "agent.yaml"
     path.write_text(yaml.safe_dump({
         "site": {"site_id": "bkk-night", "province": "10", "district": "1001", **BANGKOK},
-        "cameras": [camera("yard", rig.uri("daynight-black"))], "checks": FAST_CHECKS,
+        "cameras": [camera("yard", rig.uri("daynight-noise"))], "checks": FAST_CHECKS,
         "state_dir": str(tmp_path / "state")}))
 
     def check(at: datetime, scene: str) -> subprocess.CompletedProcess[str]:
@@ -192,4 +193,4 @@ def test_shipped_check_command_names_the_night_fault(rig: RtspServer, tmp_path: 
     rig.set_scene("day")
     assert at_night.returncode == 1, at_night.stdout + at_night.stderr
     line = next(x for x in at_night.stdout.splitlines() if x.startswith("yard"))
-    assert "night_black" in line and "black at night" in line
+    assert "night_no_ir" in line and "not yet seen by day" in line

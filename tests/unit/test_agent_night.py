@@ -106,9 +106,11 @@ NIGHT = datetime(2024, 12, 31, 15, 0, tzinfo=UTC)  # 22:00 in Bangkok
 def test_night_reason_only_for_a_camera_seen_fine_by_day() -> None:
     watch = NightWatch(*BANGKOK, T)
     black = picture(1, 0.5, False)
-    # Never seen by day (agent started at night, no reference): the night reason, saying so.
-    unknown = watch.review("c1", NIGHT, black, Reason.NO_VIDEO)
-    assert unknown is not None and unknown[0] is Reason.NIGHT_BLACK and "not yet seen by day" in unknown[1]
+    # Never seen by day (agent started at night, no reference): the day checks' verdict stands;
+    # noise those checks pass is named for the night, saying so.
+    assert watch.review("c1", NIGHT, black, Reason.NO_VIDEO) is None
+    unknown = watch.review("c1", NIGHT, picture(55, 15, False), Reason.NONE)
+    assert unknown is not None and unknown[0] is Reason.NIGHT_NO_IR and "not yet seen by day" in unknown[1]
     # Black by day is a day fault, not a night one.
     assert watch.review("c1", DAY, black, Reason.NO_VIDEO) is None
     assert watch.review("c1", DAY, picture(120, 5, True), Reason.NONE) is None
