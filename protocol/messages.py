@@ -65,6 +65,7 @@ __all__ = [
 
 PROTOCOL_MAJOR = 1
 PROTOCOL_VERSION = "1.1"  # 1.1: recording reasons and heartbeat recording figures (issue 16)
+# (also 1.1: night and drift reasons, CameraInventory.bitrate_kbps and rebooted_at, issue 16)
 # Event ids are positive signed 64-bit integers so SQLite stores them natively.
 MAX_EVENT_ID = 2**63 - 1
 _EPOCH_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
@@ -237,13 +238,13 @@ class CameraInventory(_Model):
     fps: float | None = Field(default=None, ge=0, le=1000)
     codec: str = Field(default="", max_length=32)
     bitrate_kbps: int | None = Field(
-        default=None, ge=1, le=1_000_000, description="Bit-rate limit of its ONVIF profile, kbit/s (added in issue 16)")
+        default=None, ge=1, le=1_000_000, description="Bit-rate limit of its ONVIF profile, kbit/s (protocol 1.1)")
     clock_offset_s: float | None = Field(default=None, description="Camera clock minus agent clock")
     default_password: bool | None = Field(
         default=None, description="A known default password works (the password itself never travels)"
     )
     rebooted_at: Timestamp | None = Field(
-        default=None, description="Last reboot the agent saw (the camera's clock jumped; added in issue 16)")
+        default=None, description="Last reboot the agent saw (the camera's clock jumped; protocol 1.1)")
 
     @field_validator("stream_uri", "snapshot_uri")
     @classmethod
