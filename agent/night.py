@@ -94,9 +94,10 @@ class NightWatch:
 
         A fine picture by day marks the camera fine by day; ``seen_fine_before`` (its scene
         reference exists, taken from a good daylight picture) counts too, across agent
-        restarts. A camera not yet seen by day keeps the day checks' verdict (black is
-        ``no_video``); only a picture those checks pass but that shows no scene (noise) gets
-        the night reason, saying so: the next day tells whether it is night-only.
+        restarts. A camera not yet seen by day keeps a black (``no_video``) or frozen verdict;
+        a noise picture (the day checks pass it, or call it covered, blurred or moved: on the
+        rig it sits right at the covered threshold) gets the night reason, saying "not yet
+        seen by day": the next day tells whether it is night-only.
         """
         if not self.enabled:
             return None
@@ -107,7 +108,7 @@ class NightWatch:
         if picture is not Reason.NONE and picture not in _NIGHT_LIKE:
             return None
         known = camera_id in self._fine_by_day or seen_fine_before
-        if not known and picture is not Reason.NONE:
+        if not known and picture in (Reason.NO_VIDEO, Reason.FROZEN):
             return None
         return night_verdict(last, self.thresholds, by_day="fine by day" if known else "not yet seen by day")
 

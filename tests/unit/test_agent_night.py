@@ -109,8 +109,9 @@ def test_night_reason_only_for_a_camera_seen_fine_by_day() -> None:
     # Never seen by day (agent started at night, no reference): the day checks' verdict stands;
     # noise those checks pass is named for the night, saying so.
     assert watch.review("c1", NIGHT, black, Reason.NO_VIDEO) is None
-    unknown = watch.review("c1", NIGHT, picture(55, 15, False), Reason.NONE)
-    assert unknown is not None and unknown[0] is Reason.NIGHT_NO_IR and "not yet seen by day" in unknown[1]
+    for day_verdict in (Reason.NONE, Reason.OBSTRUCTED):  # noise sits at the covered threshold
+        unknown = watch.review("c1", NIGHT, picture(55, 15, False), day_verdict)
+        assert unknown is not None and unknown[0] is Reason.NIGHT_NO_IR and "not yet seen by day" in unknown[1]
     # Black by day is a day fault, not a night one.
     assert watch.review("c1", DAY, black, Reason.NO_VIDEO) is None
     assert watch.review("c1", DAY, picture(120, 5, True), Reason.NONE) is None
