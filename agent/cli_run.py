@@ -60,6 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         site = config.site
         publisher = Publisher(PublisherSettings.from_config(config), outbox, runner.current_snapshot,
                               SiteInfo(name=site.name, agency=site.agency, lat=site.lat, lon=site.lon))
+        runner.on_identity_change = publisher.request_birth  # the centre keeps change events
         taker = taker_for_runner(runner, publisher.publish_reply)
         publisher.on_command = taker.handle  # snapshot commands; replies go straight out
         if runner.recording is not None:

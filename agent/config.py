@@ -43,8 +43,10 @@ __all__ = [
     "Credential",
     "CredentialsConfig",
     "DiscoveryConfig",
+    "DriftThresholds",
     "FallbackBroker",
     "HealthConfig",
+    "NightThresholds",
     "OutboxConfig",
     "PictureThresholds",
     "Secrets",
@@ -323,6 +325,27 @@ class PictureThresholds(_Config):
     min_fps: float = Field(default=2.0, ge=0, le=240, description="Measured frame rate below = low_fps")
 
 
+class NightThresholds(_Config):
+    """Night-vision checks; the defaults are justified in agent/night.py."""
+
+    enabled: bool = Field(default=True, description="Judge night pictures (needs site.lat and site.lon)")
+    black_max_mean: float = Field(default=24.0, ge=0, le=255, description="Night picture mean grey at or below = night_black")
+    max_structure: float = Field(
+        default=6.0, ge=0, le=128, description="Spread of block means at or below = no scene (night_black / night_no_ir)")
+
+
+class DriftThresholds(_Config):
+    """Stream drift against the ONVIF profile; the defaults are justified in agent/drift.py."""
+
+    enabled: bool = Field(default=True, description="Compare the stream with its ONVIF profile")
+    window: int = Field(default=3, ge=1, le=100, description="Checks averaged before drift is judged")
+    min_fps_ratio: float = Field(default=0.7, ge=0, le=1, description="Mean measured/configured frame rate below = low_fps")
+    min_bitrate_ratio: float = Field(
+        default=0.3, ge=0, le=1, description="Mean measured/configured bit rate below = low_bitrate")
+    bitrate_every: int = Field(default=5, ge=1, le=1000, description="Measure the bit rate every Nth check")
+    bitrate_packets: int = Field(default=10, ge=2, le=500, description="Packets read per bit-rate sample")
+
+
 class ChecksConfig(_Config):
     """How often and how hard each camera is checked."""
 
@@ -337,6 +360,8 @@ class ChecksConfig(_Config):
     burst_frames: int = Field(default=5, ge=2, le=100, description="Frames read per check (fps, frozen)")
     max_clock_skew_s: float = Field(default=300.0, ge=1, le=86400 * 365, description="Camera clock off by more = clock_skew")
     picture: PictureThresholds = Field(default_factory=PictureThresholds)
+    night: NightThresholds = Field(default_factory=NightThresholds)
+    drift: DriftThresholds = Field(default_factory=DriftThresholds)
 
     @model_validator(mode="after")
     def _jitter_below_interval(self) -> ChecksConfig:

@@ -67,6 +67,7 @@ class MediaSource:
     height: int | None
     fps: float | None
     codec: str  # "H264", "H265", "JPEG", ... or "" when unknown
+    bitrate_kbps: int | None = None  # configured bit-rate limit of the profile (kbit/s)
 
 
 @dataclass(frozen=True)

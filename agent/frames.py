@@ -104,6 +104,7 @@ class GrabResult:
     fps: float | None  # from stream timestamps, else arrival times
     reported_fps: float | None  # what the stream header claims
     codec: str
+    kbps: float | None = None  # from compressed packets after the burst, when sampled
 
 
 def with_credentials(uri: str, username: str, password: str) -> str:
@@ -140,8 +141,36 @@ def _fps(pts_ms: list[float], arrivals: list[float]) -> float | None:
     return (len(arrivals) - 1) / span if span > 0 else None
 
 
-def grab_blocking(uri: str, *, frames: int, open_timeout_s: float, read_timeout_s: float) -> GrabResult:
-    """Open ``uri``, read ``frames`` frames and release it (blocking; run in a thread)."""
+def _sample_kbps(cap: cv2.VideoCapture, packets: int, fps: float | None) -> float | None:
+    """Read ``packets`` compressed packets (no decoding) and return their bit rate.
+
+    OpenCV's FFmpeg backend switches to raw packets on ``CAP_PROP_FORMAT = -1`` mid-stream;
+    the first packet's bytes are left out, the span of the others' timestamps is the time.
+    """
+    if not cap.set(cv2.CAP_PROP_FORMAT, -1):
+        return None
+    sizes: list[int] = []
+    pts: list[float] = []
+    for _ in range(packets):
+        ok, packet = cap.read()
+        if not ok or packet is None:
+            break
+        sizes.append(int(packet.size))
+        pts.append(float(cap.get(cv2.CAP_PROP_POS_MSEC)))
+    if len(sizes) < 2:
+        return None
+    span_s = (pts[-1] - pts[0]) / 1000.0
+    if span_s <= 0 and fps:
+        span_s = (len(sizes) - 1) / fps
+    return sum(sizes[1:]) * 8 / 1000.0 / span_s if span_s > 0 else None
+
+
+def grab_blocking(uri: str, *, frames: int, open_timeout_s: float, read_timeout_s: float,
+                  sample_packets: int = 0) -> GrabResult:
+    """Open ``uri``, read ``frames`` frames and release it (blocking; run in a thread).
+
+    With ``sample_packets``, that many compressed packets are read after the burst to
+    measure the bit rate (no decoding: about a second of stream, little CPU)."""
     start = time.monotonic()
     cap = cv2.VideoCapture(
         uri,
@@ -175,15 +204,18 @@ def grab_blocking(uri: str, *, frames: int, open_timeout_s: float, read_timeout_
         reported = float(cap.get(cv2.CAP_PROP_FPS))
         fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
         codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\x00 ") if fourcc else ""
+        fps = _fps(pts, arrivals)
+        kbps = _sample_kbps(cap, sample_packets, fps) if sample_packets > 1 else None
         return GrabResult(
             frames=tuple(got),
             width=width,
             height=height,
             open_s=opened - start,
             first_frame_s=arrivals[0] - start,
-            fps=_fps(pts, arrivals),
+            fps=fps,
             reported_fps=reported if reported > 0 else None,
             codec=codec,
+            kbps=kbps,
         )
     finally:
         cap.release()
@@ -198,13 +230,14 @@ async def grab(
     open_timeout_s: float = 8.0,
     read_timeout_s: float = 4.0,
     executor: Executor | None = None,
+    sample_packets: int = 0,
 ) -> GrabResult:
     """Grab a burst from ``uri`` in a worker thread (or ``executor``), never taking much
     over the timeouts."""
     full = with_credentials(uri, username, password)
-    deadline = open_timeout_s + read_timeout_s * frames + OUTER_GRACE_S
-    work = functools.partial(grab_blocking, full, frames=frames,
-                             open_timeout_s=open_timeout_s, read_timeout_s=read_timeout_s)
+    deadline = open_timeout_s + read_timeout_s * (frames + sample_packets) + OUTER_GRACE_S
+    work = functools.partial(grab_blocking, full, frames=frames, open_timeout_s=open_timeout_s,
+                             read_timeout_s=read_timeout_s, sample_packets=sample_packets)
     try:
         return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(executor, work), deadline)
     except TimeoutError as err:

@@ -58,6 +58,7 @@ def camera_inventory(info: DeviceInfo, source: MediaSource, *, username: str | N
         stream_uri=source.stream_uri[:512], snapshot_uri=source.snapshot_uri[:512],
         width=_within(source.width, 16384), height=_within(source.height, 16384),
         fps=_within(source.fps, 1000), codec=source.codec[:32],
+        bitrate_kbps=_within(source.bitrate_kbps, 1_000_000),
         clock_offset_s=info.clock_offset_s, default_password=default,
     )
 

@@ -379,7 +379,7 @@ async def _read(conv: _Conversation) -> DeviceInfo:
         sources.append(MediaSource(
             token=choice.source_token, profile_token=choice.profile_token,
             stream_uri=stream_uri, snapshot_uri=snapshot_uri, width=choice.width,
-            height=choice.height, fps=choice.fps, codec=choice.codec,
+            height=choice.height, fps=choice.fps, codec=choice.codec, bitrate_kbps=choice.bitrate_kbps,
         ))
     if not sources:
         warnings.append("no media profile with a video source")

@@ -47,6 +47,7 @@ class ProfileChoice:
     height: int | None
     fps: float | None
     codec: str
+    bitrate_kbps: int | None = None  # RateControl.BitrateLimit (kbit/s), None when not stated
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -185,6 +186,7 @@ def choose_profiles(profiles: Any) -> list[ProfileChoice]:
             fps = float(fps_raw) if fps_raw is not None and float(fps_raw) > 0 else None
         except (TypeError, ValueError):
             fps = None
+        bitrate = _int(_get(profile, "VideoEncoderConfiguration", "RateControl", "BitrateLimit"))
         choice = ProfileChoice(
             source_token=source,
             profile_token=token,
@@ -192,6 +194,7 @@ def choose_profiles(profiles: Any) -> list[ProfileChoice]:
             height=height,
             fps=fps,
             codec=_codec(_get(profile, "VideoEncoderConfiguration")),
+            bitrate_kbps=bitrate if bitrate is not None and bitrate > 0 else None,
         )
         pixels = (width or 0) * (height or 0)
         if source not in best or pixels > best[source][0]:

@@ -10,7 +10,9 @@ Outcome rules (DESIGN.md camera states):
   (auth_failed, RTSP 401 included), or its stream does not open or stops (stream_failed);
   a camera with no stream and a failing ONVIF is down with onvif_failed.
 * ``degraded``: the stream works but the picture is not usable (no_video, frozen,
-  obstructed, blurred, scene_changed, low_fps), ONVIF fails beside a working stream
+  obstructed, blurred, scene_changed, low_fps; in darkness night_black and night_no_ir,
+  :mod:`agent.night`), the stream is not what its ONVIF profile says (low_fps,
+  low_bitrate, resolution_changed over a window, :mod:`agent.drift`), ONVIF fails beside a working stream
   (onvif_failed), the camera's clock is far off (clock_skew), or only snapshots work.
 * ``up``: otherwise.
 
@@ -23,7 +25,7 @@ import asyncio
 import logging
 import multiprocessing
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -33,12 +35,14 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
-from protocol import CameraState, Reason
+from protocol import CameraInventory, CameraState, Reason
 
 from . import onvif_client
 from .config import CameraConfig, ChecksConfig, Credential
+from .drift import DriftSample, DriftWatch, Profile
 from .frames import ANALYSIS_WIDTH, FrameError, GrabResult, GrabTimeout, StreamEndedError, grab
 from .models import DetailValue, ProbeResult, StepResult
+from .night import NightWatch
 from .picture import assess, measure, reference_image
 from .references import ReferenceStore
 from .rtsp import describe, ping
@@ -102,11 +106,18 @@ class Prober:
         references: ReferenceStore | None = None,
         onvif: OnvifChecker | None = onvif_alive,
         clock: Callable[[], datetime] = _now,
+        site: tuple[float | None, float | None] = (None, None),
+        profiles: Mapping[str, CameraInventory] | None = None,
     ) -> None:
         self.checks = checks
         self.references = references
         self.onvif = onvif
         self.clock = clock
+        # Night: darkness from the site's lat/lon; drift: the ONVIF profiles the runner reads.
+        self.night = NightWatch(site[0], site[1], checks.night)
+        self.drift = DriftWatch(checks.drift)
+        self.profiles: Mapping[str, CameraInventory] = profiles if profiles is not None else {}
+        self._checks_done: dict[str, int] = {}
         self._previous: dict[str, Gray] = {}
         self._cred_index: dict[str, int] = {}
         self.isolated: set[str] = set()
@@ -234,13 +245,32 @@ class Prober:
         logger.debug("%s: %s", camera.id, problem[1])
         return StepResult("onvif", False, time.monotonic() - start, problem[1]), None, problem
 
+    def _profile(self, camera: CameraConfig) -> Profile | None:
+        """The ONVIF profile of the stream this camera's checks read, when known.
+
+        The inventory holds the camera's main profile; an installer who configured a
+        sub-stream checks another stream, whose settings we do not know: no drift judged."""
+        inv = self.profiles.get(camera.id)
+        if inv is None or (inv.stream_uri and urlsplit(inv.stream_uri)[2:4] != urlsplit(camera.stream_uri)[2:4]):
+            return None
+        return Profile(inv.width, inv.height, inv.fps, inv.bitrate_kbps)
+
+    def _sample_packets(self, camera: CameraConfig) -> int:
+        """Packets to read for a bit-rate sample on this check (every ``bitrate_every``th)."""
+        d = self.checks.drift
+        camera_id = camera.id
+        profile = self._profile(camera)
+        if not d.enabled or profile is None or profile.bitrate_kbps is None:
+            return 0
+        return d.bitrate_packets if self._checks_done.get(camera_id, 0) % d.bitrate_every == 0 else 0
+
     async def _grab(self, camera: CameraConfig, cred: Credential | None) -> GrabResult:
         user, password = _auth(cred)
         c = self.checks
         executor = self._isolation_pool() if camera.id in self.isolated else None
         return await grab(camera.stream_uri, user, password, frames=c.burst_frames,
                           open_timeout_s=c.rtsp_open_timeout_s, read_timeout_s=c.rtsp_read_timeout_s,
-                          executor=executor)
+                          executor=executor, sample_packets=self._sample_packets(camera))
 
     async def _stream(self, camera: CameraConfig, creds: list[Credential]
                       ) -> tuple[list[StepResult], GrabResult | tuple[Reason, str]]:
@@ -384,8 +414,16 @@ class Prober:
                        grabbed: GrabResult, onvif_problem: tuple[Reason, str] | None,
                        clock_offset: float | None, details: dict[str, DetailValue]) -> ProbeResult:
         details.update({"codec": grabbed.codec, "open_s": round(grabbed.open_s, 3)})
+        if grabbed.kbps is not None:
+            details["kbps"] = round(grabbed.kbps, 1)
         result = self._verdict(camera, at, steps, list(grabbed.frames), grabbed.fps, onvif_problem,
                                clock_offset, details)
+        self._checks_done[camera.id] = self._checks_done.get(camera.id, 0) + 1
+        drift = self.drift.observe(camera.id, DriftSample(grabbed.width, grabbed.height, grabbed.fps,
+                                                          grabbed.kbps), self._profile(camera))
+        if drift is not None and result.state is CameraState.UP:
+            result = ProbeResult(camera.id, at, CameraState.DEGRADED, drift[0], f"{camera.address}: {drift[1]}",
+                                 result.steps, result.details)
         return ProbeResult(
             result.camera_id, result.at, result.state, result.reason, result.message, result.steps,
             result.details, width=grabbed.width, height=grabbed.height, fps=grabbed.fps,
@@ -403,12 +441,17 @@ class Prober:
                               thresholds=self.checks.picture)
             self._previous[camera.id] = frames[-1]
             picture_reason, picture_message = assess(metrics, fps, self.checks.picture)
+            night = self.night.review(camera.id, at, frames[-1], picture_reason,
+                                      seen_fine_before=reference is not None)
+            if night is not None:
+                picture_reason, picture_message = night
             details.update({k: v for k, v in metrics.as_details().items() if v is not None})
             steps.append(StepResult("picture", picture_reason is Reason.NONE, time.monotonic() - start,
                                     picture_message))
             if picture_reason is not Reason.NONE:
                 state, reason, message = CameraState.DEGRADED, picture_reason, f"{camera.address}: {picture_message}"
-            elif reference is None and self.references is not None:
+            elif reference is None and self.references is not None and not self.night.dark(at):
+                # References come from daylight only: a night picture is a poor one (IR, noise).
                 if self.references.save(camera.id, reference_image(frames[-1])):
                     logger.info("%s: scene reference taken", camera.id)
         if state is CameraState.UP and onvif_problem is not None:
@@ -425,6 +468,7 @@ class Prober:
         """Drop what is remembered about a camera."""
         self._previous.pop(camera_id, None)
         self._cred_index.pop(camera_id, None)
+        self.drift.forget(camera_id)
         self.isolated.discard(camera_id)
 
 

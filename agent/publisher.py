@@ -373,6 +373,12 @@ class Publisher(BrokerMoves):
         elif isinstance(decoded, Command) and self.on_command is not None:
             self.on_command(decoded)
 
+    def request_birth(self) -> None:
+        """Send a fresh birth soon (a camera's identity changed: replaced, firmware, rebooted)."""
+        with self._lock:
+            self._need_birth = True
+        self._wake.set()
+
     def publish_reply(self, message: SiteMessage, kind: Kind = Kind.SNAPSHOT) -> bool:
         """Publish one reply (QoS 1, not retained, not kept in the outbox) if connected now.
 

@@ -50,6 +50,10 @@ SPARE_THREADS = 8
 # Maker, model, firmware and serial change rarely (a firmware upgrade, a swapped camera):
 # reading them at start and every 6 h keeps births current at ~10 SOAP calls per camera.
 INVENTORY_REFRESH_S = 6 * 3600.0
+# A camera clock that jumps by more than this between two checks was reset: the camera
+# rebooted (cameras without a battery-backed clock start at 1970 or their build date, and
+# one syncing NTP after boot jumps back). Well above drift and our own check-to-check noise.
+REBOOT_CLOCK_JUMP_S = 120.0
 
 # (camera_id, address, onvif port, video source, [(user, password), ...]) -> inventory or None
 InventoryReader = Callable[
@@ -60,7 +64,8 @@ InventoryReader = Callable[
 def check_deadline(config: AgentConfig) -> float:
     """Longest one camera check may take: every step's timeout plus grace, summed."""
     c = config.checks
-    stream = c.rtsp_open_timeout_s + c.rtsp_read_timeout_s * c.burst_frames + OUTER_GRACE_S
+    packets = c.drift.bitrate_packets if c.drift.enabled else 0
+    stream = c.rtsp_open_timeout_s + c.rtsp_read_timeout_s * (c.burst_frames + packets) + OUTER_GRACE_S
     # TCP, then ONVIF beside (stream, DESCRIBE diagnosis, one retry), then a snapshot.
     return c.tcp_timeout_s + max(c.onvif_timeout_s, 2 * stream + c.rtsp_open_timeout_s) + (
         c.snapshot_timeout_s + c.tcp_timeout_s
@@ -87,8 +92,10 @@ class Runner:
         self.secrets = secrets
         self.sink = sink
         self.clock = clock
+        self.inventory: dict[str, CameraInventory] = {}
         self.prober = prober or Prober(
-            config.checks, references=ReferenceStore(config.state_dir / "references"), clock=clock
+            config.checks, references=ReferenceStore(config.state_dir / "references"), clock=clock,
+            site=(config.site.lat, config.site.lon), profiles=self.inventory,
         )
         self.health = HealthTracker(config.health)
         self.started = clock()
@@ -100,11 +107,15 @@ class Runner:
         self._executor: ThreadPoolExecutor | None = None
         self._executor_loop: asyncio.AbstractEventLoop | None = None
         self._inventory_reader = inventory
-        self.inventory: dict[str, CameraInventory] = {}
         # Recording health (issue 16): read on its own cadence, applied on every live check.
         if recording is None and config.recording.recorders:
             recording = RecordingMonitor(config.recording, build_sources(config, secrets), clock=clock)
         self.recording = recording
+        # Change events for the centre (aggregator/store/changes.py): reboots seen here, and a
+        # callback (the publisher's request_birth) when a camera's identity or reboot changes.
+        self.reboots: dict[str, datetime] = {}
+        self.on_identity_change: Callable[[], None] | None = None
+        self._reread: set[str] = set()
 
     @property
     def cameras(self) -> list[CameraConfig]:
@@ -139,7 +150,11 @@ class Runner:
                     f"{camera.address} hangs: check did not finish within {self._deadline:.0f} s",
                     (StepResult("deadline", False, time.monotonic() - start),),
                 )
-        return self._record(result)
+        result = self._record(result)
+        if camera.id in self._reread:
+            self._reread.discard(camera.id)
+            await self.refresh_inventory({camera.id})
+        return result
 
     def _with_recording(self, result: ProbeResult) -> ProbeResult:
         """A live-fine camera whose footage is not recorded as required is degraded, never up."""
@@ -153,6 +168,13 @@ class Runner:
     def _record(self, result: ProbeResult) -> ProbeResult:
         """Apply the recording verdict, keep and confirm the result; return what was recorded."""
         result = self._with_recording(result)
+        before = self.last.get(result.camera_id)
+        if (before is not None and before.clock_offset_s is not None and result.clock_offset_s is not None
+                and abs(result.clock_offset_s - before.clock_offset_s) > REBOOT_CLOCK_JUMP_S):
+            logger.info("%s: camera clock jumped by %.0f s: it rebooted", result.camera_id,
+                        result.clock_offset_s - before.clock_offset_s)
+            self.reboots[result.camera_id] = result.at
+            self._identity_changed()
         self.last[result.camera_id] = result
         if result.state is not CameraState.UP:
             logger.debug("%s: %s %s: %s", result.camera_id, result.state.value, result.reason.value,
@@ -160,6 +182,8 @@ class Runner:
         change = self.health.observe(result)
         if change is not None:
             self._emit(change)
+            if change.previous is CameraState.DOWN and change.state is not CameraState.DOWN:
+                self._reread.add(result.camera_id)  # back after an outage: swapped? re-read it
         if self.on_result is not None:
             self.on_result(result)
         return result
@@ -184,11 +208,22 @@ class Runner:
 
         return list(await asyncio.gather(*(one(cam) for cam in self.cameras)))
 
-    async def refresh_inventory(self) -> int:
-        """Read every ONVIF camera's inventory (maker, model, firmware, serial, MAC); count read."""
+    def _identity_changed(self) -> None:
+        if self.on_identity_change is not None:
+            try:
+                self.on_identity_change()
+            except Exception:  # the publisher's trouble must not stop checks
+                logger.exception("identity change callback failed")
+
+    async def refresh_inventory(self, only: set[str] | None = None) -> int:
+        """Read every ONVIF camera's inventory (maker, model, firmware, serial, MAC); count read.
+
+        ``only``: just these cameras. A serial or firmware that differs from the last read
+        (camera replaced, firmware changed) asks for a fresh birth (``on_identity_change``)."""
         reader = self._inventory_reader
         if reader is None:
             return 0
+        changed: list[str] = []
 
         async def one(cam: CameraConfig) -> None:
             assert reader is not None and cam.onvif_port is not None
@@ -203,9 +238,20 @@ class Runner:
                     logger.info("%s: inventory not read within %.0f s", cam.id, self._deadline)
                     return
             if found is not None:
+                old = self.inventory.get(cam.id)
+                if old is not None and (old.serial, old.firmware) != (found.serial, found.firmware):
+                    logger.warning("%s: identity changed: serial %s -> %s, firmware %s -> %s", cam.id,
+                                   old.serial, found.serial, old.firmware, found.firmware)
+                    changed.append(cam.id)
+                    forget = getattr(self.prober, "forget", None)
+                    if forget is not None:  # another unit: its drift figures start afresh
+                        forget(cam.id)
                 self.inventory[cam.id] = found
 
-        await asyncio.gather(*(one(c) for c in self.cameras if c.onvif_port is not None))
+        await asyncio.gather(*(one(c) for c in self.cameras
+                               if c.onvif_port is not None and (only is None or c.id in only)))
+        if changed:
+            self._identity_changed()
         return sum(1 for c in self.cameras if c.id in self.inventory)
 
     async def _inventory_loop(self, stop: asyncio.Event) -> None:
@@ -223,8 +269,13 @@ class Runner:
         jitter = self.config.checks.jitter_s
         # Spread first checks over the jitter window, then keep a steady period.
         due = time.monotonic() + self._rng.uniform(0, jitter)
+        night = getattr(self.prober, "night", None)
         while not stop.is_set():
             delay = due - time.monotonic()
+            if night is not None:  # no night may pass without a check in darkness
+                shorter = night.delay_s(camera.id, self.clock(), delay)
+                due -= delay - shorter
+                delay = shorter
             if delay > 0 and await _stopped(stop, delay):
                 return
             await self.check_camera(camera)
@@ -275,6 +326,8 @@ class Runner:
                                ("snapshot_uri", cam.snapshot_uri)):
                 if value:
                     figures[key] = value
+            if cam.id in self.reboots:
+                figures["rebooted_at"] = self.reboots[cam.id]
             if last is not None:
                 measured: tuple[tuple[str, object], ...] = (
                     ("width", last.width), ("height", last.height),

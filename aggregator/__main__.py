@@ -23,6 +23,7 @@ from sqlite_utils import Database
 
 from aggregator.broker.accounts import add_cli as accounts_cli
 from aggregator.broker.enrol import add_cli as enrol_cli
+from aggregator.cli.advisories import register as advisories_cli
 from aggregator.cli.audit import register as audit_cli
 from aggregator.cli.audit_plan import register as audit_plan_cli
 from aggregator.cli.config import register as config_cli
@@ -140,6 +141,7 @@ COMMANDS: list[Register] = [
     report_cli,  # report
     config_cli,  # config show, config reference
     topology_cli,  # topology render
+    advisories_cli,  # advisories list|import
 ]
 
 _CONFIG_HELP = "TOML settings file (CAMWATCH_* variables win over it)"

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from aggregator import web
 from aggregator.api import (
+    advisories,
     alert_images,
     alerts,
     areas,
@@ -25,6 +26,7 @@ from aggregator.api import (
     audit_plans,
     availability,
     cameras,
+    changes,
     faults,
     live,
     maintenance,
@@ -55,7 +57,8 @@ ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (areas.router, True), (sites.router, True), (cameras.router, True), (snapshots.router, True),
     (availability.router, True), (live.router, True), (ops.router, True), (ops.health_router, False),
     (faults.router, True), (maintenance.router, True), (alerts.router, True), (audit.router, True),
-    (audit_edit.router, True), (search.router, True), (audit_plans.router, True),
+    (audit_edit.router, True), (search.router, True), (audit_plans.router, True), (advisories.router, True),
+    (changes.router, True),
     (reports.router, True), (alert_images.router, False), (web.router, False),
 )  # fmt: skip
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from aggregator.audit.advisories import migrate_advisories
 from aggregator.audit.history import migrate_audit_v3
 from aggregator.audit.plan_store import migrate_audit_plans
 from aggregator.audit.store import migrate_audit, migrate_audit_counts, migrate_audit_v2
@@ -24,6 +25,7 @@ from aggregator.faults.routing import migrate_routes_v2
 from aggregator.faults.store import migrate_faults, migrate_faults_v2
 from aggregator.ingest.quarantine import migrate_quarantine
 from aggregator.notify.images import migrate_image_links
+from aggregator.store.changes import migrate_changes
 from aggregator.store.clocks import migrate_clocks
 from aggregator.store.db import (
     Migration,
@@ -58,6 +60,8 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("audit_counts_v1", migrate_audit_counts),
     ("recording_v1", migrate_recording),
     ("faults_v2", migrate_faults_v2),
+    ("advisories_v1", migrate_advisories),
+    ("changes_v1", migrate_changes),
 )
 
 

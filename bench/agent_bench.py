@@ -20,6 +20,7 @@ Targets (issue 3): 64 cameras within a 60 s cycle at <= 25 % of 2 cores and <= 2
     .venv/bin/python bench/agent_bench.py --size 1280x720 --sizes 64 --repeats 1   # HD cameras
     .venv/bin/python bench/agent_bench.py --picture     # the figures behind agent/picture.py
     .venv/bin/python bench/agent_bench.py --recording   # recording check cost beside the live check (issue 16)
+    .venv/bin/python bench/agent_bench.py --drift       # drift and night checks beside the live check (issue 16)
 """
 
 from __future__ import annotations
@@ -157,6 +158,70 @@ def bench(sizes: list[int], repeats: int, full_baseline: bool, size: tuple[int, 
         server.kill()
 
 
+# issue 16 (i16b): the cost of the drift and night checks beside the live-picture check alone.
+DRIFT_CYCLES = 5  # one bit-rate sample per camera at the default bitrate_every (5)
+
+
+def worker_checks(port: int, n: int, mode: str) -> dict[str, Any]:
+    """``DRIFT_CYCLES`` cycles of ``n`` cameras: ``drift-live`` (picture checks only, night and drift
+    off), ``drift`` (defaults: night on at a Bangkok night, profiles known, a bit-rate sample
+    every 5th check) or ``drift-every`` (a bit-rate sample every check: the worst case)."""
+    from datetime import UTC, datetime
+
+    from agent.config import parse_config
+    from agent.models import PrintSink
+    from agent.runner import Runner
+    from protocol import CameraInventory
+
+    on = mode != "drift-live"
+    checks: dict[str, Any] = {"night": {"enabled": on},
+                              "drift": {"enabled": on, "bitrate_every": 1 if mode == "drift-every" else 5}}
+    config = parse_config({
+        "site": {"site_id": "bench", "province": "10", "district": "1001", "lat": 13.75, "lon": 100.5},
+        "state_dir": tempfile.mkdtemp(prefix="camwatch-bench-"), "checks": checks,
+        "cameras": [{"id": f"cam{i}", "address": "127.0.0.1", "onvif_port": None, "stream_uri": uri}
+                    for i, uri in enumerate(_uris(port, n))],
+    })
+    night = datetime(2024, 12, 31, 15, 0, tzinfo=UTC)  # 22:00 in Bangkok: the night checks run
+    runner = Runner(config, None, PrintSink(open(os.devnull, "w")), clock=lambda: night, inventory=None)  # noqa: SIM115
+    if on:  # what ONVIF would have said: the rig's own settings
+        for cam in runner.cameras:
+            runner.inventory[cam.id] = CameraInventory(width=320, height=240, fps=10.0, bitrate_kbps=256)
+
+    async def cycles() -> list[Any]:
+        return [await runner.check_all() for _ in range(DRIFT_CYCLES)]
+
+    cpu0, _ = _usage()
+    t0 = time.monotonic()
+    results = asyncio.run(cycles())
+    wall = (time.monotonic() - t0) / DRIFT_CYCLES
+    cpu1, rss = _usage()
+    up = sum(r.state.value == "up" for r in results[-1])
+    return {"wall": wall, "cpu": (cpu1 - cpu0) / DRIFT_CYCLES, "rss": rss, "ok": up, "n": n}
+
+
+def drift_bench(n: int, repeats: int) -> None:
+    """Live check alone vs with drift and night checks, same rig, same run, fresh processes."""
+    from tests.rig.rtsp_server import RtspServer
+
+    server = RtspServer(workdir=Path(tempfile.mkdtemp(prefix="camwatch-rtsp-")), copies=MOUNT_COPIES).start(timeout=60)
+    try:
+        print(f"{n} cameras on {MOUNT_COPIES} shared 320x240 10 fps mounts, {DRIFT_CYCLES} cycles per process, "
+              f"median of {repeats} processes per side\n")
+        rows = {mode: median_of([run_worker(mode, server.port, n) for _ in range(repeats)])
+                for mode in ("drift-live", "drift", "drift-every")}
+        print(f"{'side':<12} {'cycle s':>8} {'CPU ms/cam/cycle':>17} {'peak RSS MiB':>13} {'ok':>4}")
+        for mode, m in rows.items():
+            print(f"{mode:<12} {m['wall']:>8.2f} {1000 * m['cpu'] / n:>17.2f} {m['rss']:>13.1f} {m['ok']:>4.0f}")
+        base = rows["drift-live"]
+        for mode in ("drift", "drift-every"):
+            m = rows[mode]
+            print(f"ratio {mode} / drift-live: CPU {m['cpu'] / max(base['cpu'], 1e-9):.2f}x, cycle "
+                  f"{m['wall'] / base['wall']:.2f}x, RSS {m['rss'] / base['rss']:.2f}x")
+    finally:
+        server.kill()
+
+
 def picture_figures(repeats: int) -> None:
     """Print the picture metrics of every rig mount (the table in agent/picture.py)."""
     from agent import picture
@@ -168,7 +233,7 @@ def picture_figures(repeats: int) -> None:
     try:
         t = PictureThresholds()
         ref = grab_blocking(server.uri("moving"), frames=2, open_timeout_s=5, read_timeout_s=3).frames[-1]
-        for mount in ("moving", "black", "frozen", "covered", "blurred", "moved"):
+        for mount in ("moving", "black", "frozen", "covered", "blurred", "moved", "night-ir", "night-noise"):
             diffs: list[float] = []
             metrics = None
             for _ in range(repeats):
@@ -176,7 +241,9 @@ def picture_figures(repeats: int) -> None:
                 diffs += [picture.block_diff(g.frames[0], f) for f in g.frames[1:]]
                 metrics = picture.measure(g.frames, reference=ref, thresholds=t)
             assert metrics is not None
-            print(f"{mount:<8} block diff {min(diffs):6.2f}-{max(diffs):6.2f}  {metrics.as_details()}")
+            from agent.night import structure  # issue 16: the night checks' figure
+            print(f"{mount:<8} block diff {min(diffs):6.2f}-{max(diffs):6.2f}  {metrics.as_details()}  "
+                  f"structure {structure(g.frames[-1]):.2f}")
     finally:
         server.kill()
 
@@ -269,20 +336,26 @@ def main() -> None:
     parser.add_argument("--full-baseline", action="store_true")
     parser.add_argument("--picture", action="store_true")
     parser.add_argument("--size", default="320x240", help="camera picture size WxH (e.g. 1280x720)")
-    parser.add_argument("--worker", choices=["camwatch", "naive", "live", "live+recording"])
+    parser.add_argument("--worker", choices=["camwatch", "naive", "live", "live+recording",
+                                             "drift-live", "drift", "drift-every"])
     parser.add_argument("--recording", action="store_true", help="recording check cost beside the live check")
     parser.add_argument("--segments", type=int, default=4320, help="--recording: segments per camera (30 days)")
     parser.add_argument("--root", help="--worker live/live+recording: the recording directory")
+    parser.add_argument("--drift", action="store_true", help="drift and night checks vs the live check (64 cameras)")
     parser.add_argument("--port", type=int)
     parser.add_argument("--n", type=int)
     args = parser.parse_args()
     if args.worker in ("live", "live+recording"):
         print(json.dumps(worker_recording(args.port, args.n, args.root, args.worker == "live")))
+    elif args.worker in ("drift-live", "drift", "drift-every"):
+        print(json.dumps(worker_checks(args.port, args.n, args.worker)))
     elif args.recording:
         recording_bench(max(args.sizes), args.segments, args.repeats)
     elif args.worker:
         fn = worker_camwatch if args.worker == "camwatch" else worker_naive
         print(json.dumps(fn(args.port, args.n)))
+    elif args.drift:
+        drift_bench(max(args.sizes), args.repeats)
     elif args.picture:
         picture_figures(args.repeats)
     else:

@@ -65,6 +65,7 @@ __all__ = [
 
 PROTOCOL_MAJOR = 1
 PROTOCOL_VERSION = "1.1"  # 1.1: recording reasons and heartbeat recording figures (issue 16)
+# (also 1.1: night and drift reasons, CameraInventory.bitrate_kbps and rebooted_at, issue 16)
 # Event ids are positive signed 64-bit integers so SQLite stores them natively.
 MAX_EVENT_ID = 2**63 - 1
 _EPOCH_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
@@ -148,6 +149,12 @@ class Reason(StrEnum):
     STORAGE_FAULT = "storage_fault"
     STORAGE_FULL = "storage_full"
 
+    # Night vision and stream drift (issue 16; agent/night.py, agent/drift.py).
+    NIGHT_BLACK = "night_black"  # fine by day, black at night
+    NIGHT_NO_IR = "night_no_ir"  # fine by day, only sensor noise at night (IR dead, IR-cut stuck)
+    LOW_BITRATE = "low_bitrate"  # far below the bit rate its ONVIF profile is configured to send
+    RESOLUTION_CHANGED = "resolution_changed"  # not the resolution its ONVIF profile says
+
 
 # A camera carrying one of these is degraded (never up): live, but not recorded as required.
 RECORDING_REASONS: frozenset[Reason] = frozenset({
@@ -230,10 +237,14 @@ class CameraInventory(_Model):
     height: int | None = Field(default=None, ge=1, le=16384)
     fps: float | None = Field(default=None, ge=0, le=1000)
     codec: str = Field(default="", max_length=32)
+    bitrate_kbps: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Bit-rate limit of its ONVIF profile, kbit/s (protocol 1.1)")
     clock_offset_s: float | None = Field(default=None, description="Camera clock minus agent clock")
     default_password: bool | None = Field(
         default=None, description="A known default password works (the password itself never travels)"
     )
+    rebooted_at: Timestamp | None = Field(
+        default=None, description="Last reboot the agent saw (the camera's clock jumped; protocol 1.1)")
 
     @field_validator("stream_uri", "snapshot_uri")
     @classmethod

@@ -49,6 +49,7 @@ from aggregator.api.schemas.audit import (
     StatusOut,
 )
 from aggregator.audit import queries
+from aggregator.audit.advisories import current_advisories, match_advisories
 from aggregator.audit.hygiene import hygiene_flags, load_fleet, rollup, skewed_sites
 from aggregator.audit.reconcile import Class, ReconcileOptions
 from aggregator.audit.register import import_register
@@ -267,14 +268,16 @@ def risk_coverage(ctx: ContextDep, db: DbDep, caller: CallerDep, province: Provi
 
 
 @router.get("/hygiene", response_model=HygienePublic, summary="Security hygiene flags per province and camera")
-def hygiene(db: DbDep, caller: CallerDep, province: ProvinceQ = None,
+def hygiene(db: DbDep, ctx: ContextDep, caller: CallerDep, province: ProvinceQ = None,
             limit: Annotated[int, Query(ge=0, le=5000)] = 500) -> HygienePublic:  # fmt: skip
-    """Default passwords, old firmware and clock drift, rolled up per province, with the
-    flagged cameras (up to ``limit``)."""
+    """Default passwords, old firmware, clock drift, firmware advisories (known exploited
+    vulnerabilities), cameras replaced within 30 days and cameras rebooting 3 times a week,
+    rolled up per province, with the flagged cameras (up to ``limit``)."""
     provinces = visible_provinces(caller, province)
     # "Newest firmware" is judged against the whole fleet, then cut to the caller's view.
-    fleet = load_fleet(db)
-    flags = hygiene_flags(fleet)
+    fleet = load_fleet(db, now_ms=to_ms(ctx.clock()))
+    advised = {key: [a.cve for a in found] for key, found in match_advisories(fleet, current_advisories(db)).items()}
+    flags = hygiene_flags(fleet, advised=advised)
 
     def keep(p: str) -> bool:
         return provinces is None or p in provinces
@@ -284,7 +287,8 @@ def hygiene(db: DbDep, caller: CallerDep, province: ProvinceQ = None,
                                                  [f for f in flags if keep(f.province)])],
         "cameras": [{"camera": f.key, "province": f.province, "flags": [x.value for x in f.flags],
                      "firmware": f.firmware, "newest_firmware": f.newest_firmware,
-                     "clock_offset_s": f.clock_offset_s} for f in flags if keep(f.province)][:limit],
+                     "clock_offset_s": f.clock_offset_s, "cves": list(f.cves)}
+                    for f in flags if keep(f.province)][:limit],
         "sites": [{"site_id": s.site_id, "province": s.province, "flags": ["clock_skew"],
                    "clock_offset_s": s.clock_offset_s, "hint": s.hint} for s in skewed_sites(db) if keep(s.province)][:limit],
     })  # fmt: skip

@@ -8,6 +8,12 @@ the firmware string, the clock offset. Flags:
   model (:func:`version_key` compares vendor strings such as "V5.5.82 build 190220").
 * ``clock_skew``: the camera clock is off by more than ``clock_limit_s`` (breaks ONVIF
   authentication and evidence timestamps).
+* ``advisory``: its maker, model and firmware match a known vulnerability of the advisories
+  list (:mod:`aggregator.audit.advisories`); the caller passes the matches in.
+* ``replaced``: the agents saw another serial at this camera within the last 30 days
+  (aggregator/store/changes.py): an unplanned swap brings factory settings and passwords.
+* ``rebooting``: the camera rebooted ``REBOOTS_LIMIT`` times or more within the last 7 days
+  (power, PoE budget or a firmware fault).
 
 Sites are flagged too: a site gateway whose own clock is off by more than the store's
 tolerance (``store.clock_skew_tolerance_s``, measured on every message by
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -44,6 +50,10 @@ __all__ = [
 # WS-UsernameToken digests are refused by most cameras beyond about 5 minutes of skew,
 # and a clock that far off makes recorded evidence hard to use in court.
 CLOCK_LIMIT_S = 300.0
+# Change events counted by the hygiene flags (issue 16): reboots a week, swaps a month.
+REBOOTS_LIMIT = 3
+REBOOT_WINDOW_MS = 7 * 86_400_000
+REPLACED_WINDOW_MS = 30 * 86_400_000
 # Only whole words: "device" or "prefix" in a vendor string is no pre-release marker.
 _PRERELEASE = re.compile(r"(?<![a-z])(alpha|beta|rc|pre|dev)(?![a-z])", re.IGNORECASE)
 
@@ -54,6 +64,9 @@ class Flag(StrEnum):
     DEFAULT_PASSWORD = "default_password"
     OLD_FIRMWARE = "old_firmware"
     CLOCK_SKEW = "clock_skew"
+    ADVISORY = "advisory"
+    REPLACED = "replaced"
+    REBOOTING = "rebooting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +80,8 @@ class FleetCamera:
     firmware: str = ""
     default_password: bool | None = None
     clock_offset_s: float | None = None
+    replaced: bool = False  # another serial seen within REPLACED_WINDOW_MS
+    reboots: int = 0  # reboots seen within REBOOT_WINDOW_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,7 @@ class CameraFlags:
     firmware: str
     newest_firmware: str
     clock_offset_s: float | None
+    cves: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +107,9 @@ class ProvinceHygiene:
     old_firmware: int
     clock_skew: int
     flagged: int
+    advisory: int = 0
+    replaced: int = 0
+    rebooting: int = 0
 
 
 def version_key(text: str) -> tuple[tuple[int, ...], int, tuple[int, ...]] | None:
@@ -116,9 +135,10 @@ def _model_key(cam: FleetCamera) -> tuple[str, str] | None:
     return (maker, model) if model else None
 
 
-def hygiene_flags(cameras: Iterable[FleetCamera], *,
-                  clock_limit_s: float = CLOCK_LIMIT_S) -> list[CameraFlags]:
-    """Flag each camera that has a default password, old firmware or a far-off clock."""
+def hygiene_flags(cameras: Iterable[FleetCamera], *, clock_limit_s: float = CLOCK_LIMIT_S,
+                  advised: Mapping[str, Sequence[str]] | None = None) -> list[CameraFlags]:
+    """Flag each camera that has a default password, old firmware, a far-off clock or (with
+    ``advised``: camera key -> CVEs) firmware under a known vulnerability."""
     fleet = list(cameras)
     newest: dict[tuple[str, str], tuple[Any, str]] = {}
     for cam in fleet:
@@ -138,9 +158,16 @@ def hygiene_flags(cameras: Iterable[FleetCamera], *,
             flags.append(Flag.OLD_FIRMWARE)
         if cam.clock_offset_s is not None and abs(cam.clock_offset_s) > clock_limit_s:
             flags.append(Flag.CLOCK_SKEW)
+        cves = tuple(sorted(set((advised or {}).get(cam.key, ()))))
+        if cves:
+            flags.append(Flag.ADVISORY)
+        if cam.replaced:
+            flags.append(Flag.REPLACED)
+        if cam.reboots >= REBOOTS_LIMIT:
+            flags.append(Flag.REBOOTING)
         if flags:
             out.append(CameraFlags(cam.key, cam.province, tuple(flags), cam.firmware,
-                                   best[1] if best else "", cam.clock_offset_s))
+                                   best[1] if best else "", cam.clock_offset_s, cves))
     return out
 
 
@@ -156,7 +183,8 @@ def rollup(cameras: Sequence[FleetCamera], flagged: Iterable[CameraFlags]) -> li
             counts[f.province][flag.value] += 1
     return [
         ProvinceHygiene(p, total[p], counts[p]["default_password"], counts[p]["old_firmware"],
-                        counts[p]["clock_skew"], counts[p]["flagged"])
+                        counts[p]["clock_skew"], counts[p]["flagged"], counts[p]["advisory"], counts[p]["replaced"],
+                        counts[p]["rebooting"])
         for p in sorted(total)
     ]
 
@@ -180,18 +208,26 @@ def skewed_sites(db: Database, province: str | None = None) -> list[SiteClockFla
             for site, prov, off, checked in db.conn.execute(sql, [province] if province else [])]  # fmt: skip
 
 
-def load_fleet(db: Database, province: str | None = None) -> list[FleetCamera]:
-    """Read every present camera's hygiene facts (never a secret: none is stored)."""
+def load_fleet(db: Database, province: str | None = None, *, now_ms: int | None = None) -> list[FleetCamera]:
+    """Read every present camera's hygiene facts (never a secret: none is stored); with
+    ``now_ms``, also its recent change events (replaced, reboots)."""
+    if now_ms is None:
+        return [FleetCamera(k, p, m, mo, fw, dp, clock) for k, p, m, mo, fw, dp, clock in _fleet_rows(db, province, "")]
+    changes = (", EXISTS (SELECT 1 FROM camera_changes ch WHERE ch.camera = c.id AND ch.kind = 'serial' "
+               f"AND ch.at_ms >= {int(now_ms - REPLACED_WINDOW_MS)}), (SELECT count(*) FROM camera_changes ch "
+               f"WHERE ch.camera = c.id AND ch.kind = 'rebooted' AND ch.at_ms >= {int(now_ms - REBOOT_WINDOW_MS)})")
+    return [FleetCamera(k, p, m, mo, fw, dp, clock, bool(swapped), int(reboots))
+            for k, p, m, mo, fw, dp, clock, swapped, reboots in _fleet_rows(db, province, changes)]
+
+
+def _fleet_rows(db: Database, province: str | None, extra: str) -> list[tuple[Any, ...]]:
     sql = (
         "SELECT s.site_id || '/' || c.camera_id, s.province, c.maker, c.model, c.firmware, "
-        "c.default_password, c.clock_offset_s FROM cameras c JOIN sites s ON s.id = c.site "
+        f"c.default_password, c.clock_offset_s{extra} FROM cameras c JOIN sites s ON s.id = c.site "
         "WHERE c.missing = 0"
     )
     params: list[Any] = []
     if province:
         sql += " AND s.province = ?"
         params.append(province)
-    return [
-        FleetCamera(key, prov, maker, model, firmware, None if dp is None else bool(dp), clock)
-        for key, prov, maker, model, firmware, dp, clock in db.conn.execute(sql, params)
-    ]
+    return [(*row[:5], None if row[5] is None else bool(row[5]), *row[6:]) for row in db.conn.execute(sql, params)]

@@ -103,6 +103,10 @@ class Discovered:
     serial: str = ""
     mac: str = ""
     ip: str = ""
+    # What the agents saw change (aggregator/store/changes.py): "replaced" = another serial at
+    # this camera key (with the earlier serial), "moved" = its scene changed now.
+    replaced_from: str = ""
+    moved: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +257,14 @@ def _classify(d: Declared, s: Discovered, rule: Rule, dist: float | None,
     elif ds and ss and ds != ss:
         # Same place (not moved), another serial: the declared unit was swapped out.
         klass = Class.REPLACED
+    elif s.moved:
+        # It exists, but its picture no longer shows the scene it was set up for.
+        klass = Class.MOVED
+        notes.append("the camera's scene changed: turned or moved on its mount")
+    elif s.replaced_from:
+        # The register holds no serial to compare, but the agents saw the unit swapped.
+        klass = Class.REPLACED
+        notes.append(f"serial changed at this address: {s.replaced_from} -> {ss or s.serial}")
     elif s.state == _USABLE:
         klass = Class.VERIFIED
     elif s.state in _BROKEN_STATES:

@@ -165,7 +165,8 @@ def load_discovered(db: Database, province: str | None = None) -> list[Discovere
     sql = (
         "SELECT s.site_id || '/' || c.camera_id, s.site_id, s.province, s.district, "
         "coalesce(c.lat, s.lat), coalesce(c.lon, s.lon), c.state, c.missing, c.serial, c.mac, "
-        "c.address FROM cameras c JOIN sites s ON s.id = c.site"
+        "c.address, c.reason, (SELECT ch.before FROM camera_changes ch WHERE ch.camera = c.id "
+        "AND ch.kind = 'serial' ORDER BY ch.at_ms LIMIT 1) FROM cameras c JOIN sites s ON s.id = c.site"
     )
     params: list[Any] = []
     if province:
@@ -173,8 +174,8 @@ def load_discovered(db: Database, province: str | None = None) -> list[Discovere
         params.append(province)
     return [
         Discovered(key, site, prov, dist, lat, lon, _state_name(state, missing),
-                   serial, (mac or "").lower(), address)
-        for key, site, prov, dist, lat, lon, state, missing, serial, mac, address
+                   serial, (mac or "").lower(), address, replaced_from or "", reason == "scene_changed")
+        for key, site, prov, dist, lat, lon, state, missing, serial, mac, address, reason, replaced_from
         in db.conn.execute(sql, params)
     ]
 

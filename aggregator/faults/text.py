@@ -62,6 +62,15 @@ REASON_TEXT: dict[Reason, tuple[str, str]] = {
     ),
     Reason.STORAGE_FAULT: ("the recorder's disk has failed", "ฮาร์ดดิสก์ของเครื่องบันทึกขัดข้อง"),
     Reason.STORAGE_FULL: ("the recorder's disk is full", "ฮาร์ดดิสก์ของเครื่องบันทึกเต็ม"),
+    Reason.NIGHT_BLACK: ("the picture is black at night (fine by day)", "ภาพมืดสนิทตอนกลางคืน (กลางวันปกติ)"),
+    Reason.NIGHT_NO_IR: (
+        "no picture at night, only noise (infrared light or IR-cut filter faulty)",
+        "กลางคืนเห็นแต่สัญญาณรบกวน (ไฟอินฟราเรดหรือฟิลเตอร์ IR-cut เสีย)",
+    ),
+    Reason.LOW_BITRATE: ("the stream sends far less data than configured", "สตรีมส่งข้อมูลน้อยกว่าที่ตั้งไว้มาก"),
+    Reason.RESOLUTION_CHANGED: (
+        "the stream's resolution is not the configured one", "ความละเอียดของสตรีมไม่ตรงกับที่ตั้งไว้",
+    ),
 }
 
 _KIND_TEXT: dict[FaultKind, tuple[str, str]] = {

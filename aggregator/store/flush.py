@@ -7,7 +7,7 @@ import time
 from sqlite_utils import Database
 
 from aggregator.states import UNKNOWN
-from aggregator.store import registry
+from aggregator.store import changes, registry
 from aggregator.store.ledger import Ledger
 from aggregator.store.memory import REASON_VALUES, StoreMemory
 
@@ -33,8 +33,8 @@ class PendingWrites:
     a reference for the length of a loop.
     """
 
-    __slots__ = ("births", "checkpoint", "dirty", "dirty_sites", "inventory", "missing_rows", "new_cameras",
-                 "seen_sites", "transitions")  # fmt: skip
+    __slots__ = ("births", "checkpoint", "dirty", "dirty_sites", "inventory", "inventory_at", "missing_rows",
+                 "new_cameras", "reboots", "seen_sites", "transitions")  # fmt: skip
 
     def __init__(self) -> None:
         self.transitions: list[tuple[object, ...]] = []  # INSERT_TRANSITION rows of forward changes
@@ -43,6 +43,8 @@ class PendingWrites:
         self.dirty_sites: set[int] = set()  # site rows to write with this batch
         self.seen_sites: set[int] = set()  # only last seen / event mark moved: written with the states
         self.inventory: dict[int, tuple[object, ...]] = {}  # camera -> registry.inventory_values
+        self.inventory_at: dict[int, int] = {}  # camera -> receipt ms of the birth that changed it
+        self.reboots: dict[int, int] = {}  # camera -> ms of a reboot its agent reported
         self.missing_rows: list[tuple[int, int, int]] = []  # (missing, at, camera)
         self.births: set[int] = set()  # sites whose memory.birth_ms moved
         self.checkpoint = False  # memory.checkpoint moved
@@ -111,8 +113,13 @@ class Flusher:
             writes.dirty.clear()
             self._state_flushed = time.monotonic()
         if writes.inventory:
+            changes.record_changes(db, writes.inventory, writes.inventory_at)
             registry.update_inventory(db, [(*v, c) for c, v in writes.inventory.items()])
             writes.inventory.clear()
+            writes.inventory_at.clear()
+        if writes.reboots:
+            changes.record_reboots(db, writes.reboots)
+            writes.reboots.clear()
         if writes.missing_rows:
             registry.set_missing(db, writes.missing_rows)
             writes.missing_rows.clear()

@@ -161,6 +161,9 @@ class SiteMessages:
                 writes.inventory[cam] = values
             elif cols.inv_hash[cam] != digest:
                 writes.inventory[cam] = values
+                writes.inventory_at[cam] = recv  # a changed serial or firmware is kept (store/changes.py)
+            if bc.inventory.rebooted_at is not None:
+                writes.reboots[cam] = to_ms(bc.inventory.rebooted_at)
             cols.inv_hash[cam] = digest
             if cols.missing[cam]:
                 cols.missing[cam] = 0

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from agent.outbox import Outbox
 from agent.publisher import Publisher, PublisherSettings
+from agent.sun import is_dark
 from protocol import BirthCamera, CameraInventory, CameraState, Reason, SiteInfo
 from tests.rig.signals import SignalFlag
 
@@ -38,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 DOWN_REASONS = (Reason.UNREACHABLE, Reason.STREAM_FAILED, Reason.AUTH_FAILED)
 DEGRADED_REASONS = (Reason.NO_VIDEO, Reason.FROZEN, Reason.BLURRED, Reason.OBSTRUCTED)
+# issue 16 (i16b): past faults that began after dark are often night-only (IR dead or black).
+NIGHT_REASONS = (Reason.NIGHT_NO_IR, Reason.NIGHT_BLACK)
+THAILAND = (13.75, 100.5)  # dusk in Bangkok, for the whole simulated fleet
 MAKERS = (("Hikvision", "DS-2CD2143G2-I"), ("Dahua", "IPC-HFW2431S"), ("Uniview", "IPC2124LB"), ("Axis", "P1455-LE"))
 # Mean seconds a fault lasts in the demo: short, so an operator watching sees recoveries.
 MEAN_REPAIR_S = 90.0
@@ -148,6 +152,8 @@ class SimulatedSite:
                 if back >= end:
                     break
                 state, reason = self._fault()
+                if state is CameraState.DEGRADED and is_dark(t, *THAILAND) and self.rng.random() < 0.5:
+                    reason = self.rng.choice(NIGHT_REASONS)  # issue 16: cameras that fail after dark
                 changes.append(SimChange(cam, state, reason, t, {"simulated": True}, CameraState.UP))
                 changes.append(SimChange(cam, CameraState.UP, Reason.NONE, back, {"simulated": True}, state))
                 t = back

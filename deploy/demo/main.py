@@ -48,7 +48,7 @@ def _agent_config(workdir: Path, broker_port: int, rtsp: object, onvif_port: int
     uri = rtsp.uri  # type: ignore[attr-defined]
     config = {
         "site": {"site_id": REAL_SITE, "province": "10", "district": "1001",
-                 "name": "Real agent on this machine / เอเจนต์จริงบนเครื่องนี้"},
+                 "name": "Real agent on this machine / เอเจนต์จริงบนเครื่องนี้", **DEMO_PLACE},
         "broker": {"host": "127.0.0.1", "port": broker_port, "tls": False,
                    "password": "env:CAMWATCH_DEMO_BROKER_PASSWORD", "keepalive_s": 10, "heartbeat_interval_s": 15},
         "discovery": {"ws_discovery": False},
@@ -59,6 +59,9 @@ def _agent_config(workdir: Path, broker_port: int, rtsp: object, onvif_port: int
              "onvif_port": None, "stream_uri": uri("black")},
             {"id": "demo-rtsp-frozen", "name": "RTSP camera, frozen picture", "address": "127.0.0.1",
              "onvif_port": None, "stream_uri": uri("frozen")},
+            # issue 16: fine by day, only noise after dark in Bangkok (IR dead): night_no_ir at night
+            {"id": "demo-rtsp-night", "name": "RTSP camera, IR dead (fails at night only)", "address": "127.0.0.1",
+             "onvif_port": None, "stream_uri": uri("daynight-noise")},
         ],
         "checks": {"interval_s": 10, "jitter_s": 2, "concurrency": 2},
         "state_dir": str(workdir / "agent"),
@@ -87,6 +90,30 @@ def _add_stopped_recorder(config: dict[str, object], workdir: Path, uri: str) ->
         "cameras": {"demo-rtsp-unrecorded": {"channel": "demo-rtsp-unrecorded/*.ts"}}}]}
 
 
+# issue 16 (i16b): the real agent's site is in Bangkok, so its night checks follow Bangkok's dusk.
+DEMO_PLACE = {"lat": 13.7563, "lon": 100.5018}
+SCENE_EVERY_S = 60.0
+
+
+def _follow_the_sun(rtsp: object) -> Callable[[], None]:
+    """Show the ``daynight-*`` mounts' night picture while it is dark in Bangkok; returns stop."""
+    from datetime import UTC, datetime
+
+    from agent.sun import is_dark
+
+    stop = threading.Event()
+
+    def run() -> None:
+        while True:
+            dark = is_dark(datetime.now(UTC), DEMO_PLACE["lat"], DEMO_PLACE["lon"])
+            rtsp.set_scene("night" if dark else "day")  # type: ignore[attr-defined]
+            if stop.wait(SCENE_EVERY_S):
+                return
+
+    threading.Thread(target=run, name="demo-sun", daemon=True).start()
+    return stop.set
+
+
 def _start_real_agent(stack: Stack, workdir: Path, broker_port: int) -> None:
     """RTSP rig + ONVIF simulator + ``camwatch-agent run``; skipped (with a warning) when the
     GStreamer server or the simulator does not start (their Python packages must be installed)."""
@@ -99,6 +126,7 @@ def _start_real_agent(stack: Stack, workdir: Path, broker_port: int) -> None:
         logger.warning("real agent skipped: GStreamer RTSP server did not start (%s)", err)
         return
     stack.add("RTSP camera streams", rtsp.kill)
+    stack.add("day and night of the demo streams", _follow_the_sun(rtsp))
     try:
         onvif = start_camera(SimOptions(name="camwatch-demo", serial="DEMO0001", stream_urls=[rtsp.uri("moving")]))
     except (OSError, RuntimeError) as err:
@@ -111,7 +139,8 @@ def _start_real_agent(stack: Stack, workdir: Path, broker_port: int) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "agent", "-c", str(config), "run"],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     stack.add_process("real agent", proc)
-    logger.info("real agent: 4 cameras (ONVIF+moving, black, frozen, not recording), log %s", workdir / "agent.log")
+    logger.info("real agent: 5 cameras (ONVIF+moving, black, frozen, not recording, IR dead at night), log %s",
+                workdir / "agent.log")
 
 
 def _plan(sites: int, cams: tuple[int, int]) -> list[SimSite]:

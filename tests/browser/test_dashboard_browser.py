@@ -71,6 +71,7 @@ def test_drill_down_reaches_a_camera(stack: DashboardStack, open_page: Any) -> N
     assert "t-bkk-1-cam2" in page.inner_text("#inventory")
     assert page.get_attribute("#camera-state", "data-state") == "up"
     assert page.locator("#day-bars .bar").count() == 30
+    assert page.inner_text("#camera-changes") == "No change seen."  # issue 16: its change events
     assert re.search(r"#/camera/t-bkk-1/t-bkk-1-cam2$", page.url)
     shot(page, "camera-t-bkk-1-cam2")
 

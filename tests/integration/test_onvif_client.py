@@ -46,7 +46,8 @@ def test_read_device_returns_identity_mac_and_stream(onvif_camera: Callable[...,
     assert source.profile_token == "Profile_Main"  # the larger of main/sub
     assert source.stream_uri == "rtsp://127.0.0.1:8554/moving"
     assert source.snapshot_uri == f"http://{cam.host}:{cam.port}/snapshot.jpg"
-    assert (source.width, source.height, source.codec) == (640, 480, "H264")
+    assert (source.width, source.height, source.codec) == (320, 240, "H264")
+    assert (source.fps, source.bitrate_kbps) == (10.0, 256)
     assert info.warnings == ()
 
 

@@ -77,6 +77,12 @@ class SimOptions:
     probe_variant: str = ""
     # Address written into XAddrs and the snapshot URI (NAT, wrong firmware); "" = host.
     advertise_host: str = ""
+    # The main profile's encoder settings; the defaults are what the RTSP rig streams
+    # (320x240, 10 fps, ~200 kbit/s), so a camera is not drifting unless a test says so.
+    profile_width: int = 320
+    profile_height: int = 240
+    profile_fps: int = 10
+    profile_bitrate_kbps: int = 256
 
 
 class SimCamera:
@@ -233,8 +239,9 @@ def _child_main(raw: str) -> None:  # pragma: no cover - runs in the child
 
         def get_profiles(self) -> str:
             one = self._render(
-                "get_profiles", main_width=640, main_height=480, main_fps=10,
-                main_bitrate_kbps=1024, sub_width=320, sub_height=240, sub_fps=5, sub_bitrate_kbps=256,
+                "get_profiles", main_width=opts.profile_width, main_height=opts.profile_height,
+                main_fps=opts.profile_fps, main_bitrate_kbps=opts.profile_bitrate_kbps,
+                sub_width=160, sub_height=120, sub_fps=5, sub_bitrate_kbps=64,
             )
             inner = one.strip().removeprefix("<trt:GetProfilesResponse>").removesuffix("</trt:GetProfilesResponse>")
             parts = []

@@ -16,6 +16,10 @@ mount                   picture
 ``/hevc``               ``/moving`` encoded as H.265 (x265), as many cameras now stream
 ``/frozen-hevc``        ``/frozen`` encoded as H.265 (its codec noise differs from H.264's)
 ``/stops``              ``/moving`` for :data:`STOPS_AFTER_FRAMES` frames, then end of stream
+``/night-ir``           a working camera at night: dim monochrome scene (IR), sensor noise
+``/night-noise``        IR illuminator dead: dark grey, strong sensor noise, no scene at all
+``/daynight-black``     ``/moving`` by day, ``/black`` by night (see :meth:`RtspServer.set_scene`)
+``/daynight-noise``     ``/moving`` by day, ``/night-noise`` by night
 ``/secure/<any above>`` the same, but only with RTSP basic auth (``user``/``password``)
 ======================  ==========================================================
 
@@ -52,6 +56,7 @@ from .ports import SilentServer, free_port, wait_for_port
 __all__ = [
     "MOUNTS",
     "PASSWORD",
+    "DAY_NIGHT",
     "STOPS_AFTER_FRAMES",
     "USER",
     "RtspServer",
@@ -122,6 +127,23 @@ MOUNTS: dict[str, str] = {
     "hevc": _scene(_SMPTE).format(post=_ENCODE_HEVC),
     "frozen-hevc": f"videotestsrc num-buffers=1 {_SMPTE} ! {_RAW} ! imagefreeze is-live=true ! {_RAW} ! {_ENCODE_HEVC}",
     "stops": _scene(_SMPTE, buffers=STOPS_AFTER_FRAMES).format(post=_ENCODE),
+    # Night pictures (agent/night.py): IR light shows the scene dim and grey with gain noise;
+    # without IR the sensor shows only its own noise at full gain.
+    "night-ir": (
+        f"compositor name=mix background=black sink_1::alpha=0.25 ! {_RAW} ! videobalance saturation=0 "
+        f"! {_ENCODE} videotestsrc is-live=true {_SMPTE} ! {_RAW} ! videobalance brightness=-0.45 ! mix. "
+        f"videotestsrc is-live=true pattern=snow ! {_RAW} ! mix."
+    ),
+    "night-noise": (
+        f"compositor name=mix background=black sink_1::alpha=0.35 ! {_RAW} ! {_ENCODE} "
+        f"videotestsrc is-live=true pattern=solid-color foreground-color=0xff141414 ! {_RAW} ! mix. "
+        f"videotestsrc is-live=true pattern=snow ! {_RAW} ! mix."
+    ),
+}
+# Mounts whose picture follows the scene the test sets (day: first, night: second).
+DAY_NIGHT: dict[str, tuple[str, str]] = {
+    "daynight-black": ("moving", "black"),
+    "daynight-noise": ("moving", "night-noise"),
 }
 
 
@@ -139,6 +161,8 @@ def moving_mount(width: int, height: int, fps: int = FPS, kbps: int = 200) -> st
 
 # Mounts whose pipeline must be per client: /stops must end for every new viewer.
 _UNSHARED = {"stops", "frozen", "frozen-hevc"}
+# File (in the server's workdir) holding "day" or "night" for the DAY_NIGHT mounts.
+SCENE_FILE = "scene"
 
 
 @dataclass
@@ -174,7 +198,8 @@ class RtspServer:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.rig.rtsp_server", "--port", str(self.port),
                  "--copies", str(self.copies), "--host", self.host,
-                 "--copy-size", f"{self.copy_size[0]}x{self.copy_size[1]}"],
+                 "--copy-size", f"{self.copy_size[0]}x{self.copy_size[1]}",
+                 "--scene-file", str(self.workdir / SCENE_FILE)],
                 cwd=repo, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
         try:
@@ -193,13 +218,20 @@ class RtspServer:
         self.process.wait(timeout=10)
         self.process = None
 
+    def set_scene(self, scene: str) -> None:
+        """Make the ``daynight-*`` mounts show "day" or "night" to every client connecting next."""
+        if scene not in ("day", "night"):
+            raise ValueError(f"scene must be day or night, not {scene!r}")
+        (self.workdir / SCENE_FILE).write_text(scene, encoding="utf-8")
+
     @property
     def running(self) -> bool:
         """Whether the server process is alive."""
         return self.process is not None and self.process.poll() is None
 
 
-def _serve(host: str, port: int, copies: int, copy_size: tuple[int, int] = (WIDTH, HEIGHT)) -> None:  # pragma: no cover - subprocess
+def _serve(host: str, port: int, copies: int, copy_size: tuple[int, int] = (WIDTH, HEIGHT),
+           scene_file: str = "") -> None:  # pragma: no cover - subprocess
     import gi
 
     gi.require_version("Gst", "1.0")
@@ -243,6 +275,26 @@ def _serve(host: str, port: int, copies: int, copy_size: tuple[int, int] = (WIDT
             factory.set_shared(name not in _UNSHARED)
             permit(factory, secure)
             mounts.add_factory(f"/secure/{name}" if secure else f"/{name}", factory)
+
+    class DayNight(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
+        """Builds each client's pipeline from the scene file as it reads at connection time."""
+
+        def __init__(self, day: str, night: str) -> None:
+            super().__init__()
+            self.day, self.night = day, night
+
+        def do_create_element(self, url: object) -> object:
+            try:
+                scene = open(scene_file, encoding="utf-8").read().strip() if scene_file else "day"
+            except OSError:
+                scene = "day"
+            return Gst.parse_launch(f"( {MOUNTS[self.night if scene == 'night' else self.day]} )")
+
+    for name, (day, night) in DAY_NIGHT.items():
+        factory = DayNight(day, night)
+        factory.set_shared(False)
+        permit(factory, False)
+        mounts.add_factory(f"/{name}", factory)
     if server.attach(None) == 0:
         raise SystemExit(f"cannot listen on {host}:{port}")
     print(json.dumps({"ready": port}), flush=True)
@@ -258,9 +310,10 @@ def main() -> None:  # pragma: no cover - subprocess
     parser.add_argument("--port", type=int, default=8554)
     parser.add_argument("--copies", type=int, default=0, help="extra /moving-N mounts")
     parser.add_argument("--copy-size", default=f"{WIDTH}x{HEIGHT}", help="WxH of the /moving-N copies")
+    parser.add_argument("--scene-file", default="", help="file saying day or night (daynight-* mounts)")
     args = parser.parse_args()
     w, h = (int(v) for v in args.copy_size.lower().split("x"))
-    _serve(args.host, args.port, args.copies, (w, h))
+    _serve(args.host, args.port, args.copies, (w, h), args.scene_file)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -147,6 +147,9 @@ RULES: dict[tuple[str, str], Rule] = {
         "plan": "repair", "item": "camera:10|id|B1", "action": "replace the camera", "cost_baht": 9000}),
     ("POST", "/api/v1/audit/certifications/{code}"): Rule("admin", "object", body={"officer": "Somchai Jaidee"}),
     ("GET", "/api/v1/audit/certifications/{code}"): Rule("viewer", "object"),
+    ("GET", "/api/v1/audit/advisories"): Rule("viewer", "list"),
+    ("POST", "/api/v1/audit/advisories"): Rule("admin", "national"),
+    ("GET", "/api/v1/cameras/{site_id}/{camera_id}/changes"): Rule("viewer", "object"),
 }
 # Routes whose a ``province`` query narrows the answer (outside the caller's scope: 404).
 _SITE_OF_TOPIC = re.compile(r"^camwatch/v1/(\d\d)/")

@@ -182,11 +182,12 @@ def test_risk_points_and_coverage(client: TestClient) -> None:
 def test_hygiene_per_province(client: TestClient) -> None:
     body = client.get("/api/v1/audit/hygiene", headers=as_("viewer")).json()
     assert body["provinces"] == [{"province": "50", "cameras": 2, "default_password": 1,
-                                  "old_firmware": 1, "clock_skew": 0, "flagged": 1}]
+                                  "old_firmware": 1, "clock_skew": 0, "flagged": 1, "advisory": 0,
+                                  "replaced": 0, "rebooting": 0}]
     assert body["cameras"] == [{"camera": "cm-01/c1", "province": "50",
                                 "flags": ["default_password", "old_firmware"],
                                 "firmware": "9.80.1", "newest_firmware": "10.2.0",
-                                "clock_offset_s": None}]
+                                "clock_offset_s": None, "cves": []}]
     assert client.get("/api/v1/audit/hygiene", headers=as_("bkk-viewer")).json()["cameras"] == []
 
 

@@ -224,6 +224,9 @@ class ProvinceHygienePublic(Out):
     old_firmware: int
     clock_skew: int
     flagged: int
+    advisory: int = 0
+    replaced: int = 0
+    rebooting: int = 0
 
 
 class HygieneCamera(Out):
@@ -235,6 +238,7 @@ class HygieneCamera(Out):
     firmware: str
     newest_firmware: str
     clock_offset_s: float | None
+    cves: list[str] = []
 
 
 class HygieneSite(Out):

@@ -80,6 +80,8 @@ export const api = {
   snapshot: (site, cam) => request("GET", `/api/v1/cameras/${enc(site)}/${enc(cam)}/snapshot`, { accept: "image/jpeg" }),
   requestSnapshot: (site, cam) => post(`/api/v1/cameras/${enc(site)}/${enc(cam)}/snapshot`, {}),
   feedPath: "/api/v1/feed",
+  // issue 16 (i16b): change events of a camera
+  cameraChanges: (site, cam) => get(`/api/v1/cameras/${enc(site)}/${enc(cam)}/changes`),
 };
 
 /** The camera's latest snapshot with what the API says about it (headers), fetched with the

@@ -74,6 +74,13 @@ const STRINGS = {
     "kind.recorder": "recorder",
     "kind.link": "province link", "kind.broker": "national broker",
     "site.clockSkew": "The site gateway's clock is off by {offset} s: its live events are dated when the centre receives them.",
+    // issue 16 (i16b): night vision, stream drift, change events, advisories
+    "reason.night_black": "black at night", "reason.night_no_ir": "no night vision (IR)",
+    "reason.low_bitrate": "bit rate too low", "reason.resolution_changed": "resolution changed",
+    "changes.title": "Changes seen", "changes.none": "No change seen.",
+    "change.serial": "camera replaced (serial)", "change.firmware": "firmware changed",
+    "change.rebooted": "camera rebooted", "change.moved": "camera moved (scene changed)",
+    "hygiene.advisory": "known exploited vulnerability",
   },
   th: {
     "nav.nation": "ภาพรวมประเทศ", "nav.faults": "คิวงานซ่อม", "nav.reports": "รายงาน",
@@ -149,6 +156,13 @@ const STRINGS = {
     "kind.recorder": "เครื่องบันทึก",
     "kind.link": "การเชื่อมต่อจังหวัด", "kind.broker": "โบรกเกอร์ระดับประเทศ",
     "site.clockSkew": "นาฬิกาของเกตเวย์จุดติดตั้งคลาดเคลื่อน {offset} วินาที: เหตุการณ์สดจะลงเวลาตามที่ศูนย์ได้รับ",
+    // issue 16 (i16b): night vision, stream drift, change events, advisories
+    "reason.night_black": "กลางคืนภาพมืด", "reason.night_no_ir": "กลางคืนไม่มีภาพ (อินฟราเรด)",
+    "reason.low_bitrate": "บิตเรตต่ำ", "reason.resolution_changed": "ความละเอียดเปลี่ยน",
+    "changes.title": "การเปลี่ยนแปลงที่พบ", "changes.none": "ไม่พบการเปลี่ยนแปลง",
+    "change.serial": "เปลี่ยนกล้องใหม่ (หมายเลขเครื่อง)", "change.firmware": "เฟิร์มแวร์เปลี่ยน",
+    "change.rebooted": "กล้องรีบูต", "change.moved": "กล้องถูกขยับ (มุมภาพเปลี่ยน)",
+    "hygiene.advisory": "มีช่องโหว่ที่ถูกใช้โจมตีจริง",
   },
 };
 

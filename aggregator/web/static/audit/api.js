@@ -67,6 +67,8 @@ export const auditApi = {
   fillPlan: (code, entry) => json("PUT", `${BASE}/plans/${enc(code)}`, { json: entry }),
   certification: (code) => json("GET", `${BASE}/certifications/${enc(code)}`),
   certify: (code, officer, note) => json("POST", `${BASE}/certifications/${enc(code)}`, { json: { officer, note } }),
+  // issue 16 (i16b): firmware advisories, matched cameras per province
+  advisories: (province) => json("GET", `${BASE}/advisories`, { params: { province } }),
 };
 
 /** Save a blob as a file the browser downloads. */

@@ -45,7 +45,19 @@ export async function render(main) {
         h("td", {}, m.state ? stateBadge(m.state) : "–"), h("td", {}, m.rule || ""), h("td", {}, m.note || ""))))));
   }
 
-  const reload = async () => { await loadSummary(); await loadLines(); };
+  // issue 16 (i16b): cameras whose firmware matches a known exploited vulnerability, per province
+  const advisories = h("div", { id: "advisories" });
+  async function loadAdvisories() {
+    const found = await auditApi.advisories(province.value).catch(() => null);
+    const rows = found ? Object.entries(found.counts).sort() : [];
+    clear(advisories).append(rows.length ? h("section", { class: "card warn" },
+      h("h2", {}, t("hygiene.advisory")),
+      h("table", { id: "advisory-table" }, h("tbody", {}, rows.map(([p, c]) => h("tr", { dataset: { province: p } },
+        h("td", {}, names[p] || p), h("td", { class: "num" }, fmtInt(c.cameras)),
+        h("td", {}, Object.keys(c).filter((k) => k.startsWith("CVE-")).join(", "))))))) : "");
+  }
+
+  const reload = async () => { await loadSummary(); await loadLines(); await loadAdvisories(); };
   const run = isAdmin() ? h("button", { type: "button", class: "primary", id: "reconcile-run", onclick: async () => {
     try {
       const done = await auditApi.reconcile(province.value);
@@ -57,7 +69,7 @@ export async function render(main) {
   province.addEventListener("change", reload);
   klass.addEventListener("change", loadLines);
   main.append(tabs("reconcile"), h("h1", {}, t("audit.reconcile")), h("p", { class: "tools" }, province, run), message, summary, wrong,
-    h("p", { class: "tools" }, klass), lines);
+    h("p", { class: "tools" }, klass), lines, advisories);
   await reload();
   return null;
 }

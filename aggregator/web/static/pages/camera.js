@@ -129,6 +129,11 @@ export async function render(main, site, cam) {
   }
   drawTransitions(c.transitions ?? []);
   const faultRows = page(faults).items;
+  // issue 16 (i16b): replaced, firmware, rebooted, moved
+  const changeRows = await api.cameraChanges(site, cam).catch((err) => { if (err.status === 401) throw err; return []; });
+  const changeList = h("ul", { id: "camera-changes" }, changeRows.length ? changeRows.map((x) => h("li", { dataset: { kind: x.kind } },
+    fmtTime(x.at), " · ", t(`change.${x.kind}`), x.before || x.after ? ` (${x.before} → ${x.after})` : "")) :
+    [h("li", { class: "muted" }, t("changes.none"))]);
   main.append(head, h("div", { class: "grid2" },
     h("div", { class: "card" }, h("h2", {}, t("camera.inventory")), inventory(c),
       h("h2", {}, t("camera.snapshot")), await snapshot(site, cam)),
@@ -142,7 +147,8 @@ export async function render(main, site, cam) {
       h("table", { id: "camera-faults" }, h("tbody", {}, faultRows.length ? faultRows.map((f) => h("tr", {},
         h("td", {}, `#${f.id}`), h("td", {}, t(`faults.status.${f.status}`)), h("td", {}, reasonText(f.reason)),
         h("td", {}, fmtTime(f.opened_at)), h("td", {}, f.resolved_at ? fmtTime(f.resolved_at) : ""))) :
-        h("tr", {}, h("td", { class: "muted" }, t("noRows"))))))));
+        h("tr", {}, h("td", { class: "muted" }, t("noRows"))))),
+      h("h2", {}, t("changes.title")), changeList)));
   return {
     onFeedNow(evt) {
       const d = evt.data || {};
