@@ -417,9 +417,17 @@ def test_recording_and_advisory_sections_are_the_apis(country: Database, tmp_pat
                 for r in recording.values()] == [("10", 2, 1, 1, 0, 0.5), ("50", 1, 1, 0, 1, 1.0)]  # fmt: skip
         assert pack["recording"]["total"] == {"cameras": 3, "compliant": 2, "short": 1, "not_recording": 1,
                                               "storage": 1, "share": pytest.approx(2 / 3)}  # fmt: skip
-        counts = get("/api/v1/audit/advisories")["counts"]
-        advisories = pack["advisories"]
+        answer = get("/api/v1/audit/advisories")
+        counts, advisories = answer["counts"], pack["advisories"]
         assert {r["code"]: {"cameras": r["cameras"], "kev": r["kev"], **r["cves"]} for r in advisories["rows"]} == counts
+        per_camera: dict[str, dict[str, int]] = {}  # the API's matched cameras, one by one: the grouped counts' oracle
+        for cam in answer["cameras"]:
+            mine = per_camera.setdefault(cam["province"], {"cameras": 0, "kev": 0})
+            mine["cameras"] += 1
+            mine["kev"] += int(cam["kev"])
+            for cve in cam["cves"]:
+                mine[cve] = mine.get(cve, 0) + 1
+        assert per_camera == counts
         assert counts == {"10": {"cameras": 2, "kev": 2, "CVE-2021-36260": 1, "CVE-2017-7921": 1, "CVE-2021-33044": 1,
                                  "CVE-2021-33045": 1}, "50": {"cameras": 1, "kev": 1, "CVE-2021-36260": 1}}  # fmt: skip
         assert [(c["cve"], c["kev"], c["cameras"]) for c in advisories["cves"]][0] == ("CVE-2021-36260", True, 2)
