@@ -225,20 +225,25 @@ def advisory_counts(db: Database, province: str | None = None) -> dict[str, dict
     """Per province: cameras matched by any advisory, by a KEV one, and per CVE.
 
     For the committee pack: ``{"10": {"cameras": 3, "kev": 3, "CVE-2021-36260": 2, ...}}``;
-    provinces without a matched camera are absent.
+    provinces without a matched camera are absent. The present cameras are counted per
+    (province, maker, model, firmware) in SQL and each group judged once: a fleet has few
+    distinct triples, so a national count reads numbers, not every camera's row.
     """
-    from aggregator.audit.hygiene import load_fleet
-
-    fleet = load_fleet(db, province)
-    matched = match_advisories(fleet, current_advisories(db))
+    sql = ("SELECT s.province, c.maker, c.model, c.firmware, count(*) FROM cameras c JOIN sites s "
+           "ON s.id = c.site WHERE c.missing = 0")  # fmt: skip
+    params: list[str] = []
+    if province:
+        sql += " AND s.province = ?"
+        params.append(province)
+    listed = current_advisories(db)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for cam in fleet:
-        found = matched.get(cam.key)
+    for prov, maker, model, firmware, n in db.conn.execute(sql + " GROUP BY 1, 2, 3, 4", params):
+        found = [a for a in listed if a.matches(str(maker or ""), str(model or ""), str(firmware or ""))]
         if not found:
             continue
-        per = counts[cam.province]
-        per["cameras"] += 1
-        per["kev"] += int(any(a.kev for a in found))
+        per = counts[str(prov)]
+        per["cameras"] += int(n)
+        per["kev"] += int(n) if any(a.kev for a in found) else 0
         for cve in sorted({a.cve for a in found}):
-            per[cve] += 1
+            per[cve] += int(n)
     return {p: dict(v) for p, v in sorted(counts.items())}

@@ -48,6 +48,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "section.audit": ("ผลการตรวจสอบทะเบียนกล้องรายพื้นที่", "Register audit by area"),
     "section.completeness": ("ความครบถ้วนของทะเบียนและการรับรอง", "Audit completeness and certification"),
     "section.risk": ("จุดเสี่ยงที่ยังไม่มีกล้องใช้งานได้", "Uncovered risk points"),
+    "section.recording": ("การบันทึกภาพและการเก็บภาพย้อนหลัง", "Recording and retention"),
+    "section.advisories": ("ช่องโหว่เฟิร์มแวร์ที่ประกาศแล้ว", "Firmware advisories"),
     "section.signoff": ("การรับรองรายงาน", "Sign-off"),
     # pack words
     "pack.title": ("รายงานผลการดำเนินงานกล้อง CCTV ต่อคณะกรรมการ", "CCTV committee report"),
@@ -125,6 +127,34 @@ LABELS: dict[str, tuple[str, str]] = {
     "no_register": ("ยังไม่ส่งทะเบียน", "No register yet"),
     "certified_summary": ("ส่งทะเบียนแล้ว {registers} จังหวัด · รับรองแล้ว {certified} · เปลี่ยนแปลงหลังรับรอง {changed}",
                           "{registers} provinces sent a register · {certified} certified · {changed} changed since"),
+    # recording and retention (aggregator.reports.recording_pack; ProvinceRetention fields)
+    "rec.cameras": ("กล้องที่มีข้อมูลการบันทึก", "Cameras with recording figures"),
+    "rec.compliant": ("เก็บครบตามกำหนด", "Compliant with required retention"),
+    "rec.short": ("เก็บไม่ครบ", "Kept too short"),
+    "rec.not_recording": ("ไม่บันทึกภาพขณะนี้", "Not recording now"),
+    "rec.storage": ("ที่เก็บข้อมูลขัดข้องหรือเต็ม", "Storage fault or full"),
+    "rec.share": ("สัดส่วนที่เก็บครบ", "Compliant share"),
+    "rec.note": ("ข้อมูลล่าสุดที่เอเจนต์ส่ง ณ วันที่จัดทำรายงาน นับเฉพาะกล้องที่เอเจนต์ส่งข้อมูลการบันทึก · "
+                 "เก็บครบ = เก็บภาพย้อนหลังได้อย่างน้อยตามจำนวนวันที่กำหนด",
+                 "The agents' latest figures when the pack was made, for cameras whose agent reports recording "
+                 "figures only · compliant = footage kept for at least the required days"),
+    "rec.none": ("ยังไม่มีเอเจนต์ใดส่งข้อมูลการบันทึกภาพ", "No agent reports recording figures yet"),
+    # firmware advisories (aggregator.reports.advisories_pack; advisory_counts)
+    "adv.cameras": ("กล้องที่ตรงกับประกาศช่องโหว่", "Cameras matching an advisory"),
+    "adv.kev": ("ในจำนวนนี้ อยู่ในรายการ CISA KEV", "Of which on CISA KEV"),
+    "adv.cve": ("ช่องโหว่ (CVE)", "Vulnerability (CVE)"),
+    "adv.on_kev": ("ถูกใช้โจมตีจริง (CISA KEV)", "On CISA KEV (exploited)"),
+    "adv.title": ("รายละเอียด", "Advisory"),
+    "adv.note": ("ข้อเท็จจริงเพื่อการตรวจสอบ ณ วันที่จัดทำรายงาน: กล้องที่ยี่ห้อ รุ่น และเฟิร์มแวร์ตรงกับประกาศช่องโหว่ "
+                 "(รายการ{origin} {listed} รายการ) ระบบไม่ดำเนินการใด ๆ กับกล้องโดยอัตโนมัติ",
+                 "A fact for the audit when the pack was made: cameras whose maker, model and firmware match a "
+                 "published advisory (the {origin} list of {listed} advisories); nothing is done to a camera "
+                 "automatically"),
+    "adv.shipped": ("ที่มากับระบบ", "shipped"),
+    "adv.imported": ("ที่ผู้ดูแลนำเข้า", "imported"),
+    "adv.none": ("ไม่มีกล้องที่ตรงกับประกาศช่องโหว่", "No camera matches an advisory"),
+    "kev.yes": ("ใช่", "Yes"),
+    "kev.no": ("ไม่ใช่", "No"),
 }
 
 

@@ -4,7 +4,8 @@ The pack is the monthly report (:mod:`aggregator.reports.monthly`: the area tabl
 sites) followed by the sections of :data:`SECTIONS`, in page order: ranking against target,
 month on month, availability by day, fault ageing, time to repair, repair progress and spend,
 the provinces' repair plans, the register audit per area, register completeness and
-certification, the uncovered risk points, and the sign-off block. Each
+certification, the uncovered risk points, recording and retention, firmware advisories, and
+the sign-off block. Each
 section is a builder (:data:`aggregator.reports.section.SectionBuilder`) and a template include
 (``templates/pack/<key>.html``): a new section is one module, one line here and one template.
 
@@ -20,6 +21,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from aggregator.reports.advisories_pack import advisories_pack_section
 from aggregator.reports.audit_pack import audit_pack_section, risk_pack_section
 from aggregator.reports.comparison import comparison_section
 from aggregator.reports.completeness_pack import completeness_pack_section
@@ -27,6 +29,7 @@ from aggregator.reports.daily import daily_section
 from aggregator.reports.figures import MonthlyReport
 from aggregator.reports.monthly import build_report
 from aggregator.reports.plan_pack import plan_pack_section
+from aggregator.reports.recording_pack import recording_pack_section
 from aggregator.reports.repairs import ageing_section, mttr_section, repairs_section
 from aggregator.reports.section import PackContext, PackSection, SectionBuilder
 from aggregator.reports.targets import ranking_section
@@ -54,6 +57,8 @@ SECTIONS: tuple[SectionBuilder, ...] = (
     audit_pack_section,
     completeness_pack_section,
     risk_pack_section,
+    recording_pack_section,
+    advisories_pack_section,
     signoff_section,
 )
 

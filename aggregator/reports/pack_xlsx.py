@@ -146,9 +146,30 @@ def _risk(d: Mapping[str, object], lang: Lang) -> Table:
     return head, rows, ["text", "text", "text", "int", "int", "int"]
 
 
+def _recording(d: Mapping[str, object], lang: Lang) -> Table:
+    keys = ("cameras", "compliant", "short", "not_recording", "storage", "share")
+    rows = [[_name(r, lang), *(_cell(r.get(k)) for k in keys)] for r in _with_total(d)]
+    return ([label("area", lang), *(label(f"rec.{k}", lang) for k in keys)], rows,
+            ["text", "int", "int", "int", "int", "int", "pct"])  # fmt: skip
+
+
+def _advisories(d: Mapping[str, object], lang: Lang) -> Table:
+    """One row per province (and the total), one column per matched CVE, KEV said in its header."""
+    cves = [(str(c["cve"]), bool(c["kev"])) for c in _rows(d, "cves")]
+    head = [label("area", lang), label("adv.cameras", lang), label("adv.kev", lang),
+            *(f"{cve} (KEV)" if kev else cve for cve, kev in cves)]  # fmt: skip
+    rows = []
+    for r in _with_total(d):
+        per = r.get("cves")
+        counts = per if isinstance(per, Mapping) else {}
+        rows.append([_name(r, lang), _cell(r["cameras"]), _cell(r["kev"]), *(_cell(counts.get(c, 0)) for c, _ in cves)])
+    return head, rows, ["text", "int", "int", *(["int"] * len(cves))]
+
+
 _TABLES: dict[str, Callable[[Mapping[str, object], Lang], Table]] = {
     "ranking": _ranking, "comparison": _comparison, "daily": _daily, "ageing": _ageing, "mttr": _mttr,
     "repairs": _repairs, "plan": _plan, "audit": _audit, "completeness": _completeness, "risk": _risk,
+    "recording": _recording, "advisories": _advisories,
 }  # fmt: skip
 
 

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(120)
 
 TARGETS = "50=80"
 SECTION_KEYS = ("summary", "worst", "ranking", "comparison", "daily", "ageing", "mttr", "repairs", "plan", "audit",
-                "completeness", "risk", "signoff")  # fmt: skip
+                "completeness", "risk", "recording", "advisories", "signoff")  # fmt: skip
 PDFTOTEXT_TIMEOUT_S = 30.0
 
 
@@ -93,6 +93,7 @@ def test_every_section_and_the_thai_month(shipped_pdf: str) -> None:
     assert "พฤศจิกายน2569" in shipped_pdf and "ตุลาคม2569" in shipped_pdf  # this month and the one compared
     assert "2026-11" not in shipped_pdf and "declared_but_broken" not in shipped_pdf
     assert squeeze(label("declared_but_broken", "th")) in shipped_pdf
+    assert squeeze(label("rec.none", "th")) in shipped_pdf and squeeze(label("adv.none", "th")) in shipped_pdf
 
 
 def test_printed_figures_are_the_apis(shipped_pdf: str, api: TestClient) -> None:

@@ -61,7 +61,8 @@ def test_targets_setting() -> None:
 def test_pack_sections_on_the_worked_country(country: Database) -> None:
     pack = build_pack(country, MONTH, None, SETTINGS, now=NOW)
     assert [s.key for s in pack.sections] == ["ranking", "comparison", "daily", "ageing", "mttr", "repairs", "plan",
-                                              "audit", "completeness", "risk", "signoff"]  # fmt: skip
+                                              "audit", "completeness", "risk", "recording", "advisories",
+                                              "signoff"]  # fmt: skip
     assert len(pack.sections) == len(SECTIONS)
     data = pack_json(pack, "th")
     sec = data["sections"]
@@ -93,6 +94,9 @@ def test_pack_sections_on_the_worked_country(country: Database) -> None:
     assert audit["50"]["classes"]["declared_but_broken"] == 1 and audit["50"]["classes"]["ghost"] == 1
     assert sec["audit"]["total"]["declared"] == 4
     assert [p["name"] for p in sec["risk"]["uncovered"]] == ["ประตูท่าแพ"] and sec["risk"]["uncovered_total"] == 1
+    # no agent of the worked country reports recording figures, no camera has a maker: both sections say so
+    assert sec["recording"]["rows"] == [] and sec["recording"]["total"]["cameras"] == 0
+    assert sec["advisories"]["rows"] == [] and sec["advisories"]["origin"] == "shipped"
 
 
 def test_province_pack_ranks_districts_against_the_province_target(country: Database) -> None:
@@ -120,7 +124,7 @@ def test_pack_page_is_thai_with_charts_and_no_script(country: Database) -> None:
     for raw in ("declared_but_broken", "ghost", "gt_30d", "2026-11", "crime"):  # no key, no ISO month for a reader
         assert raw not in text, raw
     for key in ("ranking", "comparison", "daily", "ageing", "mttr", "repairs", "plan", "audit", "completeness", "risk",
-                "signoff"):  # fmt: skip
+                "recording", "advisories", "signoff"):  # fmt: skip
         assert f'id="sec-{key}"' in html
     # charts: a bar per province (two short of target), two lines of 30 days, four age columns
     hbar = re.search(r'<svg[^>]*class="chart hbar".*?</svg>', html, re.S)
@@ -222,7 +226,8 @@ def test_pack_workbook_has_a_sheet_per_table_with_numbers(country: Database) -> 
     assert book.sheetnames == ["สรุปผลรายพื้นที่", "ผลเทียบกับเป้าหมาย", "เปรียบเทียบกับเดือนก่อน", "ความพร้อมใช้งานรายวัน",
                                "อายุเหตุขัดข้องที่ยังไม่แก้ไข", "เวลาซ่อมแซม", "ความคืบหน้าการซ่อมและค่าใช้จ่าย",
                                "แผนการซ่อมรายจังหวัด", "ผลการตรวจสอบทะเบียนกล้องรายพื้นที่"[:31],
-                               "ความครบถ้วนของทะเบียนและการรับรอง"[:31], "จุดเสี่ยงที่ยังไม่มีกล้องใช้งานได้"[:31]]  # fmt: skip
+                               "ความครบถ้วนของทะเบียนและการรับรอง"[:31], "จุดเสี่ยงที่ยังไม่มีกล้องใช้งานได้"[:31],
+                               "การบันทึกภาพและการเก็บภาพย้อนหลัง"[:31], "ช่องโหว่เฟิร์มแวร์ที่ประกาศแล้ว"]  # fmt: skip
     summary = book["สรุปผลรายพื้นที่"]
     assert "พฤศจิกายน 2569" in str(summary["A1"].value) and summary["A2"].value == "รหัส"
     bkk = next(r for r in summary.iter_rows(min_row=3, values_only=True) if r[0] == "10")
@@ -340,3 +345,111 @@ def test_plan_and_completeness_sections_are_the_apis(country: Database, tmp_path
     for words in ("แผนการซ่อมรายจังหวัด", "12,500.00", "ความครบถ้วนของทะเบียนและการรับรอง", "ผู้ว่าราชการ 50",
                   "2 ธันวาคม 2569 12:00 น.", "เปลี่ยนแปลง", "ไม่เปลี่ยนแปลง", "ยังไม่ส่งทะเบียน (75)"):  # fmt: skip
         assert words in page, words
+
+
+def _recording_country(country: Database, path: Path) -> None:
+    """A copy of the worked country whose agents report recording figures and camera makers, an hour
+    before NOW: a1 (Hikvision, 2015 firmware) keeps 35 of 30 days; a2 (Dahua, 2020 firmware) is not
+    recording and keeps 12; b1 (Hikvision, 2017 firmware) keeps 40 days on a full disk."""
+    from protocol import (
+        CameraInventory,
+        CameraRecording,
+        Heartbeat,
+        Reason,
+        RecorderStorage,
+        StorageStatus,
+    )
+
+    db = _copy(country, path)
+    store = StateStore(db, load_geography(db))
+    at = NOW - timedelta(hours=1)
+    cams = {
+        "a1": ("A", "Hikvision", "DS-2CD2032F-I", "V5.3.0 build 150513", CameraState.UP, Reason.NONE, 35.0),
+        "a2": ("A", "Dahua", "IPC-HFW3541E-AS", "V2.800.0000000.5.R, Build Date: 2020-03-12", CameraState.DEGRADED,
+               Reason.NOT_RECORDING, 12.0),
+        "b1": ("B", "Hikvision", "DS-2CD2143G0-I", "V5.5.0 build 170725", CameraState.DEGRADED, Reason.STORAGE_FULL,
+               40.0),
+    }  # fmt: skip
+    for site, prov, district in (("A", "10", "1004"), ("B", "50", "5001")):
+        mine = {c: v for c, v in cams.items() if v[0] == site}
+        store.apply([Inbound(SiteTopic(prov, district, site, Kind.BIRTH), Birth(site=site, ts=at, bd_seq=1, cameras=[
+            BirthCamera(camera_id=c, state=state, reason=reason, since=at,
+                        inventory=CameraInventory(serial=f"S{c.upper()}", maker=maker, model=model, firmware=fw))
+            for c, (_, maker, model, fw, state, reason, _kept) in mine.items()]), at)])  # fmt: skip
+        figures = {c: CameraRecording(recorder=f"nvr-{site}", newest=at, oldest=at - timedelta(days=v[6]),
+                                      retention_required_days=30, retention_kept_days=v[6]) for c, v in mine.items()}
+        storage = {f"nvr-{site}": RecorderStorage(status=StorageStatus.FULL if site == "B" else StorageStatus.OK)}
+        store.apply([Inbound(SiteTopic(prov, district, site, Kind.HEARTBEAT), Heartbeat(
+            site=site, ts=at, seq=1, recording=figures, recorders=storage), at)])  # fmt: skip
+    db.close()
+
+
+def test_recording_and_advisory_sections_are_the_apis(country: Database, tmp_path: Path) -> None:
+    """Agents reporting recording figures and camera makers: the pack's recording section counts what
+    the cameras API says of each camera, its advisories section is the advisories API's counts, and
+    the page and the workbook carry both, in Thai."""
+    import io
+
+    import openpyxl
+    from fastapi.testclient import TestClient
+
+    from aggregator.reports.pack_xlsx import pack_xlsx
+    from tests.rig.callers import header_app, who
+
+    _recording_country(country, tmp_path / "agg.db")
+    viewer = who("viewer")
+    with TestClient(header_app(tmp_path / "agg.db", clock=lambda: NOW)) as api:
+        def get(path: str, **params: str) -> Any:
+            answer = api.get(path, params=params, headers=viewer)
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        pack = get("/api/v1/reports/pack", month=MONTH, format="json")["sections"]
+        recording = {r["code"]: r for r in pack["recording"]["rows"]}
+        for code in ("10", "50"):
+            listed = [c for c in get("/api/v1/cameras", province=code)["items"] if c["recording"] is not None]
+            assert {k: recording[code][k] for k in ("cameras", "compliant", "short", "not_recording", "storage")} == {
+                "cameras": len(listed), "compliant": sum(c["recording"]["compliant"] is True for c in listed),
+                "short": sum(c["recording"]["compliant"] is False for c in listed),
+                "not_recording": sum(c["reason"] == "not_recording" for c in listed),
+                "storage": sum(c["reason"] in ("storage_fault", "storage_full") for c in listed)}, code  # fmt: skip
+        assert [(r["code"], r["cameras"], r["compliant"], r["not_recording"], r["storage"], r["share"])
+                for r in recording.values()] == [("10", 2, 1, 1, 0, 0.5), ("50", 1, 1, 0, 1, 1.0)]  # fmt: skip
+        assert pack["recording"]["total"] == {"cameras": 3, "compliant": 2, "short": 1, "not_recording": 1,
+                                              "storage": 1, "share": pytest.approx(2 / 3)}  # fmt: skip
+        answer = get("/api/v1/audit/advisories")
+        counts, advisories = answer["counts"], pack["advisories"]
+        assert {r["code"]: {"cameras": r["cameras"], "kev": r["kev"], **r["cves"]} for r in advisories["rows"]} == counts
+        per_camera: dict[str, dict[str, int]] = {}  # the API's matched cameras, one by one: the grouped counts' oracle
+        for cam in answer["cameras"]:
+            mine = per_camera.setdefault(cam["province"], {"cameras": 0, "kev": 0})
+            mine["cameras"] += 1
+            mine["kev"] += int(cam["kev"])
+            for cve in cam["cves"]:
+                mine[cve] = mine.get(cve, 0) + 1
+        assert per_camera == counts
+        assert counts == {"10": {"cameras": 2, "kev": 2, "CVE-2021-36260": 1, "CVE-2017-7921": 1, "CVE-2021-33044": 1,
+                                 "CVE-2021-33045": 1}, "50": {"cameras": 1, "kev": 1, "CVE-2021-36260": 1}}  # fmt: skip
+        assert [(c["cve"], c["kev"], c["cameras"]) for c in advisories["cves"]][0] == ("CVE-2021-36260", True, 2)
+        assert advisories["total"]["cameras"] == 3 and len(advisories["cves"]) == 4
+        chiang_mai = get("/api/v1/reports/pack", month=MONTH, province="50", format="json")["sections"]
+        assert [r["code"] for r in chiang_mai["advisories"]["rows"]] == ["50"]
+        assert [r["code"] for r in chiang_mai["recording"]["rows"]] == ["50"]
+        page = _text(api.get("/api/v1/reports/pack", params={"month": MONTH, "format": "html"}, headers=viewer).text)
+        english = _text(api.get("/api/v1/reports/pack", params={"month": MONTH, "format": "html", "lang": "en"},
+                                headers=viewer).text)  # fmt: skip
+    for words in ("การบันทึกภาพและการเก็บภาพย้อนหลัง", "ไม่บันทึกภาพขณะนี้", "66.7%", "ช่องโหว่เฟิร์มแวร์ที่ประกาศแล้ว",
+                  "CVE-2021-36260 (KEV)", "ไม่ดำเนินการใด ๆ กับกล้องโดยอัตโนมัติ", "ที่มากับระบบ"):  # fmt: skip
+        assert words in page, words
+    for words in ("Recording and retention", "Storage fault or full", "Firmware advisories", "On CISA KEV",
+                  "nothing is done to a camera automatically"):  # fmt: skip
+        assert words in english, words
+    db = open_db(tmp_path / "agg.db")
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(pack_xlsx(build_pack(db, MONTH, None, SETTINGS, now=NOW), "th")))
+    finally:
+        db.close()
+    rec = list(book["การบันทึกภาพและการเก็บภาพย้อนหลัง"[:31]].iter_rows(values_only=True))
+    assert rec[1] == ("กรุงเทพมหานคร", 2, 1, 1, 1, 0, 0.5) and rec[-1][:6] == ("ประเทศไทย", 3, 2, 1, 1, 1)
+    adv = list(book["ช่องโหว่เฟิร์มแวร์ที่ประกาศแล้ว"].iter_rows(values_only=True))
+    assert adv[0][3] == "CVE-2021-36260 (KEV)" and adv[-1][:4] == ("ประเทศไทย", 3, 3, 2)

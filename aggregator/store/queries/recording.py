@@ -53,6 +53,7 @@ class ProvinceRetention:
     compliant: int  # kept at least the required days
     short: int  # kept fewer
     not_recording: int  # carrying the not_recording reason now
+    storage: int = 0  # carrying storage_fault or storage_full now (the recorder's disks)
 
     @property
     def share(self) -> float | None:
@@ -114,15 +115,17 @@ def recorders_of_site(db: Database, site_id: str) -> list[RecorderRow]:
 
 
 def retention_by_province(db: Database, provinces: Sequence[str] | None = None) -> list[ProvinceRetention]:
-    """Per province: cameras with figures, compliant, short, and not recording now (missing cameras left out)."""
+    """Per province: cameras with figures, compliant, short, not recording and storage faults now (missing
+    cameras left out)."""
     clause, args = in_provinces("s.province", provinces)
     where = f"WHERE c.missing = 0 AND {clause}"
     rows = db.execute(
         "SELECT s.province, COUNT(*), "
         "SUM(r.kept_days IS NOT NULL AND r.required_days IS NOT NULL AND r.kept_days >= r.required_days), "
         "SUM(r.kept_days IS NOT NULL AND r.required_days IS NOT NULL AND r.kept_days < r.required_days), "
-        "SUM(st.reason = 'not_recording') "
+        "SUM(st.reason = 'not_recording'), SUM(st.reason IN ('storage_fault', 'storage_full')) "
         "FROM camera_recording r JOIN camera_inventory c ON c.id = r.camera JOIN sites s ON s.id = c.site "
         f"JOIN camera_state st ON st.camera = c.id {where} GROUP BY s.province ORDER BY s.province", args
     ).fetchall()  # fmt: skip
-    return [ProvinceRetention(str(r[0]), int(r[1]), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0)) for r in rows]
+    return [ProvinceRetention(str(r[0]), int(r[1]), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0),
+                              int(r[5] or 0)) for r in rows]
