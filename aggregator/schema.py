@@ -38,6 +38,7 @@ from aggregator.store.db import (
 from aggregator.store.places import migrate_places
 from aggregator.store.queries.search import migrate_search
 from aggregator.store.recording import migrate_recording
+from aggregator.store.silences import migrate_silences
 from aggregator.store.snapshots import migrate_snapshots
 
 __all__ = ["MIGRATIONS", "all_migrations", "open_db"]
@@ -62,6 +63,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("faults_v2", migrate_faults_v2),
     ("advisories_v1", migrate_advisories),
     ("changes_v1", migrate_changes),
+    ("silences_v1", migrate_silences),
 )
 
 

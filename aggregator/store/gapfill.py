@@ -16,8 +16,18 @@ messages are not clock measurements (otherwise a two-hour queue would flag every
 ``clock_skew`` and place its live events at receive time).
 
 A silence that late messages do not disprove (the site really stopped speaking) keeps its
-unknown interval. The provisional intervals live in the writer's memory: after an aggregator
-restart in the middle of a cut they are kept as measured (unknown).
+unknown interval. When a provisional silence becomes final: the site's first message built
+after the last time the centre heard from it decides, once: built after the deadline, the
+silence is final (kept unknown); built before, it is undone. A redelivery of a message the
+centre had (built at or before that last time) decides nothing. A site's death or a silence
+without a deadline replaces it (final). There is no age limit: a bridge that dropped part of
+its queue (Mosquitto's ``max_queued_messages``) delivers first a message built after the
+deadline, which makes the silence final, and one kept silence per site is all a dead site costs.
+
+The provisional silences and the draining sites' offsets are kept in the database
+(:mod:`aggregator.store.silences`), written in the writer's transaction, and loaded when the
+writer's parts are built: after an aggregator restart in the middle of a cut (or a rolled back
+batch) the late messages still undo the silence exactly.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from sqlite_utils import Database
 
 from aggregator.days import from_ms
 from aggregator.states import STATES, UNKNOWN
+from aggregator.store import silences
 from aggregator.store.clocks import SiteClocks
 from aggregator.store.flush import Flusher, PendingWrites
 from aggregator.store.ledger import Ledger
@@ -65,6 +76,11 @@ class GapFill:
         self.clocks = clocks
         self.provisional: dict[int, Provisional] = {}
         self.late: dict[int, int] = {}  # site -> its clock offset before the cut, while its queue drains
+        for site_row, (last_seen, deadline, offset, drain, before) in silences.load(db).items():
+            if drain:
+                self.late[site_row] = offset
+            else:
+                self.provisional[site_row] = Provisional(last_seen, deadline, offset, before)
 
     def remember(self, site: SiteRecord, deadline_ms: int) -> Provisional:
         """A silence is about to be written for ``site``: keep what it replaces."""
@@ -73,9 +89,15 @@ class GapFill:
         self.provisional[site.id] = p = Provisional(site.last_seen_ms, deadline_ms, offset)
         return p
 
+    def keep(self, site: SiteRecord) -> None:
+        """Write the silence :meth:`remember` began, its cameras' states before it now filled in."""
+        p = self.provisional[site.id]
+        silences.save(self.db, site.id, p.last_seen_ms, p.deadline_ms, p.offset_ms, p.before)
+
     def forget(self, site: SiteRecord) -> None:
         """The site's silence is real (a death, a birth of a new session): nothing to undo."""
-        self.provisional.pop(site.id, None)
+        if self.provisional.pop(site.id, None) is not None:
+            silences.delete(self.db, site.id)
 
     def is_late(self, site: SiteRecord, sent_ms: int, recv: int) -> bool:
         """Whether a message built at ``sent_ms`` (site clock) and received at ``recv`` is a late delivery.
@@ -91,23 +113,28 @@ class GapFill:
         late = recv - (sent_ms - offset) > self.clocks.tolerance_ms
         if not late and site.id in self.late:
             del self.late[site.id]
+            if site.id not in self.provisional:
+                silences.delete(self.db, site.id)
             logger.info("%s: late messages delivered; live again", site.site_id)
         return late
 
     def speaks(self, site: SiteRecord, sent_ms: int, recv: int, result: ApplyResult) -> None:
         """The first message from a provisionally silent site: undo the silence if it disproves it."""
-        p = self.provisional.pop(site.id, None)
+        p = self.provisional.get(site.id)
         if p is None:
             return
         edge = min(sent_ms - p.offset_ms, recv)  # when the site built it, on the centre's clock
         if edge <= p.last_seen_ms:
             return  # a redelivery of what the centre had: says nothing about the silence
+        del self.provisional[site.id]
         if edge > p.deadline_ms:
+            silences.delete(self.db, site.id)
             logger.info("%s: silent until %s (its first message since): the unknown interval stays",
                         site.site_id, from_ms(edge))  # fmt: skip
             return
         undone = [cam for cam, before in p.before.items() if self._undo(site, cam, *before)]
         self.late[site.id] = p.offset_ms
+        silences.draining(self.db, site.id)
         site.online = True
         self.writes.dirty_sites.add(site.id)
         # As when a silent site's heartbeat brings it back (store.messages): the site, then each camera, at receipt.

@@ -275,6 +275,8 @@ class SiteMessages:
                 if kept is not None and (cols.state[cam], cols.reason[cam]) != (UNKNOWN, _OFFLINE):
                     kept[cam] = (t, cols.tail[cam], cols.state[cam], cols.reason[cam], cols.since[cam])
                 self.timeline.change(cam, site, t, UNKNOWN, _OFFLINE, None, False, at, result)
+        if kept is not None:
+            self.gapfill.keep(site)  # in the database too: an aggregator restart keeps it provisional
 
     def _site_transition(self, site: SiteRecord, old: CameraState, new: CameraState, reason: Reason, at: int) -> Transition:
         return Transition(site.site_id, site.province, site.district, None, old, new, reason, from_ms(at), False)

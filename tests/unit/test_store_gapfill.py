@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,7 @@ from protocol import (
 T0 = datetime(2026, 10, 30, 16, 0, tzinfo=UTC)  # 23:00 in Bangkok: the cut spans midnight
 CUT = (T0 + timedelta(minutes=20), T0 + timedelta(minutes=140))  # two hours
 END = T0 + timedelta(hours=3)
+RESTART = CUT[0] + timedelta(minutes=50)  # the aggregator restarts while s1's link is cut
 TRANSPORT = timedelta(milliseconds=200)
 SITES = {"s1": ("c1", "c2"), "s2": ("c3",)}
 EVENTS = {  # site: [(id, camera, minutes after T0, state)]
@@ -70,21 +72,42 @@ def _script() -> list[tuple[datetime, str, SiteMessage]]:
     return sorted(out, key=lambda m: m[0])
 
 
-def _run(cut: bool, deliver_twice: bool = False) -> StateStore:
-    db = open_db(":memory:")
+def _run(cut: bool, deliver_twice: bool = False, restart: Path | None = None, clean: bool = True,
+         drain: bool = False) -> StateStore:  # fmt: skip
+    """One run; with ``restart`` (a database file) the aggregator stops in the middle of the cut
+    (``drain``: halfway through the delivery of the queue instead; ``clean``: flushing its state
+    as on shutdown, else as a crash) and starts again from the file."""
+    db = open_db(restart if restart is not None else ":memory:")
     store = StateStore(db, load_geography(db), start=T0)
+
+    def again() -> StateStore:
+        assert restart is not None
+        if clean:
+            store.flush_state()
+        store.db.close()
+        db = open_db(restart)
+        return StateStore(db, load_geography(db), start=T0)
+
     queued: list[tuple[str, SiteMessage]] = []
     watch = T0
     for at, site, message in _script():
         while watch + timedelta(minutes=1) <= at:  # the silence watch, every minute of the injected clock
             watch += timedelta(minutes=1)
             store.expire_silent_sites(watch)
+            if restart is not None and not drain and watch == RESTART:
+                store = again()
         if cut and site == "s1" and CUT[0] <= at < CUT[1]:
             queued.append((site, message))
             continue
         if queued and at >= CUT[1]:  # the link is back: the bridge delivers its queue first, in order
             for copy in range(2 if deliver_twice else 1):
                 recv = CUT[1] + timedelta(seconds=copy)
+                if restart is not None and drain:
+                    half = len(queued) // 2
+                    store.apply([Inbound(_topic(s, m), m, recv + TRANSPORT) for s, m in queued[:half]])
+                    store = again()
+                    store.apply([Inbound(_topic(s, m), m, recv + TRANSPORT) for s, m in queued[half:]])
+                    continue
                 store.apply([Inbound(_topic(s, m), m, recv + TRANSPORT) for s, m in queued])
             queued = []
         store.apply([Inbound(_topic(site, message), message, at + TRANSPORT)])
@@ -137,6 +160,58 @@ def test_the_cut_site_is_unknown_while_the_link_is_down() -> None:
         ("s1", None, CameraState.UNKNOWN), ("s1", "c1", CameraState.UNKNOWN), ("s1", "c2", CameraState.UNKNOWN)}
     assert store.current("s1", "c1")[0] == CameraState.UNKNOWN  # type: ignore[index]
     assert store.current("s2", "c3")[0] == CameraState.UP  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("clean", "drain"), [(True, False), (False, False), (True, True)],
+                         ids=["shutdown", "crash", "while-draining"])  # fmt: skip
+def test_an_aggregator_restart_in_the_middle_of_the_cut_still_fills_the_gap(
+    tmp_path: Path, clean: bool, drain: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The provisional silence is kept in the database (store.silences): the store started again
+    from the same file undoes it when the queue arrives, giving the figures of a run without the
+    cut; restarted while the queue drains, the rest of it is still read as late (no clock flag)."""
+    caplog.set_level(logging.INFO, "aggregator.store.state")
+    restarted = _run(cut=True, restart=tmp_path / "camwatch.db", clean=clean, drain=drain)
+    said = [r.getMessage() for r in caplog.records]
+    assert any("s1: late messages from before its deadline" in m and "2 camera(s)" in m for m in said)
+    assert not any("clock skewed" in m for m in said)
+    assert _figures(restarted) == _figures(_run(cut=False))
+    assert not restarted.messages.gapfill.provisional and not restarted.messages.gapfill.late
+    assert restarted.db.execute("SELECT COUNT(*) FROM silences").fetchone()[0] == 0
+    assert restarted.db.execute("SELECT COUNT(*) FROM silence_cameras").fetchone()[0] == 0
+
+
+def test_a_silence_kept_across_a_restart_is_final_when_the_site_speaks_after_its_deadline(tmp_path: Path) -> None:
+    """A site that really stopped: its first message, built after the deadline, keeps the unknown
+    interval and removes the kept silence (a redelivery of an older message decides nothing)."""
+    path = tmp_path / "camwatch.db"
+    db = open_db(path)
+    store = StateStore(db, load_geography(db), start=T0)
+    last: tuple[str, SiteMessage] | None = None
+    for at, site, message in _script():
+        if at >= CUT[0] + timedelta(minutes=10):
+            break
+        if site == "s1" and at >= CUT[0]:
+            continue
+        if site == "s1":
+            last = (site, message)
+        store.apply([Inbound(_topic(site, message), message, at + TRANSPORT)])
+        store.expire_silent_sites(at)
+    assert db.execute("SELECT site FROM silences").fetchall() and last is not None
+    db.close()
+    db = open_db(path)
+    store = StateStore(db, load_geography(db), start=T0)
+    assert list(store.messages.gapfill.provisional) == [store.site_by_name["s1"].id]
+    recv = CUT[1] + TRANSPORT
+    store.apply([Inbound(_topic(*last), last[1], recv)])  # redelivered: built before the silence
+    assert store.messages.gapfill.provisional, "a redelivery decided the silence"
+    after = Heartbeat(site="s1", ts=CUT[1], seq=200, interval_s=60, cameras={"c1": CameraState.UP, "c2": CameraState.UP})
+    store.apply([Inbound(_topic("s1", after), after, recv)])
+    assert not store.messages.gapfill.provisional and not store.messages.gapfill.late
+    assert db.execute("SELECT COUNT(*) FROM silences").fetchone()[0] == 0
+    unknown = db.execute("SELECT COUNT(*) FROM transitions t JOIN camera_inventory i ON i.id = t.camera "
+                         "WHERE i.camera_id IN ('c1', 'c2') AND t.new_state = 3").fetchone()[0]  # fmt: skip
+    assert unknown == 2, "the unknown interval of a real silence stays"
 
 
 def test_a_queue_delivered_twice_is_stored_once() -> None:
