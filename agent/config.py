@@ -1,40 +1,56 @@
 """Agent configuration: one YAML file validated by pydantic, secrets kept elsewhere.
 
-Every model derives from :class:`_Config` (``extra="forbid"``), so a typo in the YAML fails
-at start-up with the key's full path. Secrets never live in the main YAML:
+Every model derives from :class:`~agent.config_base.ConfigModel` (``extra="forbid"``), so a
+typo in the YAML fails at start-up with the key's full path. Secrets never live in the main YAML:
 
 * the broker password is a *reference*, ``env:NAME`` or ``credential:NAME`` (a file in
   systemd's ``$CREDENTIALS_DIRECTORY``, filled by ``LoadCredential=``);
 * camera passwords live in a separate secrets YAML that must be mode 0600
   (:func:`load_secrets`), referred to by name from each camera.
+
+The sections are split by concern: the base model and YAML reader in :mod:`agent.config_base`,
+the check thresholds in :mod:`agent.config_checks`, everything secret in
+:mod:`agent.config_secrets`; this module is the tree (site, broker, discovery, cameras, outbox)
+and its loader, and re-exports the rest so ``from agent.config import ...`` keeps working.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from protocol import redact_uri
 from protocol.errors import TopicError
 from protocol.topics import validate_district, validate_province, validate_site_id
 
+from .config_base import ConfigError, ConfigModel, read_yaml
+from .config_checks import (
+    ChecksConfig,
+    DriftThresholds,
+    HealthConfig,
+    NightThresholds,
+    PictureThresholds,
+)
+from .config_secrets import (
+    DEFAULT_SECRETS_CREDENTIAL,
+    DEFAULT_SECRETS_PATH,
+    Credential,
+    CredentialsConfig,
+    Secrets,
+    load_secrets,
+    resolve_secret,
+    secret_ref,
+)
 from .recording.settings import RecordingConfig
 
 __all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_SECRETS_CREDENTIAL",
+    "DEFAULT_SECRETS_PATH",
+    "DEFAULT_STATE_DIR",
     "AgentConfig",
     "BrokerConfig",
     "CameraConfig",
@@ -59,49 +75,9 @@ __all__ = [
 
 DEFAULT_CONFIG_PATH = Path("/etc/camwatch-agent/agent.yaml")
 DEFAULT_STATE_DIR = Path("/var/lib/camwatch-agent")
-# File name looked up in $CREDENTIALS_DIRECTORY when credentials.file is not set.
-DEFAULT_SECRETS_CREDENTIAL = "camera-credentials"
-# Where the installer keeps the secrets file (root, 0600); the service reads it through
-# LoadCredential, the installer's own ``camwatch-agent check`` (as root) reads it directly.
-DEFAULT_SECRETS_PATH = Path("/etc/camwatch-agent/cameras.yaml")
-_SECRET_PREFIXES = ("env:", "credential:")
 
 
-class ConfigError(Exception):
-    """The configuration or secrets file is missing, unreadable or invalid."""
-
-
-class _Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def resolve_secret(ref: str) -> str | None:
-    """Return the secret a reference points to (``env:NAME`` / ``credential:NAME``), or None."""
-    if ref.startswith("env:"):
-        return os.environ.get(ref[4:]) or None
-    if ref.startswith("credential:"):
-        directory = os.environ.get("CREDENTIALS_DIRECTORY")
-        if not directory:
-            return None
-        path = Path(directory) / ref[len("credential:"):]
-        try:
-            return path.read_text(encoding="utf-8").strip() or None
-        except OSError:
-            return None
-    raise ConfigError(f"secret reference must start with env: or credential:, got {ref[:12]!r}...")
-
-
-def _secret_ref(value: str) -> str:
-    if not value.startswith(_SECRET_PREFIXES) or not value.split(":", 1)[1]:
-        # Never echo the value: it is probably the password itself.
-        raise ValueError(
-            "must be a reference 'env:VARIABLE' or 'credential:NAME' (systemd LoadCredential); "
-            "a password is never written in the config file"
-        )
-    return value
-
-
-class SiteConfig(_Config):
+class SiteConfig(ConfigModel):
     """Who this site is: the identity every message carries."""
 
     site_id: str = Field(description="Site id issued at enrolment; also the MQTT username")
@@ -137,14 +113,14 @@ class SiteConfig(_Config):
         return self
 
 
-class FallbackBroker(_Config):
+class FallbackBroker(ConfigModel):
     """A broker the agent moves to when the one before it in the list is unusable (issue 17)."""
 
     host: str = Field(min_length=1, max_length=253, description="Broker host")
     port: int = Field(default=8883, ge=1, le=65535, description="Broker port")
 
 
-class BrokerConfig(_Config):
+class BrokerConfig(ConfigModel):
     """MQTT broker connection (used by the publisher)."""
 
     host: str = Field(default="localhost", min_length=1, max_length=253, description="Broker host")
@@ -181,7 +157,7 @@ class BrokerConfig(_Config):
     @field_validator("password")
     @classmethod
     def _password_is_reference(cls, value: str) -> str:
-        return _secret_ref(value)
+        return secret_ref(value)
 
     @model_validator(mode="after")
     def _mutual_tls(self) -> BrokerConfig:
@@ -196,7 +172,7 @@ class BrokerConfig(_Config):
         return resolve_secret(self.password)
 
 
-class DiscoveryConfig(_Config):
+class DiscoveryConfig(ConfigModel):
     """How cameras are found (WS-Discovery multicast plus unicast probes)."""
 
     ws_discovery: bool = Field(default=True, description="Send WS-Discovery multicast probes")
@@ -256,7 +232,7 @@ class DiscoveryConfig(_Config):
         return list(seen)
 
 
-class CameraConfig(_Config):
+class CameraConfig(ConfigModel):
     """One camera to check (written by ``camwatch-agent init`` or by hand)."""
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="Stable camera key")
@@ -286,106 +262,14 @@ class CameraConfig(_Config):
         return self
 
 
-class CredentialsConfig(_Config):
-    """Where camera credentials are kept."""
-
-    file: Path | None = Field(
-        default=None,
-        description=(
-            "Secrets YAML (mode 0600); None = $CREDENTIALS_DIRECTORY/camera-credentials under "
-            "systemd, else /etc/camwatch-agent/cameras.yaml when it exists"
-        ),
-    )
-
-    def path(self) -> Path | None:
-        """The secrets file to read, or None when there is none."""
-        if self.file is not None:
-            return self.file
-        directory = os.environ.get("CREDENTIALS_DIRECTORY")
-        if directory:
-            return Path(directory) / DEFAULT_SECRETS_CREDENTIAL
-        return DEFAULT_SECRETS_PATH if DEFAULT_SECRETS_PATH.exists() else None
-
-
-class PictureThresholds(_Config):
-    """Picture-check thresholds; the defaults are justified in agent/picture.py."""
-
-    black_max_mean: float = Field(default=16.0, ge=0, le=255, description="Mean grey at or below = no video")
-    black_max_std: float = Field(default=6.0, ge=0, le=128, description="...and grey spread at or below")
-    frozen_max_block_diff: float = Field(
-        default=3.0, ge=0, le=255, description="Largest block mean difference still counted as codec noise"
-    )
-    blur_min_sharpness: float = Field(default=0.05, ge=0, le=10, description="Normalised Laplacian variance below = blurred")
-    covered_max_std: float = Field(default=8.0, ge=0, le=128, description="Grey spread below = covered")
-    covered_max_edge_density: float = Field(default=0.01, ge=0, le=1, description="...with an edge pixel fraction below")
-    covered_min_uniform_fraction: float = Field(
-        default=0.75, ge=0, le=1, description="Share of the picture in one flat patch at or above = covered"
-    )
-    scene_min_similarity: float = Field(default=0.7, ge=-1, le=1, description="Edge correlation with reference below = moved")
-    min_fps: float = Field(default=2.0, ge=0, le=240, description="Measured frame rate below = low_fps")
-
-
-class NightThresholds(_Config):
-    """Night-vision checks; the defaults are justified in agent/night.py."""
-
-    enabled: bool = Field(default=True, description="Judge night pictures (needs site.lat and site.lon)")
-    black_max_mean: float = Field(default=24.0, ge=0, le=255, description="Night picture mean grey at or below = night_black")
-    max_structure: float = Field(
-        default=6.0, ge=0, le=128, description="Spread of block means at or below = no scene (night_black / night_no_ir)")
-
-
-class DriftThresholds(_Config):
-    """Stream drift against the ONVIF profile; the defaults are justified in agent/drift.py."""
-
-    enabled: bool = Field(default=True, description="Compare the stream with its ONVIF profile")
-    window: int = Field(default=3, ge=1, le=100, description="Checks averaged before drift is judged")
-    min_fps_ratio: float = Field(default=0.7, ge=0, le=1, description="Mean measured/configured frame rate below = low_fps")
-    min_bitrate_ratio: float = Field(
-        default=0.3, ge=0, le=1, description="Mean measured/configured bit rate below = low_bitrate")
-    bitrate_every: int = Field(default=5, ge=1, le=1000, description="Measure the bit rate every Nth check")
-    bitrate_packets: int = Field(default=10, ge=2, le=500, description="Packets read per bit-rate sample")
-
-
-class ChecksConfig(_Config):
-    """How often and how hard each camera is checked."""
-
-    interval_s: float = Field(default=60.0, ge=1, le=3600, description="Check every camera this often")
-    jitter_s: float = Field(default=5.0, ge=0, le=600, description="Random start offset per camera per cycle")
-    concurrency: int = Field(default=8, ge=1, le=256, description="Cameras checked at the same time")
-    tcp_timeout_s: float = Field(default=3.0, gt=0, le=60, description="TCP connect to the camera")
-    onvif_timeout_s: float = Field(default=5.0, gt=0, le=120, description="ONVIF liveness call")
-    rtsp_open_timeout_s: float = Field(default=8.0, gt=0, le=120, description="RTSP open until the stream is set up")
-    rtsp_read_timeout_s: float = Field(default=4.0, gt=0, le=120, description="Wait for each frame")
-    snapshot_timeout_s: float = Field(default=5.0, gt=0, le=120, description="HTTP snapshot download")
-    burst_frames: int = Field(default=5, ge=2, le=100, description="Frames read per check (fps, frozen)")
-    max_clock_skew_s: float = Field(default=300.0, ge=1, le=86400 * 365, description="Camera clock off by more = clock_skew")
-    picture: PictureThresholds = Field(default_factory=PictureThresholds)
-    night: NightThresholds = Field(default_factory=NightThresholds)
-    drift: DriftThresholds = Field(default_factory=DriftThresholds)
-
-    @model_validator(mode="after")
-    def _jitter_below_interval(self) -> ChecksConfig:
-        if self.jitter_s >= self.interval_s:
-            raise ValueError(f"jitter_s ({self.jitter_s}) must be below interval_s ({self.interval_s})")
-        return self
-
-
-class HealthConfig(_Config):
-    """Hysteresis: how many consecutive checks confirm a new state."""
-
-    confirm_down: int = Field(default=2, ge=1, le=100, description="Checks confirming down")
-    confirm_degraded: int = Field(default=2, ge=1, le=100, description="Checks confirming degraded")
-    confirm_up: int = Field(default=2, ge=1, le=100, description="Checks confirming recovery")
-
-
-class OutboxConfig(_Config):
+class OutboxConfig(ConfigModel):
     """Durable event queue (SQLite) kept until the centre acknowledges."""
 
     path: Path | None = Field(default=None, description="SQLite file (None = <state_dir>/outbox.sqlite3)")
     max_events: int = Field(default=100_000, ge=100, le=10_000_000, description="Compact beyond this")
 
 
-class AgentConfig(_Config):
+class AgentConfig(ConfigModel):
     """The whole agent configuration file."""
 
     site: SiteConfig
@@ -416,36 +300,6 @@ class AgentConfig(_Config):
         return self.outbox.path or self.state_dir / "outbox.sqlite3"
 
 
-class Credential(_Config):
-    """A user name and password for a camera (never logged: the password is a SecretStr)."""
-
-    username: str = Field(default="", max_length=128)
-    password: SecretStr = Field(default=SecretStr(""))
-
-
-class Secrets(_Config):
-    """The camera secrets file: named credentials and the order to try them in."""
-
-    credentials: dict[str, Credential] = Field(default_factory=dict)
-    try_order: list[str] = Field(
-        default_factory=list, description="Credential names tried on cameras without their own"
-    )
-
-    @model_validator(mode="after")
-    def _known_names(self) -> Secrets:
-        for name in self.try_order:
-            if name not in self.credentials:
-                raise ValueError(f"try_order names {name!r}, which is not under credentials")
-        return self
-
-    def for_camera(self, camera: CameraConfig) -> list[Credential]:
-        """Credentials to use for ``camera``: its own, else every set in try_order."""
-        if camera.credential is not None:
-            found = self.credentials.get(camera.credential)
-            return [found] if found is not None else []
-        return [self.credentials[name] for name in self.try_order]
-
-
 def _format_errors(err: ValidationError, source: str) -> str:
     lines = []
     for item in err.errors():
@@ -455,19 +309,6 @@ def _format_errors(err: ValidationError, source: str) -> str:
             msg = "unknown key (check the spelling)"
         lines.append(f"  {where}: {msg}")
     return f"{source}: invalid configuration:\n" + "\n".join(lines)
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise ConfigError(f"{path}: file not found") from err
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
-    try:
-        return yaml.safe_load(text) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
 
 
 def parse_config(data: Any, source: str = "config") -> AgentConfig:
@@ -483,31 +324,4 @@ def parse_config(data: Any, source: str = "config") -> AgentConfig:
 def load_config(path: str | Path = DEFAULT_CONFIG_PATH) -> AgentConfig:
     """Read and validate the agent YAML file."""
     path = Path(path)
-    return parse_config(_read_yaml(path), str(path))
-
-
-def load_secrets(path: str | Path) -> Secrets:
-    """Read the camera secrets file, refusing it when group or others can read it."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError as err:
-        raise ConfigError(f"{path}: secrets file not found") from err
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read secrets file: {err.strerror}") from err
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"{path}: secrets file is readable by other users (mode {stat.S_IMODE(mode):04o}); "
-            f"run: chmod 600 {path}"
-        )
-    data = _read_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping")
-    try:
-        return Secrets.model_validate(data)
-    except ValidationError as err:
-        # Never echo input values here: they are passwords.
-        lines = [
-            "  {}: {}".format(".".join(str(p) for p in e["loc"]), e["msg"]) for e in err.errors()
-        ]
-        raise ConfigError(f"{path}: invalid secrets file:\n" + "\n".join(lines)) from err
+    return parse_config(read_yaml(path), str(path))

@@ -24,7 +24,7 @@ from .failover import BrokerList, Endpoint, ProbeSettings, probe_host_online
 if TYPE_CHECKING:
     import ssl
 
-    from .publisher import PublisherSettings
+    from .publisher_settings import PublisherSettings
 
 __all__ = ["BrokerMoves"]
 

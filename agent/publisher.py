@@ -13,36 +13,36 @@ Session rules (after Sparkplug B, see protocol/sequence.py):
 
 Threads: paho's network thread runs the callbacks, each guarded so an exception never
 kills it; one worker thread of ours does all publishing, so ``seq`` is strictly ordered.
+
+This module keeps the session rules and the worker (when to send); around it:
+:mod:`agent.publisher_settings` (what it is configured with), :mod:`agent.publisher_client`
+(how the paho client is built), :mod:`agent.session_messages` (what a birth and a heartbeat
+carry) and :mod:`agent.moves` (moves between brokers).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
-import shutil
 import ssl
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 
 from protocol import (
     Ack,
-    Birth,
     BirthCamera,
     CameraRecording,
     Command,
     CommandKind,
     Death,
     Events,
-    Heartbeat,
     HostState,
     Kind,
     ProtocolError,
@@ -59,22 +59,17 @@ from protocol import (
 )
 from protocol.topics import HOST_STATE_TOPIC
 
-from .config import AgentConfig
 from .failover import BrokerList, Endpoint
 from .moves import BrokerMoves
 from .outbox import Outbox
-from .version import agent_version as installed_version
+from .publisher_client import MAX_IN_FLIGHT, guarded, new_client, tls_context
+from .publisher_settings import PublisherSettings
+from .session_messages import build_birth, build_heartbeat, free_disk, heartbeat_payload
 
 __all__ = ["Publisher", "PublisherSettings"]
 
 logger = logging.getLogger(__name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-# Messages awaiting PUBACK before the worker waits: enough to fill a 4G link's
-# round trip, small enough that a disconnect strands little in paho's memory.
-_MAX_IN_FLIGHT = 16
 # The worker sleeps at least this long between idle passes, and at most _MAX_SLEEP_S.
 _WORKER_TICK_S = 0.5
 _MAX_SLEEP_S = 5.0
@@ -85,96 +80,6 @@ _FAILOVER_TICK_S = 1.0
 _DEATH_WAIT_S = 2.0
 # How long the worker waits for one PUBACK before it looks at the session again.
 _PUBACK_WAIT_S = 0.2
-
-
-@dataclass(frozen=True, slots=True)
-class PublisherSettings:
-    """What the publisher needs from the agent config (broker and site sections)."""
-
-    site: str
-    province: str
-    district: str
-    host: str
-    port: int = 8883
-    username: str | None = None
-    password: str | None = None
-    tls: bool = True
-    ca_file: str | None = None
-    cert_file: str | None = None  # client certificate and key, for mutual TLS
-    key_file: str | None = None
-    client_id: str | None = None
-    keepalive_s: int = 60
-    heartbeat_interval_s: float = 60.0
-    batch_size: int = 500
-    max_payload_bytes: int = 256 * 1024
-    reconnect_min_s: int = 1
-    reconnect_max_s: int = 120
-    # Random wait before the first connect and the first reconnect after a drop, so
-    # 15,000 sites do not hit a restarted broker in the same second.
-    jitter_s: float = 10.0
-    # Sent in every birth: the centre shows which sites run which release.
-    agent_version: str = field(default_factory=installed_version)
-    # Brokers tried after host:port, in order (agent.failover); same credentials and TLS.
-    fallbacks: tuple[tuple[str, int], ...] = ()
-    failover_after_s: float = 30.0
-    return_check_s: float = 60.0
-    probe_timeout_s: float = 5.0
-
-    @classmethod
-    def from_config(cls, config: AgentConfig, *, agent_version: str | None = None) -> PublisherSettings:
-        """Build the settings from the agent config: the one place they are built.
-
-        The broker password is resolved from its reference; ``agent_version`` defaults to
-        the installed package's version.
-        """
-        b, site = config.broker, config.site
-        return cls(
-            site=site.site_id,
-            province=site.province,
-            district=site.district,
-            host=b.host,
-            port=b.port,
-            username=b.username or site.site_id,
-            password=b.resolve_password(),
-            tls=b.tls,
-            ca_file=str(b.ca_file) if b.ca_file else None,
-            cert_file=str(b.cert_file) if b.cert_file else None,
-            key_file=str(b.key_file) if b.key_file else None,
-            client_id=b.client_id,
-            keepalive_s=b.keepalive_s,
-            heartbeat_interval_s=float(b.heartbeat_interval_s),
-            jitter_s=b.connect_jitter_s,
-            agent_version=agent_version or installed_version(),
-            fallbacks=tuple((f.host, f.port) for f in b.fallback),
-            failover_after_s=b.failover_after_s,
-            return_check_s=b.return_check_s,
-        )
-
-
-class _RetryChatter(logging.Filter):
-    """Drop paho's "Client is not connected" line, logged at ERROR on every reconnect attempt:
-    the publisher logs the disconnect and agent.failover the moves, each once per change."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Client is not connected")
-
-
-_PAHO_LOGGER = logging.getLogger(f"{__name__}.paho")
-_PAHO_LOGGER.addFilter(_RetryChatter())
-
-
-def _guarded(func: Callable[P, R]) -> Callable[P, R | None]:
-    """Log and swallow any exception: paho's network thread must never die in a callback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
-        try:
-            return func(*args, **kwargs)
-        except Exception:
-            logger.exception("publisher: %s failed", func.__name__)
-            return None
-
-    return wrapper
 
 
 class Publisher(BrokerMoves):
@@ -238,33 +143,15 @@ class Publisher(BrokerMoves):
     # -- client set-up --------------------------------------------------------------------
 
     def _make_client(self) -> mqtt.Client:
-        s = self.settings
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=s.client_id or s.site,
-            clean_session=True,  # the outbox, not the broker session, keeps undelivered events
-            protocol=mqtt.MQTTv311,
-        )
-        if s.username is not None:
-            client.username_pw_set(s.username, s.password)
-        if s.tls:
-            client.tls_set_context(self._tls_context())
-        client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
-        client.max_inflight_messages_set(_MAX_IN_FLIGHT)
+        client = new_client(self.settings, self._tls_context)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        client.enable_logger(_PAHO_LOGGER)
         self._set_will(client)
         return client
 
     def _tls_context(self) -> ssl.SSLContext:
-        s = self.settings
-        context = ssl.create_default_context(cafile=s.ca_file)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        if s.cert_file and s.key_file:
-            context.load_cert_chain(s.cert_file, s.key_file)
-        return context
+        return tls_context(self.settings)
 
     def _set_will(self, client: mqtt.Client) -> None:
         death = Death(site=self.settings.site, ts=datetime.now(UTC), bd_seq=self._bd_seq)
@@ -315,7 +202,7 @@ class Publisher(BrokerMoves):
 
     # -- paho callbacks (network thread) ---------------------------------------------------
 
-    @_guarded
+    @guarded
     def _on_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
@@ -331,7 +218,7 @@ class Publisher(BrokerMoves):
         logger.info("%s: connected (bd_seq %d)", s.site, self._bd_seq)
         self._wake.set()
 
-    @_guarded
+    @guarded
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
@@ -351,7 +238,7 @@ class Publisher(BrokerMoves):
             # Spread the first reconnect; paho's exponential back-off takes over after it.
             self._stop.wait(random.uniform(0, self.settings.jitter_s))
 
-    @_guarded
+    @guarded
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
             if message.topic == HOST_STATE_TOPIC:
@@ -472,15 +359,8 @@ class Publisher(BrokerMoves):
     def _birth(self, session: int) -> bool:
         s = self.settings
         self._backlog_upto = self.outbox.last_event_id()
-        birth = Birth(
-            site=s.site,
-            ts=datetime.now(UTC),
-            bd_seq=self._bd_seq,
-            agent_version=s.agent_version,
-            site_info=self._site_info,
-            last_event_id=self._backlog_upto,
-            cameras=self._snapshot(),
-        )
+        birth = build_birth(s, bd_seq=self._bd_seq, site_info=self._site_info, last_event_id=self._backlog_upto,
+                            cameras=self._snapshot())  # fmt: skip
         parts = split_birth(birth, max_bytes=s.max_payload_bytes)
         for part in parts:
             if not self._publish(Kind.BIRTH, encode(part, max_bytes=s.max_payload_bytes), session):
@@ -500,39 +380,23 @@ class Publisher(BrokerMoves):
         self._seq = next_seq(self._seq)
         compacted = self.outbox.take_compacted()
         recording, recorders = self.recording_figures() if self.recording_figures is not None else ({}, {})
-        beat = Heartbeat(
-            site=s.site,
-            ts=datetime.now(UTC),
-            seq=self._seq,
-            interval_s=max(1, int(s.heartbeat_interval_s)),
-            uptime_s=time.monotonic() - self._started,
-            outbox_depth=self.outbox.depth(),
-            compacted=compacted,
-            free_disk_bytes=self._free_disk(),
-            cameras={c.camera_id: c.state for c in self._snapshot()},
-            recording=recording,
-            recorders=recorders,
-        )
+        beat = build_heartbeat(
+            s, seq=self._seq, uptime_s=time.monotonic() - self._started, outbox_depth=self.outbox.depth(),
+            compacted=compacted, free_disk_bytes=self._free_disk(), cameras=self._snapshot(),
+            recording=recording, recorders=recorders,
+        )  # fmt: skip
         self._next_heartbeat = time.monotonic() + s.heartbeat_interval_s
-        payload = encode(beat, max_bytes=2**31)
-        if len(payload) > s.max_payload_bytes and (recording or recorders):
-            # The centre refuses an oversized message: proof of life matters more than the figures.
-            logger.warning("%s: heartbeat of %d bytes over the %d limit: recording figures left out",
-                           s.site, len(payload), s.max_payload_bytes)
-            payload = encode(beat.model_copy(update={"recording": {}, "recorders": {}}), max_bytes=2**31)
+        payload = heartbeat_payload(s, beat)
         if not self._publish(Kind.HEARTBEAT, payload, session) and compacted:
             logger.warning("%s: heartbeat with %d compacted events not sent", s.site, compacted)
 
     def _free_disk(self) -> int | None:
         """Free bytes where the outbox lives: the centre sees a gateway filling up in time."""
-        try:
-            return shutil.disk_usage(self.outbox.path.parent).free
-        except OSError:
-            return None
+        return free_disk(self.outbox.path.parent)
 
     def _publish(self, kind: Kind, payload: bytes, session: int, upto: int = 0) -> bool:
-        """Hand one QoS 1 message to paho, keeping at most _MAX_IN_FLIGHT unacknowledged."""
-        while len(self._in_flight) >= _MAX_IN_FLIGHT:
+        """Hand one QoS 1 message to paho, keeping at most MAX_IN_FLIGHT unacknowledged."""
+        while len(self._in_flight) >= MAX_IN_FLIGHT:
             oldest = self._in_flight[0][0]
             if oldest.is_published():
                 self._trim_in_flight()

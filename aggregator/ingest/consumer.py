@@ -15,6 +15,8 @@ Why each rule (DESIGN.md, transport):
 
 The broker connection (persistent session, fallback brokers, retained host state, subscriptions)
 is in :mod:`aggregator.ingest.connection`, which hands each message to :meth:`Ingest._on_message`;
+what one delivery is worth (decode, enrolment, session routing) in :mod:`aggregator.ingest.dispatch`,
+while this module keeps the writer loop (batches, commit, acks, replies, listeners);
 what /healthz and /metrics read (and their limits) in :mod:`aggregator.ingest.health`;
 sessions, seq gaps and rebirths are in :mod:`aggregator.ingest.sessions`; the broker and batching
 settings in :mod:`aggregator.ingest.settings`; why a batch runs with the garbage collector
@@ -28,7 +30,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import count
@@ -40,6 +41,7 @@ from sqlite_utils import Database
 from aggregator.ingest.brokers import BrokerWatch
 from aggregator.ingest.commit import CommitHealth, Stopped, commit_batch
 from aggregator.ingest.connection import BrokerConnection
+from aggregator.ingest.dispatch import Delivery, DeliveryDispatch
 from aggregator.ingest.gcpause import collector_paused
 from aggregator.ingest.health import (
     UNACKED_AGE_LIMIT_S,
@@ -49,30 +51,27 @@ from aggregator.ingest.health import (
 )
 from aggregator.ingest.links import parse_link_state
 from aggregator.ingest.quarantine import Quarantine, migrate_quarantine
-from aggregator.ingest.sessions import Decision, Routed, SiteSessions
+from aggregator.ingest.sessions import SiteSessions
 from aggregator.ingest.settings import IngestSettings
-from aggregator.store import registry
-from aggregator.store.snapshots import SnapshotRefused, SnapshotStore, snapshot_command
+from aggregator.store.snapshots import SnapshotStore, snapshot_command
 from aggregator.store.state import ApplyResult, Inbound
 from protocol import (
     Ack,
-    Birth,
     BirthAssembler,
     Command,
     CommandKind,
     Events,
     Heartbeat,
     Kind,
-    ProtocolError,
     SiteMessage,
     SiteTopic,
-    Snapshot,
-    decode_site_message,
     encode,
     site_topic,
 )
 
 __all__ = ["UNACKED_AGE_LIMIT_S", "Inbound", "Ingest", "IngestSettings", "migrate_quarantine"]
+
+_Delivery = Delivery  # the old name (bench/ingest_bench.py builds deliveries by hand)
 
 logger = logging.getLogger(__name__)
 
@@ -100,17 +99,7 @@ class Store(Protocol):
     def apply(self, items: Sequence[Inbound]) -> ApplyResult: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Delivery:
-    topic: str
-    payload: bytes
-    mid: int
-    qos: int
-    generation: int  # which connection delivered it: a mid is only valid on its connection
-    received_at: datetime
-
-
-class Ingest:
+class Ingest(DeliveryDispatch):
     """Subscribes to every site and feeds the store through one writer thread.
 
     >>> ingest = Ingest(settings, db, store, listeners=[faults.on_applied])
@@ -137,15 +126,15 @@ class Ingest:
         self.listeners = list(listeners)
         self.quarantine = Quarantine(db)
         self.snapshots = SnapshotStore(db)  # replies to snapshot commands: latest per camera
-        self.sessions: SiteSessions[_Delivery] = SiteSessions(
+        self.sessions: SiteSessions[Delivery] = SiteSessions(
             reorder_window_s=settings.reorder_window_s,
             rebirth_min_interval_s=settings.rebirth_min_interval_s,
         )
         self._assembler = BirthAssembler()
         self._stage_hook = stage_hook  # tests: called at "received", "committed", "acked"
-        self._queue: queue.Queue[_Delivery] = queue.Queue(_QUEUE_MAX)
+        self._queue: queue.Queue[Delivery] = queue.Queue(_QUEUE_MAX)
         self._stop = threading.Event()
-        self._carry: list[_Delivery] = []  # a batch whose cycle failed, tried again
+        self._carry: list[Delivery] = []  # a batch whose cycle failed, tried again
         self._cmd_ids = count(1)
         self.committed_batches = 0
         self._counters = dict.fromkeys(
@@ -207,7 +196,7 @@ class Ingest:
             self._on_link_state(message)
             return
         try:
-            delivery = _Delivery(
+            delivery = Delivery(
                 message.topic,
                 bytes(message.payload),  # no copy: paho already made bytes
                 message.mid,
@@ -263,7 +252,7 @@ class Ingest:
                     failures = 0
             self._batch_since = None
 
-    def _isolate(self, batch: list[_Delivery]) -> None:
+    def _isolate(self, batch: list[Delivery]) -> None:
         """Run each delivery of a failing batch alone; quarantine and ack those that still fail."""
         for delivery in batch:
             if self._stop.is_set():
@@ -278,8 +267,8 @@ class Ingest:
                 if delivery.generation == self._generation:
                     self._client.ack(delivery.mid, delivery.qos)
 
-    def _take_batch(self) -> list[_Delivery]:
-        batch: list[_Delivery] = []
+    def _take_batch(self) -> list[Delivery]:
+        batch: list[Delivery] = []
         try:
             batch.append(self._queue.get(timeout=_WRITER_TICK_S))
         except queue.Empty:
@@ -293,18 +282,18 @@ class Ingest:
                 break
         return batch
 
-    def _cycle(self, batch: list[_Delivery]) -> None:
+    def _cycle(self, batch: list[Delivery]) -> None:
         """Decode, route, commit and acknowledge one batch, with the collector paused: the
         batch's objects live until its acks and die together (aggregator.ingest.gcpause)."""
         with collector_paused():
             self._cycle_work(batch)
 
-    def _cycle_work(self, batch: list[_Delivery]) -> None:
+    def _cycle_work(self, batch: list[Delivery]) -> None:
         now = time.monotonic()
         wall = datetime.now(UTC)  # the reader's clock of the time checks, once per batch
         self._counters["received"] += len(batch)
         items: list[Inbound] = []
-        to_ack: list[_Delivery] = []
+        to_ack: list[Delivery] = []
         rebirths: set[str] = set()
         for delivery in batch:
             try:
@@ -377,103 +366,6 @@ class Ingest:
                 listener(result)
             except Exception:  # one broken listener must not stop ingest or the others
                 logger.exception("ingest: listener %r failed", listener)
-
-    def _route(
-        self,
-        d: _Delivery,
-        now: float,
-        wall: datetime,
-        items: list[Inbound],
-        to_ack: list[_Delivery],
-        rebirths: set[str],
-    ) -> None:
-        try:
-            topic, message = decode_site_message(
-                d.topic, d.payload, now=wall, max_bytes=self.settings.max_payload_bytes
-            )
-        except ProtocolError as err:
-            self.quarantine.add(d.topic, d.payload, err.reason, err.message)
-            to_ack.append(d)
-            return
-        if self.settings.require_enrolled and not self._enrolled_here(d, topic):
-            to_ack.append(d)
-            return
-        self._topics[topic.site] = topic
-        if isinstance(message, Snapshot):  # a reply outside the session's seq: store and ack
-            try:
-                self.snapshots.put(message, d.received_at)
-            except SnapshotRefused as err:
-                self.quarantine.add(d.topic, d.payload, err.reason, str(err))
-            to_ack.append(d)
-            return
-        last_seq: int | None = None
-        if isinstance(message, Birth):
-            parts = message.parts
-            try:
-                whole = self._assembler.add(message)
-            except ProtocolError as err:
-                self.quarantine.add(d.topic, d.payload, err.reason, err.message)
-                to_ack.append(d)
-                return
-            if whole is None:  # more parts to come; this one is acked with its batch
-                to_ack.append(d)
-                return
-            message, last_seq = whole, parts - 1
-        routed, rebirth = self.sessions.route(message, d, now, birth_last_seq=last_seq)
-        if rebirth:
-            rebirths.add(topic.site)
-        for r in routed:
-            self._collect(r, topic, items, to_ack)
-
-    def _unknown_cameras(self, unknown: list[tuple[str, str]], now: float) -> set[str]:
-        """Quarantine events for cameras their site's last birth did not name; return the sites to
-        ask for a rebirth (its birth may have been lost or be older than the agent's cameras).
-
-        Logged once per site per rebirth window, not once per event: a misconfigured agent
-        repeats them every check."""
-        per_site: dict[str, dict[str, int]] = {}
-        for site, camera_id in unknown:
-            cams = per_site.setdefault(site, {})
-            cams[camera_id] = cams.get(camera_id, 0) + 1
-        self._counters["unknown_cameras"] += len(unknown)
-        rebirths: set[str] = set()
-        for site, cams in sorted(per_site.items()):
-            topic = str(self._topics.get(site, site))
-            for camera_id, n in sorted(cams.items()):
-                detail = f"{n} event(s) for camera {camera_id!r}, which site {site!r}'s last birth does not name"
-                self.quarantine.add(topic, b"", "unknown_camera", detail, quiet=True)
-            if self.sessions.want_rebirth(site, now):
-                rebirths.add(site)
-                logger.warning("%s: events for cameras not in its last birth (%s) quarantined as unknown_camera; "
-                               "asking for a rebirth", site, ", ".join(sorted(cams)))  # fmt: skip
-        return rebirths
-
-    def _enrolled_here(self, d: _Delivery, topic: SiteTopic) -> bool:
-        """Whether the topic's site is enrolled in the topic's district; quarantine if not."""
-        where = self._enrolled.get(topic.site)
-        if where is None:
-            site = registry.get_site(self.db, topic.site)
-            if site is None:
-                detail = f"site {topic.site!r} is not enrolled"
-                self.quarantine.add(d.topic, d.payload, "unknown_site", detail)
-                return False
-            where = self._enrolled[topic.site] = (site.province, site.district)
-        if where != (topic.province, topic.district):
-            detail = f"site {topic.site!r} is enrolled in {where[0]}/{where[1]}"
-            self.quarantine.add(d.topic, d.payload, "wrong_location", detail)
-            return False
-        return True
-
-    def _collect(
-        self, r: Routed[_Delivery], topic: SiteTopic, items: list[Inbound], to_ack: list[_Delivery]
-    ) -> None:
-        if r.decision is Decision.HOLD:
-            return
-        to_ack.append(r.tag)
-        if r.decision is Decision.DROP:
-            self._counters["dropped"] += 1
-        if r.decision is Decision.APPLY:
-            items.append(Inbound(topic=topic, message=r.message, received_at=r.tag.received_at))
 
     def _send(self, topic: SiteTopic, kind: Kind, message: SiteMessage) -> None:
         self._client.publish(_reply_topic(topic, kind), encode(message), qos=1)
