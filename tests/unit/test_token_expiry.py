@@ -193,3 +193,6 @@ def test_never_expiring_tokens_are_warned_about_in_production(tmp_path: Path, mo
     with caplog.at_level(logging.WARNING, logger="aggregator"):
         assert main(["list-tokens"]) == 0
     assert "api.token_lifetime_days is 0" in caplog.text
+    monkeypatch.setenv("CAMWATCH_API__TOKEN_LIFETIME_DAYS", "3651")  # out of bounds: one line, exit 78
+    assert main(["list-tokens"]) == 78
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("camwatch-aggregator: ")

@@ -1,6 +1,6 @@
 // The live feed: Server-Sent Events read with fetch() so the bearer token goes in a header
 // (EventSource cannot send one, and a token must never sit in a URL).
-import { api, listeners, token } from "./api.js";
+import { api, token } from "./api.js";
 
 // The server sends a keep-alive at least every 15 s; 35 s of silence means the feed is lost.
 const SILENCE_LIMIT_MS = 35000;
@@ -44,8 +44,6 @@ export class Feed {
     if (this.lastId) headers["Last-Event-ID"] = this.lastId;
     try {
       const res = await fetch(api.feedPath, { headers, signal: this.controller.signal, cache: "no-store" });
-      // The token expired or was revoked (the server closed the stream): sign out, do not retry.
-      if (res.status === 401) { listeners.unauthorised(); return; }
       if (!res.ok || !res.body) throw new Error(`feed answered ${res.status}`);
       this.retry = RETRY_MIN_MS;
       this.lastByteAt = Date.now();
