@@ -20,7 +20,14 @@ from fastapi.testclient import TestClient
 
 from aggregator.__main__ import main
 from aggregator.app import create_app
-from aggregator.auth import authenticate, create_token, hash_token, list_tokens
+from aggregator.auth import (
+    authenticate,
+    create_token,
+    hash_token,
+    list_tokens,
+    renew_token,
+    revoke_token,
+)
 from aggregator.cli.tokens import parse_expires_in
 from aggregator.days import to_ms
 from aggregator.feed import Feed
@@ -73,6 +80,21 @@ def test_tokens_made_before_expiry_existed_keep_working(now: datetime) -> None:
     assert list_tokens(db)[0].expires is None
     who = authenticate(db, "cw_old-token", pepper=PEPPER, now=now + timedelta(days=36500))
     assert who is not None and who.name == "old noc"
+
+
+def test_renewing_revives_an_expired_token_but_never_a_revoked_one(now: datetime) -> None:
+    db = open_db(":memory:")
+    geo = load_geography(db)
+    token_id, token = create_token(db, "phone", "technician", [], pepper=PEPPER, geography=geo, now=now,
+                                   expires=now + timedelta(hours=1))  # fmt: skip
+    later = now + timedelta(days=2)
+    assert authenticate(db, token, pepper=PEPPER, now=later) is None
+    assert renew_token(db, token_id, later + timedelta(days=90), now=later)
+    assert authenticate(db, token, pepper=PEPPER, now=later + timedelta(days=89)) is not None
+    with pytest.raises(ValueError, match="future"):
+        renew_token(db, token_id, later, now=later)
+    assert revoke_token(db, token_id, now=later) and not renew_token(db, token_id, None, now=later)
+    assert authenticate(db, token, pepper=PEPPER, now=later) is None
 
 
 @dataclass
