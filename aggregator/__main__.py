@@ -10,7 +10,6 @@ from ``args.settings``. Add yours with one line.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -19,8 +18,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from aggregator.broker.accounts import add_cli as accounts_cli
 from aggregator.broker.enrol import add_cli as enrol_cli
 from aggregator.cli.advisories import register as advisories_cli
@@ -28,9 +25,8 @@ from aggregator.cli.audit import register as audit_cli
 from aggregator.cli.audit_plan import register as audit_plan_cli
 from aggregator.cli.config import register as config_cli
 from aggregator.cli.report import register as report_cli
+from aggregator.cli.tokens import register as tokens_cli
 from aggregator.cli.topology import register as topology_cli
-from aggregator.geography import Geography, load_geography
-from aggregator.schema import open_db
 from aggregator.settings import EX_CONFIG, AggregatorSettings, SettingsError, load_settings
 
 __all__ = ["COMMANDS", "main"]
@@ -61,79 +57,17 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace) -> tuple[AggregatorSettings, Database, Geography]:
-    settings: AggregatorSettings = args.settings
-    db = open_db(settings.store.db_path)
-    return settings, db, load_geography(db)
-
-
-def _create_token(args: argparse.Namespace) -> int:
-    from aggregator.auth import create_token
-
-    settings, db, geography = _open(args)
-    provinces = [p for p in (args.provinces or "").split(",") if p]
-    try:
-        token_id, token = create_token(db, args.name, args.role, provinces,
-                                       pepper=settings.api.token_pepper.get_secret_value(), geography=geography)  # fmt: skip
-    except ValueError as err:
-        sys.stderr.write(f"create-token: {err}\n")
-        return 2
-    # The token is printed once, to stdout only, and never logged.
-    sys.stdout.write(f"{token}\n")
-    sys.stderr.write(f"token {token_id} ({args.role}) created; store it now: it is not shown again\n")
-    return 0
-
-
-def _list_tokens(args: argparse.Namespace) -> int:
-    from aggregator.auth import list_tokens
-
-    _, db, _ = _open(args)
-    rows: list[dict[str, Any]] = [
-        {"id": t.id, "name": t.name, "role": t.role, "provinces": list(t.provinces), "created": t.created.isoformat(),
-         "revoked": t.revoked.isoformat() if t.revoked else None}  # fmt: skip
-        for t in list_tokens(db)
-    ]
-    if args.json:
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
-    else:
-        for r in rows:
-            scope = ",".join(r["provinces"]) or "all"
-            sys.stdout.write(f"{r['id']:>5}  {r['role']:<10} {scope:<20} {r['name']}{'  (revoked)' if r['revoked'] else ''}\n")
-    return 0
-
-
-def _revoke_token(args: argparse.Namespace) -> int:
-    from aggregator.auth import revoke_token
-
-    _, db, _ = _open(args)
-    if not revoke_token(db, args.id):
-        sys.stderr.write(f"revoke-token: no live token {args.id}\n")
-        return 1
-    sys.stdout.write(f"token {args.id} revoked\n")
-    return 0
-
-
 def register_core(subparsers: Any) -> None:
-    """serve, create-token, list-tokens, revoke-token."""
+    """serve (the token commands are in aggregator/cli/tokens.py)."""
     p = subparsers.add_parser("serve", help="run ingest, faults, live feed and the API")
     p.add_argument("--no-ingest", action="store_true", help="API only (no MQTT)")
     p.set_defaults(func=_serve)
-    p = subparsers.add_parser("create-token", help="create an API token (printed once)")
-    p.add_argument("--name", required=True, help="who or what uses it")
-    p.add_argument("--role", required=True, choices=("viewer", "technician", "admin"))
-    p.add_argument("--provinces", default="", help="comma-separated DOPA codes (default: every province)")
-    p.set_defaults(func=_create_token)
-    p = subparsers.add_parser("list-tokens", help="list API tokens (never the tokens themselves)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_list_tokens)
-    p = subparsers.add_parser("revoke-token", help="revoke an API token by id")
-    p.add_argument("id", type=int)
-    p.set_defaults(func=_revoke_token)
 
 
 # One line per command group. Add yours here.
 COMMANDS: list[Register] = [
     register_core,
+    tokens_cli,  # create-token, list-tokens, renew-token, revoke-token
     enrol_cli,  # enrol-site
     accounts_cli,  # broker-account
     audit_cli,  # import-register, import-risk-points, reconcile, ...
@@ -181,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "settings_free", False) and args.settings.default_secrets():
         logger.warning("DEVELOPMENT SETTINGS: %s still at the default secret; "
                        "never run like this outside a laptop", ", ".join(args.settings.default_secrets()))  # fmt: skip
+    if not getattr(args, "settings_free", False) and (
+        args.settings.environment == "production" and args.settings.api.token_lifetime_days == 0
+    ):
+        logger.warning("api.token_lifetime_days is 0: new API tokens never expire unless given --expires-in")
     code: int = args.func(args)
     return code
 

@@ -21,6 +21,7 @@ from aggregator.audit.advisories import migrate_advisories
 from aggregator.audit.history import migrate_audit_v3
 from aggregator.audit.plan_store import migrate_audit_plans
 from aggregator.audit.store import migrate_audit, migrate_audit_counts, migrate_audit_v2
+from aggregator.auth import migrate_token_expiry
 from aggregator.faults.routing import migrate_routes_v2
 from aggregator.faults.store import migrate_faults, migrate_faults_v2
 from aggregator.ingest.quarantine import migrate_quarantine
@@ -64,6 +65,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("advisories_v1", migrate_advisories),
     ("changes_v1", migrate_changes),
     ("silences_v1", migrate_silences),
+    ("token_expiry_v1", migrate_token_expiry),
 )
 
 

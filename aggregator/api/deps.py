@@ -3,7 +3,7 @@
 Every route takes its parts from here as ``Annotated`` aliases (``ContextDep``, ``DbDep``,
 ``CallerDep``, ``TechnicianDep``, ``AdminDep``, ``FaultsDep``). The rules, written once:
 
-* no valid token: 401; over the token's rate: 429;
+* no valid token (unknown, revoked or expired): 401; over the token's rate: 429;
 * a role below the route's: 403, checked before the request body is read
   (:mod:`aggregator.api.bodies`), so a viewer never learns a route's body rules;
 * anything outside the token's provinces: 404, the same answer as for what does not exist,
@@ -141,9 +141,11 @@ def get_caller(
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a bearer token is required", headers=challenge)
-    principal = authenticate(db, credentials.credentials, pepper=ctx.settings.token_pepper.get_secret_value())
-    if principal is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token is unknown or revoked", headers=challenge)
+    principal = authenticate(db, credentials.credentials, pepper=ctx.settings.token_pepper.get_secret_value(),
+                             now=ctx.clock())  # fmt: skip
+    if principal is None:  # one answer for unknown, revoked and expired: nothing to tell them apart by
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the token is unknown, revoked or expired",
+                            headers=challenge)  # fmt: skip
     wait = ctx.limiter.take(principal.token_id)
     if wait > 0:
         raise HTTPException(

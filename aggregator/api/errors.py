@@ -50,7 +50,7 @@ class ValidationErrorOut(BaseModel):
 
 
 _CLIENT_ERRORS: dict[int, tuple[type[BaseModel], str]] = {
-    401: (ErrorOut, "No bearer token, or an unknown or revoked one"),
+    401: (ErrorOut, "No bearer token, or an unknown, revoked or expired one"),
     403: (ErrorOut, "The token's role is too low for this"),
     404: (ErrorOut, "Unknown id, or outside the token's provinces"),
     422: (ValidationErrorOut, "Refused input (nothing was changed); the values sent are not repeated"),

@@ -2,7 +2,7 @@
 
 A stream follows its token, not only the token it connected with: every
 ``api.feed_recheck_s`` the token is looked up again, on a reader of its own off the event
-loop. A revoked (or deleted) token's stream gets a ``closed`` event and ends; a token whose
+loop. A revoked, expired (or deleted) token's stream gets a ``closed`` event and ends; a token whose
 provinces changed gets only the provinces it may still see, and a stream that asked for a
 province the token no longer sees is closed.
 """
@@ -36,15 +36,15 @@ def _presented_token(request: Request) -> str:
 
 
 def _lookup(ctx: ApiContext, token: str) -> Principal | None:
-    """The token's principal now (None: revoked or gone), read on this thread's reader."""
+    """The token's principal now (None: revoked, expired or gone), read on this thread's reader."""
     with ctx.pool.reading() as db:
-        return authenticate(db, token, pepper=ctx.settings.token_pepper.get_secret_value())
+        return authenticate(db, token, pepper=ctx.settings.token_pepper.get_secret_value(), now=ctx.clock())
 
 
 def _follow(client: FeedClient, asked: set[str] | None, principal: Principal | None) -> str | None:
     """Apply the token's current scope to ``client``; why the stream must close, or None."""
     if principal is None:
-        return "the token was revoked"
+        return "the token was revoked or has expired"
     allowed = set(principal.provinces) or None
     if asked is not None and allowed is not None and not asked <= allowed:
         return "the token no longer sees the provinces asked for"
@@ -65,7 +65,7 @@ async def feed(
 ) -> StreamingResponse:  # fmt: skip
     """Events: ``snapshot`` (on connect and after falling behind), ``state`` (one camera or site
     changed), ``rollup`` (a province's cameras per state), ``overflow`` (you fell behind; a
-    snapshot follows), ``closed`` (the token was revoked or lost the provinces asked for; the
+    snapshot follows), ``closed`` (the token was revoked, expired or lost the provinces asked for; the
     stream ends)."""
     feed = ctx.feed
     if feed is None:

@@ -114,7 +114,7 @@ def me(caller: CallerDep) -> MePublic:
 
 @router.get("/tokens", response_model=list[TokenPublic], summary="API tokens (administrators)")
 def tokens(db: DbDep, caller: AdminDep) -> list[TokenPublic]:
-    """Every token's name, role and scope; never the token itself. National administrators only."""
+    """Every token's name, role, scope and expiry; never the token itself. National administrators only."""
     require_national(caller)
     return [TokenPublic(id=t.id, name=t.name, role=t.role, provinces=list(t.provinces), created=t.created,
-                        revoked=t.revoked) for t in list_tokens(db)]  # fmt: skip
+                        revoked=t.revoked, expires=t.expires) for t in list_tokens(db)]  # fmt: skip

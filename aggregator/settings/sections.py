@@ -62,10 +62,17 @@ class ApiSettings(Section):
     )
     rate_limit_per_s: float = Field(default=20.0, gt=0, le=10000, description="API requests per second per token")
     rate_limit_burst: int = Field(default=60, ge=1, le=100000, description="API requests a token may burst")
+    token_lifetime_days: int = Field(
+        default=365, ge=0, le=3650,
+        description=(
+            "How long a new API token works unless create-token --expires-in says otherwise; "
+            "0 = never expires (warned about in production)"
+        ),
+    )  # fmt: skip
     max_page_size: int = Field(default=500, ge=10, le=10000, description="Largest page a list answer returns")
     feed_recheck_s: float = Field(
         default=2.0, ge=0.2, le=60,
-        description="How often an open live feed checks its token again: a revoked token's stream closes within this",
+        description="How often an open live feed checks its token again: a revoked or expired token's stream closes within this",
     )  # fmt: skip
     read_timeout_s: float = Field(
         default=5.0, ge=0.5, le=120,

@@ -10,11 +10,14 @@ URLs and logs. Screenshots of the main pages land in artifacts/browser/.
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aggregator.days import to_ms
 from aggregator.thaidate import month_text
 from protocol import CameraState, Reason
 from tests.browser.conftest import CAMERAS, DashboardStack, shot
@@ -286,3 +289,17 @@ def test_recording_column_and_camera_recording_line(stack: DashboardStack, open_
         shot(page, "camera-not-recording")
     finally:
         site.set("t-bkk-1-cam2", CameraState.UP, Reason.NONE)
+
+
+def test_a_token_that_expires_while_signed_in_signs_the_dashboard_out(stack: DashboardStack, open_page: Any) -> None:
+    token = stack.aggregator.mint("viewer", name="expiring phone")
+    page = open_page(token, "en")
+    page.wait_for_selector("#feed-status[data-state='live']")
+    assert stack.aggregator.db_path is not None
+    with closing(sqlite3.connect(stack.aggregator.db_path, timeout=30)) as db, db:  # its time ran out a second ago
+        db.execute("UPDATE api_tokens SET expires_ms = ? WHERE name = 'expiring phone'",
+                   [to_ms(stack.server_now()) - 1000])  # fmt: skip
+    # the server closes the feed (api.feed_recheck_s), its reconnect gets 401: back to sign-in
+    page.wait_for_selector("#signin-error:has-text('token')")
+    assert page.evaluate("sessionStorage.getItem('camwatch.token')") is None
+    assert stack.status("/api/v1/me", token) == 401

@@ -102,7 +102,7 @@ def test_a_revoked_tokens_feed_is_closed_and_a_narrowed_scope_applies(served: Se
         assert http.get("/api/v1/me").status_code == 401
     kinds = [k for k, _ in seen]
     assert kinds[0] == "snapshot" and "state" in kinds
-    assert kinds[-1] == "closed" and seen[-1][1]["reason"] == "the token was revoked"
+    assert kinds[-1] == "closed" and seen[-1][1]["reason"] == "the token was revoked or has expired"
 
     bangkok_id, bangkok = served.tokens["bangkok"]
 

@@ -22,6 +22,7 @@ from aggregator.schema import open_db
 from aggregator.settings import AggregatorSettings
 from aggregator.store.state import ApplyResult, Transition
 from protocol import CameraState, Reason
+from tests.clock import PINNED as NOW
 
 
 def _transition(province: str, camera: str = "c1") -> Transition:
@@ -78,12 +79,12 @@ def test_tokens_are_stored_hashed_and_revocable(db) -> None:  # type: ignore[no-
     token_id, token = create_token(db, "ops", "technician", ["10", "50"], pepper="p" * 16, geography=geo)
     stored = db.execute("SELECT token_hash FROM api_tokens").fetchone()[0]
     assert token not in stored and stored == hash_token(token, "p" * 16)
-    who = authenticate(db, token, pepper="p" * 16)
+    who = authenticate(db, token, pepper="p" * 16, now=NOW)
     assert who is not None and who.role == "technician" and who.provinces == frozenset({"10", "50"})
     assert who.sees("10") and not who.sees("20")
-    assert authenticate(db, token, pepper="another-pepper!!") is None
+    assert authenticate(db, token, pepper="another-pepper!!", now=NOW) is None
     assert revoke_token(db, token_id) and not revoke_token(db, token_id)
-    assert authenticate(db, token, pepper="p" * 16) is None
+    assert authenticate(db, token, pepper="p" * 16, now=NOW) is None
     assert list_tokens(db)[0].revoked is not None
     with pytest.raises(ValueError):
         create_token(db, "x", "root", [], pepper="p", geography=geo)

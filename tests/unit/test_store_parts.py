@@ -30,7 +30,7 @@ def test_migrations_keep_the_recorded_names_and_order() -> None:
                 "routes_v2", "image_links_v1", "places_v1",
                 "audit_v3", "clocks_v1", "search_v1",
                 "audit_plans_v1", "audit_counts_v1", "recording_v1", "faults_v2", "advisories_v1", "changes_v1",
-                "silences_v1"]
+                "silences_v1", "token_expiry_v1"]
     assert [name for name, _ in MIGRATIONS] == expected
     assert applied_migrations(open_db(":memory:")) == expected
 

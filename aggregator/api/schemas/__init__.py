@@ -275,6 +275,7 @@ class TokenPublic(Out):
     provinces: list[str]
     created: datetime
     revoked: datetime | None
+    expires: datetime | None = Field(default=None, description="When the token stops working (null: never)")
 
 
 class MePublic(Out):
