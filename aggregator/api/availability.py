@@ -15,11 +15,14 @@ from aggregator.api.deps import (
     DbDep,
     ensure_visible,
     require_national,
+    scope_of,
     visible,
 )
 from aggregator.api.schemas import AvailabilityPublic
+from aggregator.api.schemas.availability import ProvincesAvailabilityPublic
 from aggregator.availability import Window, WindowKind, resolve_window
 from aggregator.days import from_ms, to_ms
+from aggregator.store.queries.availability import province_totals
 from aggregator.store.queries.cameras import camera_ref
 from aggregator.store.queries.sites import site_province
 from aggregator.store.retention import kept_from
@@ -82,6 +85,28 @@ def area_availability(
     w = _window(window, month, start, end, now)
     totals = rollup_totals(db, level, key, w, now_ms=to_ms(now))
     return AvailabilityPublic.of(level.value, key, from_ms(w.start_ms), from_ms(w.end_ms), totals)
+
+
+@router.get("/provinces", response_model=ProvincesAvailabilityPublic,
+            summary="Availability of every province in scope over one window")
+def provinces_availability(
+    ctx: ContextDep, db: DbDep, caller: CallerDep,
+    window: WindowQ = WindowKind.LAST_24H, month: MonthQ = None, start: TimeQ = None, end: TimeQ = None,
+) -> ProvincesAvailabilityPublic:  # fmt: skip
+    """Every province the token may see (all of them for a national token), each with exactly
+    the figures of ``level=province``, and the nation's for a national token: the console's
+    period picker in one request instead of one per province."""
+    now = ctx.clock()
+    w = _window(window, month, start, end, now)
+    scope = scope_of(caller)
+    codes = sorted(ctx.geography.provinces) if scope is None else sorted(scope)
+    totals = province_totals(db, codes, w)
+    a, b = from_ms(w.start_ms), from_ms(w.end_ms)
+    nation = None
+    if scope is None:
+        nation = AvailabilityPublic.of("nation", None, a, b, rollup_totals(db, Level.NATION, None, w, now_ms=to_ms(now)))
+    return ProvincesAvailabilityPublic(start=a, end=b, nation=nation,
+                                       provinces={c: AvailabilityPublic.of("province", c, a, b, t) for c, t in totals.items()})
 
 
 @router.get("/cameras/{site_id}/{camera_id}", response_model=AvailabilityPublic, summary="Availability of one camera")

@@ -30,7 +30,7 @@ from aggregator.states import COUNT_COLUMNS, MS_COLUMNS
 from aggregator.store import camera_log
 from aggregator.store.maintenance import MaintenanceWindow, TargetKind, load_windows
 
-__all__ = ["Level", "camera_timeline", "camera_totals", "checkpoint_ms", "rollup_totals"]
+__all__ = ["Level", "camera_timeline", "camera_totals", "checkpoint_ms", "planned_totals", "rollup_totals"]
 
 _MS = ", ".join(f"SUM({c})" for c in MS_COLUMNS)
 _N = ", ".join(f"SUM({c})" for c in COUNT_COLUMNS)
@@ -298,6 +298,15 @@ def _planned(
             for a, b in subtract_spans(spans, above):
                 inside = inside + _camera_raw(db, int(cam), Window(a, b))
     return with_maintenance(total, inside)
+
+
+def planned_totals(
+    db: Database, level: Level, key: str | None, window: Window, windows: list[MaintenanceWindow], total: Totals,
+    checkpoint: int,
+) -> Totals:  # fmt: skip
+    """``total`` (raw totals of one area computed elsewhere, e.g. by a grouped rollup of every
+    province) with the time maintenance windows cover moved to maintenance, as rollup_totals does."""
+    return _planned(db, level, key, window, windows, total, checkpoint)
 
 
 def _scope_sql(level: Level, key: str | None, alias: str = "") -> tuple[str, list[object]]:

@@ -209,9 +209,13 @@ def test_pwa_manifest_service_worker_and_offline_shell(stack: DashboardStack, op
 def test_console_time_range_map_zoom_and_new_area_fault_alert(stack: DashboardStack, open_page: Any) -> None:
     page = open_page(stack.aggregator.admin_token, "en", "#/nation", permissions=["notifications"])
     page.wait_for_selector("#province-table tbody tr")
-    # the time range drives a range card, the map and the table
+    # the time range drives a range card, the map and the table: in one request, not one per province
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
     page.click("#range-picker button[data-range='7d']")
     page.wait_for_selector("#fig-range[data-range='7d']")
+    assert sum("/api/v1/availability/provinces?" in u for u in asked) == 1, asked
+    assert not any("level=province" in u for u in asked), asked
     week = stack.api("/api/v1/availability?level=province&key=10&window=last_7d")
     shown = page.get_attribute("#province-map path[data-code='10']", "data-available")
     assert (float(shown) if shown else None) == week["available"]

@@ -100,6 +100,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/cameras/{site_id}/{camera_id}/snapshot"): Rule("viewer", "object"),
     ("POST", "/api/v1/cameras/{site_id}/{camera_id}/snapshot"): Rule("technician", "object"),
     ("GET", "/api/v1/availability/cameras/{site_id}/{camera_id}"): Rule("viewer", "object"),
+    # The console's period picker (issue 15): every province in the caller's scope at once.
+    ("GET", "/api/v1/availability/provinces"): Rule("viewer", "list", both=True),
     ("GET", "/api/v1/reports/monthly"): Rule("viewer", "national"),
     ("GET", "/api/v1/reports/pack"): Rule("viewer", "national"),
     ("GET", "/api/v1/reports/camera-days/{site_id}/{camera_id}"): Rule("viewer", "object"),

@@ -1,13 +1,13 @@
 // The operators' console time range (issue 15): now, 24 h, 7 d, 30 d or this (Bangkok) month,
 // driving the nation page's range card, map and province table. Windowed province figures
-// are the exact ones of /availability (a few requests at a time).
+// are the exact ones of /availability, every province in scope in one request
+// (/availability/provinces).
 import { request } from "../api.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 
 export const RANGES = ["now", "24h", "7d", "30d", "month"];
 const KEY = "camwatch.range";
-const PARALLEL = 6;
 
 export function savedRange() {
   const r = sessionStorage.getItem(KEY);
@@ -40,28 +40,15 @@ export function rangePicker(current, onChange) {
   return root;
 }
 
-async function availability(level, key, w) {
-  try {
-    return await request("GET", "/api/v1/availability", { params: { level, key: key || undefined, ...w } });
-  } catch (err) {
-    if (err.status === 401) throw err;
-    return null;
-  }
-}
-
-/** {nation: {available, usable}, provinces: {code: {available, usable}}} over a range. */
-export async function rangeFigures(range, codes) {
+/** {nation: {available, usable} | null, provinces: {code: {available, usable}}} over a range. */
+export async function rangeFigures(range) {
   const w = windowOf(range);
   if (!w) return null;
-  const out = { nation: null, provinces: {} };
-  const queue = [...codes];
-  const one = async () => {
-    while (queue.length) {
-      const code = queue.shift();
-      out.provinces[code] = await availability("province", code, w);
-    }
-  };
-  const [nation] = await Promise.all([availability("nation", "", w), ...Array.from({ length: PARALLEL }, one)]);
-  out.nation = nation;
-  return out;
+  try {
+    const got = await request("GET", "/api/v1/availability/provinces", { params: w });
+    return { nation: got.nation, provinces: got.provinces };
+  } catch (err) {
+    if (err.status === 401) throw err;
+    return { nation: null, provinces: {} };
+  }
 }

@@ -51,7 +51,7 @@ export async function render(main) {
   let lastDraw = null;
   async function setRange(next) {
     range = next;
-    ranged = await rangeFigures(range, rows.map((r) => r.code));
+    ranged = await rangeFigures(range);
     if (range !== next) return;
     rows = overlay(rows.map((r) => ({ ...r, ...current(r), cameras: r.cameras })));
     map.update(rows);
