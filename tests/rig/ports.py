@@ -2,16 +2,64 @@
 
 from __future__ import annotations
 
+import os
+import random
 import socket
 import threading
 import time
+from pathlib import Path
+
+# Ports handed out lie below the kernel's ephemeral range, so no outgoing connection (a fleet
+# test opens thousands) can take one between free_port() and the server's bind; each pytest-xdist
+# worker has its own band, so two workers never hand out the same port. Asking the kernel for
+# port 0 gave ports inside the ephemeral range, and a served API once lost its port that way.
+_LOWEST = 10_000
+_lock = threading.Lock()
+_next: int | None = None
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
+def _band() -> tuple[int, int]:
+    """This process's ports: its xdist worker's share of [_LOWEST, ephemeral range)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:]
+    index = int(worker) if worker.isdigit() else 0
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1), index + 1)
+    top = max(_ephemeral_low(), _LOWEST + 1_000 * workers)
+    size = (top - _LOWEST) // workers
+    return _LOWEST + index * size, _LOWEST + (index + 1) * size
+
+
+def _bindable(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """Return a TCP port that is free on ``host`` right now and that no other test is handed.
+
+    Ports go round this worker's band from a random start (a child process of a test starts
+    elsewhere in the band than its parent), skipping any port something holds."""
+    global _next
+    low, high = _band()
+    with _lock:
+        if _next is None:
+            _next = random.randrange(low, high)
+        for _ in range(high - low):
+            port = _next
+            _next = low if _next + 1 >= high else _next + 1
+            if _bindable(host, port):
+                return port
+    raise OSError(f"no free TCP port on {host} in {low}-{high - 1}")
 
 
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
