@@ -56,6 +56,7 @@ class Principal:
     name: str
     role: str
     provinces: frozenset[str]
+    expires: datetime | None = None  # None: never; a phone's holder can see when to ask for a new one
 
     def sees(self, province: str) -> bool:
         """Whether this caller may see things in ``province``."""
@@ -159,13 +160,14 @@ def authenticate(db: Database, token: str, *, pepper: str, now: datetime) -> Pri
     if not token.startswith(_PREFIX) or len(token) > 200:
         return None
     row = db.execute(
-        "SELECT id, name, role, provinces FROM api_tokens WHERE token_hash = ? AND revoked_ms IS NULL "
+        "SELECT id, name, role, provinces, expires_ms FROM api_tokens WHERE token_hash = ? AND revoked_ms IS NULL "
         "AND (expires_ms IS NULL OR expires_ms > ?)",
         [hash_token(token, pepper), to_ms(now)],
     ).fetchone()
     if row is None:
         return None
-    return Principal(row[0], row[1], row[2], frozenset(p for p in row[3].split(",") if p))
+    return Principal(row[0], row[1], row[2], frozenset(p for p in row[3].split(",") if p),
+                     None if row[4] is None else from_ms(row[4]))
 
 
 def migrate_token_expiry(db: Database) -> None:

@@ -108,8 +108,8 @@ def quarantine(
 
 @router.get("/me", response_model=MePublic, summary="Who the token is")
 def me(caller: CallerDep) -> MePublic:
-    """The calling token's name, role and province scope."""
-    return MePublic(name=caller.name, role=caller.role, provinces=sorted(caller.provinces))
+    """The calling token's name, role, province scope and expiry."""
+    return MePublic(name=caller.name, role=caller.role, provinces=sorted(caller.provinces), expires=caller.expires)
 
 
 @router.get("/tokens", response_model=list[TokenPublic], summary="API tokens (administrators)")

@@ -214,7 +214,7 @@ def test_openapi_documents_every_router(tmp_path: Path) -> None:
 
 
 def test_me_days_and_search(rig: Rig) -> None:
-    assert rig.get("/api/v1/me", who="bkk").json() == {"name": "bkk", "role": "viewer", "provinces": ["10"]}  # type: ignore[attr-defined]
+    assert rig.get("/api/v1/me", who="bkk").json() == {"name": "bkk", "role": "viewer", "provinces": ["10"], "expires": None}  # type: ignore[attr-defined]
     days = rig.get("/api/v1/cameras/bkk-1/cam-a/days", days=3).json()  # type: ignore[attr-defined]
     assert len(days) == 3 and sum(d["down_s"] for d in days) == pytest.approx(3600, abs=1)
     found = rig.get("/api/v1/cameras", q="cam-x").json()  # type: ignore[attr-defined]

@@ -152,6 +152,13 @@ def test_the_admin_listing_shows_each_tokens_expiry(app: App) -> None:
     assert datetime.fromisoformat(expiry["phone"].replace("Z", "+00:00")) == app.expires
 
 
+def test_a_caller_sees_its_own_tokens_expiry(app: App) -> None:
+    mine = {who: app.client.get("/api/v1/me", headers={"Authorization": f"Bearer {app.tokens[who]}"}).json()
+            for who in ("admin", "phone")}  # fmt: skip
+    assert mine["admin"]["expires"] is None
+    assert datetime.fromisoformat(mine["phone"]["expires"].replace("Z", "+00:00")) == app.expires
+
+
 def test_a_feed_whose_token_expires_while_connected_is_closed(app: App) -> None:
     app.clock[0] = app.expires - timedelta(seconds=1)
     kinds: list[str] = []

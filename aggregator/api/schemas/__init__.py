@@ -279,8 +279,9 @@ class TokenPublic(Out):
 
 
 class MePublic(Out):
-    """The caller's token: name, role and provinces (empty = all)."""
+    """The caller's token: name, role, provinces (empty = all) and when it expires (null = never)."""
 
     name: str
     role: str
     provinces: list[str]
+    expires: datetime | None = None
