@@ -11,6 +11,7 @@ site's cameras (:meth:`AreaFaults._release_cameras`).
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -191,9 +192,10 @@ class AreaFaults(FaultBook):
         self._release_cameras(t.site, t.at, live, out)
         self._maybe_clear_area(t.district, t.province, t.at, live, out)
 
+    @abstractmethod
     def _release_cameras(self, site: str, at: datetime, live: bool, out: list[FaultChange]) -> None:
-        """The site is back: its cameras still failing get their own faults (the camera rules)."""
-        raise NotImplementedError
+        """The site is back: its cameras still failing get their own faults (the camera rules
+        implement it: :meth:`aggregator.faults.rules.FaultEngine._release_cameras`)."""
 
     def _maybe_clear_area(
         self, district: str, province: str, at: datetime, live: bool, out: list[FaultChange]

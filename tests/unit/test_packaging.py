@@ -89,3 +89,18 @@ def test_console_entry_points() -> None:
         "camwatch-agent": "agent.__main__:main",
         "camwatch-aggregator": "aggregator.__main__:main",
     }
+
+
+@pytest.mark.parametrize("package", ["protocol", "agent", "aggregator"])
+def test_every_data_file_is_declared_package_data(package: str) -> None:
+    """A template, static file or shipped list missing from package-data works in a checkout and
+    is absent from an installed wheel (the committee pack's section templates once were)."""
+    import glob
+
+    root = ROOT / package
+    declared: set[str] = set()
+    for pattern in PYPROJECT["tool"]["setuptools"]["package-data"].get(package, []):
+        declared |= {p for p in glob.glob(pattern, root_dir=root, recursive=True) if (root / p).is_file()}
+    present = {str(p.relative_to(root)) for p in root.rglob("*")
+               if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    assert present - declared == set(), f"add to [tool.setuptools.package-data] {package}"
